@@ -1,0 +1,346 @@
+//! AWS Query: form parameters in (`Attribute.1.Name=...`), XML out.
+//!
+//! Decoding turns the flat parameter list into the JSON value the same input has in AWS JSON 1.0, guided by
+//! the service model, so both protocols share one typed decoder. Rendering walks an output value with its
+//! shape and writes the XML AWS writes: flattened lists and maps, `locationName`s, a `<Op>Result` wrapper
+//! and `ResponseMetadata`.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+use sluice_model::{ApiError, ErrorCode, Operation};
+
+use crate::model::{model, Member, Model, Shape, ShapeKind};
+
+pub const XML_NAMESPACE: &str = "http://queue.amazonaws.com/doc/2012-11-05/";
+
+/// Form parameters by name. A name given twice keeps its last value.
+pub type Params = BTreeMap<String, String>;
+
+/// Reads `application/x-www-form-urlencoded` text into parameters.
+pub fn parse_form(text: &[u8], into: &mut Params) {
+    for (name, value) in form_urlencoded::parse(text) {
+        into.insert(name.into_owned(), value.into_owned());
+    }
+}
+
+/// Builds the JSON-shaped input of `operation` from Query parameters.
+pub fn params_to_value(operation: Operation, params: &Params) -> Result<Value, ApiError> {
+    let m = model();
+    let shape = m.shape(&m.operations[operation.name()].input);
+    structure_value(m, shape, "", params)
+}
+
+fn structure_value(
+    m: &Model,
+    shape: &Shape,
+    prefix: &str,
+    params: &Params,
+) -> Result<Value, ApiError> {
+    let mut object = Map::new();
+    for member in &shape.members {
+        if let Some(value) = member_value(m, member, prefix, params)? {
+            object.insert(member.name.clone(), value);
+        }
+    }
+    Ok(Value::Object(object))
+}
+
+fn member_value(
+    m: &Model,
+    member: &Member,
+    prefix: &str,
+    params: &Params,
+) -> Result<Option<Value>, ApiError> {
+    let target = m.shape(&member.shape);
+    let wire = member.wire_name(m);
+    let key = match (target.kind, member.is_flattened(m), &target.member) {
+        // A flattened list is written under its element's name: `AttributeName.1`, not `AttributeNames.1`.
+        (ShapeKind::List, true, Some(element)) => element.location_name.as_deref().unwrap_or(wire),
+        _ => wire,
+    };
+    let full = format!("{prefix}{key}");
+    let found = value_at(m, &member.shape, member.is_flattened(m), &full, params)?;
+    if found.is_some() || key == member.name {
+        return Ok(found);
+    }
+    // Some clients write the member's own name; accept it as well.
+    value_at(
+        m,
+        &member.shape,
+        member.is_flattened(m),
+        &format!("{prefix}{}", member.name),
+        params,
+    )
+}
+
+fn value_at(
+    m: &Model,
+    shape_name: &str,
+    flattened: bool,
+    key: &str,
+    params: &Params,
+) -> Result<Option<Value>, ApiError> {
+    let shape = m.shape(shape_name);
+    match shape.kind {
+        ShapeKind::Structure => {
+            let nested = format!("{key}.");
+            if !has_prefix(params, &nested) {
+                return Ok(None);
+            }
+            structure_value(m, shape, &nested, params).map(Some)
+        }
+        ShapeKind::List => {
+            let element = shape
+                .member
+                .as_ref()
+                .map(|r| r.shape.as_str())
+                .unwrap_or("String");
+            let base = if flattened {
+                key.to_string()
+            } else {
+                let name = shape
+                    .member
+                    .as_ref()
+                    .and_then(|r| r.location_name.as_deref())
+                    .unwrap_or("member");
+                format!("{key}.{name}")
+            };
+            let indices = indices_under(params, &base);
+            if indices.is_empty() {
+                return Ok(params.contains_key(key).then(|| Value::Array(Vec::new())));
+            }
+            let mut items = Vec::with_capacity(indices.len());
+            for i in indices {
+                if let Some(v) = value_at(m, element, false, &format!("{base}.{i}"), params)? {
+                    items.push(v);
+                }
+            }
+            Ok(Some(Value::Array(items)))
+        }
+        ShapeKind::Map => {
+            let base = if flattened {
+                key.to_string()
+            } else {
+                format!("{key}.entry")
+            };
+            let key_ref = shape.key.as_ref();
+            let value_ref = shape.value.as_ref();
+            let key_name = key_ref
+                .and_then(|r| r.location_name.as_deref())
+                .unwrap_or("key");
+            let value_name = value_ref
+                .and_then(|r| r.location_name.as_deref())
+                .unwrap_or("value");
+            let value_shape = value_ref.map(|r| r.shape.as_str()).unwrap_or("String");
+            let indices = indices_under(params, &base);
+            if indices.is_empty() {
+                return Ok(None);
+            }
+            let mut object = Map::new();
+            for i in indices {
+                let entry = format!("{base}.{i}");
+                let Some(name) = params.get(&format!("{entry}.{key_name}")) else {
+                    return Err(ApiError::missing_parameter(&format!("{entry}.{key_name}")));
+                };
+                let value = value_at(
+                    m,
+                    value_shape,
+                    false,
+                    &format!("{entry}.{value_name}"),
+                    params,
+                )?;
+                object.insert(name.clone(), value.unwrap_or(Value::Null));
+            }
+            Ok(Some(Value::Object(object)))
+        }
+        ShapeKind::String | ShapeKind::Blob => {
+            Ok(params.get(key).map(|v| Value::String(v.clone())))
+        }
+        ShapeKind::Integer | ShapeKind::Long => match params.get(key) {
+            None => Ok(None),
+            Some(text) => text
+                .trim()
+                .parse::<i64>()
+                .map(|n| Some(Value::from(n)))
+                .map_err(|_| ApiError::invalid_parameter(key, text, "Value must be an integer.")),
+        },
+        ShapeKind::Boolean => match params.get(key).map(|v| v.to_ascii_lowercase()) {
+            None => Ok(None),
+            Some(text) if text == "true" => Ok(Some(Value::Bool(true))),
+            Some(text) if text == "false" => Ok(Some(Value::Bool(false))),
+            Some(text) => Err(ApiError::invalid_parameter(
+                key,
+                &text,
+                "Value must be true or false.",
+            )),
+        },
+    }
+}
+
+fn has_prefix(params: &Params, prefix: &str) -> bool {
+    params
+        .range(prefix.to_string()..)
+        .next()
+        .is_some_and(|(k, _)| k.starts_with(prefix))
+}
+
+/// The positive indices `i` for which some parameter starts with `base.i`, in numeric order.
+fn indices_under(params: &Params, base: &str) -> Vec<u32> {
+    let prefix = format!("{base}.");
+    let mut indices: Vec<u32> = params
+        .range(prefix.clone()..)
+        .take_while(|(k, _)| k.starts_with(&prefix))
+        .filter_map(|(k, _)| {
+            let rest = &k[prefix.len()..];
+            rest.split('.').next().and_then(|n| n.parse::<u32>().ok())
+        })
+        .filter(|i| *i > 0)
+        .collect();
+    indices.sort_unstable();
+    indices.dedup();
+    indices
+}
+
+/// Renders a successful response.
+pub fn render_response(operation: Operation, output: &Value, request_id: &str) -> String {
+    let m = model();
+    let op = operation.name();
+    let mut xml = String::with_capacity(512);
+    xml.push_str("<?xml version=\"1.0\"?>");
+    xml.push_str(&format!("<{op}Response xmlns=\"{XML_NAMESPACE}\">"));
+    if let Some(output_shape) = &m.operations[op].output {
+        xml.push_str(&format!("<{op}Result>"));
+        if let Value::Object(members) = output {
+            write_members(m, m.shape(output_shape), members, &mut xml);
+        }
+        xml.push_str(&format!("</{op}Result>"));
+    }
+    xml.push_str("<ResponseMetadata><RequestId>");
+    escape_into(request_id, &mut xml);
+    xml.push_str(&format!("</RequestId></ResponseMetadata></{op}Response>"));
+    xml
+}
+
+/// Renders an error as a Query `ErrorResponse`.
+pub fn render_error(error: &ApiError, request_id: &str) -> String {
+    let mut xml = String::with_capacity(256);
+    xml.push_str("<?xml version=\"1.0\"?>");
+    xml.push_str(&format!(
+        "<ErrorResponse xmlns=\"{XML_NAMESPACE}\"><Error><Type>"
+    ));
+    xml.push_str(if error.code.sender_fault() {
+        "Sender"
+    } else {
+        "Receiver"
+    });
+    xml.push_str("</Type><Code>");
+    escape_into(error.code.query_code(), &mut xml);
+    xml.push_str("</Code><Message>");
+    escape_into(&error.message, &mut xml);
+    xml.push_str("</Message><Detail/></Error><RequestId>");
+    escape_into(request_id, &mut xml);
+    xml.push_str("</RequestId></ErrorResponse>");
+    xml
+}
+
+fn write_members(m: &Model, shape: &Shape, members: &Map<String, Value>, xml: &mut String) {
+    for (name, value) in members {
+        let Some(member) = shape.member(name) else {
+            continue;
+        };
+        let target = m.shape(&member.shape);
+        let wire = member.wire_name(m);
+        let flattened = member.is_flattened(m);
+        match (target.kind, value) {
+            (ShapeKind::List, Value::Array(items)) => {
+                let element = target.member.as_ref();
+                let element_shape = element.map(|r| r.shape.as_str()).unwrap_or("String");
+                if flattened {
+                    let tag = element
+                        .and_then(|r| r.location_name.as_deref())
+                        .unwrap_or(wire);
+                    for item in items {
+                        write_element(m, tag, element_shape, item, xml);
+                    }
+                } else {
+                    let tag = element
+                        .and_then(|r| r.location_name.as_deref())
+                        .unwrap_or("member");
+                    xml.push_str(&format!("<{wire}>"));
+                    for item in items {
+                        write_element(m, tag, element_shape, item, xml);
+                    }
+                    xml.push_str(&format!("</{wire}>"));
+                }
+            }
+            (ShapeKind::Map, Value::Object(entries)) => {
+                let key_name = target
+                    .key
+                    .as_ref()
+                    .and_then(|r| r.location_name.as_deref())
+                    .unwrap_or("key");
+                let value_ref = target.value.as_ref();
+                let value_name = value_ref
+                    .and_then(|r| r.location_name.as_deref())
+                    .unwrap_or("value");
+                let value_shape = value_ref.map(|r| r.shape.as_str()).unwrap_or("String");
+                if !flattened {
+                    xml.push_str(&format!("<{wire}>"));
+                }
+                for (k, v) in entries {
+                    let entry = if flattened { wire } else { "entry" };
+                    xml.push_str(&format!("<{entry}><{key_name}>"));
+                    escape_into(k, xml);
+                    xml.push_str(&format!("</{key_name}>"));
+                    write_element(m, value_name, value_shape, v, xml);
+                    xml.push_str(&format!("</{entry}>"));
+                }
+                if !flattened {
+                    xml.push_str(&format!("</{wire}>"));
+                }
+            }
+            _ => write_element(m, wire, &member.shape, value, xml),
+        }
+    }
+}
+
+fn write_element(m: &Model, tag: &str, shape_name: &str, value: &Value, xml: &mut String) {
+    xml.push('<');
+    xml.push_str(tag);
+    xml.push('>');
+    match value {
+        Value::Object(members) => write_members(m, m.shape(shape_name), members, xml),
+        Value::String(text) => escape_into(text, xml),
+        Value::Number(n) => xml.push_str(&n.to_string()),
+        Value::Bool(b) => xml.push_str(if *b { "true" } else { "false" }),
+        Value::Null | Value::Array(_) => {}
+    }
+    xml.push_str("</");
+    xml.push_str(tag);
+    xml.push('>');
+}
+
+/// Escapes XML text. Carriage returns are written as a character reference because an XML parser would
+/// otherwise turn them into line feeds and change a message body.
+fn escape_into(text: &str, xml: &mut String) {
+    for c in text.chars() {
+        match c {
+            '&' => xml.push_str("&amp;"),
+            '<' => xml.push_str("&lt;"),
+            '>' => xml.push_str("&gt;"),
+            '"' => xml.push_str("&quot;"),
+            '\'' => xml.push_str("&apos;"),
+            '\r' => xml.push_str("&#xD;"),
+            c => xml.push(c),
+        }
+    }
+}
+
+/// The answer to an `Action` that SQS does not have.
+pub fn unknown_action(action: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidAction,
+        format!("The action {action} is not valid for this endpoint."),
+    )
+}

@@ -1,0 +1,93 @@
+//! The queue layer's errors and their one mapping to AWS error codes.
+
+use sluice_model::{ApiError, ErrorCode};
+use sluice_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("queue does not exist")]
+    QueueDoesNotExist,
+    #[error("address {0} is not a queue url")]
+    InvalidAddress(String),
+    #[error("invalid queue name {0}")]
+    InvalidQueueName(String),
+    #[error("invalid fifo queue name {0}")]
+    InvalidFifoQueueName(String),
+    #[error("queue exists with another value for {0}")]
+    QueueNameExists(String),
+    #[error("queue deleted recently")]
+    QueueDeletedRecently,
+    #[error("unknown attribute {0}")]
+    InvalidAttributeName(String),
+    #[error("invalid value for attribute {0}")]
+    InvalidAttributeValue(String),
+    /// An attribute value that is rejected with a reason, written as InvalidParameterValue.
+    #[error("invalid value {value} for {name}: {reason}")]
+    InvalidParameterValue {
+        name: String,
+        value: String,
+        reason: String,
+    },
+    #[error("{0}")]
+    InvalidParameter(String),
+    #[error("missing parameter {0}")]
+    MissingParameter(String),
+    #[error("purge of {0} in progress")]
+    PurgeQueueInProgress(String),
+    #[error("over limit: {0}")]
+    OverLimit(String),
+    #[error("{0} is not supported")]
+    UnsupportedOperation(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<QueueError> for ApiError {
+    fn from(error: QueueError) -> ApiError {
+        use QueueError as E;
+        match error {
+            E::QueueDoesNotExist => ApiError::queue_does_not_exist(),
+            E::InvalidAddress(address) => ApiError::new(
+                ErrorCode::InvalidAddress,
+                format!("The address {address} is not valid for this endpoint."),
+            ),
+            E::InvalidQueueName(_) => ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
+            ),
+            E::InvalidFifoQueueName(_) => ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, \
+                 must end with .fifo suffix and be 1 to 80 in length.",
+            ),
+            E::QueueNameExists(attribute) => ApiError::new(
+                ErrorCode::QueueNameExists,
+                format!("A queue already exists with the same name and a different value for attribute {attribute}"),
+            ),
+            E::QueueDeletedRecently => ApiError::new(
+                ErrorCode::QueueDeletedRecently,
+                "You must wait 60 seconds after deleting a queue before you can create another with the same name.",
+            ),
+            E::InvalidAttributeName(name) => {
+                ApiError::new(ErrorCode::InvalidAttributeName, format!("Unknown Attribute {name}."))
+            }
+            E::InvalidAttributeValue(name) => ApiError::new(
+                ErrorCode::InvalidAttributeValue,
+                format!("Invalid value for the parameter {name}."),
+            ),
+            E::InvalidParameterValue { name, value, reason } => ApiError::invalid_parameter(&name, &value, &reason),
+            E::InvalidParameter(message) => ApiError::new(ErrorCode::InvalidParameterValue, message),
+            E::MissingParameter(name) => ApiError::missing_parameter(&name),
+            E::PurgeQueueInProgress(name) => ApiError::new(
+                ErrorCode::PurgeQueueInProgress,
+                format!("Only one PurgeQueue operation on {name} is allowed every 60 seconds."),
+            ),
+            E::OverLimit(message) => ApiError::new(ErrorCode::OverLimit, message),
+            E::UnsupportedOperation(op) => ApiError::new(
+                ErrorCode::UnsupportedOperation,
+                format!("{op} is not supported by this server yet."),
+            ),
+            E::Store(e) => ApiError::new(ErrorCode::InternalError, format!("We encountered an internal error: {e}")),
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! SQS queue semantics: what each action does to queues, independent of the wire protocol (inputs and
+//! outputs are `sluice_model` types) and of the storage engine (state lives behind `sluice_store::Store`).
+
+mod attributes;
+mod clock;
+mod error;
+mod management;
+mod naming;
+mod policy;
+mod tags;
+
+use std::sync::Arc;
+
+use sluice_model::types::{Request, Response};
+use sluice_model::{ApiError, RequestContext};
+use sluice_store::Store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::QueueError;
+pub use naming::{queue_arn, region_from_host, QueueUrls};
+
+/// How queues are addressed from outside.
+#[derive(Clone, Debug)]
+pub struct ServiceConfig {
+    /// Scheme, host and port written into queue URLs, e.g. `http://127.0.0.1:9324`.
+    pub public_url: String,
+    /// The region of requests that name none, and the one whose queue URLs carry no region.
+    pub default_region: String,
+}
+
+/// The SQS service: one instance serves every account and region.
+pub struct QueueService {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    urls: QueueUrls,
+}
+
+impl QueueService {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: &ServiceConfig) -> Self {
+        QueueService {
+            store,
+            clock,
+            urls: QueueUrls::new(&config.public_url, &config.default_region),
+        }
+    }
+
+    /// Runs one request. Every error leaves here as an `ApiError`.
+    pub async fn handle(
+        &self,
+        ctx: &RequestContext,
+        request: Request,
+    ) -> Result<Response, ApiError> {
+        use Request as R;
+        let response = match request {
+            R::CreateQueue(input) => Response::QueueUrl(self.create_queue(ctx, input).await?),
+            R::GetQueueUrl(input) => Response::QueueUrl(self.get_queue_url(ctx, input).await?),
+            R::ListQueues(input) => Response::ListQueues(self.list_queues(ctx, input).await?),
+            R::DeleteQueue(input) => {
+                self.delete_queue(ctx, input).await?;
+                Response::Empty
+            }
+            R::GetQueueAttributes(input) => {
+                Response::GetQueueAttributes(self.get_queue_attributes(ctx, input).await?)
+            }
+            R::SetQueueAttributes(input) => {
+                self.set_queue_attributes(ctx, input).await?;
+                Response::Empty
+            }
+            R::PurgeQueue(input) => {
+                self.purge_queue(ctx, input).await?;
+                Response::Empty
+            }
+            R::TagQueue(input) => {
+                self.tag_queue(ctx, input).await?;
+                Response::Empty
+            }
+            R::UntagQueue(input) => {
+                self.untag_queue(ctx, input).await?;
+                Response::Empty
+            }
+            R::ListQueueTags(input) => {
+                Response::ListQueueTags(self.list_queue_tags(ctx, input).await?)
+            }
+            R::AddPermission(input) => {
+                self.add_permission(ctx, input).await?;
+                Response::Empty
+            }
+            R::RemovePermission(input) => {
+                self.remove_permission(ctx, input).await?;
+                Response::Empty
+            }
+            R::ListDeadLetterSourceQueues(input) => Response::ListDeadLetterSourceQueues(
+                self.list_dead_letter_source_queues(ctx, input).await?,
+            ),
+            R::SendMessage(_)
+            | R::SendMessageBatch(_)
+            | R::ReceiveMessage(_)
+            | R::DeleteMessage(_)
+            | R::DeleteMessageBatch(_)
+            | R::ChangeMessageVisibility(_)
+            | R::ChangeMessageVisibilityBatch(_)
+            | R::StartMessageMoveTask(_)
+            | R::CancelMessageMoveTask(_)
+            | R::ListMessageMoveTasks(_) => {
+                return Err(QueueError::UnsupportedOperation(
+                    request.operation().name().to_string(),
+                )
+                .into())
+            }
+        };
+        Ok(response)
+    }
+}

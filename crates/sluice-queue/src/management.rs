@@ -1,0 +1,521 @@
+//! Queue management: CreateQueue, GetQueueUrl, ListQueues, DeleteQueue, GetQueueAttributes,
+//! SetQueueAttributes, PurgeQueue, TagQueue, UntagQueue, ListQueueTags, AddPermission, RemovePermission
+//! and ListDeadLetterSourceQueues, as the SQS API reference describes them.
+
+use base64::Engine;
+use sluice_model::types::{
+    AddPermissionInput, CreateQueueInput, GetQueueAttributesInput, GetQueueAttributesOutput,
+    GetQueueUrlInput, ListDeadLetterSourceQueuesInput, ListDeadLetterSourceQueuesOutput,
+    ListQueueTagsOutput, ListQueuesInput, ListQueuesOutput, QueueUrlInput, QueueUrlOutput,
+    RemovePermissionInput, SetQueueAttributesInput, TagQueueInput, UntagQueueInput,
+};
+use sluice_model::RequestContext;
+use sluice_store::{CreateOutcome, QueueKey, QueueRecord, StoreError};
+
+use crate::attributes::{self, AttributeChanges, ChangeContext};
+use crate::error::QueueError;
+use crate::naming::{parse_queue_arn, queue_arn, validate_queue_name};
+use crate::{policy, tags, QueueService};
+
+/// A deleted queue's name, and a purged queue, are held for this long.
+const COOL_DOWN_MILLIS: i64 = 60_000;
+const MAX_LIST_RESULTS: usize = 1000;
+/// How often a read-modify-write of a queue record is retried when another writer got there first.
+const MAX_UPDATE_ATTEMPTS: usize = 32;
+
+impl QueueService {
+    pub(crate) fn key_for_url(
+        &self,
+        ctx: &RequestContext,
+        queue_url: &str,
+    ) -> Result<QueueKey, QueueError> {
+        self.urls.resolve(queue_url, &ctx.region)
+    }
+
+    async fn load(&self, key: &QueueKey) -> Result<QueueRecord, QueueError> {
+        self.store
+            .get_queue(key)
+            .await?
+            .ok_or(QueueError::QueueDoesNotExist)
+    }
+
+    /// Applies `change` to the stored record, retrying when a concurrent writer changed it first.
+    async fn update_queue<F>(
+        &self,
+        key: &QueueKey,
+        mut change: F,
+    ) -> Result<QueueRecord, QueueError>
+    where
+        F: FnMut(&mut QueueRecord) -> Result<(), QueueError>,
+    {
+        for _ in 0..MAX_UPDATE_ATTEMPTS {
+            let mut record = self.load(key).await?;
+            change(&mut record)?;
+            match self.store.replace_queue(record).await {
+                Err(StoreError::Conflict) => continue,
+                other => return Ok(other?),
+            }
+        }
+        Err(
+            StoreError::Backend("the queue record kept changing under concurrent updates".into())
+                .into(),
+        )
+    }
+
+    /// A redrive policy names a dead-letter queue that must exist and be of the same type.
+    async fn check_redrive_target(
+        &self,
+        changes: &AttributeChanges,
+        fifo: bool,
+    ) -> Result<(), QueueError> {
+        let Some(Some(policy)) = changes.values.get(attributes::REDRIVE_POLICY) else {
+            return Ok(());
+        };
+        let target = attributes::redrive_target(policy).and_then(|arn| parse_queue_arn(&arn));
+        let invalid = |reason: &str| QueueError::InvalidParameterValue {
+            name: attributes::REDRIVE_POLICY.to_string(),
+            value: policy.clone(),
+            reason: reason.to_string(),
+        };
+        let Some(target) = target else {
+            return Err(invalid("Dead letter target does not exist."));
+        };
+        let Some(record) = self.store.get_queue(&target).await? else {
+            return Err(invalid("Dead letter target does not exist."));
+        };
+        if is_fifo(&record) != fifo {
+            return Err(invalid(
+                "Dead-letter queue must be same type of queue as the source.",
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn create_queue(
+        &self,
+        ctx: &RequestContext,
+        input: CreateQueueInput,
+    ) -> Result<QueueUrlOutput, QueueError> {
+        let fifo = attributes::requests_fifo(&input.attributes)?;
+        validate_queue_name(&input.queue_name, fifo)?;
+        let changes = attributes::validate_changes(
+            &input.attributes,
+            &ChangeContext {
+                creating: true,
+                fifo,
+                account_id: &ctx.account_id,
+                region: &ctx.region,
+            },
+        )?;
+        tags::validate_tags(&input.tags)?;
+        if input.tags.len() > tags::MAX_TAGS {
+            return Err(tags::too_many(&input.queue_name));
+        }
+        let key = QueueKey {
+            account_id: ctx.account_id.clone(),
+            region: ctx.region.clone(),
+            name: input.queue_name.clone(),
+        };
+        let now = self.clock.now_millis();
+        if let Some(existing) = self.store.get_queue(&key).await? {
+            return self.existing_queue(&existing, &changes);
+        }
+        if let Some(deleted) = self.store.deleted_at(&key).await? {
+            if now - deleted < COOL_DOWN_MILLIS {
+                return Err(QueueError::QueueDeletedRecently);
+            }
+        }
+        self.check_redrive_target(&changes, fifo).await?;
+        let mut attributes = attributes::defaults(fifo);
+        changes.apply_to(&mut attributes);
+        let record = QueueRecord {
+            key,
+            attributes,
+            tags: input.tags,
+            created_timestamp: now.div_euclid(1000),
+            last_modified_timestamp: now.div_euclid(1000),
+            last_purge_millis: None,
+            version: 0,
+        };
+        match self.store.create_queue(record).await? {
+            CreateOutcome::Created(record) => {
+                tracing::info!(queue = %record.key.name, account = %record.key.account_id, region = %record.key.region, "queue created");
+                Ok(QueueUrlOutput {
+                    queue_url: self.urls.url(&record.key),
+                })
+            }
+            CreateOutcome::Existing(existing) => self.existing_queue(&existing, &changes),
+        }
+    }
+
+    /// CreateQueue on a name in use succeeds, returning the queue's URL, only when every attribute given
+    /// matches what the queue has.
+    fn existing_queue(
+        &self,
+        existing: &QueueRecord,
+        changes: &AttributeChanges,
+    ) -> Result<QueueUrlOutput, QueueError> {
+        if let Some(name) = changes.first_difference(&existing.attributes) {
+            return Err(QueueError::QueueNameExists(name.to_string()));
+        }
+        Ok(QueueUrlOutput {
+            queue_url: self.urls.url(&existing.key),
+        })
+    }
+
+    pub(crate) async fn get_queue_url(
+        &self,
+        ctx: &RequestContext,
+        input: GetQueueUrlInput,
+    ) -> Result<QueueUrlOutput, QueueError> {
+        let key = QueueKey {
+            account_id: input
+                .queue_owner_aws_account_id
+                .unwrap_or_else(|| ctx.account_id.clone()),
+            region: ctx.region.clone(),
+            name: input.queue_name,
+        };
+        let record = self.load(&key).await?;
+        Ok(QueueUrlOutput {
+            queue_url: self.urls.url(&record.key),
+        })
+    }
+
+    pub(crate) async fn list_queues(
+        &self,
+        ctx: &RequestContext,
+        input: ListQueuesInput,
+    ) -> Result<ListQueuesOutput, QueueError> {
+        let limit = max_results(input.max_results)?;
+        let after = input
+            .next_token
+            .as_deref()
+            .map(decode_next_token)
+            .transpose()?;
+        let prefix = input.queue_name_prefix.unwrap_or_default();
+        let mut page = self
+            .store
+            .list_queues(
+                &ctx.account_id,
+                &ctx.region,
+                &prefix,
+                after.as_deref(),
+                limit + 1,
+            )
+            .await?;
+        let more = page.len() > limit;
+        page.truncate(limit);
+        // SQS pages only when asked to: without MaxResults the first 1,000 queues come with no token.
+        let next_token = (more && input.max_results.is_some())
+            .then(|| page.last().map(|r| encode_next_token(&r.key.name)))
+            .flatten();
+        Ok(ListQueuesOutput {
+            queue_urls: page.iter().map(|r| self.urls.url(&r.key)).collect(),
+            next_token,
+        })
+    }
+
+    pub(crate) async fn delete_queue(
+        &self,
+        ctx: &RequestContext,
+        input: QueueUrlInput,
+    ) -> Result<(), QueueError> {
+        let key = self.key_for_url(ctx, &input.queue_url)?;
+        if !self
+            .store
+            .delete_queue(&key, self.clock.now_millis())
+            .await?
+        {
+            return Err(QueueError::QueueDoesNotExist);
+        }
+        tracing::info!(queue = %key.name, account = %key.account_id, region = %key.region, "queue deleted");
+        Ok(())
+    }
+
+    pub(crate) async fn get_queue_attributes(
+        &self,
+        ctx: &RequestContext,
+        input: GetQueueAttributesInput,
+    ) -> Result<GetQueueAttributesOutput, QueueError> {
+        let key = self.key_for_url(ctx, &input.queue_url)?;
+        for name in &input.attribute_names {
+            if name != attributes::ALL && !attributes::READABLE.contains(&name.as_str()) {
+                return Err(QueueError::InvalidAttributeName(name.clone()));
+            }
+        }
+        let record = self.load(&key).await?;
+        let all = input.attribute_names.iter().any(|n| n == attributes::ALL);
+        let wanted = |name: &str| all || input.attribute_names.iter().any(|n| n == name);
+        let mut out = Vec::new();
+        for name in attributes::READABLE.iter().copied().filter(|n| wanted(n)) {
+            let value = match name {
+                attributes::QUEUE_ARN => Some(queue_arn(&record.key)),
+                attributes::CREATED_TIMESTAMP => Some(record.created_timestamp.to_string()),
+                attributes::LAST_MODIFIED_TIMESTAMP => {
+                    Some(record.last_modified_timestamp.to_string())
+                }
+                // No message is stored yet: the message lifecycle fills these counters.
+                attributes::APPROXIMATE_NUMBER_OF_MESSAGES
+                | attributes::APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE
+                | attributes::APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED => Some("0".to_string()),
+                other => record.attributes.get(other).cloned(),
+            };
+            if let Some(value) = value {
+                out.push((name.to_string(), value));
+            }
+        }
+        Ok(GetQueueAttributesOutput { attributes: out })
+    }
+
+    pub(crate) async fn set_queue_attributes(
+        &self,
+        ctx: &RequestContext,
+        input: SetQueueAttributesInput,
+    ) -> Result<(), QueueError> {
+        let key = self.key_for_url(ctx, &input.queue_url)?;
+        if input.attributes.is_empty() {
+            return Err(QueueError::MissingParameter("Attribute.Name".to_string()));
+        }
+        let fifo = is_fifo(&self.load(&key).await?);
+        let changes = attributes::validate_changes(
+            &input.attributes,
+            &ChangeContext {
+                creating: false,
+                fifo,
+                account_id: &key.account_id,
+                region: &key.region,
+            },
+        )?;
+        self.check_redrive_target(&changes, fifo).await?;
+        let now = self.clock.now_seconds();
+        self.update_queue(&key, |record| {
+            changes.apply_to(&mut record.attributes);
+            record.last_modified_timestamp = now;
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn purge_queue(
+        &self,
+        ctx: &RequestContext,
+        input: QueueUrlInput,
+    ) -> Result<(), QueueError> {
+        let key = self.key_for_url(ctx, &input.queue_url)?;
+        let now = self.clock.now_millis();
+        self.update_queue(&key, |record| {
+            if record
+                .last_purge_millis
+                .is_some_and(|last| now - last < COOL_DOWN_MILLIS)
+            {
+                return Err(QueueError::PurgeQueueInProgress(record.key.name.clone()));
+            }
+            record.last_purge_millis = Some(now);
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn tag_queue(
+        &self,
+        ctx: &RequestContext,
+        input: TagQueueInput,
+    ) -> Result<(), QueueError> {
+        let key = self.key_for_url(ctx, &input.queue_url)?;
+        if input.tags.is_empty() {
+            return Err(QueueError::MissingParameter("Tags".to_string()));
+        }
+        tags::validate_tags(&input.tags)?;
+        self.update_queue(&key, |record| {
+            let mut merged = record.tags.clone();
+            merged.extend(input.tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+            if merged.len() > tags::MAX_TAGS {
+                return Err(tags::too_many(&record.key.name));
+            }
+            record.tags = merged;
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn untag_queue(
+        &self,
+        ctx: &RequestContext,
+        input: UntagQueueInput,
+    ) -> Result<(), QueueError> {
+        let key = self.key_for_url(ctx, &input.queue_url)?;
+        if input.tag_keys.is_empty() {
+            return Err(QueueError::MissingParameter("TagKeys".to_string()));
+        }
+        for tag_key in &input.tag_keys {
+            tags::validate_key(tag_key)?;
+        }
+        self.update_queue(&key, |record| {
+            for tag_key in &input.tag_keys {
+                record.tags.remove(tag_key);
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn list_queue_tags(
+        &self,
+        ctx: &RequestContext,
+        input: QueueUrlInput,
+    ) -> Result<ListQueueTagsOutput, QueueError> {
+        let key = self.key_for_url(ctx, &input.queue_url)?;
+        let record = self.load(&key).await?;
+        Ok(ListQueueTagsOutput { tags: record.tags })
+    }
+
+    pub(crate) async fn add_permission(
+        &self,
+        ctx: &RequestContext,
+        input: AddPermissionInput,
+    ) -> Result<(), QueueError> {
+        let key = self.key_for_url(ctx, &input.queue_url)?;
+        policy::validate_grant(&input.label, &input.aws_account_ids, &input.actions)?;
+        let now = self.clock.now_seconds();
+        self.update_queue(&key, |record| {
+            let arn = queue_arn(&record.key);
+            let existing = record
+                .attributes
+                .get(attributes::POLICY)
+                .map(String::as_str);
+            let document = policy::add_permission(
+                existing,
+                &arn,
+                &input.label,
+                &input.aws_account_ids,
+                &input.actions,
+            )?;
+            record
+                .attributes
+                .insert(attributes::POLICY.to_string(), document);
+            record.last_modified_timestamp = now;
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn remove_permission(
+        &self,
+        ctx: &RequestContext,
+        input: RemovePermissionInput,
+    ) -> Result<(), QueueError> {
+        let key = self.key_for_url(ctx, &input.queue_url)?;
+        let now = self.clock.now_seconds();
+        self.update_queue(&key, |record| {
+            let existing = record
+                .attributes
+                .get(attributes::POLICY)
+                .map(String::as_str);
+            match policy::remove_permission(existing, &input.label)? {
+                Some(document) => record
+                    .attributes
+                    .insert(attributes::POLICY.to_string(), document),
+                None => record.attributes.remove(attributes::POLICY),
+            };
+            record.last_modified_timestamp = now;
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn list_dead_letter_source_queues(
+        &self,
+        ctx: &RequestContext,
+        input: ListDeadLetterSourceQueuesInput,
+    ) -> Result<ListDeadLetterSourceQueuesOutput, QueueError> {
+        let key = self.key_for_url(ctx, &input.queue_url)?;
+        let limit = max_results(input.max_results)?;
+        let mut after = input
+            .next_token
+            .as_deref()
+            .map(decode_next_token)
+            .transpose()?;
+        let target = queue_arn(&self.load(&key).await?.key);
+        let mut sources = Vec::new();
+        let mut more = false;
+        // Scan the account's queues in name order, a page at a time, keeping those whose redrive policy
+        // names this queue.
+        'scan: loop {
+            let page = self
+                .store
+                .list_queues(
+                    &key.account_id,
+                    &key.region,
+                    "",
+                    after.as_deref(),
+                    MAX_LIST_RESULTS,
+                )
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.key.name.clone());
+            for record in &page {
+                let names_target = record
+                    .attributes
+                    .get(attributes::REDRIVE_POLICY)
+                    .and_then(|p| attributes::redrive_target(p))
+                    .is_some_and(|t| t == target);
+                if names_target {
+                    if sources.len() == limit {
+                        more = true;
+                        break 'scan;
+                    }
+                    sources.push(record.key.clone());
+                }
+            }
+            if page.len() < MAX_LIST_RESULTS {
+                break;
+            }
+        }
+        let next_token = (more && input.max_results.is_some())
+            .then(|| sources.last().map(|k| encode_next_token(&k.name)))
+            .flatten();
+        Ok(ListDeadLetterSourceQueuesOutput {
+            queue_urls: sources.iter().map(|k| self.urls.url(k)).collect(),
+            next_token,
+        })
+    }
+}
+
+pub(crate) fn is_fifo(record: &QueueRecord) -> bool {
+    record
+        .attributes
+        .get(attributes::FIFO_QUEUE)
+        .is_some_and(|v| v == "true")
+}
+
+fn max_results(given: Option<i64>) -> Result<usize, QueueError> {
+    match given {
+        None => Ok(MAX_LIST_RESULTS),
+        Some(n) if (1..=MAX_LIST_RESULTS as i64).contains(&n) => Ok(n as usize),
+        Some(n) => Err(QueueError::InvalidParameterValue {
+            name: "MaxResults".to_string(),
+            value: n.to_string(),
+            reason: "MaxResults must be an integer between 1 and 1000.".to_string(),
+        }),
+    }
+}
+
+/// Page tokens carry the last name of the previous page, opaque to clients.
+fn encode_next_token(last_name: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("after:{last_name}"))
+}
+
+fn decode_next_token(token: &str) -> Result<String, QueueError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix("after:").map(str::to_string))
+        .ok_or_else(|| QueueError::InvalidParameter("Invalid NextToken value.".to_string()))
+}

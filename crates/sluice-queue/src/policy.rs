@@ -1,0 +1,246 @@
+//! The queue policy document that AddPermission and RemovePermission edit, written as SQS writes it:
+//! `{"Version":"2008-10-17","Id":"<queue arn>/SQSDefaultPolicy","Statement":[...]}` with one statement per
+//! label, principals as `arn:aws:iam::<account>:root` and actions as `SQS:<Action>`; a single principal or
+//! action is a bare string, several are an array.
+
+use serde_json::{json, Map, Value};
+
+use crate::error::QueueError;
+
+/// The actions AddPermission may grant. SendMessage, DeleteMessage and ChangeMessageVisibility also cover
+/// their batch forms.
+const GRANTABLE_ACTIONS: &[&str] = &[
+    "*",
+    "SendMessage",
+    "ReceiveMessage",
+    "DeleteMessage",
+    "ChangeMessageVisibility",
+    "GetQueueAttributes",
+    "GetQueueUrl",
+    "ListDeadLetterSourceQueues",
+    "PurgeQueue",
+];
+
+/// AWS's limits on a queue policy.
+const MAX_ACTIONS_PER_STATEMENT: usize = 7;
+const MAX_STATEMENTS: usize = 20;
+const MAX_LABEL: usize = 80;
+
+fn invalid(name: &str, value: &str, reason: &str) -> QueueError {
+    QueueError::InvalidParameterValue {
+        name: name.to_string(),
+        value: value.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Checks AddPermission's arguments.
+pub fn validate_grant(
+    label: &str,
+    accounts: &[String],
+    actions: &[String],
+) -> Result<(), QueueError> {
+    if label.is_empty()
+        || label.len() > MAX_LABEL
+        || !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(invalid(
+            "Label",
+            label,
+            "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
+        ));
+    }
+    if accounts.is_empty() {
+        return Err(QueueError::MissingParameter("AWSAccountId".to_string()));
+    }
+    if actions.is_empty() {
+        return Err(QueueError::MissingParameter("ActionName".to_string()));
+    }
+    for account in accounts {
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid(
+                "PrincipalId",
+                account,
+                "Unable to verify principal.",
+            ));
+        }
+    }
+    for action in actions {
+        if !GRANTABLE_ACTIONS.contains(&action.as_str()) {
+            return Err(invalid(
+                "ActionName",
+                &format!("SQS:{action}"),
+                "Please refer to the appropriate WSDL for a list of valid actions.",
+            ));
+        }
+    }
+    if actions.len() > MAX_ACTIONS_PER_STATEMENT {
+        return Err(QueueError::OverLimit(format!(
+            "{} actions were found in a statement from the submitted policy, max allowed is {MAX_ACTIONS_PER_STATEMENT}",
+            actions.len()
+        )));
+    }
+    Ok(())
+}
+
+fn one_or_many(items: Vec<String>) -> Value {
+    if items.len() == 1 {
+        Value::String(items.into_iter().next().unwrap_or_default())
+    } else {
+        Value::Array(items.into_iter().map(Value::String).collect())
+    }
+}
+
+fn statements(policy: &mut Map<String, Value>) -> &mut Vec<Value> {
+    let entry = policy
+        .entry("Statement")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if !entry.is_array() {
+        // A single statement written as an object (allowed by the policy grammar) becomes a list of one.
+        let single = entry.take();
+        *entry = Value::Array(vec![single]);
+    }
+    match entry {
+        Value::Array(list) => list,
+        _ => unreachable!("made an array just above"),
+    }
+}
+
+fn has_label(statements: &[Value], label: &str) -> bool {
+    statements
+        .iter()
+        .any(|s| s.get("Sid").and_then(Value::as_str) == Some(label))
+}
+
+/// Adds a statement for `label` to the queue's policy (or a new policy), returning the new document.
+pub fn add_permission(
+    existing: Option<&str>,
+    queue_arn: &str,
+    label: &str,
+    accounts: &[String],
+    actions: &[String],
+) -> Result<String, QueueError> {
+    let mut policy = match existing.map(serde_json::from_str::<Value>) {
+        Some(Ok(Value::Object(map))) => map,
+        _ => {
+            let mut map = Map::new();
+            map.insert("Version".into(), json!("2008-10-17"));
+            map.insert("Id".into(), json!(format!("{queue_arn}/SQSDefaultPolicy")));
+            map
+        }
+    };
+    let list = statements(&mut policy);
+    if has_label(list, label) {
+        return Err(invalid("Label", label, "Already exists."));
+    }
+    if list.len() >= MAX_STATEMENTS {
+        return Err(QueueError::OverLimit(format!(
+            "{} statements were found in the submitted policy, max allowed is {MAX_STATEMENTS}",
+            list.len() + 1
+        )));
+    }
+    let principals = accounts
+        .iter()
+        .map(|a| format!("arn:aws:iam::{a}:root"))
+        .collect();
+    let granted = actions.iter().map(|a| format!("SQS:{a}")).collect();
+    let mut statement = Map::new();
+    statement.insert("Sid".into(), json!(label));
+    statement.insert("Effect".into(), json!("Allow"));
+    statement.insert(
+        "Principal".into(),
+        json!({ "AWS": one_or_many(principals) }),
+    );
+    statement.insert("Action".into(), one_or_many(granted));
+    statement.insert("Resource".into(), json!(queue_arn));
+    list.push(Value::Object(statement));
+    Ok(Value::Object(policy).to_string())
+}
+
+/// Removes the statement for `label`; the policy itself goes when its last statement does.
+pub fn remove_permission(
+    existing: Option<&str>,
+    label: &str,
+) -> Result<Option<String>, QueueError> {
+    let not_found = || invalid("Label", label, "can't find label on existing policy.");
+    let Some(Ok(Value::Object(mut policy))) = existing.map(serde_json::from_str::<Value>) else {
+        return Err(not_found());
+    };
+    let list = statements(&mut policy);
+    if !has_label(list, label) {
+        return Err(not_found());
+    }
+    list.retain(|s| s.get("Sid").and_then(Value::as_str) != Some(label));
+    if list.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Value::Object(policy).to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARN: &str = "arn:aws:sqs:us-east-1:000000000000:q";
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn first_permission_writes_the_document_aws_writes() {
+        let doc = add_permission(
+            None,
+            ARN,
+            "L",
+            &strings(&["111122223333"]),
+            &strings(&["*"]),
+        )
+        .unwrap();
+        assert_eq!(
+            doc,
+            r#"{"Version":"2008-10-17","Id":"arn:aws:sqs:us-east-1:000000000000:q/SQSDefaultPolicy","Statement":[{"Sid":"L","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"SQS:*","Resource":"arn:aws:sqs:us-east-1:000000000000:q"}]}"#
+        );
+    }
+
+    #[test]
+    fn several_principals_and_actions_are_arrays_and_labels_are_unique() {
+        let accounts = strings(&["111122223333", "444455556666"]);
+        let actions = strings(&["SendMessage", "ReceiveMessage"]);
+        let doc = add_permission(None, ARN, "A", &accounts, &actions).unwrap();
+        let value: Value = serde_json::from_str(&doc).unwrap();
+        assert_eq!(
+            value["Statement"][0]["Action"],
+            json!(["SQS:SendMessage", "SQS:ReceiveMessage"])
+        );
+        assert_eq!(
+            value["Statement"][0]["Principal"]["AWS"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        assert!(add_permission(Some(&doc), ARN, "A", &accounts, &actions).is_err());
+        let two = add_permission(Some(&doc), ARN, "B", &accounts, &actions).unwrap();
+        let one = remove_permission(Some(&two), "A").unwrap().unwrap();
+        assert!(one.contains("\"Sid\":\"B\"") && !one.contains("\"Sid\":\"A\""));
+        assert_eq!(remove_permission(Some(&one), "B").unwrap(), None);
+        assert!(remove_permission(Some(&one), "missing").is_err());
+        assert!(remove_permission(None, "B").is_err());
+    }
+
+    #[test]
+    fn grants_are_checked() {
+        let ok = strings(&["111122223333"]);
+        assert!(validate_grant("bad label", &ok, &strings(&["*"])).is_err());
+        assert!(validate_grant("L", &strings(&["abc"]), &strings(&["*"])).is_err());
+        assert!(validate_grant("L", &ok, &strings(&["SendMessageBatch"])).is_err());
+        let eight = strings(&["SendMessage"; 8]);
+        assert!(matches!(
+            validate_grant("L", &ok, &eight),
+            Err(QueueError::OverLimit(_))
+        ));
+    }
+}

@@ -1,0 +1,88 @@
+//! The storage boundary: what queue semantics ask of a backend, and the backends.
+//!
+//! A backend stores queue records and (with the message lifecycle) messages. It knows nothing of wire
+//! protocols and decides no SQS rule; it offers operations that are atomic on their own, so that several
+//! Sluice processes can share one backend without assuming they own the state:
+//! - `create_queue` is insert-if-absent;
+//! - `replace_queue` is compare-and-swap on the record's `version`, which callers retry on `Conflict`.
+
+mod memory;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+pub use memory::MemoryStore;
+
+/// A queue's identity: the same name in two accounts or two regions is two queues.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct QueueKey {
+    pub account_id: String,
+    pub region: String,
+    pub name: String,
+}
+
+/// Everything stored about a queue except its messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueRecord {
+    pub key: QueueKey,
+    /// Settable attributes in their canonical string form, as GetQueueAttributes returns them.
+    pub attributes: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    /// Epoch seconds.
+    pub created_timestamp: i64,
+    /// Epoch seconds.
+    pub last_modified_timestamp: i64,
+    /// Epoch milliseconds of the last PurgeQueue.
+    pub last_purge_millis: Option<i64>,
+    /// Bumped by every successful `replace_queue`; a record read at one version can only replace that
+    /// version.
+    pub version: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// `replace_queue` lost a race: the record changed since it was read.
+    #[error("the queue record changed since it was read")]
+    Conflict,
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+/// What `create_queue` found.
+#[derive(Debug)]
+pub enum CreateOutcome {
+    Created(QueueRecord),
+    /// A queue with that key already existed; nothing was written.
+    Existing(QueueRecord),
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Inserts the record unless a queue with its key exists.
+    async fn create_queue(&self, record: QueueRecord) -> Result<CreateOutcome, StoreError>;
+
+    async fn get_queue(&self, key: &QueueKey) -> Result<Option<QueueRecord>, StoreError>;
+
+    /// The queues of an account in a region whose names start with `prefix` and sort after `after`, in name
+    /// order, at most `limit` of them.
+    async fn list_queues(
+        &self,
+        account_id: &str,
+        region: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<QueueRecord>, StoreError>;
+
+    /// Writes `record` if the stored record still has `record.version`; the stored version becomes
+    /// `record.version + 1`.
+    async fn replace_queue(&self, record: QueueRecord) -> Result<QueueRecord, StoreError>;
+
+    /// Removes the queue and everything in it, remembering when (epoch milliseconds) for
+    /// `deleted_at`. Returns whether a queue was there.
+    async fn delete_queue(&self, key: &QueueKey, now_millis: i64) -> Result<bool, StoreError>;
+
+    /// When the queue with this key was last deleted, if it was.
+    async fn deleted_at(&self, key: &QueueKey) -> Result<Option<i64>, StoreError>;
+}

@@ -1,0 +1,97 @@
+//! The `memory` backend: everything in process memory, gone at exit. For tests and throw-away runs.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::{CreateOutcome, QueueKey, QueueRecord, Store, StoreError};
+
+#[derive(Default)]
+pub struct MemoryStore {
+    /// Queue records in key order, so listing by account, region and name prefix is a range scan. A plain
+    /// mutex: every critical section is a few map operations and never awaits.
+    queues: Mutex<BTreeMap<QueueKey, QueueRecord>>,
+    /// When each deleted queue went, for the rule that a name cannot be reused for 60 seconds.
+    tombstones: Mutex<HashMap<QueueKey, i64>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave a map half-updated (each section is one map call), so a
+    // poisoned lock is still consistent.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn create_queue(&self, record: QueueRecord) -> Result<CreateOutcome, StoreError> {
+        let mut queues = lock(&self.queues);
+        if let Some(existing) = queues.get(&record.key) {
+            return Ok(CreateOutcome::Existing(existing.clone()));
+        }
+        queues.insert(record.key.clone(), record.clone());
+        Ok(CreateOutcome::Created(record))
+    }
+
+    async fn get_queue(&self, key: &QueueKey) -> Result<Option<QueueRecord>, StoreError> {
+        Ok(lock(&self.queues).get(key).cloned())
+    }
+
+    async fn list_queues(
+        &self,
+        account_id: &str,
+        region: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<QueueRecord>, StoreError> {
+        let start = QueueKey {
+            account_id: account_id.to_string(),
+            region: region.to_string(),
+            name: match after {
+                Some(after) if after >= prefix => after.to_string(),
+                _ => prefix.to_string(),
+            },
+        };
+        let queues = lock(&self.queues);
+        Ok(queues
+            .range(start..)
+            .take_while(|(k, _)| {
+                k.account_id == account_id && k.region == region && k.name.starts_with(prefix)
+            })
+            .filter(|(k, _)| after.is_none_or(|after| k.name.as_str() > after))
+            .take(limit)
+            .map(|(_, r)| r.clone())
+            .collect())
+    }
+
+    async fn replace_queue(&self, mut record: QueueRecord) -> Result<QueueRecord, StoreError> {
+        let mut queues = lock(&self.queues);
+        match queues.get_mut(&record.key) {
+            Some(stored) if stored.version == record.version => {
+                record.version += 1;
+                *stored = record.clone();
+                Ok(record)
+            }
+            _ => Err(StoreError::Conflict),
+        }
+    }
+
+    async fn delete_queue(&self, key: &QueueKey, now_millis: i64) -> Result<bool, StoreError> {
+        let removed = lock(&self.queues).remove(key).is_some();
+        if removed {
+            lock(&self.tombstones).insert(key.clone(), now_millis);
+        }
+        Ok(removed)
+    }
+
+    async fn deleted_at(&self, key: &QueueKey) -> Result<Option<i64>, StoreError> {
+        Ok(lock(&self.tombstones).get(key).copied())
+    }
+}
