@@ -36,6 +36,22 @@ pub enum QueueError {
     PurgeQueueInProgress(String),
     #[error("over limit: {0}")]
     OverLimit(String),
+    #[error("invalid message contents: {0}")]
+    InvalidMessageContents(String),
+    #[error("receipt handle {0} is invalid")]
+    ReceiptHandleIsInvalid(String),
+    #[error("receipt handle {0} belongs to another queue")]
+    ReceiptHandleForAnotherQueue(String),
+    #[error("empty batch of {0}")]
+    EmptyBatchRequest(&'static str),
+    #[error("{0} entries in a batch")]
+    TooManyEntriesInBatchRequest(usize),
+    #[error("batch entry id {0} repeated")]
+    BatchEntryIdsNotDistinct(String),
+    #[error("batch entry id {0} is invalid")]
+    InvalidBatchEntryId(String),
+    #[error("batch of {0} bytes is too long")]
+    BatchRequestTooLong(usize),
     #[error("{0} is not supported")]
     UnsupportedOperation(String),
     #[error(transparent)]
@@ -82,11 +98,40 @@ impl From<QueueError> for ApiError {
                 ErrorCode::PurgeQueueInProgress,
                 format!("Only one PurgeQueue operation on {name} is allowed every 60 seconds."),
             ),
+            E::InvalidMessageContents(message) => ApiError::new(ErrorCode::InvalidMessageContents, message),
+            E::ReceiptHandleIsInvalid(handle) => ApiError::new(
+                ErrorCode::ReceiptHandleIsInvalid,
+                format!("The input receipt handle \"{handle}\" is not a valid receipt handle."),
+            ),
+            E::ReceiptHandleForAnotherQueue(handle) => ApiError::new(
+                ErrorCode::ReceiptHandleIsInvalid,
+                format!("The receipt handle \"{handle}\" is not valid for this queue."),
+            ),
+            E::EmptyBatchRequest(entry) => ApiError::new(
+                ErrorCode::EmptyBatchRequest,
+                format!("There should be at least one {entry} in the request."),
+            ),
+            E::TooManyEntriesInBatchRequest(n) => ApiError::new(
+                ErrorCode::TooManyEntriesInBatchRequest,
+                format!("Maximum number of entries per request are 10. You have sent {n}."),
+            ),
+            E::BatchEntryIdsNotDistinct(id) => {
+                ApiError::new(ErrorCode::BatchEntryIdsNotDistinct, format!("Id {id} repeated."))
+            }
+            E::InvalidBatchEntryId(_) => ApiError::new(
+                ErrorCode::InvalidBatchEntryId,
+                "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.",
+            ),
+            E::BatchRequestTooLong(n) => ApiError::new(
+                ErrorCode::BatchRequestTooLong,
+                format!("Batch requests cannot be longer than 1048576 bytes. You have sent {n} bytes."),
+            ),
             E::OverLimit(message) => ApiError::new(ErrorCode::OverLimit, message),
             E::UnsupportedOperation(op) => ApiError::new(
                 ErrorCode::UnsupportedOperation,
                 format!("{op} is not supported by this server yet."),
             ),
+            E::Store(StoreError::QueueNotFound) => ApiError::queue_does_not_exist(),
             E::Store(e) => ApiError::new(ErrorCode::InternalError, format!("We encountered an internal error: {e}")),
         }
     }

@@ -3,11 +3,16 @@
 
 mod attributes;
 mod clock;
+mod content;
 mod error;
 mod management;
+mod messages;
 mod naming;
 mod policy;
+mod receipt;
+mod settings;
 mod tags;
+mod waiters;
 
 use std::sync::Arc;
 
@@ -19,6 +24,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::QueueError;
 pub use naming::{queue_arn, region_from_host, QueueUrls};
 
+use crate::receipt::ReceiptSealer;
+use crate::waiters::Waiters;
+
 /// How queues are addressed from outside.
 #[derive(Clone, Debug)]
 pub struct ServiceConfig {
@@ -26,6 +34,8 @@ pub struct ServiceConfig {
     pub public_url: String,
     /// The region of requests that name none, and the one whose queue URLs carry no region.
     pub default_region: String,
+    /// The key receipt handles are sealed with. Handles stay valid as long as the secret does.
+    pub receipt_secret: [u8; 32],
 }
 
 /// The SQS service: one instance serves every account and region.
@@ -33,6 +43,8 @@ pub struct QueueService {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     urls: QueueUrls,
+    receipts: ReceiptSealer,
+    waiters: Waiters,
 }
 
 impl QueueService {
@@ -41,7 +53,14 @@ impl QueueService {
             store,
             clock,
             urls: QueueUrls::new(&config.public_url, &config.default_region),
+            receipts: ReceiptSealer::new(config.receipt_secret),
+            waiters: Waiters::default(),
         }
+    }
+
+    /// Ends every long poll now (with whatever it has, which is nothing) and makes new ones return at once.
+    pub fn begin_shutdown(&self) {
+        self.waiters.begin_shutdown();
     }
 
     /// Runs one request. Every error leaves here as an `ApiError`.
@@ -92,20 +111,23 @@ impl QueueService {
             R::ListDeadLetterSourceQueues(input) => Response::ListDeadLetterSourceQueues(
                 self.list_dead_letter_source_queues(ctx, input).await?,
             ),
-            R::SendMessage(_)
-            | R::SendMessageBatch(_)
-            | R::ReceiveMessage(_)
-            | R::DeleteMessage(_)
-            | R::DeleteMessageBatch(_)
-            | R::ChangeMessageVisibility(_)
-            | R::ChangeMessageVisibilityBatch(_)
-            | R::StartMessageMoveTask(_)
-            | R::CancelMessageMoveTask(_)
-            | R::ListMessageMoveTasks(_) => {
-                return Err(QueueError::UnsupportedOperation(
-                    request.operation().name().to_string(),
-                )
-                .into())
+            R::SendMessage(input) => Response::SendMessage(self.send_message(ctx, input).await?),
+            R::SendMessageBatch(input) => Response::SendMessageBatch(self.send_message_batch(ctx, input).await?),
+            R::ReceiveMessage(input) => Response::ReceiveMessage(self.receive_message(ctx, input).await?),
+            R::DeleteMessage(input) => {
+                self.delete_message(ctx, input).await?;
+                Response::Empty
+            }
+            R::DeleteMessageBatch(input) => Response::Batch(self.delete_message_batch(ctx, input).await?),
+            R::ChangeMessageVisibility(input) => {
+                self.change_message_visibility(ctx, input).await?;
+                Response::Empty
+            }
+            R::ChangeMessageVisibilityBatch(input) => {
+                Response::Batch(self.change_message_visibility_batch(ctx, input).await?)
+            }
+            R::StartMessageMoveTask(_) | R::CancelMessageMoveTask(_) | R::ListMessageMoveTasks(_) => {
+                return Err(QueueError::UnsupportedOperation(request.operation().name().to_string()).into())
             }
         };
         Ok(response)

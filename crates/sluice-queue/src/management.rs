@@ -15,6 +15,7 @@ use sluice_store::{CreateOutcome, QueueKey, QueueRecord, StoreError};
 use crate::attributes::{self, AttributeChanges, ChangeContext};
 use crate::error::QueueError;
 use crate::naming::{parse_queue_arn, queue_arn, validate_queue_name};
+use crate::settings::QueueSettings;
 use crate::{policy, tags, QueueService};
 
 /// A deleted queue's name, and a purged queue, are held for this long.
@@ -135,6 +136,7 @@ impl QueueService {
             created_timestamp: now.div_euclid(1000),
             last_modified_timestamp: now.div_euclid(1000),
             last_purge_millis: None,
+            incarnation: rand::random(),
             version: 0,
         };
         match self.store.create_queue(record).await? {
@@ -228,8 +230,24 @@ impl QueueService {
         {
             return Err(QueueError::QueueDoesNotExist);
         }
+        self.waiters.forget(&key);
         tracing::info!(queue = %key.name, account = %key.account_id, region = %key.region, "queue deleted");
         Ok(())
+    }
+
+    /// Removes every message past its queue's retention period, so expired messages leave the store even
+    /// from queues nobody reads. Returns how many queues were swept.
+    pub async fn sweep_expired(&self) -> Result<usize, QueueError> {
+        let keys = self.store.all_queues().await?;
+        let now = self.clock.now_millis();
+        for key in &keys {
+            let Some(record) = self.store.get_queue(key).await? else { continue };
+            match self.store.message_counts(key, now, QueueSettings::of(&record).expire_before(now)).await {
+                Ok(_) | Err(StoreError::QueueNotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(keys.len())
     }
 
     pub(crate) async fn get_queue_attributes(
@@ -244,6 +262,11 @@ impl QueueService {
             }
         }
         let record = self.load(&key).await?;
+        let now = self.clock.now_millis();
+        let counts = self
+            .store
+            .message_counts(&key, now, QueueSettings::of(&record).expire_before(now))
+            .await?;
         let all = input.attribute_names.iter().any(|n| n == attributes::ALL);
         let wanted = |name: &str| all || input.attribute_names.iter().any(|n| n == name);
         let mut out = Vec::new();
@@ -254,10 +277,9 @@ impl QueueService {
                 attributes::LAST_MODIFIED_TIMESTAMP => {
                     Some(record.last_modified_timestamp.to_string())
                 }
-                // No message is stored yet: the message lifecycle fills these counters.
-                attributes::APPROXIMATE_NUMBER_OF_MESSAGES
-                | attributes::APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE
-                | attributes::APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED => Some("0".to_string()),
+                attributes::APPROXIMATE_NUMBER_OF_MESSAGES => Some(counts.visible.to_string()),
+                attributes::APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE => Some(counts.in_flight.to_string()),
+                attributes::APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED => Some(counts.delayed.to_string()),
                 other => record.attributes.get(other).cloned(),
             };
             if let Some(value) = value {
@@ -315,6 +337,8 @@ impl QueueService {
             Ok(())
         })
         .await?;
+        let purged = self.store.purge_messages(&key).await?;
+        tracing::info!(queue = %key.name, purged, "queue purged");
         Ok(())
     }
 

@@ -100,6 +100,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         &ServiceConfig {
             public_url: public_url.clone(),
             default_region: config.region.clone(),
+            receipt_secret: rand::random(),
         },
     );
     create_configured_queues(&service, &config).await?;
@@ -109,6 +110,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         default_account_id: config.account_id.clone(),
     });
     let (stop, stopped) = watch::channel(false);
+    tokio::spawn(sweep_expired(front.clone(), stopped.clone()));
     let task = tokio::spawn(accept_loop(listener, front, stopped));
     Ok(RunningServer {
         local_addr,
@@ -150,12 +152,33 @@ async fn create_configured_queues(
     Ok(())
 }
 
+/// How often messages past retention are removed from queues nobody reads.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(10);
+
+async fn sweep_expired(front: Arc<Front>, mut stopped: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(SWEEP_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = tick.tick() => {
+                if let Err(e) = front.service.sweep_expired().await {
+                    tracing::warn!(error = %e, "retention sweep failed");
+                }
+            }
+        }
+    }
+}
+
 async fn accept_loop(listener: TcpListener, front: Arc<Front>, mut stopped: watch::Receiver<bool>) {
     // Connections in flight, so shutdown can wait for them.
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
-            _ = stopped.changed() => break,
+            _ = stopped.changed() => {
+                front.service.begin_shutdown();
+                break;
+            }
             accepted = listener.accept() => {
                 let (stream, _) = match accepted {
                     Ok(pair) => pair,

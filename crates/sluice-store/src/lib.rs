@@ -7,12 +7,19 @@
 //! - `replace_queue` is compare-and-swap on the record's `version`, which callers retry on `Conflict`.
 
 mod memory;
+mod message;
+mod queue_messages;
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
 pub use memory::MemoryStore;
+pub use queue_messages::QueueMessages;
+pub use message::{
+    AttributeValue, MessageAttribute, MessageContent, MessageCounts, NewMessage, ReceiveOutcome, ReceiveRequest,
+    ReceivedMessage, VisibilityChange, VisibilityOutcome,
+};
 
 /// A queue's identity: the same name in two accounts or two regions is two queues.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -35,6 +42,9 @@ pub struct QueueRecord {
     pub last_modified_timestamp: i64,
     /// Epoch milliseconds of the last PurgeQueue.
     pub last_purge_millis: Option<i64>,
+    /// Chosen at creation and never reused, so that receipt handles of a deleted queue do not work on a
+    /// new queue of the same name.
+    pub incarnation: u64,
     /// Bumped by every successful `replace_queue`; a record read at one version can only replace that
     /// version.
     pub version: u64,
@@ -45,6 +55,9 @@ pub enum StoreError {
     /// `replace_queue` lost a race: the record changed since it was read.
     #[error("the queue record changed since it was read")]
     Conflict,
+    /// A message operation named a queue that does not exist.
+    #[error("the queue does not exist")]
+    QueueNotFound,
     #[error("storage failure: {0}")]
     Backend(String),
 }
@@ -75,6 +88,9 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<QueueRecord>, StoreError>;
 
+    /// Every queue of every account and region.
+    async fn all_queues(&self) -> Result<Vec<QueueKey>, StoreError>;
+
     /// Writes `record` if the stored record still has `record.version`; the stored version becomes
     /// `record.version + 1`.
     async fn replace_queue(&self, record: QueueRecord) -> Result<QueueRecord, StoreError>;
@@ -85,4 +101,23 @@ pub trait Store: Send + Sync + 'static {
 
     /// When the queue with this key was last deleted, if it was.
     async fn deleted_at(&self, key: &QueueKey) -> Result<Option<i64>, StoreError>;
+
+    /// Appends messages to a queue in the order given; returns their sequence numbers.
+    async fn send_messages(&self, key: &QueueKey, messages: Vec<NewMessage>) -> Result<Vec<u64>, StoreError>;
+
+    /// Atomically removes expired messages, makes due messages visible, and hands out up to
+    /// `max_messages` visible messages in queue order, hiding each until the visibility deadline.
+    async fn receive_messages(&self, key: &QueueKey, request: ReceiveRequest) -> Result<ReceiveOutcome, StoreError>;
+
+    /// Removes a message whatever its state. Returns whether it was there.
+    async fn delete_message(&self, key: &QueueKey, seq: u64) -> Result<bool, StoreError>;
+
+    /// Moves an in-flight message's visibility deadline.
+    async fn change_visibility(&self, key: &QueueKey, change: VisibilityChange) -> Result<VisibilityOutcome, StoreError>;
+
+    /// Removes every message of a queue, in flight or not. Returns how many went.
+    async fn purge_messages(&self, key: &QueueKey) -> Result<u64, StoreError>;
+
+    /// Removes expired messages and makes due messages visible, then counts.
+    async fn message_counts(&self, key: &QueueKey, now: i64, expire_before: i64) -> Result<MessageCounts, StoreError>;
 }

@@ -1,11 +1,14 @@
 //! The `memory` backend: everything in process memory, gone at exit. For tests and throw-away runs.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use crate::{CreateOutcome, QueueKey, QueueRecord, Store, StoreError};
+use crate::{
+    CreateOutcome, MessageCounts, NewMessage, QueueKey, QueueMessages, QueueRecord, ReceiveOutcome, ReceiveRequest, Store,
+    StoreError, VisibilityChange, VisibilityOutcome,
+};
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -14,11 +17,18 @@ pub struct MemoryStore {
     queues: Mutex<BTreeMap<QueueKey, QueueRecord>>,
     /// When each deleted queue went, for the rule that a name cannot be reused for 60 seconds.
     tombstones: Mutex<HashMap<QueueKey, i64>>,
+    /// Each queue's messages behind a lock of its own, so queues do not contend. The outer lock is held
+    /// only to find a queue's entry; a receive holds one queue's lock for its few map operations.
+    messages: Mutex<HashMap<QueueKey, Arc<Mutex<QueueMessages>>>>,
 }
 
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    fn queue_messages(&self, key: &QueueKey) -> Result<Arc<Mutex<QueueMessages>>, StoreError> {
+        lock(&self.messages).get(key).cloned().ok_or(StoreError::QueueNotFound)
     }
 }
 
@@ -36,6 +46,7 @@ impl Store for MemoryStore {
             return Ok(CreateOutcome::Existing(existing.clone()));
         }
         queues.insert(record.key.clone(), record.clone());
+        lock(&self.messages).insert(record.key.clone(), Arc::default());
         Ok(CreateOutcome::Created(record))
     }
 
@@ -71,6 +82,10 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    async fn all_queues(&self) -> Result<Vec<QueueKey>, StoreError> {
+        Ok(lock(&self.queues).keys().cloned().collect())
+    }
+
     async fn replace_queue(&self, mut record: QueueRecord) -> Result<QueueRecord, StoreError> {
         let mut queues = lock(&self.queues);
         match queues.get_mut(&record.key) {
@@ -85,6 +100,7 @@ impl Store for MemoryStore {
 
     async fn delete_queue(&self, key: &QueueKey, now_millis: i64) -> Result<bool, StoreError> {
         let removed = lock(&self.queues).remove(key).is_some();
+        lock(&self.messages).remove(key);
         if removed {
             lock(&self.tombstones).insert(key.clone(), now_millis);
         }
@@ -93,5 +109,41 @@ impl Store for MemoryStore {
 
     async fn deleted_at(&self, key: &QueueKey) -> Result<Option<i64>, StoreError> {
         Ok(lock(&self.tombstones).get(key).copied())
+    }
+
+    async fn send_messages(&self, key: &QueueKey, messages: Vec<NewMessage>) -> Result<Vec<u64>, StoreError> {
+        let queue = self.queue_messages(key)?;
+        let seqs = lock(&queue).append(messages);
+        Ok(seqs)
+    }
+
+    async fn receive_messages(&self, key: &QueueKey, request: ReceiveRequest) -> Result<ReceiveOutcome, StoreError> {
+        let queue = self.queue_messages(key)?;
+        let outcome = lock(&queue).receive(&request);
+        Ok(outcome)
+    }
+
+    async fn delete_message(&self, key: &QueueKey, seq: u64) -> Result<bool, StoreError> {
+        let queue = self.queue_messages(key)?;
+        let deleted = lock(&queue).delete(seq);
+        Ok(deleted)
+    }
+
+    async fn change_visibility(&self, key: &QueueKey, change: VisibilityChange) -> Result<VisibilityOutcome, StoreError> {
+        let queue = self.queue_messages(key)?;
+        let outcome = lock(&queue).change_visibility(&change);
+        Ok(outcome)
+    }
+
+    async fn purge_messages(&self, key: &QueueKey) -> Result<u64, StoreError> {
+        let queue = self.queue_messages(key)?;
+        let purged = lock(&queue).purge();
+        Ok(purged)
+    }
+
+    async fn message_counts(&self, key: &QueueKey, now: i64, expire_before: i64) -> Result<MessageCounts, StoreError> {
+        let queue = self.queue_messages(key)?;
+        let counts = lock(&queue).counts(now, expire_before);
+        Ok(counts)
     }
 }

@@ -1,0 +1,512 @@
+//! The message lifecycle on standard queues: SendMessage(Batch), ReceiveMessage with long polling,
+//! DeleteMessage(Batch) and ChangeMessageVisibility(Batch), as the SQS API reference and the developer
+//! guide's visibility-timeout, delay-queue and short/long-polling pages describe them.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sluice_model::types::{
+    BatchOutput, BatchResultEntry, BatchResultErrorEntry, ChangeMessageVisibilityBatchInput,
+    ChangeMessageVisibilityInput, DeleteMessageBatchInput, DeleteMessageInput, Message, MessageAttributeMap,
+    MessageAttributeValue, ReceiveMessageInput, ReceiveMessageOutput, SendMessageBatchInput, SendMessageBatchOutput,
+    SendMessageBatchResultEntry, SendMessageInput, SendMessageOutput,
+};
+use sluice_model::{ApiError, RequestContext};
+use sluice_store::{
+    AttributeValue, MessageContent, NewMessage, QueueKey, QueueRecord, ReceiveRequest, ReceivedMessage,
+    VisibilityChange, VisibilityOutcome,
+};
+
+use crate::content;
+use crate::error::QueueError;
+use crate::receipt::ReceiptHandle;
+use crate::settings::QueueSettings;
+use crate::QueueService;
+
+const MAX_DELAY_SECONDS: i64 = 900;
+const MAX_VISIBILITY_TIMEOUT: i64 = 43_200;
+const MAX_WAIT_SECONDS: i64 = 20;
+const MAX_RECEIVE: i64 = 10;
+const MAX_BATCH_ENTRIES: usize = 10;
+const MAX_BATCH_ID: usize = 80;
+/// The largest total payload of a SendMessageBatch, the same as the largest message.
+const MAX_BATCH_PAYLOAD: usize = 1_048_576;
+/// About this many messages can be in flight in a standard queue before receives are refused.
+pub const MAX_IN_FLIGHT: usize = 120_000;
+/// A message's visibility can be extended to at most 12 hours after the receive that handed it out.
+const MAX_VISIBILITY_SPAN_MILLIS: i64 = MAX_VISIBILITY_TIMEOUT * 1000;
+
+/// The system attributes ReceiveMessage can return, in the order they are listed.
+const SYSTEM_ATTRIBUTES: &[&str] = &[
+    "SenderId",
+    "SentTimestamp",
+    "ApproximateReceiveCount",
+    "ApproximateFirstReceiveTimestamp",
+    "SequenceNumber",
+    "MessageDeduplicationId",
+    "MessageGroupId",
+    "AWSTraceHeader",
+    "DeadLetterQueueSourceArn",
+];
+
+fn out_of_range(name: &str, value: i64, reason: &str) -> QueueError {
+    QueueError::InvalidParameterValue {
+        name: name.to_string(),
+        value: value.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// One message to send, from SendMessage or a SendMessageBatch entry.
+struct Outgoing<'a> {
+    body: &'a str,
+    delay_seconds: Option<i64>,
+    attributes: &'a MessageAttributeMap,
+    system_attributes: &'a MessageAttributeMap,
+    deduplication_id: Option<&'a str>,
+    group_id: Option<&'a str>,
+}
+
+impl QueueService {
+    async fn message_queue(&self, ctx: &RequestContext, queue_url: &str) -> Result<(QueueKey, QueueRecord), QueueError> {
+        let key = self.key_for_url(ctx, queue_url)?;
+        let record = self.store.get_queue(&key).await?.ok_or(QueueError::QueueDoesNotExist)?;
+        if QueueSettings::of(&record).fifo {
+            return Err(QueueError::UnsupportedOperation("Message delivery on FIFO queues".to_string()));
+        }
+        Ok((key, record))
+    }
+
+    /// Checks one outgoing message and builds what the store keeps, with the response it earns.
+    fn prepare(
+        &self,
+        ctx: &RequestContext,
+        settings: &QueueSettings,
+        now: i64,
+        message: &Outgoing<'_>,
+    ) -> Result<(NewMessage, SendMessageOutput), QueueError> {
+        if let Some(id) = message.deduplication_id {
+            return Err(QueueError::InvalidParameterValue {
+                name: "MessageDeduplicationId".to_string(),
+                value: id.to_string(),
+                reason: "The request include parameter that is not valid for this queue type.".to_string(),
+            });
+        }
+        if let Some(group) = message.group_id {
+            validate_group_id(group)?;
+        }
+        let delay = message.delay_seconds.unwrap_or(settings.delay_seconds);
+        if !(0..=MAX_DELAY_SECONDS).contains(&delay) {
+            return Err(out_of_range("DelaySeconds", delay, "DelaySeconds must be >= 0 and <= 900."));
+        }
+        content::validate_body(message.body)?;
+        let body = message.body.to_string();
+        let attributes = content::user_attributes(message.attributes)?;
+        let system_attributes = content::system_attributes(message.system_attributes)?;
+        if content::message_size(&body, &attributes) > settings.maximum_message_size {
+            return Err(QueueError::InvalidParameter(format!(
+                "One or more parameters are invalid. Reason: Message must be shorter than {} bytes.",
+                settings.maximum_message_size
+            )));
+        }
+        let md5_of_attributes = content::md5_of_attributes(&attributes);
+        let output = SendMessageOutput {
+            message_id: uuid::Uuid::new_v4().to_string(),
+            md5_of_message_body: content::md5_hex(body.as_bytes()),
+            md5_of_message_attributes: md5_of_attributes.clone(),
+            md5_of_message_system_attributes: content::md5_of_attributes(&system_attributes),
+            sequence_number: None,
+        };
+        let mut system_attributes = system_attributes;
+        if let Some(group) = message.group_id {
+            system_attributes.push(sluice_store::MessageAttribute {
+                name: "MessageGroupId".to_string(),
+                data_type: "String".to_string(),
+                value: AttributeValue::String(group.to_string()),
+            });
+        }
+        let content = MessageContent {
+            message_id: output.message_id.clone(),
+            md5_of_body: output.md5_of_message_body.clone(),
+            body,
+            attributes,
+            system_attributes,
+            md5_of_attributes,
+            sender_id: ctx.identity.access_key_id.clone().unwrap_or_else(|| ctx.account_id.clone()),
+            sent_at: now,
+        };
+        let new = NewMessage {
+            content: Arc::new(content),
+            visible_at: now + delay * 1000,
+        };
+        Ok((new, output))
+    }
+
+    pub(crate) async fn send_message(&self, ctx: &RequestContext, input: SendMessageInput) -> Result<SendMessageOutput, QueueError> {
+        let (key, record) = self.message_queue(ctx, &input.queue_url).await?;
+        let settings = QueueSettings::of(&record);
+        let now = self.clock.now_millis();
+        let (message, output) = self.prepare(
+            ctx,
+            &settings,
+            now,
+            &Outgoing {
+                body: &input.message_body,
+                delay_seconds: input.delay_seconds,
+                attributes: &input.message_attributes,
+                system_attributes: &input.message_system_attributes,
+                deduplication_id: input.message_deduplication_id.as_deref(),
+                group_id: input.message_group_id.as_deref(),
+            },
+        )?;
+        self.store.send_messages(&key, vec![message]).await?;
+        self.waiters.wake(&key);
+        Ok(output)
+    }
+
+    pub(crate) async fn send_message_batch(
+        &self,
+        ctx: &RequestContext,
+        input: SendMessageBatchInput,
+    ) -> Result<SendMessageBatchOutput, QueueError> {
+        let (key, record) = self.message_queue(ctx, &input.queue_url).await?;
+        check_batch_ids(input.entries.iter().map(|e| e.id.as_str()), "SendMessageBatchRequestEntry")?;
+        let payload: usize = input
+            .entries
+            .iter()
+            .map(|e| {
+                let attributes: Vec<_> = e
+                    .message_attributes
+                    .iter()
+                    .map(|(name, value)| name.len() + value.data_type.len() + attribute_value_len(value))
+                    .collect();
+                e.message_body.len() + attributes.iter().sum::<usize>()
+            })
+            .sum();
+        if payload > MAX_BATCH_PAYLOAD {
+            return Err(QueueError::BatchRequestTooLong(payload));
+        }
+        let settings = QueueSettings::of(&record);
+        let now = self.clock.now_millis();
+        let mut output = SendMessageBatchOutput::default();
+        let mut accepted = Vec::new();
+        for entry in &input.entries {
+            let outgoing = Outgoing {
+                body: &entry.message_body,
+                delay_seconds: entry.delay_seconds,
+                attributes: &entry.message_attributes,
+                system_attributes: &entry.message_system_attributes,
+                deduplication_id: entry.message_deduplication_id.as_deref(),
+                group_id: entry.message_group_id.as_deref(),
+            };
+            match self.prepare(ctx, &settings, now, &outgoing) {
+                Ok((message, result)) => {
+                    accepted.push(message);
+                    output.successful.push(SendMessageBatchResultEntry {
+                        id: entry.id.clone(),
+                        result,
+                    });
+                }
+                Err(e) => output.failed.push(failed_entry(&entry.id, e)),
+            }
+        }
+        if !accepted.is_empty() {
+            self.store.send_messages(&key, accepted).await?;
+            self.waiters.wake(&key);
+        }
+        Ok(output)
+    }
+
+    pub(crate) async fn receive_message(
+        &self,
+        ctx: &RequestContext,
+        input: ReceiveMessageInput,
+    ) -> Result<ReceiveMessageOutput, QueueError> {
+        let (key, record) = self.message_queue(ctx, &input.queue_url).await?;
+        let settings = QueueSettings::of(&record);
+        let max = input.max_number_of_messages.unwrap_or(1);
+        if !(1..=MAX_RECEIVE).contains(&max) {
+            return Err(out_of_range("MaxNumberOfMessages", max, "Must be between 1 and 10, if provided."));
+        }
+        let visibility = input.visibility_timeout.unwrap_or(settings.visibility_timeout_seconds);
+        if !(0..=MAX_VISIBILITY_TIMEOUT).contains(&visibility) {
+            return Err(out_of_range("VisibilityTimeout", visibility, "Must be >= 0 and <= 43200, if provided."));
+        }
+        let wait = input.wait_time_seconds.unwrap_or(settings.receive_wait_seconds);
+        if !(0..=MAX_WAIT_SECONDS).contains(&wait) {
+            return Err(out_of_range("WaitTimeSeconds", wait, "Must be >= 0 and <= 20, if provided."));
+        }
+        // Names SQS does not know are ignored, as the SDKs' loosely typed attribute lists allow.
+        let system_names: Vec<&str> = input
+            .attribute_names
+            .iter()
+            .chain(&input.message_system_attribute_names)
+            .map(String::as_str)
+            .collect();
+        let deadline = self.clock.now_millis() + wait * 1000;
+        let waiter = self.waiters.get(&key);
+        loop {
+            // Registered before looking, so a send between the look and the wait still wakes us.
+            let notified = waiter.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let now = self.clock.now_millis();
+            let request = ReceiveRequest {
+                now,
+                max_messages: max as usize,
+                visibility_deadline: now + visibility * 1000,
+                expire_before: settings.expire_before(now),
+                max_in_flight: MAX_IN_FLIGHT,
+            };
+            let outcome = self.store.receive_messages(&key, request).await?;
+            if !outcome.messages.is_empty() {
+                let messages = outcome
+                    .messages
+                    .iter()
+                    .map(|m| self.render(&record, m, &system_names, &input.message_attribute_names))
+                    .collect();
+                return Ok(ReceiveMessageOutput { messages });
+            }
+            if outcome.in_flight_limit_reached && wait == 0 {
+                return Err(QueueError::OverLimit(
+                    "Too many messages have been received without being deleted.\nPlease delete your received messages or let them timeout before receiving more."
+                        .to_string(),
+                ));
+            }
+            if now >= deadline {
+                return Ok(ReceiveMessageOutput::default());
+            }
+            let wake_at = outcome.next_visible_at.map_or(deadline, |at| at.clamp(now + 1, deadline));
+            let nap = Duration::from_millis(u64::try_from(wake_at - now).unwrap_or(0));
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep(nap) => {}
+                _ = self.waiters.shutting_down() => return Ok(ReceiveMessageOutput::default()),
+            }
+        }
+    }
+
+    fn render(&self, record: &QueueRecord, received: &ReceivedMessage, system_names: &[&str], attribute_names: &[String]) -> Message {
+        let content = &received.content;
+        let wanted = |name: &str| system_names.iter().any(|n| *n == "All" || *n == name);
+        let mut attributes = Vec::new();
+        for name in SYSTEM_ATTRIBUTES.iter().copied().filter(|n| wanted(n)) {
+            let value = match name {
+                "SenderId" => Some(content.sender_id.clone()),
+                "SentTimestamp" => Some(content.sent_at.to_string()),
+                "ApproximateReceiveCount" => Some(received.receive_count.to_string()),
+                "ApproximateFirstReceiveTimestamp" => Some(received.first_receive_at.to_string()),
+                other => content
+                    .system_attributes
+                    .iter()
+                    .find(|a| a.name == other)
+                    .and_then(|a| match &a.value {
+                        AttributeValue::String(s) => Some(s.clone()),
+                        AttributeValue::Binary(_) => None,
+                    }),
+            };
+            if let Some(value) = value {
+                attributes.push((name.to_string(), value));
+            }
+        }
+        let selected: Vec<&sluice_store::MessageAttribute> = content
+            .attributes
+            .iter()
+            .filter(|a| attribute_selected(&a.name, attribute_names))
+            .collect();
+        // The digest covers exactly the attributes returned, which is what the client's SDK checks.
+        let md5_of_message_attributes = if selected.len() == content.attributes.len() {
+            content.md5_of_attributes.clone()
+        } else {
+            content::md5_of_attributes(selected.iter().copied())
+        };
+        let message_attributes = selected
+            .iter()
+            .map(|a| {
+                let value = match &a.value {
+                    AttributeValue::String(s) => MessageAttributeValue {
+                        string_value: Some(s.clone()),
+                        data_type: a.data_type.clone(),
+                        ..Default::default()
+                    },
+                    AttributeValue::Binary(b) => MessageAttributeValue {
+                        binary_value: Some(sluice_model::types::Blob(b.clone())),
+                        data_type: a.data_type.clone(),
+                        ..Default::default()
+                    },
+                };
+                (a.name.clone(), value)
+            })
+            .collect();
+        Message {
+            message_id: content.message_id.clone(),
+            receipt_handle: self.receipts.seal(ReceiptHandle {
+                incarnation: record.incarnation,
+                seq: received.seq,
+                receive_count: received.receive_count,
+            }),
+            md5_of_body: content.md5_of_body.clone(),
+            body: content.body.clone(),
+            attributes,
+            md5_of_message_attributes,
+            message_attributes,
+        }
+    }
+
+    fn open_receipt(&self, record: &QueueRecord, text: &str) -> Result<ReceiptHandle, QueueError> {
+        match self.receipts.open(text) {
+            Some(handle) if handle.incarnation == record.incarnation => Ok(handle),
+            Some(_) => Err(QueueError::ReceiptHandleForAnotherQueue(text.to_string())),
+            None => Err(QueueError::ReceiptHandleIsInvalid(text.to_string())),
+        }
+    }
+
+    /// Deletes the message a receipt handle names. Any handle the message was received with works, as in
+    /// SQS; a message already gone is not an error.
+    async fn delete_one(&self, key: &QueueKey, record: &QueueRecord, receipt_handle: &str) -> Result<(), QueueError> {
+        let handle = self.open_receipt(record, receipt_handle)?;
+        self.store.delete_message(key, handle.seq).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn delete_message(&self, ctx: &RequestContext, input: DeleteMessageInput) -> Result<(), QueueError> {
+        let (key, record) = self.message_queue(ctx, &input.queue_url).await?;
+        self.delete_one(&key, &record, &input.receipt_handle).await
+    }
+
+    pub(crate) async fn delete_message_batch(&self, ctx: &RequestContext, input: DeleteMessageBatchInput) -> Result<BatchOutput, QueueError> {
+        let (key, record) = self.message_queue(ctx, &input.queue_url).await?;
+        check_batch_ids(input.entries.iter().map(|e| e.id.as_str()), "DeleteMessageBatchRequestEntry")?;
+        let mut output = BatchOutput::default();
+        for entry in &input.entries {
+            match self.delete_one(&key, &record, &entry.receipt_handle).await {
+                Ok(()) => output.successful.push(BatchResultEntry { id: entry.id.clone() }),
+                Err(e @ QueueError::Store(_)) => return Err(e),
+                Err(e) => output.failed.push(failed_entry(&entry.id, e)),
+            }
+        }
+        Ok(output)
+    }
+
+    async fn change_one(&self, key: &QueueKey, record: &QueueRecord, receipt_handle: &str, timeout: i64) -> Result<(), QueueError> {
+        let handle = self.open_receipt(record, receipt_handle)?;
+        if !(0..=MAX_VISIBILITY_TIMEOUT).contains(&timeout) {
+            return Err(out_of_range("VisibilityTimeout", timeout, "Must be between 0 and 43200, if provided."));
+        }
+        let now = self.clock.now_millis();
+        let change = VisibilityChange {
+            seq: handle.seq,
+            receive_count: handle.receive_count,
+            now,
+            deadline: now + timeout * 1000,
+            max_span_from_receive: MAX_VISIBILITY_SPAN_MILLIS,
+        };
+        match self.store.change_visibility(key, change).await? {
+            VisibilityOutcome::Changed => {
+                if timeout == 0 {
+                    self.waiters.wake(key);
+                }
+                Ok(())
+            }
+            VisibilityOutcome::Stale | VisibilityOutcome::Gone => Err(QueueError::InvalidParameterValue {
+                name: "ReceiptHandle".to_string(),
+                value: receipt_handle.to_string(),
+                reason: "Message does not exist or is not available for visibility timeout change.".to_string(),
+            }),
+            VisibilityOutcome::BeyondLimit => Err(out_of_range(
+                "VisibilityTimeout",
+                timeout,
+                "Total VisibilityTimeout for the message is beyond the limit [43200 seconds].",
+            )),
+        }
+    }
+
+    pub(crate) async fn change_message_visibility(&self, ctx: &RequestContext, input: ChangeMessageVisibilityInput) -> Result<(), QueueError> {
+        let (key, record) = self.message_queue(ctx, &input.queue_url).await?;
+        self.change_one(&key, &record, &input.receipt_handle, input.visibility_timeout).await
+    }
+
+    pub(crate) async fn change_message_visibility_batch(
+        &self,
+        ctx: &RequestContext,
+        input: ChangeMessageVisibilityBatchInput,
+    ) -> Result<BatchOutput, QueueError> {
+        let (key, record) = self.message_queue(ctx, &input.queue_url).await?;
+        check_batch_ids(input.entries.iter().map(|e| e.id.as_str()), "ChangeMessageVisibilityBatchRequestEntry")?;
+        let mut output = BatchOutput::default();
+        for entry in &input.entries {
+            let Some(timeout) = entry.visibility_timeout else {
+                output
+                    .failed
+                    .push(failed_entry(&entry.id, QueueError::MissingParameter("VisibilityTimeout".to_string())));
+                continue;
+            };
+            match self.change_one(&key, &record, &entry.receipt_handle, timeout).await {
+                Ok(()) => output.successful.push(BatchResultEntry { id: entry.id.clone() }),
+                Err(e @ QueueError::Store(_)) => return Err(e),
+                Err(e) => output.failed.push(failed_entry(&entry.id, e)),
+            }
+        }
+        Ok(output)
+    }
+}
+
+fn attribute_value_len(value: &MessageAttributeValue) -> usize {
+    value.string_value.as_ref().map_or(0, String::len) + value.binary_value.as_ref().map_or(0, |b| b.0.len())
+}
+
+/// `All` and `.*` select every attribute, `prefix.*` those under a prefix, anything else one name.
+fn attribute_selected(name: &str, requested: &[String]) -> bool {
+    requested.iter().any(|r| {
+        r == "All"
+            || r == ".*"
+            || r == name
+            || r.strip_suffix(".*").is_some_and(|prefix| name.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('.')))
+    })
+}
+
+/// 1 to 128 characters of letters, digits and ASCII punctuation.
+fn validate_group_id(group: &str) -> Result<(), QueueError> {
+    if group.is_empty() || group.len() > 128 || !group.bytes().all(|b| b.is_ascii_alphanumeric() || b.is_ascii_punctuation()) {
+        return Err(QueueError::InvalidParameterValue {
+            name: "MessageGroupId".to_string(),
+            value: group.to_string(),
+            reason: "MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.".to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// The rules every batch shares: 1 to 10 entries, with distinct ids of 1 to 80 characters from
+/// `[A-Za-z0-9_-]`.
+fn check_batch_ids<'a>(ids: impl ExactSizeIterator<Item = &'a str>, entry: &'static str) -> Result<(), QueueError> {
+    match ids.len() {
+        0 => return Err(QueueError::EmptyBatchRequest(entry)),
+        n if n > MAX_BATCH_ENTRIES => return Err(QueueError::TooManyEntriesInBatchRequest(n)),
+        _ => {}
+    }
+    let ids: Vec<&str> = ids.collect();
+    let mut seen = HashSet::new();
+    if let Some(repeated) = ids.iter().find(|id| !seen.insert(**id)) {
+        return Err(QueueError::BatchEntryIdsNotDistinct(repeated.to_string()));
+    }
+    if let Some(bad) = ids
+        .iter()
+        .find(|id| id.is_empty() || id.len() > MAX_BATCH_ID || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    {
+        return Err(QueueError::InvalidBatchEntryId(bad.to_string()));
+    }
+    Ok(())
+}
+
+/// A batch entry's failure, reported with the code and message the same error has on its own.
+fn failed_entry(id: &str, error: QueueError) -> BatchResultErrorEntry {
+    let error = ApiError::from(error);
+    BatchResultErrorEntry {
+        id: id.to_string(),
+        sender_fault: error.code.sender_fault(),
+        code: error.code.query_code().to_string(),
+        message: error.message,
+    }
+}

@@ -1,0 +1,60 @@
+//! Long polls waiting for messages: a receive that finds nothing parks here until a send (or a
+//! visibility change to zero) on its queue wakes it, its wait ends, or the server shuts down. A parked
+//! receive costs no CPU.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use sluice_store::QueueKey;
+use tokio::sync::{watch, Notify};
+
+pub struct Waiters {
+    /// One `Notify` per queue that has had a waiter; a std mutex because it is held only to look up or
+    /// insert an entry, never across an await.
+    by_queue: Mutex<HashMap<QueueKey, Arc<Notify>>>,
+    /// Flips to true once, when the server starts shutting down; every parked receive returns then.
+    shutdown: watch::Sender<bool>,
+}
+
+impl Default for Waiters {
+    fn default() -> Self {
+        Waiters {
+            by_queue: Mutex::default(),
+            shutdown: watch::channel(false).0,
+        }
+    }
+}
+
+impl Waiters {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<QueueKey, Arc<Notify>>> {
+        self.by_queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn get(&self, key: &QueueKey) -> Arc<Notify> {
+        self.map().entry(key.clone()).or_default().clone()
+    }
+
+    /// Wakes every receive parked on the queue; each looks again.
+    pub fn wake(&self, key: &QueueKey) {
+        if let Some(notify) = self.map().get(key) {
+            notify.notify_waiters();
+        }
+    }
+
+    /// Wakes the queue's waiters and forgets the queue, when it is deleted.
+    pub fn forget(&self, key: &QueueKey) {
+        if let Some(notify) = self.map().remove(key) {
+            notify.notify_waiters();
+        }
+    }
+
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Resolves once shutdown has begun.
+    pub async fn shutting_down(&self) {
+        let mut flag = self.shutdown.subscribe();
+        let _ = flag.wait_for(|down| *down).await;
+    }
+}

@@ -1,0 +1,110 @@
+//! Messages as the store keeps them: immutable content written once at send, and the delivery state that
+//! receives, deletes and visibility changes move.
+//!
+//! Every time here is epoch milliseconds on the caller's clock; the store compares times it is given and
+//! never reads a clock itself, so queue semantics decide what "now" is.
+
+use std::sync::Arc;
+
+/// A message attribute (user or system), already validated by the queue layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageAttribute {
+    pub name: String,
+    pub data_type: String,
+    pub value: AttributeValue,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AttributeValue {
+    String(String),
+    Binary(Vec<u8>),
+}
+
+/// What a send writes and no later operation changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageContent {
+    pub message_id: String,
+    pub body: String,
+    /// User attributes, sorted by name.
+    pub attributes: Vec<MessageAttribute>,
+    /// System attributes given at send (`AWSTraceHeader`), sorted by name.
+    pub system_attributes: Vec<MessageAttribute>,
+    pub md5_of_body: String,
+    pub md5_of_attributes: Option<String>,
+    pub sender_id: String,
+    pub sent_at: i64,
+}
+
+/// A message to append to a queue.
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    pub content: Arc<MessageContent>,
+    /// When the message first becomes visible (its send time plus any delay).
+    pub visible_at: i64,
+}
+
+/// A message handed out by a receive, hidden until `visible_at`.
+#[derive(Clone, Debug)]
+pub struct ReceivedMessage {
+    /// The message's position in its queue, unique within the queue.
+    pub seq: u64,
+    pub content: Arc<MessageContent>,
+    /// How many times the message has been received, this receive included.
+    pub receive_count: u32,
+    pub first_receive_at: i64,
+}
+
+/// One receive, as queue semantics decided it.
+#[derive(Clone, Copy, Debug)]
+pub struct ReceiveRequest {
+    pub now: i64,
+    pub max_messages: usize,
+    /// When the received messages become visible again.
+    pub visibility_deadline: i64,
+    /// Messages sent before this are past retention and are removed instead of delivered.
+    pub expire_before: i64,
+    /// No message is handed out while this many are in flight.
+    pub max_in_flight: usize,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ReceiveOutcome {
+    pub messages: Vec<ReceivedMessage>,
+    /// When the next delayed or in-flight message becomes visible, if any is waiting.
+    pub next_visible_at: Option<i64>,
+    /// Nothing was handed out because `max_in_flight` messages are in flight.
+    pub in_flight_limit_reached: bool,
+}
+
+/// A visibility change, as queue semantics decided it.
+#[derive(Clone, Copy, Debug)]
+pub struct VisibilityChange {
+    pub seq: u64,
+    /// The receive the caller's receipt handle came from.
+    pub receive_count: u32,
+    pub now: i64,
+    pub deadline: i64,
+    /// The change is refused when `deadline` is later than the receive that issued the handle plus this.
+    pub max_span_from_receive: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VisibilityOutcome {
+    /// The deadline moved. A message whose visibility ran out but that nobody received since is hidden
+    /// again: the handle's holder still has the latest receive.
+    Changed,
+    /// The message was received again since the handle was issued.
+    Stale,
+    /// No such message: deleted, purged or expired.
+    Gone,
+    /// The new deadline is past the allowed span from the receive.
+    BeyondLimit,
+}
+
+/// Exact counts at the moment of the call.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MessageCounts {
+    pub visible: u64,
+    pub in_flight: u64,
+    pub delayed: u64,
+}
