@@ -58,6 +58,11 @@ impl QueueService {
         }
     }
 
+    /// Returns once everything acknowledged so far is durable.
+    pub async fn flush(&self) -> Result<(), QueueError> {
+        Ok(self.store.flush().await?)
+    }
+
     /// Ends every long poll now (with whatever it has, which is nothing) and makes new ones return at once.
     pub fn begin_shutdown(&self) {
         self.waiters.begin_shutdown();

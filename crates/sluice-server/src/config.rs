@@ -53,6 +53,19 @@ pub struct ServeArgs {
     /// Scheme, host and port written into queue URLs [default: from the bind address].
     #[arg(long, env = "SLUICE_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+    /// Where state lives: `durable` (the data directory, surviving restarts and crashes) or `memory`
+    /// (gone at exit; for tests and throw-away runs) [default: durable].
+    #[arg(long, env = "SLUICE_STORAGE", value_name = "ENGINE")]
+    pub storage: Option<StorageKind>,
+}
+
+/// The storage engine.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum StorageKind {
+    #[default]
+    Durable,
+    Memory,
 }
 
 /// The settings a config file may hold; every key is optional.
@@ -64,6 +77,7 @@ pub struct FileConfig {
     pub region: Option<String>,
     pub account_id: Option<String>,
     pub public_url: Option<String>,
+    pub storage: Option<StorageKind>,
     #[serde(default)]
     pub queues: Vec<QueueSpec>,
 }
@@ -93,6 +107,7 @@ pub struct Config {
     pub account_id: String,
     /// `None` derives it from the address actually bound (so port 0 gets the real port).
     pub public_url: Option<String>,
+    pub storage: StorageKind,
     pub queues: Vec<QueueSpec>,
 }
 
@@ -106,6 +121,7 @@ impl Default for Config {
             region: DEFAULT_REGION.to_string(),
             account_id: DEFAULT_ACCOUNT_ID.to_string(),
             public_url: None,
+            storage: StorageKind::Durable,
             queues: Vec::new(),
         }
     }
@@ -153,6 +169,7 @@ impl Config {
                 .or(file.account_id)
                 .unwrap_or(defaults.account_id),
             public_url: args.public_url.clone().or(file.public_url),
+            storage: args.storage.or(file.storage).unwrap_or_default(),
             queues: file.queues,
         };
         if config.account_id.len() != 12 || !config.account_id.bytes().all(|b| b.is_ascii_digit()) {

@@ -13,12 +13,12 @@ use hyper_util::rt::TokioIo;
 use sluice_model::types::{CreateQueueInput, Request};
 use sluice_model::{Identity, RequestContext};
 use sluice_queue::{QueueService, ServiceConfig, SystemClock};
-use sluice_store::MemoryStore;
+use sluice_store::{DurableStore, MemoryStore, Store};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-pub use config::{Config, QueueSpec};
+pub use config::{Config, QueueSpec, StorageKind};
 
 use crate::front::Front;
 
@@ -37,6 +37,8 @@ pub enum ServerError {
         path: String,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Storage(String),
     #[error("configured queue {name} could not be created: {message}")]
     ConfiguredQueue { name: String, message: String },
 }
@@ -79,10 +81,6 @@ impl RunningServer {
 
 /// Binds, prepares storage, creates the configured queues, and starts serving.
 pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::DataDir {
-        path: config.data_dir.display().to_string(),
-        source,
-    })?;
     let listener = TcpListener::bind(config.bind)
         .await
         .map_err(|source| ServerError::Bind {
@@ -94,13 +92,27 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         source,
     })?;
     let public_url = config.public_url_for(local_addr);
+    let store: Arc<dyn Store> = match config.storage {
+        StorageKind::Durable => {
+            let dir = config.data_dir.clone();
+            let opened = tokio::task::spawn_blocking(move || DurableStore::open(&dir))
+                .await
+                .map_err(|e| ServerError::Storage(e.to_string()))?;
+            Arc::new(opened.map_err(|e| ServerError::Storage(e.to_string()))?)
+        }
+        StorageKind::Memory => Arc::new(MemoryStore::new()),
+    };
+    let receipt_secret = store
+        .server_secret()
+        .await
+        .map_err(|e| ServerError::Storage(e.to_string()))?;
     let service = QueueService::new(
-        Arc::new(MemoryStore::new()),
+        store,
         Arc::new(SystemClock),
         &ServiceConfig {
             public_url: public_url.clone(),
             default_region: config.region.clone(),
-            receipt_secret: rand::random(),
+            receipt_secret,
         },
     );
     create_configured_queues(&service, &config).await?;
@@ -110,8 +122,14 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         default_account_id: config.account_id.clone(),
     });
     let (stop, stopped) = watch::channel(false);
-    tokio::spawn(sweep_expired(front.clone(), stopped.clone()));
-    let task = tokio::spawn(accept_loop(listener, front, stopped));
+    let sweeper = tokio::spawn(sweep_expired(front.clone(), stopped.clone()));
+    let task = tokio::spawn(async move {
+        accept_loop(listener, front.clone(), stopped).await;
+        let _ = sweeper.await;
+        if let Err(e) = front.service.flush().await {
+            tracing::error!(error = %e, "final flush failed");
+        }
+    });
     Ok(RunningServer {
         local_addr,
         public_url,

@@ -31,6 +31,7 @@ async fn main() -> std::process::ExitCode {
     };
     tracing::info!(
         url = server.public_url(),
+        storage = ?config.storage,
         data_dir = %config.data_dir.display(),
         region = %config.region,
         account = %config.account_id,

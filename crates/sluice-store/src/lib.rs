@@ -6,6 +6,7 @@
 //! - `create_queue` is insert-if-absent;
 //! - `replace_queue` is compare-and-swap on the record's `version`, which callers retry on `Conflict`.
 
+pub mod durable;
 mod memory;
 mod message;
 mod queue_messages;
@@ -14,8 +15,9 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+pub use durable::DurableStore;
 pub use memory::MemoryStore;
-pub use queue_messages::QueueMessages;
+pub use queue_messages::{Delivered, Deliveries, DeliveryState, Payload, QueueMessages};
 pub use message::{
     AttributeValue, MessageAttribute, MessageContent, MessageCounts, NewMessage, ReceiveOutcome, ReceiveRequest,
     ReceivedMessage, VisibilityChange, VisibilityOutcome,
@@ -120,4 +122,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Removes expired messages and makes due messages visible, then counts.
     async fn message_counts(&self, key: &QueueKey, now: i64, expire_before: i64) -> Result<MessageCounts, StoreError>;
+
+    /// A secret kept with the data (receipt handles are sealed with it), the same for every process that
+    /// shares the backend.
+    async fn server_secret(&self) -> Result<[u8; 32], StoreError>;
+
+    /// Returns once everything acknowledged so far is durable.
+    async fn flush(&self) -> Result<(), StoreError>;
 }

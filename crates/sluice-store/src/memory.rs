@@ -6,11 +6,10 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use crate::{
-    CreateOutcome, MessageCounts, NewMessage, QueueKey, QueueMessages, QueueRecord, ReceiveOutcome, ReceiveRequest, Store,
-    StoreError, VisibilityChange, VisibilityOutcome,
+    CreateOutcome, MessageContent, MessageCounts, NewMessage, QueueKey, QueueMessages, QueueRecord, ReceiveOutcome,
+    ReceiveRequest, ReceivedMessage, Store, StoreError, VisibilityChange, VisibilityOutcome,
 };
 
-#[derive(Default)]
 pub struct MemoryStore {
     /// Queue records in key order, so listing by account, region and name prefix is a range scan. A plain
     /// mutex: every critical section is a few map operations and never awaits.
@@ -19,7 +18,19 @@ pub struct MemoryStore {
     tombstones: Mutex<HashMap<QueueKey, i64>>,
     /// Each queue's messages behind a lock of its own, so queues do not contend. The outer lock is held
     /// only to find a queue's entry; a receive holds one queue's lock for its few map operations.
-    messages: Mutex<HashMap<QueueKey, Arc<Mutex<QueueMessages>>>>,
+    messages: Mutex<HashMap<QueueKey, Arc<Mutex<QueueMessages<Arc<MessageContent>>>>>>,
+    secret: [u8; 32],
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore {
+            queues: Mutex::default(),
+            tombstones: Mutex::default(),
+            messages: Mutex::default(),
+            secret: rand::random(),
+        }
+    }
 }
 
 impl MemoryStore {
@@ -27,7 +38,7 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn queue_messages(&self, key: &QueueKey) -> Result<Arc<Mutex<QueueMessages>>, StoreError> {
+    fn queue_messages(&self, key: &QueueKey) -> Result<Arc<Mutex<QueueMessages<Arc<MessageContent>>>>, StoreError> {
         lock(&self.messages).get(key).cloned().ok_or(StoreError::QueueNotFound)
     }
 }
@@ -113,19 +124,34 @@ impl Store for MemoryStore {
 
     async fn send_messages(&self, key: &QueueKey, messages: Vec<NewMessage>) -> Result<Vec<u64>, StoreError> {
         let queue = self.queue_messages(key)?;
-        let seqs = lock(&queue).append(messages);
+        let seqs = lock(&queue).append(messages.into_iter().map(|m| (m.content, m.visible_at)).collect());
         Ok(seqs)
     }
 
     async fn receive_messages(&self, key: &QueueKey, request: ReceiveRequest) -> Result<ReceiveOutcome, StoreError> {
         let queue = self.queue_messages(key)?;
-        let outcome = lock(&queue).receive(&request);
-        Ok(outcome)
+        let mut messages = lock(&queue);
+        messages.expire(request.expire_before);
+        let delivered = messages.receive(&request);
+        Ok(ReceiveOutcome {
+            messages: delivered
+                .messages
+                .into_iter()
+                .map(|d| ReceivedMessage {
+                    seq: d.seq,
+                    content: d.payload,
+                    receive_count: d.receive_count,
+                    first_receive_at: d.first_receive_at,
+                })
+                .collect(),
+            next_visible_at: delivered.next_visible_at,
+            in_flight_limit_reached: delivered.in_flight_limit_reached,
+        })
     }
 
     async fn delete_message(&self, key: &QueueKey, seq: u64) -> Result<bool, StoreError> {
         let queue = self.queue_messages(key)?;
-        let deleted = lock(&queue).delete(seq);
+        let deleted = lock(&queue).delete(seq).is_some();
         Ok(deleted)
     }
 
@@ -137,13 +163,23 @@ impl Store for MemoryStore {
 
     async fn purge_messages(&self, key: &QueueKey) -> Result<u64, StoreError> {
         let queue = self.queue_messages(key)?;
-        let purged = lock(&queue).purge();
+        let purged = lock(&queue).purge().len() as u64;
         Ok(purged)
     }
 
     async fn message_counts(&self, key: &QueueKey, now: i64, expire_before: i64) -> Result<MessageCounts, StoreError> {
         let queue = self.queue_messages(key)?;
-        let counts = lock(&queue).counts(now, expire_before);
+        let mut messages = lock(&queue);
+        messages.expire(expire_before);
+        let counts = messages.counts(now);
         Ok(counts)
+    }
+
+    async fn server_secret(&self) -> Result<[u8; 32], StoreError> {
+        Ok(self.secret)
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
     }
 }

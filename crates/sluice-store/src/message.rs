@@ -20,6 +20,12 @@ pub enum AttributeValue {
     Binary(Vec<u8>),
 }
 
+impl crate::queue_messages::Payload for Arc<MessageContent> {
+    fn sent_at(&self) -> i64 {
+        self.sent_at
+    }
+}
+
 /// What a send writes and no later operation changes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageContent {

@@ -3,12 +3,39 @@
 //! O(log n) per message however long the backlog.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
-use crate::message::{
-    MessageContent, MessageCounts, NewMessage, ReceiveOutcome, ReceiveRequest, ReceivedMessage, VisibilityChange,
-    VisibilityOutcome,
-};
+use crate::message::{MessageCounts, ReceiveRequest, VisibilityChange, VisibilityOutcome};
+
+/// What a backend keeps for a message's content: the content itself, or where to find it.
+pub trait Payload: Clone {
+    /// When the message was sent, which retention counts from.
+    fn sent_at(&self) -> i64;
+}
+
+/// A message handed out by `receive`, with the payload the backend turns into content.
+#[derive(Clone, Debug)]
+pub struct Delivered<P> {
+    pub seq: u64,
+    pub payload: P,
+    pub receive_count: u32,
+    pub first_receive_at: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Deliveries<P> {
+    pub messages: Vec<Delivered<P>>,
+    pub next_visible_at: Option<i64>,
+    pub in_flight_limit_reached: bool,
+}
+
+/// A message's delivery state, as recovery restores it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeliveryState {
+    pub visible_at: i64,
+    pub receive_count: u32,
+    pub first_receive_at: Option<i64>,
+    pub received_at: i64,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Delivery {
@@ -20,8 +47,8 @@ enum Delivery {
 }
 
 #[derive(Debug)]
-struct Slot {
-    content: Arc<MessageContent>,
+struct Slot<P> {
+    payload: P,
     delivery: Delivery,
     /// For delayed and in-flight messages, when they become visible.
     visible_at: i64,
@@ -31,11 +58,11 @@ struct Slot {
     received_at: i64,
 }
 
-#[derive(Debug, Default)]
-pub struct QueueMessages {
+#[derive(Debug)]
+pub struct QueueMessages<P> {
     next_seq: u64,
     /// Every message by sequence number, which is send order.
-    slots: BTreeMap<u64, Slot>,
+    slots: BTreeMap<u64, Slot<P>>,
     /// Visible messages, in queue order.
     visible: BTreeSet<u64>,
     /// Delayed and in-flight messages by the time they become visible.
@@ -44,31 +71,104 @@ pub struct QueueMessages {
     delayed: u64,
 }
 
-impl QueueMessages {
-    pub fn append(&mut self, messages: Vec<NewMessage>) -> Vec<u64> {
+impl<P> Default for QueueMessages<P> {
+    fn default() -> Self {
+        QueueMessages {
+            next_seq: 0,
+            slots: BTreeMap::new(),
+            visible: BTreeSet::new(),
+            timers: BTreeSet::new(),
+            in_flight: 0,
+            delayed: 0,
+        }
+    }
+}
+
+impl<P: Payload> QueueMessages<P> {
+    /// Appends messages, each with the instant it first becomes visible; returns their sequence numbers.
+    pub fn append(&mut self, messages: Vec<(P, i64)>) -> Vec<u64> {
         let mut seqs = Vec::with_capacity(messages.len());
-        for message in messages {
+        for (payload, visible_at) in messages {
             let seq = self.next_seq;
-            self.next_seq += 1;
-            let delayed = message.visible_at > message.content.sent_at;
-            let slot = Slot {
-                content: message.content,
-                delivery: if delayed { Delivery::Delayed } else { Delivery::Visible },
-                visible_at: message.visible_at,
+            let state = DeliveryState {
+                visible_at,
                 receive_count: 0,
                 first_receive_at: None,
                 received_at: 0,
             };
-            if delayed {
-                self.timers.insert((slot.visible_at, seq));
-                self.delayed += 1;
-            } else {
-                self.visible.insert(seq);
-            }
-            self.slots.insert(seq, slot);
+            self.restore(seq, payload, state);
             seqs.push(seq);
         }
         seqs
+    }
+
+    /// Puts a message back at `seq` with the given state, as recovery found it. A message never received
+    /// whose time has not come is delayed; one received is in flight until `visible_at`.
+    pub fn restore(&mut self, seq: u64, payload: P, state: DeliveryState) {
+        self.remove(seq);
+        self.next_seq = self.next_seq.max(seq + 1);
+        let waiting = if state.receive_count == 0 {
+            (state.visible_at > payload.sent_at()).then_some(Delivery::Delayed)
+        } else {
+            Some(Delivery::InFlight)
+        };
+        let delivery = waiting.unwrap_or(Delivery::Visible);
+        match delivery {
+            Delivery::Delayed => {
+                self.timers.insert((state.visible_at, seq));
+                self.delayed += 1;
+            }
+            Delivery::InFlight => {
+                self.timers.insert((state.visible_at, seq));
+                self.in_flight += 1;
+            }
+            Delivery::Visible => {
+                self.visible.insert(seq);
+            }
+        }
+        self.slots.insert(
+            seq,
+            Slot {
+                payload,
+                delivery,
+                visible_at: state.visible_at,
+                receive_count: state.receive_count,
+                first_receive_at: state.first_receive_at,
+                received_at: state.received_at,
+            },
+        );
+    }
+
+    /// A message's payload and delivery state.
+    pub fn get(&self, seq: u64) -> Option<(&P, DeliveryState)> {
+        self.slots.get(&seq).map(|slot| {
+            (
+                &slot.payload,
+                DeliveryState {
+                    visible_at: slot.visible_at,
+                    receive_count: slot.receive_count,
+                    first_receive_at: slot.first_receive_at,
+                    received_at: slot.received_at,
+                },
+            )
+        })
+    }
+
+    pub fn payload_mut(&mut self, seq: u64) -> Option<&mut P> {
+        self.slots.get_mut(&seq).map(|slot| &mut slot.payload)
+    }
+
+    /// Every message's sequence number and payload, in queue order.
+    pub fn payloads(&self) -> impl Iterator<Item = (u64, &P)> {
+        self.slots.iter().map(|(seq, slot)| (*seq, &slot.payload))
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
     }
 
     /// Makes every delayed or in-flight message whose time has come visible.
@@ -90,22 +190,23 @@ impl QueueMessages {
         }
     }
 
-    /// Removes messages sent before `expire_before`. Messages are appended in send order, so the
-    /// expired ones are at the front.
-    fn expire(&mut self, expire_before: i64) -> u64 {
-        let mut removed = 0;
+    /// Removes messages sent before `expire_before`, returning their sequence numbers. Messages are
+    /// appended in send order, so the expired ones are at the front.
+    pub fn expire(&mut self, expire_before: i64) -> Vec<(u64, P)> {
+        let mut removed = Vec::new();
         while let Some((&seq, slot)) = self.slots.first_key_value() {
-            if slot.content.sent_at >= expire_before {
+            if slot.payload.sent_at() >= expire_before {
                 break;
             }
-            self.remove(seq);
-            removed += 1;
+            if let Some(payload) = self.remove(seq) {
+                removed.push((seq, payload));
+            }
         }
         removed
     }
 
-    fn remove(&mut self, seq: u64) -> bool {
-        let Some(slot) = self.slots.remove(&seq) else { return false };
+    fn remove(&mut self, seq: u64) -> Option<P> {
+        let slot = self.slots.remove(&seq)?;
         match slot.delivery {
             Delivery::Visible => {
                 self.visible.remove(&seq);
@@ -119,13 +220,18 @@ impl QueueMessages {
                 self.in_flight -= 1;
             }
         }
-        true
+        Some(slot.payload)
     }
 
-    pub fn receive(&mut self, request: &ReceiveRequest) -> ReceiveOutcome {
-        self.expire(request.expire_before);
+    /// Hands out visible messages; the caller removes expired ones first (`expire`), so that it can
+    /// record their removal.
+    pub fn receive(&mut self, request: &ReceiveRequest) -> Deliveries<P> {
         self.promote_due(request.now);
-        let mut outcome = ReceiveOutcome::default();
+        let mut outcome = Deliveries {
+            messages: Vec::new(),
+            next_visible_at: None,
+            in_flight_limit_reached: false,
+        };
         while outcome.messages.len() < request.max_messages {
             if self.in_flight as usize >= request.max_in_flight {
                 outcome.in_flight_limit_reached = outcome.messages.is_empty();
@@ -140,9 +246,9 @@ impl QueueMessages {
             let first = *slot.first_receive_at.get_or_insert(request.now);
             self.timers.insert((slot.visible_at, seq));
             self.in_flight += 1;
-            outcome.messages.push(ReceivedMessage {
+            outcome.messages.push(Delivered {
                 seq,
-                content: slot.content.clone(),
+                payload: slot.payload.clone(),
                 receive_count: slot.receive_count,
                 first_receive_at: first,
             });
@@ -151,7 +257,8 @@ impl QueueMessages {
         outcome
     }
 
-    pub fn delete(&mut self, seq: u64) -> bool {
+    /// Removes a message whatever its state, returning its payload if it was there.
+    pub fn delete(&mut self, seq: u64) -> Option<P> {
         self.remove(seq)
     }
 
@@ -191,18 +298,23 @@ impl QueueMessages {
         VisibilityOutcome::Changed
     }
 
-    pub fn purge(&mut self) -> u64 {
-        let count = self.slots.len() as u64;
-        self.slots.clear();
+    /// Removes every message, returning their payloads.
+    pub fn purge(&mut self) -> Vec<P> {
+        let slots = std::mem::take(&mut self.slots);
         self.visible.clear();
         self.timers.clear();
         self.in_flight = 0;
         self.delayed = 0;
-        count
+        slots.into_values().map(|slot| slot.payload).collect()
     }
 
-    pub fn counts(&mut self, now: i64, expire_before: i64) -> MessageCounts {
-        self.expire(expire_before);
+    /// The sequence number the next appended message gets.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Counts after making due messages visible; the caller expires old messages first.
+    pub fn counts(&mut self, now: i64) -> MessageCounts {
         self.promote_due(now);
         MessageCounts {
             visible: self.visible.len() as u64,
@@ -216,23 +328,20 @@ impl QueueMessages {
 mod tests {
     use super::*;
 
-    fn message(id: &str, sent_at: i64, visible_at: i64) -> NewMessage {
-        NewMessage {
-            content: Arc::new(MessageContent {
-                message_id: id.to_string(),
-                body: id.to_string(),
-                attributes: Vec::new(),
-                system_attributes: Vec::new(),
-                md5_of_body: String::new(),
-                md5_of_attributes: None,
-                sender_id: String::new(),
-                sent_at,
-            }),
-            visible_at,
+    #[derive(Clone, Debug)]
+    struct Named(&'static str, i64);
+
+    impl Payload for Named {
+        fn sent_at(&self) -> i64 {
+            self.1
         }
     }
 
-    fn receive(q: &mut QueueMessages, now: i64, max: usize, deadline: i64) -> Vec<String> {
+    fn message(id: &'static str, sent_at: i64, visible_at: i64) -> (Named, i64) {
+        (Named(id, sent_at), visible_at)
+    }
+
+    fn receive(q: &mut QueueMessages<Named>, now: i64, max: usize, deadline: i64) -> Vec<&'static str> {
         let request = ReceiveRequest {
             now,
             max_messages: max,
@@ -240,40 +349,41 @@ mod tests {
             expire_before: i64::MIN,
             max_in_flight: 100,
         };
-        q.receive(&request).messages.iter().map(|m| m.content.message_id.clone()).collect()
+        q.receive(&request).messages.iter().map(|m| m.payload.0).collect()
     }
 
     #[test]
     fn delivers_in_order_and_hides_until_the_deadline() {
-        let mut q = QueueMessages::default();
+        let mut q = QueueMessages::<Named>::default();
         q.append(vec![message("a", 0, 0), message("b", 0, 0), message("c", 0, 0)]);
         assert_eq!(receive(&mut q, 0, 2, 30), ["a", "b"]);
-        assert_eq!(q.counts(0, i64::MIN), MessageCounts { visible: 1, in_flight: 2, delayed: 0 });
+        assert_eq!(q.counts(0), MessageCounts { visible: 1, in_flight: 2, delayed: 0 });
         assert_eq!(receive(&mut q, 29, 10, 60), ["c"]);
         assert_eq!(receive(&mut q, 30, 10, 60), ["a", "b"]);
     }
 
     #[test]
     fn delayed_messages_wait_and_count_as_delayed() {
-        let mut q = QueueMessages::default();
+        let mut q = QueueMessages::<Named>::default();
         q.append(vec![message("late", 0, 10)]);
-        assert_eq!(q.counts(5, i64::MIN), MessageCounts { visible: 0, in_flight: 0, delayed: 1 });
+        assert_eq!(q.counts(5), MessageCounts { visible: 0, in_flight: 0, delayed: 1 });
         assert!(receive(&mut q, 5, 10, 100).is_empty());
         assert_eq!(receive(&mut q, 10, 10, 100), ["late"]);
     }
 
     #[test]
     fn expiry_removes_old_messages_from_every_state() {
-        let mut q = QueueMessages::default();
+        let mut q = QueueMessages::<Named>::default();
         q.append(vec![message("old", 0, 0), message("old-delayed", 1, 500), message("new", 100, 100)]);
         receive(&mut q, 0, 1, 1000);
-        assert_eq!(q.counts(100, 50), MessageCounts { visible: 1, in_flight: 0, delayed: 0 });
+        assert_eq!(q.expire(50).iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(q.counts(100), MessageCounts { visible: 1, in_flight: 0, delayed: 0 });
         assert_eq!(q.slots.len(), 1);
     }
 
     #[test]
     fn visibility_changes_need_the_latest_receive_and_respect_the_limit() {
-        let mut q = QueueMessages::default();
+        let mut q = QueueMessages::<Named>::default();
         let seq = q.append(vec![message("a", 0, 0)])[0];
         receive(&mut q, 0, 1, 30);
         let change = |receive_count, now, deadline| VisibilityChange {
@@ -287,22 +397,22 @@ mod tests {
         assert_eq!(q.change_visibility(&change(1, 10, 50)), VisibilityOutcome::Changed);
         assert_eq!(q.change_visibility(&change(0, 10, 50)), VisibilityOutcome::Stale);
         assert_eq!(q.change_visibility(&change(1, 10, 10)), VisibilityOutcome::Changed);
-        assert_eq!(q.counts(10, i64::MIN), MessageCounts { visible: 1, in_flight: 0, delayed: 0 });
+        assert_eq!(q.counts(10), MessageCounts { visible: 1, in_flight: 0, delayed: 0 });
         // Visible again but not received since: the same handle hides it again.
         assert_eq!(q.change_visibility(&change(1, 20, 60)), VisibilityOutcome::Changed);
-        assert_eq!(q.counts(20, i64::MIN), MessageCounts { visible: 0, in_flight: 1, delayed: 0 });
+        assert_eq!(q.counts(20), MessageCounts { visible: 0, in_flight: 1, delayed: 0 });
         // The limit counts from the receive, not from the last change.
         receive(&mut q, 60, 1, 90);
         assert_eq!(q.change_visibility(&change(2, 70, 160)), VisibilityOutcome::Changed);
         assert_eq!(q.change_visibility(&change(2, 70, 161)), VisibilityOutcome::BeyondLimit);
-        assert!(q.delete(seq));
+        assert!(q.delete(seq).is_some());
         assert_eq!(q.change_visibility(&change(2, 70, 80)), VisibilityOutcome::Gone);
-        assert_eq!(q.counts(70, i64::MIN), MessageCounts::default());
+        assert_eq!(q.counts(70), MessageCounts::default());
     }
 
     #[test]
     fn the_in_flight_limit_stops_receives() {
-        let mut q = QueueMessages::default();
+        let mut q = QueueMessages::<Named>::default();
         q.append(vec![message("a", 0, 0), message("b", 0, 0)]);
         let request = ReceiveRequest {
             now: 0,

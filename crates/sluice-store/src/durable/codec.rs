@@ -1,0 +1,449 @@
+//! The journal's record format. Every record is one frame: `[payload length u32][crc32 of payload u32]
+//! [payload]`, little-endian, and a payload starts with its record type. Fields are fixed-width integers
+//! and length-prefixed byte strings, written and read by the two small cursors below.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::{AttributeValue, MessageAttribute, MessageContent, QueueKey, QueueRecord};
+
+pub const FRAME_HEADER: usize = 8;
+
+/// A message's delivery state as a record carries it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StateFields {
+    pub visible_at: i64,
+    pub receive_count: u32,
+    /// `i64::MIN` when never received.
+    pub first_receive_at: i64,
+    pub received_at: i64,
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Record {
+    /// A queue was created or replaced; the whole record.
+    QueuePut(QueueRecord),
+    /// A queue was deleted at this instant (epoch milliseconds).
+    QueueDelete { key: QueueKey, at: i64 },
+    /// A message with its state: written at send, and again when compaction moves it forward.
+    Message {
+        queue: u64,
+        seq: u64,
+        state: StateFields,
+        content: Arc<MessageContent>,
+    },
+    /// Messages handed out by one receive: `(seq, visibility deadline)`, all at `at`.
+    Receive { queue: u64, at: i64, messages: Vec<(u64, i64)> },
+    Delete { queue: u64, seqs: Vec<u64> },
+    Visibility { queue: u64, seq: u64, deadline: i64 },
+    Purge { queue: u64 },
+}
+
+const QUEUE_PUT: u8 = 1;
+const QUEUE_DELETE: u8 = 2;
+const MESSAGE: u8 = 3;
+const RECEIVE: u8 = 4;
+const DELETE: u8 = 5;
+const VISIBILITY: u8 = 6;
+const PURGE: u8 = 7;
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend(v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend(v.to_le_bytes());
+    }
+    fn i64(&mut self, v: i64) {
+        self.0.extend(v.to_le_bytes());
+    }
+    fn bytes(&mut self, v: &[u8]) {
+        self.u32(v.len() as u32);
+        self.0.extend(v);
+    }
+    fn str(&mut self, v: &str) {
+        self.bytes(v.as_bytes());
+    }
+    fn map(&mut self, map: &BTreeMap<String, String>) {
+        self.u32(map.len() as u32);
+        for (k, v) in map {
+            self.str(k);
+            self.str(v);
+        }
+    }
+    fn key(&mut self, key: &QueueKey) {
+        self.str(&key.account_id);
+        self.str(&key.region);
+        self.str(&key.name);
+    }
+    fn attributes(&mut self, attributes: &[MessageAttribute]) {
+        self.u32(attributes.len() as u32);
+        for a in attributes {
+            self.str(&a.name);
+            self.str(&a.data_type);
+            match &a.value {
+                AttributeValue::String(s) => {
+                    self.u8(1);
+                    self.str(s);
+                }
+                AttributeValue::Binary(b) => {
+                    self.u8(2);
+                    self.bytes(b);
+                }
+            }
+        }
+    }
+}
+
+/// A payload that ended early or held an impossible value.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Malformed;
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Malformed> {
+        if self.0.len() < n {
+            return Err(Malformed);
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+    fn u8(&mut self) -> Result<u8, Malformed> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Result<u32, Malformed> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().map_err(|_| Malformed)?))
+    }
+    fn u64(&mut self) -> Result<u64, Malformed> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().map_err(|_| Malformed)?))
+    }
+    fn i64(&mut self) -> Result<i64, Malformed> {
+        Ok(i64::from_le_bytes(self.take(8)?.try_into().map_err(|_| Malformed)?))
+    }
+    fn bytes(&mut self) -> Result<&'a [u8], Malformed> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+    fn string(&mut self) -> Result<String, Malformed> {
+        String::from_utf8(self.bytes()?.to_vec()).map_err(|_| Malformed)
+    }
+    fn map(&mut self) -> Result<BTreeMap<String, String>, Malformed> {
+        let n = self.u32()?;
+        let mut map = BTreeMap::new();
+        for _ in 0..n {
+            let k = self.string()?;
+            map.insert(k, self.string()?);
+        }
+        Ok(map)
+    }
+    fn key(&mut self) -> Result<QueueKey, Malformed> {
+        Ok(QueueKey {
+            account_id: self.string()?,
+            region: self.string()?,
+            name: self.string()?,
+        })
+    }
+    fn attributes(&mut self) -> Result<Vec<MessageAttribute>, Malformed> {
+        let n = self.u32()?;
+        let mut out = Vec::with_capacity(n.min(64) as usize);
+        for _ in 0..n {
+            let name = self.string()?;
+            let data_type = self.string()?;
+            let value = match self.u8()? {
+                1 => AttributeValue::String(self.string()?),
+                2 => AttributeValue::Binary(self.bytes()?.to_vec()),
+                _ => return Err(Malformed),
+            };
+            out.push(MessageAttribute { name, data_type, value });
+        }
+        Ok(out)
+    }
+    fn state(&mut self) -> Result<StateFields, Malformed> {
+        Ok(StateFields {
+            visible_at: self.i64()?,
+            receive_count: self.u32()?,
+            first_receive_at: self.i64()?,
+            received_at: self.i64()?,
+        })
+    }
+    fn seqs(&mut self) -> Result<Vec<u64>, Malformed> {
+        let n = self.u32()?;
+        (0..n).map(|_| self.u64()).collect()
+    }
+}
+
+/// Encodes a record as a whole frame, ready to append.
+pub fn encode(record: &Record) -> Vec<u8> {
+    let mut w = Writer(vec![0; FRAME_HEADER]);
+    match record {
+        Record::QueuePut(r) => {
+            w.u8(QUEUE_PUT);
+            w.key(&r.key);
+            w.map(&r.attributes);
+            w.map(&r.tags);
+            w.i64(r.created_timestamp);
+            w.i64(r.last_modified_timestamp);
+            w.i64(r.last_purge_millis.unwrap_or(i64::MIN));
+            w.u64(r.incarnation);
+            w.u64(r.version);
+        }
+        Record::QueueDelete { key, at } => {
+            w.u8(QUEUE_DELETE);
+            w.key(key);
+            w.i64(*at);
+        }
+        Record::Message { queue, seq, state, content } => {
+            w.u8(MESSAGE);
+            w.u64(*queue);
+            w.u64(*seq);
+            w.i64(state.visible_at);
+            w.u32(state.receive_count);
+            w.i64(state.first_receive_at);
+            w.i64(state.received_at);
+            w.i64(content.sent_at);
+            w.str(&content.message_id);
+            w.str(&content.md5_of_body);
+            w.str(content.md5_of_attributes.as_deref().unwrap_or(""));
+            w.str(&content.sender_id);
+            w.attributes(&content.attributes);
+            w.attributes(&content.system_attributes);
+            w.str(&content.body);
+        }
+        Record::Receive { queue, at, messages } => {
+            w.u8(RECEIVE);
+            w.u64(*queue);
+            w.i64(*at);
+            w.u32(messages.len() as u32);
+            for (seq, deadline) in messages {
+                w.u64(*seq);
+                w.i64(*deadline);
+            }
+        }
+        Record::Delete { queue, seqs } => {
+            w.u8(DELETE);
+            w.u64(*queue);
+            w.u32(seqs.len() as u32);
+            for seq in seqs {
+                w.u64(*seq);
+            }
+        }
+        Record::Visibility { queue, seq, deadline } => {
+            w.u8(VISIBILITY);
+            w.u64(*queue);
+            w.u64(*seq);
+            w.i64(*deadline);
+        }
+        Record::Purge { queue } => {
+            w.u8(PURGE);
+            w.u64(*queue);
+        }
+    }
+    let mut frame = w.0;
+    let len = (frame.len() - FRAME_HEADER) as u32;
+    let crc = crc32fast::hash(&frame[FRAME_HEADER..]);
+    frame[0..4].copy_from_slice(&len.to_le_bytes());
+    frame[4..8].copy_from_slice(&crc.to_le_bytes());
+    frame
+}
+
+/// Reads a frame header: the payload length and checksum.
+pub fn frame_header(bytes: &[u8]) -> Option<(usize, u32)> {
+    let header: &[u8; FRAME_HEADER] = bytes.get(..FRAME_HEADER)?.try_into().ok()?;
+    let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+    Some((len, crc))
+}
+
+pub fn checksum_ok(payload: &[u8], crc: u32) -> bool {
+    crc32fast::hash(payload) == crc
+}
+
+/// Decodes a payload whose checksum has been verified.
+pub fn decode(payload: &[u8]) -> Result<Record, Malformed> {
+    let mut r = Reader(payload);
+    let record = match r.u8()? {
+        QUEUE_PUT => Record::QueuePut(QueueRecord {
+            key: r.key()?,
+            attributes: r.map()?,
+            tags: r.map()?,
+            created_timestamp: r.i64()?,
+            last_modified_timestamp: r.i64()?,
+            last_purge_millis: Some(r.i64()?).filter(|v| *v != i64::MIN),
+            incarnation: r.u64()?,
+            version: r.u64()?,
+        }),
+        QUEUE_DELETE => Record::QueueDelete {
+            key: r.key()?,
+            at: r.i64()?,
+        },
+        MESSAGE => {
+            let queue = r.u64()?;
+            let seq = r.u64()?;
+            let state = r.state()?;
+            let sent_at = r.i64()?;
+            let message_id = r.string()?;
+            let md5_of_body = r.string()?;
+            let md5_of_attributes = Some(r.string()?).filter(|s| !s.is_empty());
+            let sender_id = r.string()?;
+            let attributes = r.attributes()?;
+            let system_attributes = r.attributes()?;
+            let body = r.string()?;
+            Record::Message {
+                queue,
+                seq,
+                state,
+                content: Arc::new(MessageContent {
+                    message_id,
+                    body,
+                    attributes,
+                    system_attributes,
+                    md5_of_body,
+                    md5_of_attributes,
+                    sender_id,
+                    sent_at,
+                }),
+            }
+        }
+        RECEIVE => {
+            let queue = r.u64()?;
+            let at = r.i64()?;
+            let n = r.u32()?;
+            let messages = (0..n).map(|_| Ok((r.u64()?, r.i64()?))).collect::<Result<_, Malformed>>()?;
+            Record::Receive { queue, at, messages }
+        }
+        DELETE => Record::Delete {
+            queue: r.u64()?,
+            seqs: r.seqs()?,
+        },
+        VISIBILITY => Record::Visibility {
+            queue: r.u64()?,
+            seq: r.u64()?,
+            deadline: r.i64()?,
+        },
+        PURGE => Record::Purge { queue: r.u64()? },
+        _ => return Err(Malformed),
+    };
+    if !r.0.is_empty() {
+        return Err(Malformed);
+    }
+    Ok(record)
+}
+
+/// The fields of a message record that recovery needs without reading the content.
+pub struct MessageHead {
+    pub queue: u64,
+    pub seq: u64,
+    pub state: StateFields,
+    pub sent_at: i64,
+}
+
+/// Reads a message record's leading fixed fields, or `None` for any other record.
+pub fn message_head(payload: &[u8]) -> Option<MessageHead> {
+    let mut r = Reader(payload);
+    if r.u8().ok()? != MESSAGE {
+        return None;
+    }
+    Some(MessageHead {
+        queue: r.u64().ok()?,
+        seq: r.u64().ok()?,
+        state: r.state().ok()?,
+        sent_at: r.i64().ok()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn content() -> Arc<MessageContent> {
+        Arc::new(MessageContent {
+            message_id: "id".into(),
+            body: "body ✓".into(),
+            attributes: vec![MessageAttribute {
+                name: "n".into(),
+                data_type: "Binary".into(),
+                value: AttributeValue::Binary(vec![0, 255]),
+            }],
+            system_attributes: vec![MessageAttribute {
+                name: "AWSTraceHeader".into(),
+                data_type: "String".into(),
+                value: AttributeValue::String("Root=1".into()),
+            }],
+            md5_of_body: "md5".into(),
+            md5_of_attributes: Some("md5a".into()),
+            sender_id: "AKID".into(),
+            sent_at: 42,
+        })
+    }
+
+    #[test]
+    fn every_record_round_trips() {
+        let key = QueueKey {
+            account_id: "000000000000".into(),
+            region: "us-east-1".into(),
+            name: "q".into(),
+        };
+        let state = StateFields {
+            visible_at: 5,
+            receive_count: 2,
+            first_receive_at: i64::MIN,
+            received_at: 3,
+        };
+        let records = vec![
+            Record::QueuePut(QueueRecord {
+                key: key.clone(),
+                attributes: [("VisibilityTimeout".to_string(), "30".to_string())].into(),
+                tags: BTreeMap::new(),
+                created_timestamp: 1,
+                last_modified_timestamp: 2,
+                last_purge_millis: None,
+                incarnation: 7,
+                version: 3,
+            }),
+            Record::QueueDelete { key, at: 9 },
+            Record::Message {
+                queue: 7,
+                seq: 1,
+                state,
+                content: content(),
+            },
+            Record::Receive {
+                queue: 7,
+                at: 4,
+                messages: vec![(1, 10), (2, 11)],
+            },
+            Record::Delete { queue: 7, seqs: vec![1, 2] },
+            Record::Visibility {
+                queue: 7,
+                seq: 1,
+                deadline: -1,
+            },
+            Record::Purge { queue: 7 },
+        ];
+        for record in records {
+            let frame = encode(&record);
+            let (len, crc) = frame_header(&frame).unwrap();
+            assert_eq!(len, frame.len() - FRAME_HEADER);
+            assert!(checksum_ok(&frame[FRAME_HEADER..], crc));
+            assert_eq!(decode(&frame[FRAME_HEADER..]).unwrap(), record);
+        }
+    }
+
+    #[test]
+    fn truncated_or_trailing_payloads_are_malformed() {
+        let frame = encode(&Record::Purge { queue: 1 });
+        let payload = &frame[FRAME_HEADER..];
+        assert_eq!(decode(&payload[..payload.len() - 1]), Err(Malformed));
+        let mut longer = payload.to_vec();
+        longer.push(0);
+        assert_eq!(decode(&longer), Err(Malformed));
+        assert_eq!(decode(&[99]), Err(Malformed));
+    }
+}

@@ -1,0 +1,728 @@
+//! The embedded durable engine: a journal of checksummed records in the data directory, with every
+//! index in memory and message bodies left on disk once the memory budget for them is spent.
+//!
+//! - Every mutation appends a record and waits for its group commit before returning, so whatever a
+//!   response acknowledges is on disk. Records of one queue are appended under that queue's lock, so
+//!   the journal's order is the order the state changed in.
+//! - Recovery replays the segments in order. A record cut short at the very end of the newest segment
+//!   (a torn write) is dropped and the file truncated; damage anywhere else, or a file that is not a
+//!   journal, stops start-up with an error naming the file, which is left as it is.
+//! - Space is reclaimed from the oldest segment: once few of its messages are still live, those are
+//!   written again at the head of the journal with their current state, and the segment is deleted.
+
+mod codec;
+mod journal;
+mod recovery;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use self::codec::{Record, StateFields};
+use self::journal::{Commit, Journal, Location, SEGMENT_TARGET};
+use crate::queue_messages::{DeliveryState, Payload, QueueMessages};
+use crate::{
+    CreateOutcome, MessageContent, MessageCounts, NewMessage, QueueKey, QueueRecord, ReceiveOutcome, ReceiveRequest,
+    ReceivedMessage, Store, StoreError, VisibilityChange, VisibilityOutcome,
+};
+
+/// Message bodies kept in memory across all queues before the oldest are left to the disk.
+const HOT_BYTES_BUDGET: usize = 64 * 1024 * 1024;
+/// How long a deleted queue's name is remembered (the 60-second reuse rule needs no more).
+const TOMBSTONE_MILLIS: i64 = 60_000;
+const META_FILE: &str = "sluice.meta";
+const LOCK_FILE: &str = "sluice.lock";
+const META_HEADER: &str = "sluice-data 1";
+
+/// A message as the engine holds it: where its latest full record is, and its content while hot.
+#[derive(Clone, Debug)]
+struct Stored {
+    location: Location,
+    sent_at: i64,
+    hot: Option<Arc<MessageContent>>,
+}
+
+impl Payload for Stored {
+    fn sent_at(&self) -> i64 {
+        self.sent_at
+    }
+}
+
+fn content_bytes(content: &MessageContent) -> usize {
+    content.body.len() + 256
+}
+
+struct QueueState {
+    incarnation: u64,
+    messages: QueueMessages<Stored>,
+    /// Hot messages in send order, the order their bodies are let go of.
+    hot: VecDeque<u64>,
+}
+
+struct Catalog {
+    queues: BTreeMap<QueueKey, (QueueRecord, Location)>,
+    tombstones: HashMap<QueueKey, (i64, Location)>,
+}
+
+struct Inner {
+    journal: Journal,
+    /// Queue records and deleted-queue tombstones. Held briefly; never while a queue lock is taken.
+    catalog: Mutex<Catalog>,
+    /// Each queue's messages by incarnation, each behind its own lock so queues do not contend.
+    queues: Mutex<HashMap<u64, Arc<Mutex<QueueState>>>>,
+    /// Bytes of message content held in memory.
+    hot_bytes: AtomicUsize,
+    /// Bytes of live records in each segment, which decides when a segment is worth reclaiming.
+    live: Mutex<BTreeMap<u64, u64>>,
+    /// Segment files on disk.
+    segments: Mutex<BTreeSet<u64>>,
+    secret: [u8; 32],
+    stopping: AtomicBool,
+}
+
+pub struct DurableStore {
+    inner: Arc<Inner>,
+    compactor: Mutex<Option<std::thread::JoinHandle<()>>>,
+    _lock: File,
+}
+
+/// Why the data directory could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot use data directory {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("data directory {0} is in use by another sluice process")]
+    Locked(PathBuf),
+    #[error("{path} is not a sluice data file or is damaged: {reason}; it was left untouched")]
+    Damaged { path: PathBuf, reason: String },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
+    move |source| OpenError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl DurableStore {
+    /// Opens (or creates) the data directory, recovers its state and starts the journal.
+    pub fn open(dir: &Path) -> Result<DurableStore, OpenError> {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock_file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
+        if lock_file.try_lock().is_err() {
+            return Err(OpenError::Locked(dir.to_path_buf()));
+        }
+        let secret = load_or_create_meta(dir)?;
+        let recovered = recovery::recover(dir)?;
+        let journal = Journal::start(dir, recovered.next_segment).map_err(io(dir))?;
+        let mut segments = recovered.segments;
+        segments.insert(recovered.next_segment);
+        let inner = Arc::new(Inner {
+            journal,
+            catalog: Mutex::new(Catalog {
+                queues: recovered.queues,
+                tombstones: recovered.tombstones,
+            }),
+            queues: Mutex::new(
+                recovered
+                    .messages
+                    .into_iter()
+                    .map(|(incarnation, messages)| {
+                        let state = QueueState {
+                            incarnation,
+                            messages,
+                            hot: VecDeque::new(),
+                        };
+                        (incarnation, Arc::new(Mutex::new(state)))
+                    })
+                    .collect(),
+            ),
+            hot_bytes: AtomicUsize::new(0),
+            live: Mutex::new(recovered.live),
+            segments: Mutex::new(segments),
+            secret,
+            stopping: AtomicBool::new(false),
+        });
+        let compactor_inner = inner.clone();
+        let compactor = std::thread::Builder::new()
+            .name("sluice-compactor".into())
+            .spawn(move || compact_loop(&compactor_inner))
+            .map_err(io(dir))?;
+        tracing::info!(
+            queues = recovered.queue_count,
+            messages = recovered.message_count,
+            truncated_tail = recovered.truncated_tail,
+            "data directory recovered"
+        );
+        Ok(DurableStore {
+            inner,
+            compactor: Mutex::new(Some(compactor)),
+            _lock: lock_file,
+        })
+    }
+
+    /// Writes what is pending, stops background work and syncs. The store must not be used after.
+    pub fn close(&self) {
+        self.inner.stopping.store(true, Ordering::SeqCst);
+        if let Some(compactor) = lock(&self.compactor).take() {
+            compactor.thread().unpark();
+            let _ = compactor.join();
+        }
+        self.inner.journal.close();
+    }
+
+    /// Reclaims what it can from the oldest segments now; returns how many segments were removed.
+    pub fn compact_now(&self) -> Result<usize, StoreError> {
+        compact(&self.inner).map_err(backend)
+    }
+
+    /// The segment files the journal currently has.
+    pub fn segment_count(&self) -> usize {
+        lock(&self.inner.segments).len()
+    }
+}
+
+impl Drop for DurableStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Reads the data directory's meta file (format and server secret), creating it in a new directory.
+fn load_or_create_meta(dir: &Path) -> Result<[u8; 32], OpenError> {
+    let path = dir.join(META_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse_meta(&text).ok_or_else(|| OpenError::Damaged {
+            path: path.clone(),
+            reason: "unrecognised contents".to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let has_journal = std::fs::read_dir(dir)
+                .map_err(io(dir))?
+                .filter_map(Result::ok)
+                .any(|entry| entry.file_name().to_str().and_then(journal::segment_number).is_some());
+            if has_journal {
+                return Err(OpenError::Damaged {
+                    path,
+                    reason: "missing, while journal files exist".to_string(),
+                });
+            }
+            let secret: [u8; 32] = rand::random();
+            let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+            let tmp = dir.join(format!("{META_FILE}.tmp"));
+            let write = || -> std::io::Result<()> {
+                let mut file = File::create(&tmp)?;
+                std::io::Write::write_all(&mut file, format!("{META_HEADER}\nsecret {hex}\n").as_bytes())?;
+                file.sync_all()?;
+                std::fs::rename(&tmp, &path)?;
+                journal::sync_dir(dir)
+            };
+            write().map_err(io(&path))?;
+            Ok(secret)
+        }
+        Err(e) => Err(OpenError::Io { path, source: e }),
+    }
+}
+
+fn parse_meta(text: &str) -> Option<[u8; 32]> {
+    let mut lines = text.lines();
+    if lines.next()? != META_HEADER {
+        return None;
+    }
+    let hex = lines.next()?.strip_prefix("secret ")?;
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut secret = [0u8; 32];
+    for (i, byte) in secret.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(secret)
+}
+
+impl Inner {
+    fn append(&self, records: &[Record]) -> Result<(Vec<Location>, Commit), StoreError> {
+        let frames: Vec<Vec<u8>> = records.iter().map(codec::encode).collect();
+        self.journal.append(&frames).map_err(backend)
+    }
+
+    fn queue_state(&self, key: &QueueKey) -> Result<Arc<Mutex<QueueState>>, StoreError> {
+        let incarnation = lock(&self.catalog)
+            .queues
+            .get(key)
+            .map(|(record, _)| record.incarnation)
+            .ok_or(StoreError::QueueNotFound)?;
+        lock(&self.queues).get(&incarnation).cloned().ok_or(StoreError::QueueNotFound)
+    }
+
+    fn add_live(&self, location: &Location) {
+        *lock(&self.live).entry(location.segment).or_default() += u64::from(location.len);
+    }
+
+    /// Accounts for a message that left the queue.
+    fn forget(&self, stored: &Stored) {
+        if let Some(content) = &stored.hot {
+            self.hot_bytes.fetch_sub(content_bytes(content), Ordering::Relaxed);
+        }
+        if let Some(live) = lock(&self.live).get_mut(&stored.location.segment) {
+            *live = live.saturating_sub(u64::from(stored.location.len));
+        }
+    }
+
+    /// Lets go of the oldest hot bodies of a queue while over budget, once they are on disk.
+    fn cool(&self, state: &mut QueueState) {
+        while self.hot_bytes.load(Ordering::Relaxed) > HOT_BYTES_BUDGET {
+            let Some(&seq) = state.hot.front() else { break };
+            let Some(stored) = state.messages.payload_mut(seq) else {
+                state.hot.pop_front();
+                continue;
+            };
+            if !self.journal.is_durable(&stored.location) {
+                break;
+            }
+            if let Some(content) = stored.hot.take() {
+                self.hot_bytes.fetch_sub(content_bytes(&content), Ordering::Relaxed);
+            }
+            state.hot.pop_front();
+        }
+    }
+
+    fn content(&self, stored: &Stored) -> Result<Arc<MessageContent>, StoreError> {
+        if let Some(content) = &stored.hot {
+            return Ok(content.clone());
+        }
+        let payload = self.journal.read(&stored.location).map_err(backend)?;
+        match codec::decode(&payload) {
+            Ok(Record::Message { content, .. }) => Ok(content),
+            _ => Err(backend(format!(
+                "record at offset {} of segment {} is not a message",
+                stored.location.offset, stored.location.segment
+            ))),
+        }
+    }
+}
+
+fn state_fields(state: DeliveryState) -> StateFields {
+    StateFields {
+        visible_at: state.visible_at,
+        receive_count: state.receive_count,
+        first_receive_at: state.first_receive_at.unwrap_or(i64::MIN),
+        received_at: state.received_at,
+    }
+}
+
+async fn committed(commit: Commit) -> Result<(), StoreError> {
+    commit.wait().await.map_err(backend)
+}
+
+#[async_trait]
+impl Store for DurableStore {
+    async fn create_queue(&self, record: QueueRecord) -> Result<CreateOutcome, StoreError> {
+        let inner = &self.inner;
+        let commit = {
+            let mut catalog = lock(&inner.catalog);
+            if let Some((existing, _)) = catalog.queues.get(&record.key) {
+                return Ok(CreateOutcome::Existing(existing.clone()));
+            }
+            let (locations, commit) = inner.append(&[Record::QueuePut(record.clone())])?;
+            catalog.queues.insert(record.key.clone(), (record.clone(), locations[0]));
+            let state = QueueState {
+                incarnation: record.incarnation,
+                messages: QueueMessages::default(),
+                hot: VecDeque::new(),
+            };
+            lock(&inner.queues).insert(record.incarnation, Arc::new(Mutex::new(state)));
+            commit
+        };
+        committed(commit).await?;
+        Ok(CreateOutcome::Created(record))
+    }
+
+    async fn get_queue(&self, key: &QueueKey) -> Result<Option<QueueRecord>, StoreError> {
+        Ok(lock(&self.inner.catalog).queues.get(key).map(|(r, _)| r.clone()))
+    }
+
+    async fn list_queues(
+        &self,
+        account_id: &str,
+        region: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<QueueRecord>, StoreError> {
+        let start = QueueKey {
+            account_id: account_id.to_string(),
+            region: region.to_string(),
+            name: match after {
+                Some(after) if after >= prefix => after.to_string(),
+                _ => prefix.to_string(),
+            },
+        };
+        let catalog = lock(&self.inner.catalog);
+        Ok(catalog
+            .queues
+            .range(start..)
+            .take_while(|(k, _)| k.account_id == account_id && k.region == region && k.name.starts_with(prefix))
+            .filter(|(k, _)| after.is_none_or(|after| k.name.as_str() > after))
+            .take(limit)
+            .map(|(_, (r, _))| r.clone())
+            .collect())
+    }
+
+    async fn all_queues(&self) -> Result<Vec<QueueKey>, StoreError> {
+        Ok(lock(&self.inner.catalog).queues.keys().cloned().collect())
+    }
+
+    async fn replace_queue(&self, mut record: QueueRecord) -> Result<QueueRecord, StoreError> {
+        let inner = &self.inner;
+        let commit = {
+            let mut catalog = lock(&inner.catalog);
+            match catalog.queues.get(&record.key) {
+                Some((stored, _)) if stored.version == record.version => {}
+                _ => return Err(StoreError::Conflict),
+            }
+            record.version += 1;
+            let (locations, commit) = inner.append(&[Record::QueuePut(record.clone())])?;
+            catalog.queues.insert(record.key.clone(), (record.clone(), locations[0]));
+            commit
+        };
+        committed(commit).await?;
+        Ok(record)
+    }
+
+    async fn delete_queue(&self, key: &QueueKey, now_millis: i64) -> Result<bool, StoreError> {
+        let inner = &self.inner;
+        let (commit, state) = {
+            let mut catalog = lock(&inner.catalog);
+            let Some((record, _)) = catalog.queues.remove(key) else {
+                return Ok(false);
+            };
+            let (locations, commit) = inner.append(&[Record::QueueDelete {
+                key: key.clone(),
+                at: now_millis,
+            }])?;
+            catalog.tombstones.insert(key.clone(), (now_millis, locations[0]));
+            (commit, lock(&inner.queues).remove(&record.incarnation))
+        };
+        if let Some(state) = state {
+            let mut state = lock(&state);
+            for stored in state.messages.purge() {
+                inner.forget(&stored);
+            }
+        }
+        committed(commit).await?;
+        Ok(true)
+    }
+
+    async fn deleted_at(&self, key: &QueueKey) -> Result<Option<i64>, StoreError> {
+        Ok(lock(&self.inner.catalog).tombstones.get(key).map(|(at, _)| *at))
+    }
+
+    async fn send_messages(&self, key: &QueueKey, messages: Vec<NewMessage>) -> Result<Vec<u64>, StoreError> {
+        let inner = &self.inner;
+        let queue = inner.queue_state(key)?;
+        let (seqs, commit) = {
+            let mut state = lock(&queue);
+            let first = state.messages.next_seq();
+            let records: Vec<Record> = messages
+                .iter()
+                .enumerate()
+                .map(|(i, m)| Record::Message {
+                    queue: state.incarnation,
+                    seq: first + i as u64,
+                    state: StateFields {
+                        visible_at: m.visible_at,
+                        receive_count: 0,
+                        first_receive_at: i64::MIN,
+                        received_at: 0,
+                    },
+                    content: m.content.clone(),
+                })
+                .collect();
+            let (locations, commit) = inner.append(&records)?;
+            let mut hot_added = 0;
+            let entries = messages
+                .into_iter()
+                .zip(&locations)
+                .map(|(m, location)| {
+                    inner.add_live(location);
+                    hot_added += content_bytes(&m.content);
+                    let stored = Stored {
+                        location: *location,
+                        sent_at: m.content.sent_at,
+                        hot: Some(m.content),
+                    };
+                    (stored, m.visible_at)
+                })
+                .collect();
+            let seqs = state.messages.append(entries);
+            state.hot.extend(&seqs);
+            inner.hot_bytes.fetch_add(hot_added, Ordering::Relaxed);
+            inner.cool(&mut state);
+            (seqs, commit)
+        };
+        committed(commit).await?;
+        Ok(seqs)
+    }
+
+    async fn receive_messages(&self, key: &QueueKey, request: ReceiveRequest) -> Result<ReceiveOutcome, StoreError> {
+        let inner = &self.inner;
+        let queue = inner.queue_state(key)?;
+        let (delivered, next_visible_at, limit_reached, commit) = {
+            let mut state = lock(&queue);
+            let expired = state.messages.expire(request.expire_before);
+            let delivered = state.messages.receive(&request);
+            let mut records = Vec::new();
+            if !expired.is_empty() {
+                for (_, stored) in &expired {
+                    inner.forget(stored);
+                }
+                records.push(Record::Delete {
+                    queue: state.incarnation,
+                    seqs: expired.iter().map(|(seq, _)| *seq).collect(),
+                });
+            }
+            if !delivered.messages.is_empty() {
+                records.push(Record::Receive {
+                    queue: state.incarnation,
+                    at: request.now,
+                    messages: delivered.messages.iter().map(|d| (d.seq, request.visibility_deadline)).collect(),
+                });
+            }
+            let commit = if records.is_empty() { None } else { Some(inner.append(&records)?.1) };
+            (delivered.messages, delivered.next_visible_at, delivered.in_flight_limit_reached, commit)
+        };
+        let mut messages = Vec::with_capacity(delivered.len());
+        for d in delivered {
+            messages.push(ReceivedMessage {
+                seq: d.seq,
+                content: inner.content(&d.payload)?,
+                receive_count: d.receive_count,
+                first_receive_at: d.first_receive_at,
+            });
+        }
+        if let Some(commit) = commit {
+            committed(commit).await?;
+        }
+        Ok(ReceiveOutcome {
+            messages,
+            next_visible_at,
+            in_flight_limit_reached: limit_reached,
+        })
+    }
+
+    async fn delete_message(&self, key: &QueueKey, seq: u64) -> Result<bool, StoreError> {
+        let inner = &self.inner;
+        let queue = inner.queue_state(key)?;
+        let (deleted, commit) = {
+            let mut state = lock(&queue);
+            match state.messages.delete(seq) {
+                Some(stored) => {
+                    inner.forget(&stored);
+                    let (_, commit) = inner.append(&[Record::Delete {
+                        queue: state.incarnation,
+                        seqs: vec![seq],
+                    }])?;
+                    (true, commit)
+                }
+                // Already gone, perhaps by a delete whose record is not yet on disk: answer only once
+                // everything before is, so an acknowledged delete is never undone by a crash.
+                None => (false, inner.journal.barrier().map_err(backend)?),
+            }
+        };
+        committed(commit).await?;
+        Ok(deleted)
+    }
+
+    async fn change_visibility(&self, key: &QueueKey, change: VisibilityChange) -> Result<VisibilityOutcome, StoreError> {
+        let inner = &self.inner;
+        let queue = inner.queue_state(key)?;
+        let (outcome, commit) = {
+            let mut state = lock(&queue);
+            let outcome = state.messages.change_visibility(&change);
+            let commit = if outcome == VisibilityOutcome::Changed {
+                let (_, commit) = inner.append(&[Record::Visibility {
+                    queue: state.incarnation,
+                    seq: change.seq,
+                    deadline: change.deadline,
+                }])?;
+                commit
+            } else {
+                inner.journal.barrier().map_err(backend)?
+            };
+            (outcome, commit)
+        };
+        committed(commit).await?;
+        Ok(outcome)
+    }
+
+    async fn purge_messages(&self, key: &QueueKey) -> Result<u64, StoreError> {
+        let inner = &self.inner;
+        let queue = inner.queue_state(key)?;
+        let (purged, commit) = {
+            let mut state = lock(&queue);
+            let removed = state.messages.purge();
+            for stored in &removed {
+                inner.forget(stored);
+            }
+            state.hot.clear();
+            let (_, commit) = inner.append(&[Record::Purge { queue: state.incarnation }])?;
+            (removed.len() as u64, commit)
+        };
+        committed(commit).await?;
+        Ok(purged)
+    }
+
+    async fn message_counts(&self, key: &QueueKey, now: i64, expire_before: i64) -> Result<MessageCounts, StoreError> {
+        let inner = &self.inner;
+        let queue = inner.queue_state(key)?;
+        let mut state = lock(&queue);
+        let expired = state.messages.expire(expire_before);
+        if !expired.is_empty() {
+            for (_, stored) in &expired {
+                inner.forget(stored);
+            }
+            // Expiry acknowledges nothing to a client, so it need not wait for its commit.
+            inner.append(&[Record::Delete {
+                queue: state.incarnation,
+                seqs: expired.iter().map(|(seq, _)| *seq).collect(),
+            }])?;
+        }
+        Ok(state.messages.counts(now))
+    }
+
+    async fn server_secret(&self) -> Result<[u8; 32], StoreError> {
+        Ok(self.inner.secret)
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        committed(self.inner.journal.barrier().map_err(backend)?).await
+    }
+}
+
+/// Checks once a second whether the oldest segments can be reclaimed.
+fn compact_loop(inner: &Inner) {
+    while !inner.stopping.load(Ordering::SeqCst) {
+        std::thread::park_timeout(Duration::from_secs(1));
+        if inner.stopping.load(Ordering::SeqCst) {
+            break;
+        }
+        if let Err(e) = compact(inner) {
+            tracing::warn!(error = %e, "journal compaction failed; will retry");
+        }
+    }
+}
+
+/// Reclaims oldest segments while doing so is cheap (the segment is mostly dead) or space is being
+/// wasted (the journal holds more than twice its live data). Returns how many segments went.
+fn compact(inner: &Inner) -> Result<usize, String> {
+    let active = inner.journal.active_segment();
+    lock(&inner.segments).insert(active);
+    let mut removed = 0;
+    loop {
+        let (oldest, count) = {
+            let segments = lock(&inner.segments);
+            match segments.first() {
+                Some(&oldest) if oldest < active => (oldest, segments.len() as u64),
+                _ => return Ok(removed),
+            }
+        };
+        let (live_oldest, live_total) = {
+            let live = lock(&inner.live);
+            (live.get(&oldest).copied().unwrap_or(0), live.values().sum::<u64>())
+        };
+        let mostly_dead = live_oldest < SEGMENT_TARGET / 4;
+        let wasteful = count * SEGMENT_TARGET > 2 * live_total + 2 * SEGMENT_TARGET;
+        if !(mostly_dead || wasteful) {
+            return Ok(removed);
+        }
+        relocate(inner, oldest)?;
+        inner.journal.remove_segment(oldest).map_err(|e| e.to_string())?;
+        lock(&inner.segments).remove(&oldest);
+        lock(&inner.live).remove(&oldest);
+        removed += 1;
+        tracing::debug!(segment = oldest, live_bytes = live_oldest, "journal segment reclaimed");
+    }
+}
+
+/// Writes again, at the head of the journal, everything still needed from `segment`: queue records,
+/// recent tombstones, and live messages with their current state. Returns once that is durable.
+fn relocate(inner: &Inner, segment: u64) -> Result<(), String> {
+    let mut last_commit = None;
+    {
+        let mut catalog = lock(&inner.catalog);
+        let now = crate::durable::now_millis();
+        catalog.tombstones.retain(|_, (at, _)| now - *at < TOMBSTONE_MILLIS);
+        let Catalog { queues, tombstones } = &mut *catalog;
+        for (record, location) in queues.values_mut().filter(|(_, l)| l.segment == segment) {
+            let (locations, commit) = inner.append(&[Record::QueuePut(record.clone())]).map_err(|e| e.to_string())?;
+            *location = locations[0];
+            last_commit = Some(commit);
+        }
+        for (key, (at, location)) in tombstones.iter_mut().filter(|(_, (_, l))| l.segment == segment) {
+            let record = Record::QueueDelete { key: key.clone(), at: *at };
+            let (locations, commit) = inner.append(&[record]).map_err(|e| e.to_string())?;
+            *location = locations[0];
+            last_commit = Some(commit);
+        }
+    }
+    let queues: Vec<Arc<Mutex<QueueState>>> = lock(&inner.queues).values().cloned().collect();
+    for queue in queues {
+        let mut state = lock(&queue);
+        let moving: Vec<u64> = state
+            .messages
+            .payloads()
+            .filter(|(_, stored)| stored.location.segment == segment)
+            .map(|(seq, _)| seq)
+            .collect();
+        for seq in moving {
+            let Some((stored, delivery)) = state.messages.get(seq) else { continue };
+            let content = inner.content(stored).map_err(|e| e.to_string())?;
+            let old = stored.location;
+            let record = Record::Message {
+                queue: state.incarnation,
+                seq,
+                state: state_fields(delivery),
+                content,
+            };
+            let (locations, commit) = inner.append(&[record]).map_err(|e| e.to_string())?;
+            if let Some(stored) = state.messages.payload_mut(seq) {
+                stored.location = locations[0];
+            }
+            inner.add_live(&locations[0]);
+            if let Some(live) = lock(&inner.live).get_mut(&old.segment) {
+                *live = live.saturating_sub(u64::from(old.len));
+            }
+            last_commit = Some(commit);
+        }
+    }
+    if let Some(commit) = last_commit {
+        commit.blocking_wait()?;
+    }
+    Ok(())
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,230 @@
+//! Start-up: replays the journal's segments in order into the in-memory state.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::OpenOptions;
+use std::path::Path;
+
+use super::codec::{self, Record, FRAME_HEADER};
+use super::journal::{self, Location, MAGIC, SEGMENT_HEADER};
+use super::{io, OpenError, Stored};
+use crate::queue_messages::{DeliveryState, QueueMessages};
+use crate::{QueueKey, QueueRecord};
+
+pub struct Recovered {
+    pub queues: BTreeMap<QueueKey, (QueueRecord, Location)>,
+    pub tombstones: HashMap<QueueKey, (i64, Location)>,
+    pub messages: HashMap<u64, QueueMessages<Stored>>,
+    pub live: BTreeMap<u64, u64>,
+    pub segments: BTreeSet<u64>,
+    /// The number of the segment to append to next: always a new one.
+    pub next_segment: u64,
+    pub queue_count: usize,
+    pub message_count: usize,
+    pub truncated_tail: bool,
+}
+
+pub fn recover(dir: &Path) -> Result<Recovered, OpenError> {
+    let mut numbers = BTreeSet::new();
+    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        if let Some(n) = entry.file_name().to_str().and_then(journal::segment_number) {
+            numbers.insert(n);
+        }
+    }
+    let mut state = Replay::default();
+    let last = numbers.last().copied();
+    for &n in &numbers {
+        state.replay_segment(dir, n, Some(n) == last)?;
+    }
+    let Replay {
+        queues,
+        tombstones,
+        messages,
+        live,
+        truncated_tail,
+    } = state;
+    let message_count = messages.values().map(QueueMessages::len).sum();
+    Ok(Recovered {
+        queue_count: queues.len(),
+        message_count,
+        queues,
+        tombstones,
+        messages,
+        live,
+        next_segment: last.map_or(1, |n| n + 1),
+        segments: numbers,
+        truncated_tail,
+    })
+}
+
+#[derive(Default)]
+struct Replay {
+    queues: BTreeMap<QueueKey, (QueueRecord, Location)>,
+    tombstones: HashMap<QueueKey, (i64, Location)>,
+    messages: HashMap<u64, QueueMessages<Stored>>,
+    live: BTreeMap<u64, u64>,
+    truncated_tail: bool,
+}
+
+impl Replay {
+    fn replay_segment(&mut self, dir: &Path, number: u64, newest: bool) -> Result<(), OpenError> {
+        let path = journal::segment_path(dir, number);
+        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        let damaged = |reason: String| OpenError::Damaged {
+            path: path.clone(),
+            reason,
+        };
+        if bytes.len() < SEGMENT_HEADER as usize {
+            // A segment whose header never fully reached the disk holds nothing acknowledged.
+            if newest {
+                self.truncated_tail = true;
+                return Ok(());
+            }
+            return Err(damaged("shorter than a segment header".into()));
+        }
+        if &bytes[..8] != MAGIC || bytes[8..16] != number.to_le_bytes() {
+            return Err(damaged("it does not start with a sluice journal header".into()));
+        }
+        let mut offset = SEGMENT_HEADER as usize;
+        while offset < bytes.len() {
+            let Some(payload) = frame_at(&bytes, offset) else {
+                // Damage at the very end of the newest segment is a write the crash cut short: nothing
+                // in it was acknowledged. Anywhere else it is damage to stored data.
+                if newest && !valid_frame_follows(&bytes, offset) {
+                    truncate(&path, offset as u64)?;
+                    self.truncated_tail = true;
+                    return Ok(());
+                }
+                return Err(damaged(format!("record at offset {offset} fails its checksum")));
+            };
+            let location = Location {
+                segment: number,
+                offset: offset as u64,
+                len: (FRAME_HEADER + payload.len()) as u32,
+            };
+            self.apply(payload, location).map_err(|_| damaged(format!("record at offset {offset} cannot be read")))?;
+            offset += FRAME_HEADER + payload.len();
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, payload: &[u8], location: Location) -> Result<(), codec::Malformed> {
+        // Message records are most of the journal; their content stays on disk, so only their head is read.
+        if let Some(head) = codec::message_head(payload) {
+            let Some(queue) = self.messages.get_mut(&head.queue) else { return Ok(()) };
+            let stored = Stored {
+                location,
+                sent_at: head.sent_at,
+                hot: None,
+            };
+            let replaced = queue.get(head.seq).map(|(old, _)| old.location);
+            queue.restore(
+                head.seq,
+                stored,
+                DeliveryState {
+                    visible_at: head.state.visible_at,
+                    receive_count: head.state.receive_count,
+                    first_receive_at: Some(head.state.first_receive_at).filter(|v| *v != i64::MIN),
+                    received_at: head.state.received_at,
+                },
+            );
+            if let Some(old) = replaced {
+                self.unlive(&old);
+            }
+            *self.live.entry(location.segment).or_default() += u64::from(location.len);
+            return Ok(());
+        }
+        match codec::decode(payload)? {
+            Record::QueuePut(record) => {
+                if let Some((old, _)) = self.queues.get(&record.key) {
+                    if old.incarnation != record.incarnation {
+                        self.drop_queue(old.incarnation);
+                    }
+                }
+                self.messages.entry(record.incarnation).or_default();
+                self.tombstones.remove(&record.key);
+                self.queues.insert(record.key.clone(), (record, location));
+            }
+            Record::QueueDelete { key, at } => {
+                if let Some((record, _)) = self.queues.remove(&key) {
+                    self.drop_queue(record.incarnation);
+                }
+                self.tombstones.insert(key, (at, location));
+            }
+            Record::Message { .. } => {}
+            Record::Receive { queue, at, messages } => {
+                let Some(q) = self.messages.get_mut(&queue) else { return Ok(()) };
+                for (seq, deadline) in messages {
+                    let Some((stored, state)) = q.get(seq) else { continue };
+                    let stored = stored.clone();
+                    let next = DeliveryState {
+                        visible_at: deadline,
+                        receive_count: state.receive_count + 1,
+                        first_receive_at: state.first_receive_at.or(Some(at)),
+                        received_at: at,
+                    };
+                    q.restore(seq, stored, next);
+                }
+            }
+            Record::Delete { queue, seqs } => {
+                let Some(q) = self.messages.get_mut(&queue) else { return Ok(()) };
+                let gone: Vec<Location> = seqs.iter().filter_map(|seq| q.delete(*seq)).map(|s| s.location).collect();
+                for location in gone {
+                    self.unlive(&location);
+                }
+            }
+            Record::Visibility { queue, seq, deadline } => {
+                let Some(q) = self.messages.get_mut(&queue) else { return Ok(()) };
+                if let Some((stored, state)) = q.get(seq) {
+                    let stored = stored.clone();
+                    q.restore(seq, stored, DeliveryState { visible_at: deadline, ..state });
+                }
+            }
+            Record::Purge { queue } => {
+                let Some(q) = self.messages.get_mut(&queue) else { return Ok(()) };
+                let gone: Vec<Location> = q.purge().into_iter().map(|s| s.location).collect();
+                for location in gone {
+                    self.unlive(&location);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn drop_queue(&mut self, incarnation: u64) {
+        if let Some(mut q) = self.messages.remove(&incarnation) {
+            for stored in q.purge() {
+                self.unlive(&stored.location);
+            }
+        }
+    }
+
+    fn unlive(&mut self, location: &Location) {
+        if let Some(live) = self.live.get_mut(&location.segment) {
+            *live = live.saturating_sub(u64::from(location.len));
+        }
+    }
+}
+
+/// The payload of a complete frame at `offset` whose checksum holds.
+fn frame_at(bytes: &[u8], offset: usize) -> Option<&[u8]> {
+    let (len, crc) = codec::frame_header(&bytes[offset..])?;
+    let payload = bytes.get(offset + FRAME_HEADER..offset + FRAME_HEADER + len)?;
+    codec::checksum_ok(payload, crc).then_some(payload)
+}
+
+/// Whether a complete, valid frame starts right after the (bad) frame at `offset`: if one does, the bad
+/// frame is damage in the middle of the data, not a torn final write.
+fn valid_frame_follows(bytes: &[u8], offset: usize) -> bool {
+    let Some((len, _)) = codec::frame_header(&bytes[offset..]) else { return false };
+    let next = offset + FRAME_HEADER + len;
+    next < bytes.len() && frame_at(bytes, next).is_some()
+}
+
+fn truncate(path: &Path, len: u64) -> Result<(), OpenError> {
+    let file = OpenOptions::new().write(true).open(path).map_err(io(path))?;
+    file.set_len(len).map_err(io(path))?;
+    file.sync_all().map_err(io(path))?;
+    tracing::warn!(file = %path.display(), offset = len, "dropped a record cut short by a crash");
+    Ok(())
+}
