@@ -152,14 +152,11 @@ fn value_at(
                 let Some(name) = params.get(&format!("{entry}.{key_name}")) else {
                     return Err(ApiError::missing_parameter(&format!("{entry}.{key_name}")));
                 };
-                let value = value_at(
-                    m,
-                    value_shape,
-                    false,
-                    &format!("{entry}.{value_name}"),
-                    params,
-                )?;
-                object.insert(name.clone(), value.unwrap_or(Value::Null));
+                let value_key = format!("{entry}.{value_name}");
+                let Some(value) = value_at(m, value_shape, false, &value_key, params)? else {
+                    return Err(ApiError::missing_parameter(&value_key));
+                };
+                object.insert(name.clone(), value);
             }
             Ok(Some(Value::Object(object)))
         }
@@ -343,10 +340,13 @@ fn write_element(m: &Model, tag: &str, shape_name: &str, value: &Value, xml: &mu
 }
 
 /// Escapes XML text. Carriage returns are written as a character reference because an XML parser would
-/// otherwise turn them into line feeds and change a message body.
+/// otherwise turn them into line feeds and change a message body. Characters XML 1.0 cannot carry at all
+/// (stored text never has them; an error message may echo them from a request) become U+FFFD, so the
+/// document always parses.
 fn escape_into(text: &str, xml: &mut String) {
     for c in text.chars() {
         match c {
+            c if !sluice_model::is_allowed_char(c) => xml.push('\u{FFFD}'),
             '&' => xml.push_str("&amp;"),
             '<' => xml.push_str("&lt;"),
             '>' => xml.push_str("&gt;"),
