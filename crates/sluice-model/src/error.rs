@@ -47,7 +47,7 @@ error_codes! {
     BatchEntryIdsNotDistinct => ("com.amazonaws.sqs#BatchEntryIdsNotDistinct", "AWS.SimpleQueueService.BatchEntryIdsNotDistinct", 400, true),
     BatchRequestTooLong => ("com.amazonaws.sqs#BatchRequestTooLong", "AWS.SimpleQueueService.BatchRequestTooLong", 400, true),
     EmptyBatchRequest => ("com.amazonaws.sqs#EmptyBatchRequest", "AWS.SimpleQueueService.EmptyBatchRequest", 400, true),
-    InvalidAddress => ("com.amazonaws.sqs#InvalidAddress", "InvalidAddress", 404, true),
+    InvalidAddress => ("com.amazonaws.sqs#InvalidAddress", "InvalidAddress", 400, true),
     InvalidAttributeName => ("com.amazonaws.sqs#InvalidAttributeName", "InvalidAttributeName", 400, true),
     InvalidAttributeValue => ("com.amazonaws.sqs#InvalidAttributeValue", "InvalidAttributeValue", 400, true),
     InvalidBatchEntryId => ("com.amazonaws.sqs#InvalidBatchEntryId", "AWS.SimpleQueueService.InvalidBatchEntryId", 400, true),
@@ -78,6 +78,16 @@ error_codes! {
 }
 
 impl ErrorCode {
+    /// Where AWS words an error differently over the Query protocol, the text it uses there.
+    pub fn query_message(self) -> Option<&'static str> {
+        match self {
+            ErrorCode::QueueDoesNotExist => {
+                Some("The specified queue does not exist for this wsdl version.")
+            }
+            _ => None,
+        }
+    }
+
     /// The name clients see as the error's code: the JSON `__type` without its namespace.
     pub fn short_name(self) -> &'static str {
         let full = self.json_type();

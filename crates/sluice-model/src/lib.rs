@@ -12,3 +12,9 @@ pub mod types;
 pub use context::{Identity, RequestContext};
 pub use error::{ApiError, ErrorCode};
 pub use operation::Operation;
+
+/// Whether SQS accepts the character in text it stores and returns: the characters XML 1.0 can carry,
+/// `#x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF`.
+pub fn is_allowed_char(c: char) -> bool {
+    matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}

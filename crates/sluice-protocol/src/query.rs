@@ -106,13 +106,23 @@ fn value_at(
                     .unwrap_or("member");
                 format!("{key}.{name}")
             };
-            let indices = indices_under(params, &base);
-            if indices.is_empty() {
-                return Ok(params.contains_key(key).then(|| Value::Array(Vec::new())));
+            let entries = entries_under(params, &base);
+            if entries.is_empty() {
+                // `AttributeName=All` names a single element without an index; an empty value is how
+                // clients write an empty list.
+                return match params.get(key) {
+                    None => Ok(None),
+                    Some(v) if v.is_empty() => Ok(Some(Value::Array(Vec::new()))),
+                    Some(_) => Ok(Some(Value::Array(
+                        value_at(m, element, false, key, params)?
+                            .into_iter()
+                            .collect(),
+                    ))),
+                };
             }
-            let mut items = Vec::with_capacity(indices.len());
-            for i in indices {
-                if let Some(v) = value_at(m, element, false, &format!("{base}.{i}"), params)? {
+            let mut items = Vec::with_capacity(entries.len());
+            for entry in entries {
+                if let Some(v) = value_at(m, element, false, &entry, params)? {
                     items.push(v);
                 }
             }
@@ -133,24 +143,20 @@ fn value_at(
                 .and_then(|r| r.location_name.as_deref())
                 .unwrap_or("value");
             let value_shape = value_ref.map(|r| r.shape.as_str()).unwrap_or("String");
-            let indices = indices_under(params, &base);
-            if indices.is_empty() {
+            let entries = entries_under(params, &base);
+            if entries.is_empty() {
                 return Ok(None);
             }
             let mut object = Map::new();
-            for i in indices {
-                let entry = format!("{base}.{i}");
+            for entry in entries {
                 let Some(name) = params.get(&format!("{entry}.{key_name}")) else {
                     return Err(ApiError::missing_parameter(&format!("{entry}.{key_name}")));
                 };
-                let value = value_at(
-                    m,
-                    value_shape,
-                    false,
-                    &format!("{entry}.{value_name}"),
-                    params,
-                )?;
-                object.insert(name.clone(), value.unwrap_or(Value::Null));
+                let value_key = format!("{entry}.{value_name}");
+                let Some(value) = value_at(m, value_shape, false, &value_key, params)? else {
+                    return Err(ApiError::missing_parameter(&value_key));
+                };
+                object.insert(name.clone(), value);
             }
             Ok(Some(Value::Object(object)))
         }
@@ -185,21 +191,30 @@ fn has_prefix(params: &Params, prefix: &str) -> bool {
         .is_some_and(|(k, _)| k.starts_with(prefix))
 }
 
-/// The positive indices `i` for which some parameter starts with `base.i`, in numeric order.
-fn indices_under(params: &Params, base: &str) -> Vec<u32> {
+/// The prefixes of the entries of a list or map at `base`: `base.1`, `base.2`, ... in numeric order. A
+/// single entry written without an index (`Attribute.Name=...`, as the API reference's own examples do)
+/// is the entry `base`.
+fn entries_under(params: &Params, base: &str) -> Vec<String> {
     let prefix = format!("{base}.");
-    let mut indices: Vec<u32> = params
+    let mut indices = Vec::new();
+    let mut unindexed = false;
+    for (k, _) in params
         .range(prefix.clone()..)
         .take_while(|(k, _)| k.starts_with(&prefix))
-        .filter_map(|(k, _)| {
-            let rest = &k[prefix.len()..];
-            rest.split('.').next().and_then(|n| n.parse::<u32>().ok())
-        })
-        .filter(|i| *i > 0)
-        .collect();
+    {
+        let segment = k[prefix.len()..].split('.').next().unwrap_or_default();
+        match segment.parse::<u32>() {
+            Ok(i) if i > 0 => indices.push(i),
+            Ok(_) => {}
+            Err(_) => unindexed = true,
+        }
+    }
     indices.sort_unstable();
     indices.dedup();
-    indices
+    if indices.is_empty() && unindexed {
+        return vec![base.to_string()];
+    }
+    indices.into_iter().map(|i| format!("{base}.{i}")).collect()
 }
 
 /// Renders a successful response.
@@ -237,7 +252,10 @@ pub fn render_error(error: &ApiError, request_id: &str) -> String {
     xml.push_str("</Type><Code>");
     escape_into(error.code.query_code(), &mut xml);
     xml.push_str("</Code><Message>");
-    escape_into(&error.message, &mut xml);
+    escape_into(
+        error.code.query_message().unwrap_or(&error.message),
+        &mut xml,
+    );
     xml.push_str("</Message><Detail/></Error><RequestId>");
     escape_into(request_id, &mut xml);
     xml.push_str("</RequestId></ErrorResponse>");
@@ -322,10 +340,13 @@ fn write_element(m: &Model, tag: &str, shape_name: &str, value: &Value, xml: &mu
 }
 
 /// Escapes XML text. Carriage returns are written as a character reference because an XML parser would
-/// otherwise turn them into line feeds and change a message body.
+/// otherwise turn them into line feeds and change a message body. Characters XML 1.0 cannot carry at all
+/// (stored text never has them; an error message may echo them from a request) become U+FFFD, so the
+/// document always parses.
 fn escape_into(text: &str, xml: &mut String) {
     for c in text.chars() {
         match c {
+            c if !sluice_model::is_allowed_char(c) => xml.push('\u{FFFD}'),
             '&' => xml.push_str("&amp;"),
             '<' => xml.push_str("&lt;"),
             '>' => xml.push_str("&gt;"),

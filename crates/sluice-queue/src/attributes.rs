@@ -151,8 +151,20 @@ pub fn validate_changes(
             return Err(QueueError::InvalidAttributeName(name.clone()));
         }
     }
+    let sse_sqs = given
+        .get(SQS_MANAGED_SSE_ENABLED)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if sse_sqs && given.get(KMS_MASTER_KEY_ID).is_some_and(|k| !k.is_empty()) {
+        // Only one server-side encryption option is supported per queue: SSE-KMS or SSE-SQS.
+        return Err(QueueError::InvalidAttributeValue(
+            SQS_MANAGED_SSE_ENABLED.to_string(),
+        ));
+    }
     let mut changes = AttributeChanges::default();
     for (name, raw) in given {
+        if !raw.chars().all(sluice_model::is_allowed_char) {
+            return Err(QueueError::InvalidAttributeValue(name.clone()));
+        }
         let canonical = match name.as_str() {
             DELAY_SECONDS => Some(int_in(name, raw, 0, 900)?),
             MAXIMUM_MESSAGE_SIZE => Some(int_in(name, raw, 1024, 1_048_576)?),
@@ -196,7 +208,16 @@ impl AttributeChanges {
                 }
             }
         }
-        // Choosing a KMS key turns SQS-managed encryption off, as it does in SQS.
+        // A queue has one kind of server-side encryption: choosing SQS-managed keys drops a KMS key, and
+        // choosing a KMS key turns SQS-managed encryption off.
+        if self
+            .values
+            .get(SQS_MANAGED_SSE_ENABLED)
+            .is_some_and(|v| v.as_deref() == Some("true"))
+        {
+            attributes.remove(KMS_MASTER_KEY_ID);
+            attributes.remove(KMS_DATA_KEY_REUSE_PERIOD_SECONDS);
+        }
         if self
             .values
             .get(KMS_MASTER_KEY_ID)
@@ -219,6 +240,24 @@ impl AttributeChanges {
             .find(|(name, value)| attributes.get(name.as_str()) != value.as_ref())
             .map(|(name, _)| name.as_str())
     }
+}
+
+/// Rules that hold between attributes, checked on a queue's attributes after a change.
+pub fn check_consistency(attributes: &BTreeMap<String, String>) -> Result<(), QueueError> {
+    // The CreateQueue reference: "The perMessageGroupId value is allowed only when the value for
+    // DeduplicationScope is messageGroup."
+    let per_group = attributes
+        .get(FIFO_THROUGHPUT_LIMIT)
+        .is_some_and(|v| v == "perMessageGroupId");
+    let group_scope = attributes
+        .get(DEDUPLICATION_SCOPE)
+        .is_some_and(|v| v == "messageGroup");
+    if per_group && !group_scope {
+        return Err(QueueError::InvalidAttributeValue(
+            FIFO_THROUGHPUT_LIMIT.to_string(),
+        ));
+    }
+    Ok(())
 }
 
 fn non_empty(raw: &str) -> Option<&str> {
@@ -252,12 +291,18 @@ fn one_of(name: &str, raw: &str, allowed: &[&str]) -> Result<String, QueueError>
         .ok_or_else(|| QueueError::InvalidAttributeValue(name.to_string()))
 }
 
-/// A queue policy must be a JSON object; it is kept as given.
+/// A queue policy must be a JSON object within SQS's policy limits; it is kept as given.
 fn policy_document(raw: &str) -> Result<String, QueueError> {
-    match serde_json::from_str::<Value>(raw) {
-        Ok(Value::Object(_)) => Ok(raw.to_string()),
-        _ => Err(QueueError::InvalidAttributeValue(POLICY.to_string())),
-    }
+    let Ok(Value::Object(policy)) = serde_json::from_str::<Value>(raw) else {
+        return Err(QueueError::InvalidAttributeValue(POLICY.to_string()));
+    };
+    let statements = match policy.get("Statement") {
+        Some(Value::Array(list)) => list.iter().collect(),
+        Some(single) => vec![single],
+        None => Vec::new(),
+    };
+    crate::policy::check_limits(&statements)?;
+    Ok(raw.to_string())
 }
 
 fn invalid_redrive(raw: &str, reason: &str) -> QueueError {
@@ -283,29 +328,26 @@ fn redrive_policy(raw: &str, cx: &ChangeContext<'_>) -> Result<String, QueueErro
             "Redrive policy does not contain mandatory attribute: deadLetterTargetArn.",
         ));
     };
-    let Some(count) = map.get("maxReceiveCount") else {
-        return Err(invalid_redrive(
-            raw,
-            "Redrive policy does not contain mandatory attribute: maxReceiveCount.",
-        ));
-    };
+    // The API reference gives maxReceiveCount a default of 10.
+    let default_count = Value::from(10);
+    let count = map.get("maxReceiveCount").unwrap_or(&default_count);
     if let Some(extra) = map
         .keys()
         .find(|k| *k != "deadLetterTargetArn" && *k != "maxReceiveCount")
     {
         return Err(invalid_redrive(raw, &format!("Only following attributes are supported: [deadLetterTargetArn, maxReceiveCount]. {extra} is not supported.")));
     }
-    let count = match count {
+    let parsed = match count {
         Value::Number(n) => n.as_i64(),
         Value::String(s) => s.parse::<i64>().ok(),
         _ => None,
     };
-    let count = match count {
+    let count = match parsed {
         Some(c) if (1..=1000).contains(&c) => c,
         _ => {
             return Err(invalid_redrive(
                 raw,
-                &format!("Invalid value for maxReceiveCount: {}, valid values are from 1 to 1000 both inclusive.", map["maxReceiveCount"]),
+                &format!("Invalid value for maxReceiveCount: {count}, valid values are from 1 to 1000 both inclusive."),
             ))
         }
     };
@@ -499,6 +541,7 @@ mod tests {
         for bad in [
             "not json",
             r#"{"maxReceiveCount":5}"#,
+            r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":"ten"}"#,
             r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":0}"#,
             r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:111111111111:dlq","maxReceiveCount":3}"#,
         ] {
@@ -507,6 +550,61 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn per_group_throughput_needs_per_group_deduplication() {
+        let mut attributes = defaults(true);
+        attributes.insert(FIFO_THROUGHPUT_LIMIT.into(), "perMessageGroupId".into());
+        assert!(check_consistency(&attributes).is_err());
+        attributes.insert(DEDUPLICATION_SCOPE.into(), "messageGroup".into());
+        assert!(check_consistency(&attributes).is_ok());
+    }
+
+    #[test]
+    fn a_queue_has_one_kind_of_encryption() {
+        let both = given(&[
+            (KMS_MASTER_KEY_ID, "alias/aws/sqs"),
+            (SQS_MANAGED_SSE_ENABLED, "true"),
+        ]);
+        assert!(validate_changes(&both, &cx(true, false)).is_err());
+        let mut attributes = defaults(false);
+        validate_changes(
+            &given(&[(KMS_MASTER_KEY_ID, "alias/aws/sqs")]),
+            &cx(false, false),
+        )
+        .unwrap()
+        .apply_to(&mut attributes);
+        assert_eq!(attributes[SQS_MANAGED_SSE_ENABLED], "false");
+        assert_eq!(attributes[KMS_DATA_KEY_REUSE_PERIOD_SECONDS], "300");
+        validate_changes(
+            &given(&[(SQS_MANAGED_SSE_ENABLED, "true")]),
+            &cx(false, false),
+        )
+        .unwrap()
+        .apply_to(&mut attributes);
+        assert!(!attributes.contains_key(KMS_MASTER_KEY_ID));
+    }
+
+    #[test]
+    fn values_xml_cannot_carry_are_rejected() {
+        for value in ["a\u{1}b", "\u{FFFE}"] {
+            let err = validate_changes(&given(&[(POLICY, value)]), &cx(false, false)).unwrap_err();
+            assert!(matches!(err, QueueError::InvalidAttributeValue(_)));
+        }
+    }
+
+    #[test]
+    fn policies_keep_to_seven_actions_a_statement() {
+        let actions: Vec<String> = (0..8).map(|i| format!("\"sqs:A{i}\"")).collect();
+        let policy = format!(
+            r#"{{"Statement":[{{"Effect":"Allow","Action":[{}]}}]}}"#,
+            actions.join(",")
+        );
+        let err = validate_changes(&given(&[(POLICY, &policy)]), &cx(false, false)).unwrap_err();
+        assert!(
+            matches!(&err, QueueError::OverLimit(m) if m == "8 actions were found in a statement from the submitted policy, max allowed is 7")
+        );
     }
 
     #[test]

@@ -129,6 +129,7 @@ impl QueueService {
         self.check_redrive_target(&changes, fifo).await?;
         let mut attributes = attributes::defaults(fifo);
         changes.apply_to(&mut attributes);
+        attributes::check_consistency(&attributes)?;
         let record = QueueRecord {
             key,
             attributes,
@@ -312,6 +313,7 @@ impl QueueService {
         let now = self.clock.now_seconds();
         self.update_queue(&key, |record| {
             changes.apply_to(&mut record.attributes);
+            attributes::check_consistency(&record.attributes)?;
             record.last_modified_timestamp = now;
             Ok(())
         })

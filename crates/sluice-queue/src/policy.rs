@@ -85,6 +85,32 @@ pub fn validate_grant(
     Ok(())
 }
 
+/// SQS's limits on a policy's statements: at most 20 statements and 7 actions in each.
+pub fn check_limits(statements: &[&Value]) -> Result<(), QueueError> {
+    if statements.len() > MAX_STATEMENTS {
+        return Err(QueueError::OverLimit(format!(
+            "{} statements were found in the submitted policy, max allowed is {MAX_STATEMENTS}",
+            statements.len()
+        )));
+    }
+    for statement in statements {
+        let actions = match statement
+            .get("Action")
+            .or_else(|| statement.get("NotAction"))
+        {
+            Some(Value::Array(list)) => list.len(),
+            Some(_) => 1,
+            None => 0,
+        };
+        if actions > MAX_ACTIONS_PER_STATEMENT {
+            return Err(QueueError::OverLimit(format!(
+                "{actions} actions were found in a statement from the submitted policy, max allowed is {MAX_ACTIONS_PER_STATEMENT}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn one_or_many(items: Vec<String>) -> Value {
     if items.len() == 1 {
         Value::String(items.into_iter().next().unwrap_or_default())

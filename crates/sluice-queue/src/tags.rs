@@ -11,7 +11,8 @@ const MAX_KEY: usize = 128;
 const MAX_VALUE: usize = 256;
 
 fn allowed(c: char) -> bool {
-    c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c)
+    (c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c))
+        && sluice_model::is_allowed_char(c)
 }
 
 fn invalid(name: &str, value: &str, reason: &str) -> QueueError {
@@ -93,5 +94,8 @@ mod tests {
         assert!(validate_tags(&one("aws:owner", "v")).is_err());
         assert!(validate_tags(&one("k", "aws:v")).is_err());
         assert!(validate_tags(&one("k#", "v")).is_err());
+        // Vertical tab and form feed are white space, but no XML response could carry them.
+        assert!(validate_tags(&one("k", "a\u{b}b")).is_err());
+        assert!(validate_tags(&one("k\u{c}", "v")).is_err());
     }
 }

@@ -11,7 +11,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use sluice_model::types::{CreateQueueInput, Request};
-use sluice_model::{Identity, RequestContext};
+use sluice_model::{ErrorCode, Identity, RequestContext};
 use sluice_queue::{QueueService, ServiceConfig, SystemClock};
 use sluice_store::{DurableStore, MemoryStore, Store};
 use tokio::net::TcpListener;
@@ -159,13 +159,19 @@ async fn create_configured_queues(
             attributes: spec.attributes.clone(),
             tags: spec.tags.clone(),
         };
-        service
-            .handle(&ctx, Request::CreateQueue(input))
-            .await
-            .map_err(|e| ServerError::ConfiguredQueue {
-                name: spec.name.clone(),
-                message: e.to_string(),
-            })?;
+        match service.handle(&ctx, Request::CreateQueue(input)).await {
+            Ok(_) => {}
+            // A queue kept from an earlier run whose attributes were changed since stays as it is.
+            Err(e) if e.code == ErrorCode::QueueNameExists => {
+                tracing::warn!(queue = %spec.name, "configured queue exists with other attributes; left as it is");
+            }
+            Err(e) => {
+                return Err(ServerError::ConfiguredQueue {
+                    name: spec.name.clone(),
+                    message: e.to_string(),
+                })
+            }
+        }
     }
     Ok(())
 }

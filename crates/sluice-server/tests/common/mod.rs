@@ -1,0 +1,379 @@
+//! Shared helpers for the integration tests: an in-process server on an ephemeral port with its own data
+//! directory, SDK clients pointed at it, and a hand-rolled HTTP/1.1 client for byte-exact checks.
+//!
+//! Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+use sluice_server::{Config, QueueSpec, RunningServer};
+
+/// The account of requests whose access key is not a 12-digit number.
+pub const DEFAULT_ACCOUNT: &str = "000000000000";
+
+/// A running server plus the temporary directory it stores data in (removed on drop).
+pub struct TestServer {
+    server: Option<RunningServer>,
+    data_dir: PathBuf,
+}
+
+fn fresh_data_dir() -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!(
+        "sluice-it-{}-{}-{n}",
+        std::process::id(),
+        std::thread::current()
+            .name()
+            .unwrap_or("t")
+            .replace([':', '/'], "_")
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+impl TestServer {
+    /// A server on `127.0.0.1:0` with defaults and no configured queues.
+    pub async fn start() -> TestServer {
+        Self::start_with(Vec::new()).await
+    }
+
+    /// A server that creates `queues` at start-up.
+    pub async fn start_with(queues: Vec<QueueSpec>) -> TestServer {
+        let data_dir = fresh_data_dir();
+        let config = Config {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            data_dir: data_dir.clone(),
+            queues,
+            ..Config::default()
+        };
+        let server = sluice_server::start(config).await.expect("server starts");
+        TestServer {
+            server: Some(server),
+            data_dir,
+        }
+    }
+
+    /// Starts with an arbitrary config (its `bind` and `data_dir` are replaced).
+    pub async fn try_start_config(mut config: Config) -> Result<TestServer, String> {
+        let data_dir = fresh_data_dir();
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        config.data_dir = data_dir.clone();
+        match sluice_server::start(config).await {
+            Ok(server) => Ok(TestServer {
+                server: Some(server),
+                data_dir,
+            }),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&data_dir);
+                Err(e.to_string())
+            }
+        }
+    }
+
+    fn running(&self) -> &RunningServer {
+        self.server.as_ref().expect("server is running")
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.running().local_addr()
+    }
+
+    pub fn url(&self) -> String {
+        self.running().public_url().to_string()
+    }
+
+    /// `host:port` of the server, as clients write it in a `Host` header.
+    pub fn host(&self) -> String {
+        self.url()
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    /// The URL of queue `name` of the default account in the default region.
+    pub fn queue_url(&self, name: &str) -> String {
+        format!("{}/{DEFAULT_ACCOUNT}/{name}", self.url())
+    }
+
+    /// An SDK client for us-east-1 with access key `test` (so the default account).
+    pub fn client(&self) -> aws_sdk_sqs::Client {
+        self.client_for("us-east-1", "test")
+    }
+
+    /// An SDK client signing for `region` with access key id `access_key`.
+    pub fn client_for(&self, region: &str, access_key: &str) -> aws_sdk_sqs::Client {
+        let config = aws_sdk_sqs::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .endpoint_url(self.url())
+            .credentials_provider(Credentials::new(access_key, "test", None, None, "static"))
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build();
+        aws_sdk_sqs::Client::from_conf(config)
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// A response read off the wire.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    /// Header names lower-cased, in the order received.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn request_id(&self) -> &str {
+        self.header("x-amzn-requestid")
+            .expect("every response carries x-amzn-RequestId")
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("response body is UTF-8")
+    }
+
+    /// The body with the request id (taken from the header) replaced by `{REQUEST_ID}`.
+    pub fn normalised(&self) -> String {
+        let id = self.request_id().to_string();
+        assert!(!id.is_empty(), "empty request id");
+        self.text().replace(&id, "{REQUEST_ID}")
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text()))
+    }
+}
+
+/// How long a raw exchange may take before the test fails instead of hanging.
+pub const RAW_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Sends `request` (complete bytes, headers and body) and reads the response until the connection closes
+/// or the declared Content-Length is read. Returns an error string if the connection broke before a full
+/// response arrived.
+pub fn raw_exchange_blocking(addr: SocketAddr, request: &[u8]) -> Result<RawResponse, String> {
+    let mut stream = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
+    stream.set_read_timeout(Some(RAW_TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(RAW_TIMEOUT)).unwrap();
+    // Write from another thread so a server that answers before reading everything (a too-large body)
+    // is still heard.
+    let mut writer = stream.try_clone().map_err(|e| format!("clone: {e}"))?;
+    let owned = request.to_vec();
+    let write = std::thread::spawn(move || {
+        let r = writer.write_all(&owned).and_then(|_| writer.flush());
+        r.map_err(|e| e.to_string())
+    });
+    let response = read_response(&mut stream);
+    let _ = write.join();
+    response
+}
+
+fn read_response(stream: &mut TcpStream) -> Result<RawResponse, String> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    let header_end = loop {
+        if let Some(pos) = find(&buf, b"\r\n\r\n") {
+            break pos;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => {
+                return Err(format!(
+                    "connection closed before the response head ({} bytes: {:?})",
+                    buf.len(),
+                    String::from_utf8_lossy(&buf)
+                ))
+            }
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) => return Err(format!("read error before the response head: {e}")),
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..header_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let mut parts = status_line.splitn(3, ' ');
+    let version = parts.next().unwrap_or_default();
+    if !version.starts_with("HTTP/1.") {
+        return Err(format!("bad status line {status_line:?}"));
+    }
+    let status: u16 = parts
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("bad status line {status_line:?}"))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut body = buf[header_end + 4..].to_vec();
+    let length = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok());
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.to_ascii_lowercase().contains("chunked"));
+    loop {
+        if let Some(length) = length {
+            if body.len() >= length {
+                body.truncate(length);
+                break;
+            }
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+            Err(e) => {
+                return Err(format!(
+                    "read error in the body after {} bytes: {e}",
+                    body.len()
+                ))
+            }
+        }
+    }
+    if let Some(length) = length {
+        if body.len() < length {
+            return Err(format!(
+                "connection closed after {} of {length} body bytes",
+                body.len()
+            ));
+        }
+    }
+    if chunked {
+        body = dechunk(&body)?;
+    }
+    Ok(RawResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = find(data, b"\r\n").ok_or("bad chunk")?;
+        let size_text = String::from_utf8_lossy(&data[..line_end]).to_string();
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|_| format!("bad chunk size {size_text:?}"))?;
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        if data.len() < size + 2 {
+            return Err("truncated chunk".into());
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+/// Async wrapper over [`raw_exchange_blocking`] that panics on a broken exchange.
+pub async fn raw(addr: SocketAddr, request: Vec<u8>) -> RawResponse {
+    try_raw(addr, request)
+        .await
+        .unwrap_or_else(|e| panic!("raw HTTP exchange failed: {e}"))
+}
+
+pub async fn try_raw(addr: SocketAddr, request: Vec<u8>) -> Result<RawResponse, String> {
+    tokio::task::spawn_blocking(move || raw_exchange_blocking(addr, &request))
+        .await
+        .expect("raw exchange thread")
+}
+
+/// A complete HTTP/1.1 request with `Connection: close` and a Content-Length.
+pub fn http_request(
+    method: &str,
+    target: &str,
+    host: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Vec<u8> {
+    let mut out = format!("{method} {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        out.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+/// A Query-protocol POST of `body` (already form-encoded).
+pub fn query_post(host: &str, path: &str, body: &str) -> Vec<u8> {
+    http_request(
+        "POST",
+        path,
+        host,
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        body.as_bytes(),
+    )
+}
+
+/// A JSON 1.0 POST to `AmazonSQS.<operation>`.
+pub fn json_post(host: &str, operation: &str, body: &str) -> Vec<u8> {
+    http_request(
+        "POST",
+        "/",
+        host,
+        &[
+            ("Content-Type", "application/x-amz-json-1.0"),
+            ("X-Amz-Target", &format!("AmazonSQS.{operation}")),
+        ],
+        body.as_bytes(),
+    )
+}
+
+/// A SigV4-style Authorization header value naming `access_key` and `region` (the server reads only the
+/// credential scope; the signature is not checked).
+pub fn authorization(access_key: &str, region: &str) -> String {
+    format!(
+        "AWS4-HMAC-SHA256 Credential={access_key}/20240101/{region}/sqs/aws4_request, \
+         SignedHeaders=host;x-amz-date, Signature=0000000000000000000000000000000000000000000000000000000000000000"
+    )
+}
+
+/// Percent-encodes a form value (everything but unreserved characters).
+pub fn form_encode(value: &str) -> String {
+    let mut out = String::new();
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

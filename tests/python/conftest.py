@@ -1,0 +1,361 @@
+"""Shared fixtures for the cross-client suite.
+
+One Sluice server runs for the whole pytest session. Tests reach it through boto3 (whichever botocore the
+virtual environment pins: AWS JSON 1.0 for current releases, AWS Query for 1.34.89), through the AWS CLI of
+the same environment, and through raw HTTP for what no SDK will send.
+
+Expected behaviour comes from the AWS documentation and service models, never from the server's code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import botocore
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+REGION = "us-east-1"
+DEFAULT_ACCOUNT = "000000000000"
+ACCESS_KEY = "test"
+SECRET_KEY = "test"
+
+# No user or machine AWS configuration may leak into the clients under test.
+for _name in list(os.environ):
+    if _name.startswith("AWS_"):
+        del os.environ[_name]
+os.environ["AWS_CONFIG_FILE"] = os.devnull
+os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+
+EXPECTED_PROTOCOL = os.environ.get("SLUICE_EXPECT_PROTOCOL", "").strip().lower() or None
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _sluice_binary() -> str:
+    path = os.environ.get("SLUICE_BIN") or str(
+        Path(__file__).resolve().parents[2] / "target" / "debug" / "sluice"
+    )
+    if not Path(path).is_file():
+        pytest.exit(f"Sluice binary not found at {path}; run `cargo build -p sluice-server --bin sluice`", 2)
+    return path
+
+
+@dataclass
+class Server:
+    port: int
+    endpoint: str
+    data_dir: str
+    log_path: str
+    process: subprocess.Popen
+
+    def log(self) -> str:
+        try:
+            return Path(self.log_path).read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+@pytest.fixture(scope="session")
+def server():
+    binary = _sluice_binary()
+    workdir = tempfile.mkdtemp(prefix="sluice-pytest-")
+    data_dir = os.path.join(workdir, "data")
+    log_path = os.path.join(workdir, "server.log")
+    port = _free_port()
+    log = open(log_path, "wb")
+    process = subprocess.Popen(
+        [binary, "--bind", f"127.0.0.1:{port}", "--data-dir", data_dir],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    srv = Server(port, f"http://127.0.0.1:{port}", data_dir, log_path, process)
+    deadline = time.monotonic() + 10
+    while True:
+        if process.poll() is not None:
+            log.close()
+            pytest.exit(f"sluice exited with {process.returncode} at start-up:\n{srv.log()}", 2)
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                process.kill()
+                log.close()
+                pytest.exit(f"sluice did not accept connections on {port} within 10 s:\n{srv.log()}", 2)
+            time.sleep(0.05)
+    try:
+        yield srv
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=30)
+
+
+@pytest.fixture(scope="session")
+def make_client(server):
+    """Builds an SQS client for a region and access key (a 12-digit key names the account)."""
+
+    def make(region: str = REGION, access_key: str = ACCESS_KEY, **kwargs):
+        return boto3.session.Session().client(
+            "sqs",
+            endpoint_url=server.endpoint,
+            region_name=region,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=SECRET_KEY,
+            config=kwargs.pop("config", NO_RETRIES),
+            **kwargs,
+        )
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def sqs(make_client):
+    return make_client()
+
+
+@pytest.fixture(scope="session")
+def protocol(sqs) -> str:
+    """The protocol the boto3 client under test speaks ("json" or "query")."""
+    return sqs.meta.service_model.protocol
+
+
+def unique_name(prefix: str = "q") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+@pytest.fixture
+def queue_name() -> str:
+    return unique_name("t")
+
+
+@pytest.fixture
+def queue_url(sqs, queue_name) -> str:
+    return sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+
+
+# --- errors ------------------------------------------------------------------------------------------------
+
+NON_EXISTENT_QUEUE = "AWS.SimpleQueueService.NonExistentQueue"
+NAME_MESSAGE = "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length"
+FIFO_NAME_MESSAGE = (
+    "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, "
+    "must end with .fifo suffix and be 1 to 80 in length."
+)
+
+
+def missing_queue_message(protocol: str) -> str:
+    """The text AWS gives for a missing queue.
+
+    JSON: documented in the SQS developer guide (sqs-json-api-responses.html). Query: real AWS responses
+    pasted in issues from 2015 to 2025 (e.g. aws/aws-sdk-php-laravel#129, #204; JoseLuisSR/awsmeter#23)
+    all carry the older text.
+    """
+    if protocol == "json":
+        return "The specified queue does not exist."
+    return "The specified queue does not exist for this wsdl version."
+
+
+def check_error(
+    error: ClientError,
+    code: str,
+    status: int = 400,
+    message: str | None = None,
+    sender: bool = True,
+):
+    response = error.response
+    detail = json.dumps(response, default=str)
+    assert response["Error"]["Code"] == code, detail
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == status, detail
+    if sender:
+        # Query errors carry <Type>Sender</Type>; JSON errors the `x-amzn-query-error: <code>;Sender` header.
+        assert response["Error"].get("Type") == "Sender", detail
+    if message is not None:
+        assert response["Error"]["Message"] == message, detail
+
+
+@contextlib.contextmanager
+def expect_error(code, status=400, message=None, sender=True, exception=None):
+    """`with expect_error(...): call()` asserts the call fails with this SQS error."""
+    with pytest.raises(exception or ClientError) as info:
+        yield info
+    check_error(info.value, code, status, message, sender)
+
+
+# --- raw HTTP ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: dict
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return value
+        return None
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def raw_request(server, body: bytes, headers: dict | None = None, path: str = "/", method: str = "POST") -> RawResponse:
+    request = urllib.request.Request(server.endpoint + path, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return RawResponse(response.status, dict(response.headers.items()), response.read())
+    except urllib.error.HTTPError as e:
+        return RawResponse(e.code, dict(e.headers.items()), e.read())
+
+
+@pytest.fixture
+def raw(server):
+    def send(body: bytes, headers: dict | None = None, path: str = "/", method: str = "POST") -> RawResponse:
+        return raw_request(server, body, headers, path, method)
+
+    return send
+
+
+@pytest.fixture
+def assert_alive(server, sqs):
+    """Checks the server still answers a normal request (both over raw HTTP and through the SDK)."""
+
+    def check():
+        sqs.list_queues(QueueNamePrefix="alive-check")
+        response = raw_request(
+            server,
+            b"{}",
+            {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS.ListQueues"},
+        )
+        assert response.status == 200, response
+        response = raw_request(
+            server,
+            b"Action=ListQueues&Version=2012-11-05",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status == 200, response
+
+    return check
+
+
+raw_http_once = pytest.mark.skipif(
+    EXPECTED_PROTOCOL == "query",
+    reason="raw-HTTP tests do not depend on the SDK, so they run only in the current-boto3 environment",
+)
+
+
+# --- AWS CLI -----------------------------------------------------------------------------------------------
+
+
+def _aws_executable() -> str:
+    # The CLI of this virtual environment, so it uses the same botocore generation as the suite.
+    local = Path(sys.executable).parent / "aws"
+    if local.exists():
+        return str(local)
+    found = shutil.which("aws")
+    if not found:
+        pytest.skip("the AWS CLI is not installed in this environment")
+    return found
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def json(self):
+        return json.loads(self.stdout) if self.stdout.strip() else None
+
+
+@pytest.fixture(scope="session")
+def aws(server):
+    """Runs `aws sqs <args>` against the server and returns its exit code and output."""
+    executable = _aws_executable()
+    home = tempfile.mkdtemp(prefix="sluice-cli-home-")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID=ACCESS_KEY,
+        AWS_SECRET_ACCESS_KEY=SECRET_KEY,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_MAX_ATTEMPTS="1",
+        AWS_RETRY_MODE="standard",
+        AWS_PAGER="",
+        HOME=home,
+    )
+
+    def run(*args: str, check: bool = True, global_args: tuple = ()) -> CliResult:
+        command = [
+            executable, *global_args, "--endpoint-url", server.endpoint, "--region", REGION, "--output", "json", "sqs", *args
+        ]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        result = CliResult(done.returncode, done.stdout, done.stderr)
+        if check and done.returncode != 0:
+            raise AssertionError(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr}")
+        return result
+
+    yield run
+    shutil.rmtree(home, ignore_errors=True)
+
+
+# --- wire capture ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def wire(make_client):
+    """A client plus the HTTP requests it sends (headers and body), captured before they leave."""
+    client = make_client()
+    sent = []
+
+    def capture(request, **_):
+        sent.append(
+            {
+                "headers": {k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()},
+                "body": request.body if isinstance(request.body, bytes) else (request.body or "").encode(),
+                "url": request.url,
+            }
+        )
+
+    client.meta.events.register("before-send.sqs", capture)
+    return client, sent
+
+
+def pytest_report_header(config):
+    return [
+        f"boto3 {boto3.__version__}, botocore {botocore.__version__}, "
+        f"SLUICE_EXPECT_PROTOCOL={EXPECTED_PROTOCOL or '(unset)'}"
+    ]
