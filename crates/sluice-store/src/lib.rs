@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
-pub use durable::DurableStore;
+pub use durable::{DurableOptions, DurableStore};
 pub use memory::MemoryStore;
 pub use queue_messages::{Delivered, Deliveries, DeliveryState, Payload, QueueMessages};
 pub use message::{

@@ -23,8 +23,8 @@ pub struct StateFields {
 pub enum Record {
     /// A queue was created or replaced; the whole record.
     QueuePut(QueueRecord),
-    /// A queue was deleted at this instant (epoch milliseconds).
-    QueueDelete { key: QueueKey, at: i64 },
+    /// The queue of this incarnation was deleted at this instant (epoch milliseconds).
+    QueueDelete { key: QueueKey, incarnation: u64, at: i64 },
     /// A message with its state: written at send, and again when compaction moves it forward.
     Message {
         queue: u64,
@@ -194,9 +194,10 @@ pub fn encode(record: &Record) -> Vec<u8> {
             w.u64(r.incarnation);
             w.u64(r.version);
         }
-        Record::QueueDelete { key, at } => {
+        Record::QueueDelete { key, incarnation, at } => {
             w.u8(QUEUE_DELETE);
             w.key(key);
+            w.u64(*incarnation);
             w.i64(*at);
         }
         Record::Message { queue, seq, state, content } => {
@@ -281,6 +282,7 @@ pub fn decode(payload: &[u8]) -> Result<Record, Malformed> {
         }),
         QUEUE_DELETE => Record::QueueDelete {
             key: r.key()?,
+            incarnation: r.u64()?,
             at: r.i64()?,
         },
         MESSAGE => {
@@ -407,7 +409,11 @@ mod tests {
                 incarnation: 7,
                 version: 3,
             }),
-            Record::QueueDelete { key, at: 9 },
+            Record::QueueDelete {
+                key,
+                incarnation: 7,
+                at: 9,
+            },
             Record::Message {
                 queue: 7,
                 seq: 1,

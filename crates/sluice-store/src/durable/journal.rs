@@ -20,7 +20,8 @@ use super::codec::{self, FRAME_HEADER};
 
 pub const MAGIC: &[u8; 8] = b"SLUICEJ1";
 pub const SEGMENT_HEADER: u64 = 16;
-/// A segment is closed once it holds this many bytes; a record is never split across segments.
+/// By default a segment is closed once it holds this many bytes; a record is never split across
+/// segments.
 pub const SEGMENT_TARGET: u64 = 64 * 1024 * 1024;
 
 /// Where a record lives.
@@ -93,12 +94,13 @@ struct Shared {
 
 pub struct Journal {
     shared: Arc<Shared>,
+    segment_target: u64,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Journal {
     /// Starts a journal that appends to a new segment `first_segment` in `dir`.
-    pub fn start(dir: &Path, first_segment: u64) -> std::io::Result<Journal> {
+    pub fn start(dir: &Path, first_segment: u64, segment_target: u64) -> std::io::Result<Journal> {
         let shared = Arc::new(Shared {
             dir: dir.to_path_buf(),
             pending: Mutex::new(Pending {
@@ -122,6 +124,7 @@ impl Journal {
             .spawn(move || write_loop(&thread_shared))?;
         Ok(Journal {
             shared,
+            segment_target,
             writer: Mutex::new(Some(writer)),
         })
     }
@@ -136,7 +139,7 @@ impl Journal {
         }
         let mut locations = Vec::with_capacity(frames.len());
         for frame in frames {
-            if pending.offset + frame.len() as u64 > SEGMENT_TARGET && pending.offset > SEGMENT_HEADER {
+            if pending.offset + frame.len() as u64 > self.segment_target && pending.offset > SEGMENT_HEADER {
                 let next = pending.segment + 1;
                 pending.segment = next;
                 pending.offset = SEGMENT_HEADER;

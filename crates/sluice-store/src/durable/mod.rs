@@ -24,7 +24,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use self::codec::{Record, StateFields};
-use self::journal::{Commit, Journal, Location, SEGMENT_TARGET};
+use self::journal::{Commit, Journal, Location};
 use crate::queue_messages::{DeliveryState, Payload, QueueMessages};
 use crate::{
     CreateOutcome, MessageContent, MessageCounts, NewMessage, QueueKey, QueueRecord, ReceiveOutcome, ReceiveRequest,
@@ -66,7 +66,8 @@ struct QueueState {
 
 struct Catalog {
     queues: BTreeMap<QueueKey, (QueueRecord, Location)>,
-    tombstones: HashMap<QueueKey, (i64, Location)>,
+    /// Deleted queues: when, which incarnation, and where that is recorded.
+    tombstones: HashMap<QueueKey, (i64, u64, Location)>,
 }
 
 struct Inner {
@@ -81,8 +82,24 @@ struct Inner {
     live: Mutex<BTreeMap<u64, u64>>,
     /// Segment files on disk.
     segments: Mutex<BTreeSet<u64>>,
+    segment_bytes: u64,
     secret: [u8; 32],
     stopping: AtomicBool,
+}
+
+/// Tuning of the durable engine; the defaults suit production.
+#[derive(Clone, Copy, Debug)]
+pub struct DurableOptions {
+    /// Bytes after which the journal starts a new segment.
+    pub segment_bytes: u64,
+}
+
+impl Default for DurableOptions {
+    fn default() -> Self {
+        DurableOptions {
+            segment_bytes: journal::SEGMENT_TARGET,
+        }
+    }
 }
 
 pub struct DurableStore {
@@ -120,6 +137,10 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
 impl DurableStore {
     /// Opens (or creates) the data directory, recovers its state and starts the journal.
     pub fn open(dir: &Path) -> Result<DurableStore, OpenError> {
+        Self::open_with(dir, DurableOptions::default())
+    }
+
+    pub fn open_with(dir: &Path, options: DurableOptions) -> Result<DurableStore, OpenError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let lock_path = dir.join(LOCK_FILE);
         let lock_file = File::options()
@@ -133,7 +154,7 @@ impl DurableStore {
         }
         let secret = load_or_create_meta(dir)?;
         let recovered = recovery::recover(dir)?;
-        let journal = Journal::start(dir, recovered.next_segment).map_err(io(dir))?;
+        let journal = Journal::start(dir, recovered.next_segment, options.segment_bytes).map_err(io(dir))?;
         let mut segments = recovered.segments;
         segments.insert(recovered.next_segment);
         let inner = Arc::new(Inner {
@@ -159,6 +180,7 @@ impl DurableStore {
             hot_bytes: AtomicUsize::new(0),
             live: Mutex::new(recovered.live),
             segments: Mutex::new(segments),
+            segment_bytes: options.segment_bytes,
             secret,
             stopping: AtomicBool::new(false),
         });
@@ -191,13 +213,24 @@ impl DurableStore {
     }
 
     /// Reclaims what it can from the oldest segments now; returns how many segments were removed.
-    pub fn compact_now(&self) -> Result<usize, StoreError> {
-        compact(&self.inner).map_err(backend)
+    pub async fn compact_now(&self) -> Result<usize, StoreError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || compact(&inner))
+            .await
+            .map_err(backend)?
+            .map_err(backend)
     }
 
     /// The segment files the journal currently has.
     pub fn segment_count(&self) -> usize {
-        lock(&self.inner.segments).len()
+        let mut segments = lock(&self.inner.segments);
+        segments.insert(self.inner.journal.active_segment());
+        segments.len()
+    }
+
+    /// The number of the segment being appended to; it grows by one with each new segment.
+    pub fn active_segment(&self) -> u64 {
+        self.inner.journal.active_segment()
     }
 }
 
@@ -345,6 +378,7 @@ impl Store for DurableStore {
             }
             let (locations, commit) = inner.append(&[Record::QueuePut(record.clone())])?;
             catalog.queues.insert(record.key.clone(), (record.clone(), locations[0]));
+            catalog.tombstones.remove(&record.key);
             let state = QueueState {
                 incarnation: record.incarnation,
                 messages: QueueMessages::default(),
@@ -418,9 +452,10 @@ impl Store for DurableStore {
             };
             let (locations, commit) = inner.append(&[Record::QueueDelete {
                 key: key.clone(),
+                incarnation: record.incarnation,
                 at: now_millis,
             }])?;
-            catalog.tombstones.insert(key.clone(), (now_millis, locations[0]));
+            catalog.tombstones.insert(key.clone(), (now_millis, record.incarnation, locations[0]));
             (commit, lock(&inner.queues).remove(&record.incarnation))
         };
         if let Some(state) = state {
@@ -434,7 +469,7 @@ impl Store for DurableStore {
     }
 
     async fn deleted_at(&self, key: &QueueKey) -> Result<Option<i64>, StoreError> {
-        Ok(lock(&self.inner.catalog).tombstones.get(key).map(|(at, _)| *at))
+        Ok(lock(&self.inner.catalog).tombstones.get(key).map(|(at, _, _)| *at))
     }
 
     async fn send_messages(&self, key: &QueueKey, messages: Vec<NewMessage>) -> Result<Vec<u64>, StoreError> {
@@ -650,8 +685,9 @@ fn compact(inner: &Inner) -> Result<usize, String> {
             let live = lock(&inner.live);
             (live.get(&oldest).copied().unwrap_or(0), live.values().sum::<u64>())
         };
-        let mostly_dead = live_oldest < SEGMENT_TARGET / 4;
-        let wasteful = count * SEGMENT_TARGET > 2 * live_total + 2 * SEGMENT_TARGET;
+        let target = inner.segment_bytes;
+        let mostly_dead = live_oldest < target / 4;
+        let wasteful = count * target > 2 * live_total + 2 * target;
         if !(mostly_dead || wasteful) {
             return Ok(removed);
         }
@@ -671,15 +707,19 @@ fn relocate(inner: &Inner, segment: u64) -> Result<(), String> {
     {
         let mut catalog = lock(&inner.catalog);
         let now = crate::durable::now_millis();
-        catalog.tombstones.retain(|_, (at, _)| now - *at < TOMBSTONE_MILLIS);
+        catalog.tombstones.retain(|_, (at, _, _)| now - *at < TOMBSTONE_MILLIS);
         let Catalog { queues, tombstones } = &mut *catalog;
         for (record, location) in queues.values_mut().filter(|(_, l)| l.segment == segment) {
             let (locations, commit) = inner.append(&[Record::QueuePut(record.clone())]).map_err(|e| e.to_string())?;
             *location = locations[0];
             last_commit = Some(commit);
         }
-        for (key, (at, location)) in tombstones.iter_mut().filter(|(_, (_, l))| l.segment == segment) {
-            let record = Record::QueueDelete { key: key.clone(), at: *at };
+        for (key, (at, incarnation, location)) in tombstones.iter_mut().filter(|(_, (_, _, l))| l.segment == segment) {
+            let record = Record::QueueDelete {
+                key: key.clone(),
+                incarnation: *incarnation,
+                at: *at,
+            };
             let (locations, commit) = inner.append(&[record]).map_err(|e| e.to_string())?;
             *location = locations[0];
             last_commit = Some(commit);

@@ -12,7 +12,7 @@ use crate::{QueueKey, QueueRecord};
 
 pub struct Recovered {
     pub queues: BTreeMap<QueueKey, (QueueRecord, Location)>,
-    pub tombstones: HashMap<QueueKey, (i64, Location)>,
+    pub tombstones: HashMap<QueueKey, (i64, u64, Location)>,
     pub messages: HashMap<u64, QueueMessages<Stored>>,
     pub live: BTreeMap<u64, u64>,
     pub segments: BTreeSet<u64>,
@@ -35,6 +35,19 @@ pub fn recover(dir: &Path) -> Result<Recovered, OpenError> {
     let last = numbers.last().copied();
     for &n in &numbers {
         state.replay_segment(dir, n, Some(n) == last)?;
+    }
+    let live_incarnations: Vec<u64> = state.queues.values().map(|(r, _)| r.incarnation).collect();
+    let orphans: Vec<u64> = state
+        .messages
+        .keys()
+        .filter(|i| !live_incarnations.contains(i))
+        .copied()
+        .collect();
+    for incarnation in orphans {
+        state.drop_queue(incarnation);
+    }
+    for incarnation in live_incarnations {
+        state.messages.entry(incarnation).or_default();
     }
     let Replay {
         queues,
@@ -60,11 +73,15 @@ pub fn recover(dir: &Path) -> Result<Recovered, OpenError> {
 #[derive(Default)]
 struct Replay {
     queues: BTreeMap<QueueKey, (QueueRecord, Location)>,
-    tombstones: HashMap<QueueKey, (i64, Location)>,
+    tombstones: HashMap<QueueKey, (i64, u64, Location)>,
     messages: HashMap<u64, QueueMessages<Stored>>,
     live: BTreeMap<u64, u64>,
     truncated_tail: bool,
 }
+
+// Reclaiming a segment writes its still-needed records again at the head of the journal, so a queue's
+// record can come after its messages. Messages are therefore gathered by incarnation whatever the
+// order, and kept at the end only for the incarnations that are live queues.
 
 impl Replay {
     fn replay_segment(&mut self, dir: &Path, number: u64, newest: bool) -> Result<(), OpenError> {
@@ -111,7 +128,7 @@ impl Replay {
     fn apply(&mut self, payload: &[u8], location: Location) -> Result<(), codec::Malformed> {
         // Message records are most of the journal; their content stays on disk, so only their head is read.
         if let Some(head) = codec::message_head(payload) {
-            let Some(queue) = self.messages.get_mut(&head.queue) else { return Ok(()) };
+            let queue = self.messages.entry(head.queue).or_default();
             let stored = Stored {
                 location,
                 sent_at: head.sent_at,
@@ -141,15 +158,17 @@ impl Replay {
                         self.drop_queue(old.incarnation);
                     }
                 }
-                self.messages.entry(record.incarnation).or_default();
                 self.tombstones.remove(&record.key);
                 self.queues.insert(record.key.clone(), (record, location));
             }
-            Record::QueueDelete { key, at } => {
-                if let Some((record, _)) = self.queues.remove(&key) {
-                    self.drop_queue(record.incarnation);
+            Record::QueueDelete { key, incarnation, at } => {
+                if self.queues.get(&key).is_some_and(|(r, _)| r.incarnation == incarnation) {
+                    self.queues.remove(&key);
+                    self.drop_queue(incarnation);
                 }
-                self.tombstones.insert(key, (at, location));
+                if !self.queues.contains_key(&key) {
+                    self.tombstones.insert(key, (at, incarnation, location));
+                }
             }
             Record::Message { .. } => {}
             Record::Receive { queue, at, messages } => {
