@@ -19,10 +19,6 @@ const MAX_ATTRIBUTE_NAME: usize = 256;
 const MAX_DATA_TYPE: usize = 256;
 pub const AWS_TRACE_HEADER: &str = "AWSTraceHeader";
 
-pub fn is_valid_char(c: char) -> bool {
-    matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
-}
-
 /// The first character outside the allowed ranges, written as SQS writes it (`#x7`).
 fn invalid_contents(c: char, place: &str) -> QueueError {
     QueueError::InvalidMessageContents(format!(
@@ -36,7 +32,7 @@ pub fn validate_body(body: &str) -> Result<(), QueueError> {
     if body.is_empty() {
         return Err(QueueError::MissingParameter("MessageBody".to_string()));
     }
-    match body.chars().find(|c| !is_valid_char(*c)) {
+    match body.chars().find(|c| !sluice_model::is_allowed_char(*c)) {
         Some(c) => Err(invalid_contents(c, "message body")),
         None => Ok(()),
     }
@@ -49,17 +45,23 @@ fn invalid_attribute(reason: String) -> QueueError {
 fn validate_name(name: &str, kind: &str) -> Result<(), QueueError> {
     let lower = name.to_ascii_lowercase();
     if name.is_empty() {
-        return Err(invalid_attribute("The request must contain non-empty message attribute name.".to_string()));
+        return Err(invalid_attribute(
+            "The request must contain non-empty message attribute name.".to_string(),
+        ));
     }
     let bad = name.len() > MAX_ATTRIBUTE_NAME
-        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
         || name.starts_with('.')
         || name.ends_with('.')
         || name.contains("..")
         || lower.starts_with("aws.")
         || lower.starts_with("amazon.");
     if bad {
-        return Err(invalid_attribute(format!("Message ({kind}) attribute name '{name}' is invalid.")));
+        return Err(invalid_attribute(format!(
+            "Message ({kind}) attribute name '{name}' is invalid."
+        )));
     }
     Ok(())
 }
@@ -67,7 +69,9 @@ fn validate_name(name: &str, kind: &str) -> Result<(), QueueError> {
 /// `String`, `Number` or `Binary`, optionally followed by `.` and a custom label.
 fn base_type(data_type: &str) -> Option<&'static str> {
     let base = data_type.split_once('.').map_or(data_type, |(b, _)| b);
-    let label_ok = data_type.split_once('.').is_none_or(|(_, label)| !label.is_empty());
+    let label_ok = data_type
+        .split_once('.')
+        .is_none_or(|(_, label)| !label.is_empty());
     if data_type.len() > MAX_DATA_TYPE || !label_ok {
         return None;
     }
@@ -118,7 +122,10 @@ pub fn user_attributes(given: &MessageAttributeMap) -> Result<Vec<MessageAttribu
             given.len()
         )));
     }
-    given.iter().map(|(name, value)| attribute(name, value, "user")).collect()
+    given
+        .iter()
+        .map(|(name, value)| attribute(name, value, "user"))
+        .collect()
 }
 
 /// Checks the system attributes a sender may give (only `AWSTraceHeader`, a string).
@@ -127,7 +134,9 @@ pub fn system_attributes(given: &MessageAttributeMap) -> Result<Vec<MessageAttri
         .iter()
         .map(|(name, value)| {
             if name != AWS_TRACE_HEADER {
-                return Err(invalid_attribute(format!("Message system attribute name '{name}' is invalid.")));
+                return Err(invalid_attribute(format!(
+                    "Message system attribute name '{name}' is invalid."
+                )));
             }
             if value.data_type != "String" {
                 return Err(invalid_attribute(format!(
@@ -139,7 +148,11 @@ pub fn system_attributes(given: &MessageAttributeMap) -> Result<Vec<MessageAttri
         .collect()
 }
 
-fn attribute(name: &str, value: &MessageAttributeValue, kind: &str) -> Result<MessageAttribute, QueueError> {
+fn attribute(
+    name: &str,
+    value: &MessageAttributeValue,
+    kind: &str,
+) -> Result<MessageAttribute, QueueError> {
     validate_name(name, kind)?;
     let Some(base) = base_type(&value.data_type) else {
         return Err(invalid_attribute(format!(
@@ -157,7 +170,7 @@ fn attribute(name: &str, value: &MessageAttributeValue, kind: &str) -> Result<Me
         },
         _ => match &value.string_value {
             Some(text) if !text.is_empty() && value.binary_value.is_none() => {
-                if let Some(c) = text.chars().find(|c| !is_valid_char(*c)) {
+                if let Some(c) = text.chars().find(|c| !sluice_model::is_allowed_char(*c)) {
                     return Err(invalid_contents(c, &format!("message attribute '{name}'")));
                 }
                 if base == "Number" && !is_valid_number(text) {
@@ -206,7 +219,9 @@ pub fn md5_hex(bytes: &[u8]) -> String {
 /// attributes sorted by name, each written as its length-prefixed name, length-prefixed type, a transport
 /// byte (1 for string values, 2 for binary) and its length-prefixed value, lengths as 4-byte big-endian.
 /// `None` when there are no attributes.
-pub fn md5_of_attributes<'a>(attributes: impl IntoIterator<Item = &'a MessageAttribute>) -> Option<String> {
+pub fn md5_of_attributes<'a>(
+    attributes: impl IntoIterator<Item = &'a MessageAttribute>,
+) -> Option<String> {
     let mut sorted: Vec<&MessageAttribute> = attributes.into_iter().collect();
     if sorted.is_empty() {
         return None;
@@ -254,13 +269,19 @@ mod tests {
     #[test]
     fn digests_match_the_api_reference_examples() {
         // SendMessage API reference: "This is a test message" -> fafb00f5732ab283681e124bf8747ed1.
-        assert_eq!(md5_hex(b"This is a test message"), "fafb00f5732ab283681e124bf8747ed1");
+        assert_eq!(
+            md5_hex(b"This is a test message"),
+            "fafb00f5732ab283681e124bf8747ed1"
+        );
         // SendMessage API reference: two String attributes -> c48838208d2b4e14e3ca0093a8443f09.
         let attributes = [
             string_attr("my_attribute_name_1", "String", "my_attribute_value_1"),
             string_attr("my_attribute_name_2", "String", "my_attribute_value_2"),
         ];
-        assert_eq!(md5_of_attributes(&attributes).as_deref(), Some("c48838208d2b4e14e3ca0093a8443f09"));
+        assert_eq!(
+            md5_of_attributes(&attributes).as_deref(),
+            Some("c48838208d2b4e14e3ca0093a8443f09")
+        );
     }
 
     #[test]
@@ -273,8 +294,14 @@ mod tests {
         };
         let forward = md5_of_attributes([&a, &b]);
         assert_eq!(forward, md5_of_attributes([&b, &a]));
-        assert_ne!(forward, md5_of_attributes([&string_attr("a", "String", "2"), &b]));
-        assert_ne!(forward, md5_of_attributes([&string_attr("a", "Number", "1"), &b]));
+        assert_ne!(
+            forward,
+            md5_of_attributes([&string_attr("a", "String", "2"), &b])
+        );
+        assert_ne!(
+            forward,
+            md5_of_attributes([&string_attr("a", "Number", "1"), &b])
+        );
         assert_eq!(md5_of_attributes([]), None);
         // One string attribute, worked by hand: name "a", type "String", transport 1, value "1".
         let mut bytes = Vec::new();
@@ -292,17 +319,44 @@ mod tests {
     fn bodies_with_characters_outside_the_allowed_set_are_rejected() {
         assert!(validate_body("ok \t\r\n\u{10FFFF}").is_ok());
         let err = validate_body("a\u{7}b").unwrap_err();
-        assert!(matches!(&err, QueueError::InvalidMessageContents(m) if m.starts_with("Invalid binary character '#x7' was found in the message body")));
-        assert!(matches!(validate_body("\u{FFFE}"), Err(QueueError::InvalidMessageContents(_))));
-        assert!(matches!(validate_body(""), Err(QueueError::MissingParameter(_))));
+        assert!(
+            matches!(&err, QueueError::InvalidMessageContents(m) if m.starts_with("Invalid binary character '#x7' was found in the message body"))
+        );
+        assert!(matches!(
+            validate_body("\u{FFFE}"),
+            Err(QueueError::InvalidMessageContents(_))
+        ));
+        assert!(matches!(
+            validate_body(""),
+            Err(QueueError::MissingParameter(_))
+        ));
     }
 
     #[test]
     fn numbers_follow_sqs_precision_and_range() {
-        for ok in ["0", "-1", "+3.25", "1e10", "0.0001", "123456789012345678901234567890123456.78", "1e126", "1e-128"] {
+        for ok in [
+            "0",
+            "-1",
+            "+3.25",
+            "1e10",
+            "0.0001",
+            "123456789012345678901234567890123456.78",
+            "1e126",
+            "1e-128",
+        ] {
             assert!(is_valid_number(ok), "{ok}");
         }
-        for bad in ["", "abc", "1.2.3", "1e", "--1", "1234567890123456789012345678901234567890", "1e127", "1e-129", "."] {
+        for bad in [
+            "",
+            "abc",
+            "1.2.3",
+            "1e",
+            "--1",
+            "1234567890123456789012345678901234567890",
+            "1e127",
+            "1e-129",
+            ".",
+        ] {
             assert!(!is_valid_number(bad), "{bad}");
         }
     }
@@ -320,7 +374,14 @@ mod tests {
         assert!(attribute(&"n".repeat(256), &value("String"), "user").is_ok());
         assert!(attribute(&"n".repeat(257), &value("String"), "user").is_err());
         for ok in ["String", "Number.int", "String.custom"] {
-            let v = if ok.starts_with("Number") { MessageAttributeValue { string_value: Some("5".into()), ..value(ok) } } else { value(ok) };
+            let v = if ok.starts_with("Number") {
+                MessageAttributeValue {
+                    string_value: Some("5".into()),
+                    ..value(ok)
+                }
+            } else {
+                value(ok)
+            };
             assert!(attribute("n", &v, "user").is_ok(), "{ok}");
         }
         for bad in ["Str", "string", "String.", "Binary"] {

@@ -117,13 +117,19 @@ impl QueueService {
                 self.list_dead_letter_source_queues(ctx, input).await?,
             ),
             R::SendMessage(input) => Response::SendMessage(self.send_message(ctx, input).await?),
-            R::SendMessageBatch(input) => Response::SendMessageBatch(self.send_message_batch(ctx, input).await?),
-            R::ReceiveMessage(input) => Response::ReceiveMessage(self.receive_message(ctx, input).await?),
+            R::SendMessageBatch(input) => {
+                Response::SendMessageBatch(self.send_message_batch(ctx, input).await?)
+            }
+            R::ReceiveMessage(input) => {
+                Response::ReceiveMessage(self.receive_message(ctx, input).await?)
+            }
             R::DeleteMessage(input) => {
                 self.delete_message(ctx, input).await?;
                 Response::Empty
             }
-            R::DeleteMessageBatch(input) => Response::Batch(self.delete_message_batch(ctx, input).await?),
+            R::DeleteMessageBatch(input) => {
+                Response::Batch(self.delete_message_batch(ctx, input).await?)
+            }
             R::ChangeMessageVisibility(input) => {
                 self.change_message_visibility(ctx, input).await?;
                 Response::Empty
@@ -131,8 +137,13 @@ impl QueueService {
             R::ChangeMessageVisibilityBatch(input) => {
                 Response::Batch(self.change_message_visibility_batch(ctx, input).await?)
             }
-            R::StartMessageMoveTask(_) | R::CancelMessageMoveTask(_) | R::ListMessageMoveTasks(_) => {
-                return Err(QueueError::UnsupportedOperation(request.operation().name().to_string()).into())
+            R::StartMessageMoveTask(_)
+            | R::CancelMessageMoveTask(_)
+            | R::ListMessageMoveTasks(_) => {
+                return Err(QueueError::UnsupportedOperation(
+                    request.operation().name().to_string(),
+                )
+                .into())
             }
         };
         Ok(response)

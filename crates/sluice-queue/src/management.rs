@@ -242,8 +242,14 @@ impl QueueService {
         let keys = self.store.all_queues().await?;
         let now = self.clock.now_millis();
         for key in &keys {
-            let Some(record) = self.store.get_queue(key).await? else { continue };
-            match self.store.message_counts(key, now, QueueSettings::of(&record).expire_before(now)).await {
+            let Some(record) = self.store.get_queue(key).await? else {
+                continue;
+            };
+            match self
+                .store
+                .message_counts(key, now, QueueSettings::of(&record).expire_before(now))
+                .await
+            {
                 Ok(_) | Err(StoreError::QueueNotFound) => {}
                 Err(e) => return Err(e.into()),
             }
@@ -279,8 +285,12 @@ impl QueueService {
                     Some(record.last_modified_timestamp.to_string())
                 }
                 attributes::APPROXIMATE_NUMBER_OF_MESSAGES => Some(counts.visible.to_string()),
-                attributes::APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE => Some(counts.in_flight.to_string()),
-                attributes::APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED => Some(counts.delayed.to_string()),
+                attributes::APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE => {
+                    Some(counts.in_flight.to_string())
+                }
+                attributes::APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED => {
+                    Some(counts.delayed.to_string())
+                }
                 other => record.attributes.get(other).cloned(),
             };
             if let Some(value) = value {

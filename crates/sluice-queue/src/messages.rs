@@ -8,14 +8,15 @@ use std::time::Duration;
 
 use sluice_model::types::{
     BatchOutput, BatchResultEntry, BatchResultErrorEntry, ChangeMessageVisibilityBatchInput,
-    ChangeMessageVisibilityInput, DeleteMessageBatchInput, DeleteMessageInput, Message, MessageAttributeMap,
-    MessageAttributeValue, ReceiveMessageInput, ReceiveMessageOutput, SendMessageBatchInput, SendMessageBatchOutput,
-    SendMessageBatchResultEntry, SendMessageInput, SendMessageOutput,
+    ChangeMessageVisibilityInput, DeleteMessageBatchInput, DeleteMessageInput, Message,
+    MessageAttributeMap, MessageAttributeValue, ReceiveMessageInput, ReceiveMessageOutput,
+    SendMessageBatchInput, SendMessageBatchOutput, SendMessageBatchResultEntry, SendMessageInput,
+    SendMessageOutput,
 };
 use sluice_model::{ApiError, RequestContext};
 use sluice_store::{
-    AttributeValue, MessageContent, NewMessage, QueueKey, QueueRecord, ReceiveRequest, ReceivedMessage,
-    VisibilityChange, VisibilityOutcome,
+    AttributeValue, MessageContent, NewMessage, QueueKey, QueueRecord, ReceiveRequest,
+    ReceivedMessage, VisibilityChange, VisibilityOutcome,
 };
 
 use crate::content;
@@ -69,11 +70,21 @@ struct Outgoing<'a> {
 }
 
 impl QueueService {
-    async fn message_queue(&self, ctx: &RequestContext, queue_url: &str) -> Result<(QueueKey, QueueRecord), QueueError> {
+    async fn message_queue(
+        &self,
+        ctx: &RequestContext,
+        queue_url: &str,
+    ) -> Result<(QueueKey, QueueRecord), QueueError> {
         let key = self.key_for_url(ctx, queue_url)?;
-        let record = self.store.get_queue(&key).await?.ok_or(QueueError::QueueDoesNotExist)?;
+        let record = self
+            .store
+            .get_queue(&key)
+            .await?
+            .ok_or(QueueError::QueueDoesNotExist)?;
         if QueueSettings::of(&record).fifo {
-            return Err(QueueError::UnsupportedOperation("Message delivery on FIFO queues".to_string()));
+            return Err(QueueError::UnsupportedOperation(
+                "Message delivery on FIFO queues".to_string(),
+            ));
         }
         Ok((key, record))
     }
@@ -90,7 +101,8 @@ impl QueueService {
             return Err(QueueError::InvalidParameterValue {
                 name: "MessageDeduplicationId".to_string(),
                 value: id.to_string(),
-                reason: "The request include parameter that is not valid for this queue type.".to_string(),
+                reason: "The request include parameter that is not valid for this queue type."
+                    .to_string(),
             });
         }
         if let Some(group) = message.group_id {
@@ -98,7 +110,11 @@ impl QueueService {
         }
         let delay = message.delay_seconds.unwrap_or(settings.delay_seconds);
         if !(0..=MAX_DELAY_SECONDS).contains(&delay) {
-            return Err(out_of_range("DelaySeconds", delay, "DelaySeconds must be >= 0 and <= 900."));
+            return Err(out_of_range(
+                "DelaySeconds",
+                delay,
+                "DelaySeconds must be >= 0 and <= 900.",
+            ));
         }
         content::validate_body(message.body)?;
         let body = message.body.to_string();
@@ -133,7 +149,11 @@ impl QueueService {
             attributes,
             system_attributes,
             md5_of_attributes,
-            sender_id: ctx.identity.access_key_id.clone().unwrap_or_else(|| ctx.account_id.clone()),
+            sender_id: ctx
+                .identity
+                .access_key_id
+                .clone()
+                .unwrap_or_else(|| ctx.account_id.clone()),
             sent_at: now,
         };
         let new = NewMessage {
@@ -143,7 +163,11 @@ impl QueueService {
         Ok((new, output))
     }
 
-    pub(crate) async fn send_message(&self, ctx: &RequestContext, input: SendMessageInput) -> Result<SendMessageOutput, QueueError> {
+    pub(crate) async fn send_message(
+        &self,
+        ctx: &RequestContext,
+        input: SendMessageInput,
+    ) -> Result<SendMessageOutput, QueueError> {
         let (key, record) = self.message_queue(ctx, &input.queue_url).await?;
         let settings = QueueSettings::of(&record);
         let now = self.clock.now_millis();
@@ -171,7 +195,10 @@ impl QueueService {
         input: SendMessageBatchInput,
     ) -> Result<SendMessageBatchOutput, QueueError> {
         let (key, record) = self.message_queue(ctx, &input.queue_url).await?;
-        check_batch_ids(input.entries.iter().map(|e| e.id.as_str()), "SendMessageBatchRequestEntry")?;
+        check_batch_ids(
+            input.entries.iter().map(|e| e.id.as_str()),
+            "SendMessageBatchRequestEntry",
+        )?;
         let payload: usize = input
             .entries
             .iter()
@@ -179,7 +206,9 @@ impl QueueService {
                 let attributes: Vec<_> = e
                     .message_attributes
                     .iter()
-                    .map(|(name, value)| name.len() + value.data_type.len() + attribute_value_len(value))
+                    .map(|(name, value)| {
+                        name.len() + value.data_type.len() + attribute_value_len(value)
+                    })
                     .collect();
                 e.message_body.len() + attributes.iter().sum::<usize>()
             })
@@ -227,15 +256,31 @@ impl QueueService {
         let settings = QueueSettings::of(&record);
         let max = input.max_number_of_messages.unwrap_or(1);
         if !(1..=MAX_RECEIVE).contains(&max) {
-            return Err(out_of_range("MaxNumberOfMessages", max, "Must be between 1 and 10, if provided."));
+            return Err(out_of_range(
+                "MaxNumberOfMessages",
+                max,
+                "Must be between 1 and 10, if provided.",
+            ));
         }
-        let visibility = input.visibility_timeout.unwrap_or(settings.visibility_timeout_seconds);
+        let visibility = input
+            .visibility_timeout
+            .unwrap_or(settings.visibility_timeout_seconds);
         if !(0..=MAX_VISIBILITY_TIMEOUT).contains(&visibility) {
-            return Err(out_of_range("VisibilityTimeout", visibility, "Must be >= 0 and <= 43200, if provided."));
+            return Err(out_of_range(
+                "VisibilityTimeout",
+                visibility,
+                "Must be >= 0 and <= 43200, if provided.",
+            ));
         }
-        let wait = input.wait_time_seconds.unwrap_or(settings.receive_wait_seconds);
+        let wait = input
+            .wait_time_seconds
+            .unwrap_or(settings.receive_wait_seconds);
         if !(0..=MAX_WAIT_SECONDS).contains(&wait) {
-            return Err(out_of_range("WaitTimeSeconds", wait, "Must be >= 0 and <= 20, if provided."));
+            return Err(out_of_range(
+                "WaitTimeSeconds",
+                wait,
+                "Must be >= 0 and <= 20, if provided.",
+            ));
         }
         // Names SQS does not know are ignored, as the SDKs' loosely typed attribute lists allow.
         let system_names: Vec<&str> = input
@@ -277,7 +322,9 @@ impl QueueService {
             if now >= deadline {
                 return Ok(ReceiveMessageOutput::default());
             }
-            let wake_at = outcome.next_visible_at.map_or(deadline, |at| at.clamp(now + 1, deadline));
+            let wake_at = outcome
+                .next_visible_at
+                .map_or(deadline, |at| at.clamp(now + 1, deadline));
             let nap = Duration::from_millis(u64::try_from(wake_at - now).unwrap_or(0));
             tokio::select! {
                 _ = &mut notified => {}
@@ -287,7 +334,13 @@ impl QueueService {
         }
     }
 
-    fn render(&self, record: &QueueRecord, received: &ReceivedMessage, system_names: &[&str], attribute_names: &[String]) -> Message {
+    fn render(
+        &self,
+        record: &QueueRecord,
+        received: &ReceivedMessage,
+        system_names: &[&str],
+        attribute_names: &[String],
+    ) -> Message {
         let content = &received.content;
         let wanted = |name: &str| system_names.iter().any(|n| *n == "All" || *n == name);
         let mut attributes = Vec::new();
@@ -364,24 +417,42 @@ impl QueueService {
 
     /// Deletes the message a receipt handle names. Any handle the message was received with works, as in
     /// SQS; a message already gone is not an error.
-    async fn delete_one(&self, key: &QueueKey, record: &QueueRecord, receipt_handle: &str) -> Result<(), QueueError> {
+    async fn delete_one(
+        &self,
+        key: &QueueKey,
+        record: &QueueRecord,
+        receipt_handle: &str,
+    ) -> Result<(), QueueError> {
         let handle = self.open_receipt(record, receipt_handle)?;
         self.store.delete_message(key, handle.seq).await?;
         Ok(())
     }
 
-    pub(crate) async fn delete_message(&self, ctx: &RequestContext, input: DeleteMessageInput) -> Result<(), QueueError> {
+    pub(crate) async fn delete_message(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteMessageInput,
+    ) -> Result<(), QueueError> {
         let (key, record) = self.message_queue(ctx, &input.queue_url).await?;
         self.delete_one(&key, &record, &input.receipt_handle).await
     }
 
-    pub(crate) async fn delete_message_batch(&self, ctx: &RequestContext, input: DeleteMessageBatchInput) -> Result<BatchOutput, QueueError> {
+    pub(crate) async fn delete_message_batch(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteMessageBatchInput,
+    ) -> Result<BatchOutput, QueueError> {
         let (key, record) = self.message_queue(ctx, &input.queue_url).await?;
-        check_batch_ids(input.entries.iter().map(|e| e.id.as_str()), "DeleteMessageBatchRequestEntry")?;
+        check_batch_ids(
+            input.entries.iter().map(|e| e.id.as_str()),
+            "DeleteMessageBatchRequestEntry",
+        )?;
         let mut output = BatchOutput::default();
         for entry in &input.entries {
             match self.delete_one(&key, &record, &entry.receipt_handle).await {
-                Ok(()) => output.successful.push(BatchResultEntry { id: entry.id.clone() }),
+                Ok(()) => output.successful.push(BatchResultEntry {
+                    id: entry.id.clone(),
+                }),
                 Err(e @ QueueError::Store(_)) => return Err(e),
                 Err(e) => output.failed.push(failed_entry(&entry.id, e)),
             }
@@ -389,10 +460,20 @@ impl QueueService {
         Ok(output)
     }
 
-    async fn change_one(&self, key: &QueueKey, record: &QueueRecord, receipt_handle: &str, timeout: i64) -> Result<(), QueueError> {
+    async fn change_one(
+        &self,
+        key: &QueueKey,
+        record: &QueueRecord,
+        receipt_handle: &str,
+        timeout: i64,
+    ) -> Result<(), QueueError> {
         let handle = self.open_receipt(record, receipt_handle)?;
         if !(0..=MAX_VISIBILITY_TIMEOUT).contains(&timeout) {
-            return Err(out_of_range("VisibilityTimeout", timeout, "Must be between 0 and 43200, if provided."));
+            return Err(out_of_range(
+                "VisibilityTimeout",
+                timeout,
+                "Must be between 0 and 43200, if provided.",
+            ));
         }
         let now = self.clock.now_millis();
         let change = VisibilityChange {
@@ -409,11 +490,15 @@ impl QueueService {
                 }
                 Ok(())
             }
-            VisibilityOutcome::Stale | VisibilityOutcome::Gone => Err(QueueError::InvalidParameterValue {
-                name: "ReceiptHandle".to_string(),
-                value: receipt_handle.to_string(),
-                reason: "Message does not exist or is not available for visibility timeout change.".to_string(),
-            }),
+            VisibilityOutcome::Stale | VisibilityOutcome::Gone => {
+                Err(QueueError::InvalidParameterValue {
+                    name: "ReceiptHandle".to_string(),
+                    value: receipt_handle.to_string(),
+                    reason:
+                        "Message does not exist or is not available for visibility timeout change."
+                            .to_string(),
+                })
+            }
             VisibilityOutcome::BeyondLimit => Err(out_of_range(
                 "VisibilityTimeout",
                 timeout,
@@ -422,9 +507,19 @@ impl QueueService {
         }
     }
 
-    pub(crate) async fn change_message_visibility(&self, ctx: &RequestContext, input: ChangeMessageVisibilityInput) -> Result<(), QueueError> {
+    pub(crate) async fn change_message_visibility(
+        &self,
+        ctx: &RequestContext,
+        input: ChangeMessageVisibilityInput,
+    ) -> Result<(), QueueError> {
         let (key, record) = self.message_queue(ctx, &input.queue_url).await?;
-        self.change_one(&key, &record, &input.receipt_handle, input.visibility_timeout).await
+        self.change_one(
+            &key,
+            &record,
+            &input.receipt_handle,
+            input.visibility_timeout,
+        )
+        .await
     }
 
     pub(crate) async fn change_message_visibility_batch(
@@ -433,17 +528,26 @@ impl QueueService {
         input: ChangeMessageVisibilityBatchInput,
     ) -> Result<BatchOutput, QueueError> {
         let (key, record) = self.message_queue(ctx, &input.queue_url).await?;
-        check_batch_ids(input.entries.iter().map(|e| e.id.as_str()), "ChangeMessageVisibilityBatchRequestEntry")?;
+        check_batch_ids(
+            input.entries.iter().map(|e| e.id.as_str()),
+            "ChangeMessageVisibilityBatchRequestEntry",
+        )?;
         let mut output = BatchOutput::default();
         for entry in &input.entries {
             let Some(timeout) = entry.visibility_timeout else {
-                output
-                    .failed
-                    .push(failed_entry(&entry.id, QueueError::MissingParameter("VisibilityTimeout".to_string())));
+                output.failed.push(failed_entry(
+                    &entry.id,
+                    QueueError::MissingParameter("VisibilityTimeout".to_string()),
+                ));
                 continue;
             };
-            match self.change_one(&key, &record, &entry.receipt_handle, timeout).await {
-                Ok(()) => output.successful.push(BatchResultEntry { id: entry.id.clone() }),
+            match self
+                .change_one(&key, &record, &entry.receipt_handle, timeout)
+                .await
+            {
+                Ok(()) => output.successful.push(BatchResultEntry {
+                    id: entry.id.clone(),
+                }),
                 Err(e @ QueueError::Store(_)) => return Err(e),
                 Err(e) => output.failed.push(failed_entry(&entry.id, e)),
             }
@@ -453,7 +557,8 @@ impl QueueService {
 }
 
 fn attribute_value_len(value: &MessageAttributeValue) -> usize {
-    value.string_value.as_ref().map_or(0, String::len) + value.binary_value.as_ref().map_or(0, |b| b.0.len())
+    value.string_value.as_ref().map_or(0, String::len)
+        + value.binary_value.as_ref().map_or(0, |b| b.0.len())
 }
 
 /// `All` and `.*` select every attribute, `prefix.*` those under a prefix, anything else one name.
@@ -462,13 +567,21 @@ fn attribute_selected(name: &str, requested: &[String]) -> bool {
         r == "All"
             || r == ".*"
             || r == name
-            || r.strip_suffix(".*").is_some_and(|prefix| name.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('.')))
+            || r.strip_suffix(".*").is_some_and(|prefix| {
+                name.strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('.'))
+            })
     })
 }
 
 /// 1 to 128 characters of letters, digits and ASCII punctuation.
 fn validate_group_id(group: &str) -> Result<(), QueueError> {
-    if group.is_empty() || group.len() > 128 || !group.bytes().all(|b| b.is_ascii_alphanumeric() || b.is_ascii_punctuation()) {
+    if group.is_empty()
+        || group.len() > 128
+        || !group
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b.is_ascii_punctuation())
+    {
         return Err(QueueError::InvalidParameterValue {
             name: "MessageGroupId".to_string(),
             value: group.to_string(),
@@ -480,7 +593,10 @@ fn validate_group_id(group: &str) -> Result<(), QueueError> {
 
 /// The rules every batch shares: 1 to 10 entries, with distinct ids of 1 to 80 characters from
 /// `[A-Za-z0-9_-]`.
-fn check_batch_ids<'a>(ids: impl ExactSizeIterator<Item = &'a str>, entry: &'static str) -> Result<(), QueueError> {
+fn check_batch_ids<'a>(
+    ids: impl ExactSizeIterator<Item = &'a str>,
+    entry: &'static str,
+) -> Result<(), QueueError> {
     match ids.len() {
         0 => return Err(QueueError::EmptyBatchRequest(entry)),
         n if n > MAX_BATCH_ENTRIES => return Err(QueueError::TooManyEntriesInBatchRequest(n)),
@@ -491,10 +607,13 @@ fn check_batch_ids<'a>(ids: impl ExactSizeIterator<Item = &'a str>, entry: &'sta
     if let Some(repeated) = ids.iter().find(|id| !seen.insert(**id)) {
         return Err(QueueError::BatchEntryIdsNotDistinct(repeated.to_string()));
     }
-    if let Some(bad) = ids
-        .iter()
-        .find(|id| id.is_empty() || id.len() > MAX_BATCH_ID || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-    {
+    if let Some(bad) = ids.iter().find(|id| {
+        id.is_empty()
+            || id.len() > MAX_BATCH_ID
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }) {
         return Err(QueueError::InvalidBatchEntryId(bad.to_string()));
     }
     Ok(())

@@ -32,7 +32,8 @@ impl ReceiptSealer {
     }
 
     fn mac(&self, payload: &[u8]) -> [u8; MAC_BYTES] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret).expect("HMAC accepts keys of any length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret)
+            .expect("HMAC accepts keys of any length");
         mac.update(payload);
         let full = mac.finalize().into_bytes();
         let mut out = [0u8; MAC_BYTES];
@@ -53,7 +54,9 @@ impl ReceiptSealer {
 
     /// The handle, if the text is one this server issued.
     pub fn open(&self, text: &str) -> Option<ReceiptHandle> {
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok()?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text)
+            .ok()?;
         if bytes.len() != PAYLOAD_BYTES + MAC_BYTES || bytes[0] != VERSION {
             return None;
         }
@@ -61,7 +64,9 @@ impl ReceiptSealer {
         let mut verifier = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret).ok()?;
         verifier.update(payload);
         verifier.verify_truncated_left(mac).ok()?;
-        let word = |range: std::ops::Range<usize>| -> [u8; 8] { payload[range].try_into().unwrap_or([0; 8]) };
+        let word = |range: std::ops::Range<usize>| -> [u8; 8] {
+            payload[range].try_into().unwrap_or([0; 8])
+        };
         Some(ReceiptHandle {
             incarnation: u64::from_be_bytes(word(1..9)),
             seq: u64::from_be_bytes(word(9..17)),
@@ -92,9 +97,14 @@ mod tests {
             })
         );
         assert_eq!(ReceiptSealer::new([8; 32]).open(&text), None);
-        let mut tampered = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&text).unwrap();
+        let mut tampered = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(&text)
+            .unwrap();
         tampered[10] ^= 1;
-        assert_eq!(sealer.open(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tampered)), None);
+        assert_eq!(
+            sealer.open(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tampered)),
+            None
+        );
         for junk in ["", "abc", "!!!", &"A".repeat(55)] {
             assert_eq!(sealer.open(junk), None);
         }

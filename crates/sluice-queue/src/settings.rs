@@ -27,11 +27,18 @@ impl QueueSettings {
         };
         QueueSettings {
             delay_seconds: number(attributes::DELAY_SECONDS, 0),
-            maximum_message_size: usize::try_from(number(attributes::MAXIMUM_MESSAGE_SIZE, 1_048_576)).unwrap_or(1_048_576),
+            maximum_message_size: usize::try_from(number(
+                attributes::MAXIMUM_MESSAGE_SIZE,
+                1_048_576,
+            ))
+            .unwrap_or(1_048_576),
             message_retention_seconds: number(attributes::MESSAGE_RETENTION_PERIOD, 345_600),
             receive_wait_seconds: number(attributes::RECEIVE_MESSAGE_WAIT_TIME_SECONDS, 0),
             visibility_timeout_seconds: number(attributes::VISIBILITY_TIMEOUT, 30),
-            fifo: record.attributes.get(attributes::FIFO_QUEUE).is_some_and(|v| v == "true"),
+            fifo: record
+                .attributes
+                .get(attributes::FIFO_QUEUE)
+                .is_some_and(|v| v == "true"),
         }
     }
 

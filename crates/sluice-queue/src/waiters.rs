@@ -27,7 +27,9 @@ impl Default for Waiters {
 
 impl Waiters {
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<QueueKey, Arc<Notify>>> {
-        self.by_queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.by_queue
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn get(&self, key: &QueueKey) -> Arc<Notify> {

@@ -33,9 +33,15 @@ impl Harness {
             request_id: "test".into(),
             account_id: "000000000000".into(),
             region: "us-east-1".into(),
-            identity: Identity { access_key_id: Some("AKIDEXAMPLE".into()) },
+            identity: Identity {
+                access_key_id: Some("AKIDEXAMPLE".into()),
+            },
         };
-        Harness { service, clock, ctx }
+        Harness {
+            service,
+            clock,
+            ctx,
+        }
     }
 
     async fn call(&self, request: Request) -> Result<Response, ApiError> {
@@ -45,7 +51,10 @@ impl Harness {
     async fn create(&self, name: &str, attributes: &[(&str, &str)]) -> String {
         let input = CreateQueueInput {
             queue_name: name.into(),
-            attributes: attributes.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            attributes: attributes
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             tags: BTreeMap::new(),
         };
         match self.call(Request::CreateQueue(input)).await.unwrap() {
@@ -54,7 +63,12 @@ impl Harness {
         }
     }
 
-    async fn send(&self, url: &str, body: &str, delay: Option<i64>) -> Result<SendMessageOutput, ApiError> {
+    async fn send(
+        &self,
+        url: &str,
+        body: &str,
+        delay: Option<i64>,
+    ) -> Result<SendMessageOutput, ApiError> {
         let input = SendMessageInput {
             queue_url: url.into(),
             message_body: body.into(),
@@ -67,7 +81,12 @@ impl Harness {
         }
     }
 
-    async fn receive(&self, url: &str, max: i64, visibility: Option<i64>) -> Result<Vec<Message>, ApiError> {
+    async fn receive(
+        &self,
+        url: &str,
+        max: i64,
+        visibility: Option<i64>,
+    ) -> Result<Vec<Message>, ApiError> {
         let input = ReceiveMessageInput {
             queue_url: url.into(),
             max_number_of_messages: Some(max),
@@ -97,7 +116,9 @@ impl Harness {
             receipt_handle: handle.into(),
             visibility_timeout: timeout,
         };
-        self.call(Request::ChangeMessageVisibility(input)).await.map(|_| ())
+        self.call(Request::ChangeMessageVisibility(input))
+            .await
+            .map(|_| ())
     }
 
     /// (visible, not visible, delayed)
@@ -106,10 +127,20 @@ impl Harness {
             queue_url: url.into(),
             attribute_names: vec!["All".into()],
         };
-        let Response::GetQueueAttributes(o) = self.call(Request::GetQueueAttributes(input)).await.unwrap() else {
+        let Response::GetQueueAttributes(o) =
+            self.call(Request::GetQueueAttributes(input)).await.unwrap()
+        else {
             panic!()
         };
-        let get = |name: &str| o.attributes.iter().find(|(k, _)| k == name).unwrap().1.parse::<u64>().unwrap();
+        let get = |name: &str| {
+            o.attributes
+                .iter()
+                .find(|(k, _)| k == name)
+                .unwrap()
+                .1
+                .parse::<u64>()
+                .unwrap()
+        };
         (
             get("ApproximateNumberOfMessages"),
             get("ApproximateNumberOfMessagesNotVisible"),
@@ -127,7 +158,12 @@ fn bodies(messages: &[Message]) -> Vec<&str> {
 }
 
 fn attribute<'a>(message: &'a Message, name: &str) -> &'a str {
-    &message.attributes.iter().find(|(k, _)| k == name).unwrap().1
+    &message
+        .attributes
+        .iter()
+        .find(|(k, _)| k == name)
+        .unwrap()
+        .1
 }
 
 #[tokio::test]
@@ -148,7 +184,10 @@ async fn a_received_message_is_hidden_until_its_visibility_timeout_ends() {
         attribute(&again[0], "ApproximateFirstReceiveTimestamp"),
         attribute(&first[0], "ApproximateFirstReceiveTimestamp")
     );
-    assert_ne!(again[0].receipt_handle, first[0].receipt_handle, "each receive gets a fresh handle");
+    assert_ne!(
+        again[0].receipt_handle, first[0].receipt_handle,
+        "each receive gets a fresh handle"
+    );
     assert_eq!(attribute(&again[0], "SentTimestamp"), START.to_string());
     assert_eq!(attribute(&again[0], "SenderId"), "AKIDEXAMPLE");
 }
@@ -163,7 +202,11 @@ async fn receive_override_and_change_to_zero_make_a_message_visible_again() {
     assert!(h.receive(&url, 1, None).await.unwrap().is_empty());
     h.advance_seconds(1);
     let got = h.receive(&url, 1, None).await.unwrap();
-    assert_eq!(got.len(), 1, "the receive's own timeout, not the queue's 30 s, applied");
+    assert_eq!(
+        got.len(),
+        1,
+        "the receive's own timeout, not the queue's 30 s, applied"
+    );
     h.change(&url, &got[0].receipt_handle, 0).await.unwrap();
     assert_eq!(h.counts(&url).await, (1, 0, 0));
     assert_eq!(h.receive(&url, 1, None).await.unwrap().len(), 1);
@@ -174,7 +217,9 @@ async fn delete_works_with_any_issued_handle_and_is_idempotent() {
     let h = Harness::new();
     let url = h.create("q", &[]).await;
     h.send(&url, "m", None).await.unwrap();
-    let old = h.receive(&url, 1, Some(1)).await.unwrap()[0].receipt_handle.clone();
+    let old = h.receive(&url, 1, Some(1)).await.unwrap()[0]
+        .receipt_handle
+        .clone();
     h.advance_seconds(1);
     let _newer = h.receive(&url, 1, Some(60)).await.unwrap();
     // SQS: "If you use an old ReceiptHandle, the request will succeed"; Sluice chooses to delete the message
@@ -191,13 +236,22 @@ async fn bad_receipt_handles_get_receipt_handle_is_invalid() {
     let url = h.create("q", &[]).await;
     let other = h.create("other", &[]).await;
     h.send(&other, "m", None).await.unwrap();
-    let foreign = h.receive(&other, 1, None).await.unwrap()[0].receipt_handle.clone();
+    let foreign = h.receive(&other, 1, None).await.unwrap()[0]
+        .receipt_handle
+        .clone();
     let err = h.delete(&url, "garbage").await.unwrap_err();
     assert_eq!(err.code, ErrorCode::ReceiptHandleIsInvalid);
-    assert_eq!(err.message, "The input receipt handle \"garbage\" is not a valid receipt handle.");
+    assert_eq!(
+        err.message,
+        "The input receipt handle \"garbage\" is not a valid receipt handle."
+    );
     let err = h.delete(&url, &foreign).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::ReceiptHandleIsInvalid);
-    assert!(err.message.ends_with("is not valid for this queue."), "{}", err.message);
+    assert!(
+        err.message.ends_with("is not valid for this queue."),
+        "{}",
+        err.message
+    );
 }
 
 #[tokio::test]
@@ -205,20 +259,28 @@ async fn visibility_changes_follow_sqs_rules() {
     let h = Harness::new();
     let url = h.create("q", &[]).await;
     h.send(&url, "m", None).await.unwrap();
-    let handle = h.receive(&url, 1, None).await.unwrap()[0].receipt_handle.clone();
+    let handle = h.receive(&url, 1, None).await.unwrap()[0]
+        .receipt_handle
+        .clone();
     let err = h.change(&url, &handle, 43_201).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidParameterValue);
     // The 12-hour cap counts from the receive that issued the handle, not from the last change.
     h.advance_seconds(100);
     let err = h.change(&url, &handle, 43_200).await.unwrap_err();
-    assert!(err.message.contains("Total VisibilityTimeout for the message is beyond the limit [43200 seconds]"));
+    assert!(err
+        .message
+        .contains("Total VisibilityTimeout for the message is beyond the limit [43200 seconds]"));
     h.change(&url, &handle, 43_100).await.unwrap();
     // A handle superseded by a newer receive, or of a deleted message, cannot change visibility.
     h.change(&url, &handle, 0).await.unwrap();
-    let newer = h.receive(&url, 1, None).await.unwrap()[0].receipt_handle.clone();
+    let newer = h.receive(&url, 1, None).await.unwrap()[0]
+        .receipt_handle
+        .clone();
     let err = h.change(&url, &handle, 10).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidParameterValue);
-    assert!(err.message.ends_with("Reason: Message does not exist or is not available for visibility timeout change."));
+    assert!(err.message.ends_with(
+        "Reason: Message does not exist or is not available for visibility timeout change."
+    ));
     h.delete(&url, &newer).await.unwrap();
     assert!(h.change(&url, &newer, 10).await.is_err());
 }
@@ -233,7 +295,10 @@ async fn message_timers_and_queue_delay_hold_messages_back() {
     assert_eq!(h.counts(&url).await, (1, 0, 2));
     assert_eq!(bodies(&h.receive(&url, 10, None).await.unwrap()), ["now"]);
     h.advance_seconds(10);
-    assert_eq!(bodies(&h.receive(&url, 10, None).await.unwrap()), ["queue-delay"]);
+    assert_eq!(
+        bodies(&h.receive(&url, 10, None).await.unwrap()),
+        ["queue-delay"]
+    );
     h.advance_seconds(10);
     assert_eq!(bodies(&h.receive(&url, 10, None).await.unwrap()), ["timer"]);
     let err = h.send(&url, "x", Some(901)).await.unwrap_err();
@@ -251,7 +316,10 @@ async fn queue_delay_is_not_retroactive_on_standard_queues() {
     };
     h.call(Request::SetQueueAttributes(set)).await.unwrap();
     h.send(&url, "after", None).await.unwrap();
-    assert_eq!(bodies(&h.receive(&url, 10, None).await.unwrap()), ["before"]);
+    assert_eq!(
+        bodies(&h.receive(&url, 10, None).await.unwrap()),
+        ["before"]
+    );
 }
 
 #[tokio::test]
@@ -282,11 +350,19 @@ async fn purge_and_delete_queue_remove_in_flight_messages() {
         h.send(&url, &format!("m{i}"), None).await.unwrap();
     }
     let got = h.receive(&url, 2, None).await.unwrap();
-    h.call(Request::PurgeQueue(QueueUrlInput { queue_url: url.clone() })).await.unwrap();
+    h.call(Request::PurgeQueue(QueueUrlInput {
+        queue_url: url.clone(),
+    }))
+    .await
+    .unwrap();
     assert_eq!(h.counts(&url).await, (0, 0, 0));
     // A late delete with a handle from before the purge is answered as for any message already gone.
     h.delete(&url, &got[0].receipt_handle).await.unwrap();
-    h.call(Request::DeleteQueue(QueueUrlInput { queue_url: url.clone() })).await.unwrap();
+    h.call(Request::DeleteQueue(QueueUrlInput {
+        queue_url: url.clone(),
+    }))
+    .await
+    .unwrap();
     let err = h.delete(&url, &got[1].receipt_handle).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::QueueDoesNotExist);
 }
@@ -295,12 +371,18 @@ async fn purge_and_delete_queue_remove_in_flight_messages() {
 async fn bodies_attributes_and_sizes_are_checked() {
     let h = Harness::new();
     let url = h.create("q", &[("MaximumMessageSize", "1024")]).await;
-    assert_eq!(h.send(&url, "", None).await.unwrap_err().code, ErrorCode::MissingParameter);
+    assert_eq!(
+        h.send(&url, "", None).await.unwrap_err().code,
+        ErrorCode::MissingParameter
+    );
     let err = h.send(&url, "bell\u{7}", None).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidMessageContents);
     h.send(&url, &"x".repeat(1024), None).await.unwrap();
     let err = h.send(&url, &"x".repeat(1025), None).await.unwrap_err();
-    assert_eq!(err.message, "One or more parameters are invalid. Reason: Message must be shorter than 1024 bytes.");
+    assert_eq!(
+        err.message,
+        "One or more parameters are invalid. Reason: Message must be shorter than 1024 bytes."
+    );
     // Attribute names, types and values count towards the size.
     let mut input = SendMessageInput {
         queue_url: url.clone(),
@@ -316,7 +398,9 @@ async fn bodies_attributes_and_sizes_are_checked() {
         },
     );
     let err = h.call(Request::SendMessage(input)).await.unwrap_err();
-    assert!(err.message.contains("Message must be shorter than 1024 bytes"));
+    assert!(err
+        .message
+        .contains("Message must be shorter than 1024 bytes"));
     let mut input = SendMessageInput {
         queue_url: url.clone(),
         message_body: "b".into(),
@@ -333,7 +417,10 @@ async fn bodies_attributes_and_sizes_are_checked() {
         );
     }
     let err = h.call(Request::SendMessage(input)).await.unwrap_err();
-    assert_eq!(err.message, "Number of message attributes [11] exceeds the allowed maximum [10].");
+    assert_eq!(
+        err.message,
+        "Number of message attributes [11] exceeds the allowed maximum [10]."
+    );
 }
 
 #[tokio::test]
@@ -342,8 +429,14 @@ async fn receive_limits_are_checked() {
     let url = h.create("q", &[]).await;
     let err = h.receive(&url, 11, None).await.unwrap_err();
     assert_eq!(err.message, "Value 11 for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.");
-    assert_eq!(h.receive(&url, 0, None).await.unwrap_err().code, ErrorCode::InvalidParameterValue);
-    assert_eq!(h.receive(&url, 1, Some(43_201)).await.unwrap_err().code, ErrorCode::InvalidParameterValue);
+    assert_eq!(
+        h.receive(&url, 0, None).await.unwrap_err().code,
+        ErrorCode::InvalidParameterValue
+    );
+    assert_eq!(
+        h.receive(&url, 1, Some(43_201)).await.unwrap_err().code,
+        ErrorCode::InvalidParameterValue
+    );
     let input = ReceiveMessageInput {
         queue_url: url.clone(),
         wait_time_seconds: Some(21),
@@ -372,7 +465,9 @@ async fn message_attribute_filters_select_names_and_prefixes_and_the_digest_foll
             },
         );
     }
-    let Response::SendMessage(sent) = h.call(Request::SendMessage(input)).await.unwrap() else { panic!() };
+    let Response::SendMessage(sent) = h.call(Request::SendMessage(input)).await.unwrap() else {
+        panic!()
+    };
     for (filter, expected) in [
         (vec!["All"], vec!["order.id", "order.total", "trace"]),
         (vec![".*"], vec!["order.id", "order.total", "trace"]),
@@ -386,13 +481,26 @@ async fn message_attribute_filters_select_names_and_prefixes_and_the_digest_foll
             visibility_timeout: Some(0),
             ..Default::default()
         };
-        let Response::ReceiveMessage(o) = h.call(Request::ReceiveMessage(receive)).await.unwrap() else { panic!() };
-        let names: Vec<&str> = o.messages[0].message_attributes.keys().map(String::as_str).collect();
+        let Response::ReceiveMessage(o) = h.call(Request::ReceiveMessage(receive)).await.unwrap()
+        else {
+            panic!()
+        };
+        let names: Vec<&str> = o.messages[0]
+            .message_attributes
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(names, expected, "{filter:?}");
         match expected.len() {
             0 => assert_eq!(o.messages[0].md5_of_message_attributes, None),
-            3 => assert_eq!(o.messages[0].md5_of_message_attributes, sent.md5_of_message_attributes),
-            _ => assert_ne!(o.messages[0].md5_of_message_attributes, sent.md5_of_message_attributes),
+            3 => assert_eq!(
+                o.messages[0].md5_of_message_attributes,
+                sent.md5_of_message_attributes
+            ),
+            _ => assert_ne!(
+                o.messages[0].md5_of_message_attributes,
+                sent.md5_of_message_attributes
+            ),
         }
     }
 }
@@ -409,24 +517,54 @@ async fn batches_report_entry_failures_beside_successes() {
     };
     let input = SendMessageBatchInput {
         queue_url: url.clone(),
-        entries: vec![entry("a", "1", None), entry("b", "2", Some(901)), entry("c", "\u{1}", None)],
+        entries: vec![
+            entry("a", "1", None),
+            entry("b", "2", Some(901)),
+            entry("c", "\u{1}", None),
+        ],
     };
-    let Response::SendMessageBatch(o) = h.call(Request::SendMessageBatch(input)).await.unwrap() else { panic!() };
+    let Response::SendMessageBatch(o) = h.call(Request::SendMessageBatch(input)).await.unwrap()
+    else {
+        panic!()
+    };
     assert_eq!(o.successful.len(), 1);
     let codes: Vec<&str> = o.failed.iter().map(|f| f.code.as_str()).collect();
     assert_eq!(codes, ["InvalidParameterValue", "InvalidMessageContents"]);
     for (entries, code) in [
         (vec![], ErrorCode::EmptyBatchRequest),
-        ((0..11).map(|i| entry(&format!("e{i}"), "x", None)).collect(), ErrorCode::TooManyEntriesInBatchRequest),
-        (vec![entry("same", "x", None), entry("same", "y", None)], ErrorCode::BatchEntryIdsNotDistinct),
-        (vec![entry("bad id!", "x", None)], ErrorCode::InvalidBatchEntryId),
-        (vec![entry("a", &"x".repeat(600_000), None), entry("b", &"x".repeat(600_000), None)], ErrorCode::BatchRequestTooLong),
+        (
+            (0..11)
+                .map(|i| entry(&format!("e{i}"), "x", None))
+                .collect(),
+            ErrorCode::TooManyEntriesInBatchRequest,
+        ),
+        (
+            vec![entry("same", "x", None), entry("same", "y", None)],
+            ErrorCode::BatchEntryIdsNotDistinct,
+        ),
+        (
+            vec![entry("bad id!", "x", None)],
+            ErrorCode::InvalidBatchEntryId,
+        ),
+        (
+            vec![
+                entry("a", &"x".repeat(600_000), None),
+                entry("b", &"x".repeat(600_000), None),
+            ],
+            ErrorCode::BatchRequestTooLong,
+        ),
     ] {
         let input = SendMessageBatchInput {
             queue_url: url.clone(),
             entries,
         };
-        assert_eq!(h.call(Request::SendMessageBatch(input)).await.unwrap_err().code, code);
+        assert_eq!(
+            h.call(Request::SendMessageBatch(input))
+                .await
+                .unwrap_err()
+                .code,
+            code
+        );
     }
     let got = h.receive(&url, 10, None).await.unwrap();
     let input = DeleteMessageBatchInput {
@@ -442,7 +580,9 @@ async fn batches_report_entry_failures_beside_successes() {
             },
         ],
     };
-    let Response::Batch(o) = h.call(Request::DeleteMessageBatch(input)).await.unwrap() else { panic!() };
+    let Response::Batch(o) = h.call(Request::DeleteMessageBatch(input)).await.unwrap() else {
+        panic!()
+    };
     assert_eq!(o.successful.len(), 1);
     assert_eq!(o.failed[0].code, "ReceiptHandleIsInvalid");
     assert_eq!(h.counts(&url).await, (0, 0, 0));
@@ -453,7 +593,13 @@ async fn counters_stay_exact_through_the_lifecycle() {
     let h = Harness::new();
     let url = h.create("q", &[]).await;
     for i in 0..20 {
-        h.send(&url, &i.to_string(), if i % 4 == 0 { Some(5) } else { None }).await.unwrap();
+        h.send(
+            &url,
+            &i.to_string(),
+            if i % 4 == 0 { Some(5) } else { None },
+        )
+        .await
+        .unwrap();
     }
     assert_eq!(h.counts(&url).await, (15, 0, 5));
     let got = h.receive(&url, 10, Some(10)).await.unwrap();

@@ -17,11 +17,11 @@ use async_trait::async_trait;
 
 pub use durable::{DurableOptions, DurableStore};
 pub use memory::MemoryStore;
-pub use queue_messages::{Delivered, Deliveries, DeliveryState, Payload, QueueMessages};
 pub use message::{
-    AttributeValue, MessageAttribute, MessageContent, MessageCounts, NewMessage, ReceiveOutcome, ReceiveRequest,
-    ReceivedMessage, VisibilityChange, VisibilityOutcome,
+    AttributeValue, MessageAttribute, MessageContent, MessageCounts, NewMessage, ReceiveOutcome,
+    ReceiveRequest, ReceivedMessage, VisibilityChange, VisibilityOutcome,
 };
+pub use queue_messages::{Delivered, Deliveries, DeliveryState, Payload, QueueMessages};
 
 /// A queue's identity: the same name in two accounts or two regions is two queues.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -105,23 +105,40 @@ pub trait Store: Send + Sync + 'static {
     async fn deleted_at(&self, key: &QueueKey) -> Result<Option<i64>, StoreError>;
 
     /// Appends messages to a queue in the order given; returns their sequence numbers.
-    async fn send_messages(&self, key: &QueueKey, messages: Vec<NewMessage>) -> Result<Vec<u64>, StoreError>;
+    async fn send_messages(
+        &self,
+        key: &QueueKey,
+        messages: Vec<NewMessage>,
+    ) -> Result<Vec<u64>, StoreError>;
 
     /// Atomically removes expired messages, makes due messages visible, and hands out up to
     /// `max_messages` visible messages in queue order, hiding each until the visibility deadline.
-    async fn receive_messages(&self, key: &QueueKey, request: ReceiveRequest) -> Result<ReceiveOutcome, StoreError>;
+    async fn receive_messages(
+        &self,
+        key: &QueueKey,
+        request: ReceiveRequest,
+    ) -> Result<ReceiveOutcome, StoreError>;
 
     /// Removes a message whatever its state. Returns whether it was there.
     async fn delete_message(&self, key: &QueueKey, seq: u64) -> Result<bool, StoreError>;
 
     /// Moves an in-flight message's visibility deadline.
-    async fn change_visibility(&self, key: &QueueKey, change: VisibilityChange) -> Result<VisibilityOutcome, StoreError>;
+    async fn change_visibility(
+        &self,
+        key: &QueueKey,
+        change: VisibilityChange,
+    ) -> Result<VisibilityOutcome, StoreError>;
 
     /// Removes every message of a queue, in flight or not. Returns how many went.
     async fn purge_messages(&self, key: &QueueKey) -> Result<u64, StoreError>;
 
     /// Removes expired messages and makes due messages visible, then counts.
-    async fn message_counts(&self, key: &QueueKey, now: i64, expire_before: i64) -> Result<MessageCounts, StoreError>;
+    async fn message_counts(
+        &self,
+        key: &QueueKey,
+        now: i64,
+        expire_before: i64,
+    ) -> Result<MessageCounts, StoreError>;
 
     /// A secret kept with the data (receipt handles are sealed with it), the same for every process that
     /// shares the backend.

@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use crate::{
-    CreateOutcome, MessageContent, MessageCounts, NewMessage, QueueKey, QueueMessages, QueueRecord, ReceiveOutcome,
-    ReceiveRequest, ReceivedMessage, Store, StoreError, VisibilityChange, VisibilityOutcome,
+    CreateOutcome, MessageContent, MessageCounts, NewMessage, QueueKey, QueueMessages, QueueRecord,
+    ReceiveOutcome, ReceiveRequest, ReceivedMessage, Store, StoreError, VisibilityChange,
+    VisibilityOutcome,
 };
 
 pub struct MemoryStore {
@@ -38,8 +39,14 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn queue_messages(&self, key: &QueueKey) -> Result<Arc<Mutex<QueueMessages<Arc<MessageContent>>>>, StoreError> {
-        lock(&self.messages).get(key).cloned().ok_or(StoreError::QueueNotFound)
+    fn queue_messages(
+        &self,
+        key: &QueueKey,
+    ) -> Result<Arc<Mutex<QueueMessages<Arc<MessageContent>>>>, StoreError> {
+        lock(&self.messages)
+            .get(key)
+            .cloned()
+            .ok_or(StoreError::QueueNotFound)
     }
 }
 
@@ -122,13 +129,26 @@ impl Store for MemoryStore {
         Ok(lock(&self.tombstones).get(key).copied())
     }
 
-    async fn send_messages(&self, key: &QueueKey, messages: Vec<NewMessage>) -> Result<Vec<u64>, StoreError> {
+    async fn send_messages(
+        &self,
+        key: &QueueKey,
+        messages: Vec<NewMessage>,
+    ) -> Result<Vec<u64>, StoreError> {
         let queue = self.queue_messages(key)?;
-        let seqs = lock(&queue).append(messages.into_iter().map(|m| (m.content, m.visible_at)).collect());
+        let seqs = lock(&queue).append(
+            messages
+                .into_iter()
+                .map(|m| (m.content, m.visible_at))
+                .collect(),
+        );
         Ok(seqs)
     }
 
-    async fn receive_messages(&self, key: &QueueKey, request: ReceiveRequest) -> Result<ReceiveOutcome, StoreError> {
+    async fn receive_messages(
+        &self,
+        key: &QueueKey,
+        request: ReceiveRequest,
+    ) -> Result<ReceiveOutcome, StoreError> {
         let queue = self.queue_messages(key)?;
         let mut messages = lock(&queue);
         messages.expire(request.expire_before);
@@ -155,7 +175,11 @@ impl Store for MemoryStore {
         Ok(deleted)
     }
 
-    async fn change_visibility(&self, key: &QueueKey, change: VisibilityChange) -> Result<VisibilityOutcome, StoreError> {
+    async fn change_visibility(
+        &self,
+        key: &QueueKey,
+        change: VisibilityChange,
+    ) -> Result<VisibilityOutcome, StoreError> {
         let queue = self.queue_messages(key)?;
         let outcome = lock(&queue).change_visibility(&change);
         Ok(outcome)
@@ -167,7 +191,12 @@ impl Store for MemoryStore {
         Ok(purged)
     }
 
-    async fn message_counts(&self, key: &QueueKey, now: i64, expire_before: i64) -> Result<MessageCounts, StoreError> {
+    async fn message_counts(
+        &self,
+        key: &QueueKey,
+        now: i64,
+        expire_before: i64,
+    ) -> Result<MessageCounts, StoreError> {
         let queue = self.queue_messages(key)?;
         let mut messages = lock(&queue);
         messages.expire(expire_before);

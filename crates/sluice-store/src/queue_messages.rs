@@ -237,8 +237,12 @@ impl<P: Payload> QueueMessages<P> {
                 outcome.in_flight_limit_reached = outcome.messages.is_empty();
                 break;
             }
-            let Some(seq) = self.visible.pop_first() else { break };
-            let Some(slot) = self.slots.get_mut(&seq) else { continue };
+            let Some(seq) = self.visible.pop_first() else {
+                break;
+            };
+            let Some(slot) = self.slots.get_mut(&seq) else {
+                continue;
+            };
             slot.delivery = Delivery::InFlight;
             slot.visible_at = request.visibility_deadline;
             slot.receive_count += 1;
@@ -270,7 +274,11 @@ impl<P: Payload> QueueMessages<P> {
         if slot.receive_count != change.receive_count {
             return VisibilityOutcome::Stale;
         }
-        if change.deadline > slot.received_at.saturating_add(change.max_span_from_receive) {
+        if change.deadline
+            > slot
+                .received_at
+                .saturating_add(change.max_span_from_receive)
+        {
             return VisibilityOutcome::BeyondLimit;
         }
         let hide = change.deadline > change.now;
@@ -341,7 +349,12 @@ mod tests {
         (Named(id, sent_at), visible_at)
     }
 
-    fn receive(q: &mut QueueMessages<Named>, now: i64, max: usize, deadline: i64) -> Vec<&'static str> {
+    fn receive(
+        q: &mut QueueMessages<Named>,
+        now: i64,
+        max: usize,
+        deadline: i64,
+    ) -> Vec<&'static str> {
         let request = ReceiveRequest {
             now,
             max_messages: max,
@@ -349,15 +362,30 @@ mod tests {
             expire_before: i64::MIN,
             max_in_flight: 100,
         };
-        q.receive(&request).messages.iter().map(|m| m.payload.0).collect()
+        q.receive(&request)
+            .messages
+            .iter()
+            .map(|m| m.payload.0)
+            .collect()
     }
 
     #[test]
     fn delivers_in_order_and_hides_until_the_deadline() {
         let mut q = QueueMessages::<Named>::default();
-        q.append(vec![message("a", 0, 0), message("b", 0, 0), message("c", 0, 0)]);
+        q.append(vec![
+            message("a", 0, 0),
+            message("b", 0, 0),
+            message("c", 0, 0),
+        ]);
         assert_eq!(receive(&mut q, 0, 2, 30), ["a", "b"]);
-        assert_eq!(q.counts(0), MessageCounts { visible: 1, in_flight: 2, delayed: 0 });
+        assert_eq!(
+            q.counts(0),
+            MessageCounts {
+                visible: 1,
+                in_flight: 2,
+                delayed: 0
+            }
+        );
         assert_eq!(receive(&mut q, 29, 10, 60), ["c"]);
         assert_eq!(receive(&mut q, 30, 10, 60), ["a", "b"]);
     }
@@ -366,7 +394,14 @@ mod tests {
     fn delayed_messages_wait_and_count_as_delayed() {
         let mut q = QueueMessages::<Named>::default();
         q.append(vec![message("late", 0, 10)]);
-        assert_eq!(q.counts(5), MessageCounts { visible: 0, in_flight: 0, delayed: 1 });
+        assert_eq!(
+            q.counts(5),
+            MessageCounts {
+                visible: 0,
+                in_flight: 0,
+                delayed: 1
+            }
+        );
         assert!(receive(&mut q, 5, 10, 100).is_empty());
         assert_eq!(receive(&mut q, 10, 10, 100), ["late"]);
     }
@@ -374,10 +409,24 @@ mod tests {
     #[test]
     fn expiry_removes_old_messages_from_every_state() {
         let mut q = QueueMessages::<Named>::default();
-        q.append(vec![message("old", 0, 0), message("old-delayed", 1, 500), message("new", 100, 100)]);
+        q.append(vec![
+            message("old", 0, 0),
+            message("old-delayed", 1, 500),
+            message("new", 100, 100),
+        ]);
         receive(&mut q, 0, 1, 1000);
-        assert_eq!(q.expire(50).iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), [0, 1]);
-        assert_eq!(q.counts(100), MessageCounts { visible: 1, in_flight: 0, delayed: 0 });
+        assert_eq!(
+            q.expire(50).iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+            [0, 1]
+        );
+        assert_eq!(
+            q.counts(100),
+            MessageCounts {
+                visible: 1,
+                in_flight: 0,
+                delayed: 0
+            }
+        );
         assert_eq!(q.slots.len(), 1);
     }
 
@@ -393,20 +442,58 @@ mod tests {
             deadline,
             max_span_from_receive: 100,
         };
-        assert_eq!(q.change_visibility(&change(1, 10, 101)), VisibilityOutcome::BeyondLimit);
-        assert_eq!(q.change_visibility(&change(1, 10, 50)), VisibilityOutcome::Changed);
-        assert_eq!(q.change_visibility(&change(0, 10, 50)), VisibilityOutcome::Stale);
-        assert_eq!(q.change_visibility(&change(1, 10, 10)), VisibilityOutcome::Changed);
-        assert_eq!(q.counts(10), MessageCounts { visible: 1, in_flight: 0, delayed: 0 });
+        assert_eq!(
+            q.change_visibility(&change(1, 10, 101)),
+            VisibilityOutcome::BeyondLimit
+        );
+        assert_eq!(
+            q.change_visibility(&change(1, 10, 50)),
+            VisibilityOutcome::Changed
+        );
+        assert_eq!(
+            q.change_visibility(&change(0, 10, 50)),
+            VisibilityOutcome::Stale
+        );
+        assert_eq!(
+            q.change_visibility(&change(1, 10, 10)),
+            VisibilityOutcome::Changed
+        );
+        assert_eq!(
+            q.counts(10),
+            MessageCounts {
+                visible: 1,
+                in_flight: 0,
+                delayed: 0
+            }
+        );
         // Visible again but not received since: the same handle hides it again.
-        assert_eq!(q.change_visibility(&change(1, 20, 60)), VisibilityOutcome::Changed);
-        assert_eq!(q.counts(20), MessageCounts { visible: 0, in_flight: 1, delayed: 0 });
+        assert_eq!(
+            q.change_visibility(&change(1, 20, 60)),
+            VisibilityOutcome::Changed
+        );
+        assert_eq!(
+            q.counts(20),
+            MessageCounts {
+                visible: 0,
+                in_flight: 1,
+                delayed: 0
+            }
+        );
         // The limit counts from the receive, not from the last change.
         receive(&mut q, 60, 1, 90);
-        assert_eq!(q.change_visibility(&change(2, 70, 160)), VisibilityOutcome::Changed);
-        assert_eq!(q.change_visibility(&change(2, 70, 161)), VisibilityOutcome::BeyondLimit);
+        assert_eq!(
+            q.change_visibility(&change(2, 70, 160)),
+            VisibilityOutcome::Changed
+        );
+        assert_eq!(
+            q.change_visibility(&change(2, 70, 161)),
+            VisibilityOutcome::BeyondLimit
+        );
         assert!(q.delete(seq).is_some());
-        assert_eq!(q.change_visibility(&change(2, 70, 80)), VisibilityOutcome::Gone);
+        assert_eq!(
+            q.change_visibility(&change(2, 70, 80)),
+            VisibilityOutcome::Gone
+        );
         assert_eq!(q.counts(70), MessageCounts::default());
     }
 

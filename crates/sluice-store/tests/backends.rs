@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use sluice_store::{
-    AttributeValue, CreateOutcome, DurableOptions, DurableStore, MemoryStore, MessageAttribute, MessageContent, MessageCounts,
-    NewMessage, QueueKey, QueueRecord, ReceiveRequest, Store, StoreError, VisibilityChange, VisibilityOutcome,
+    AttributeValue, CreateOutcome, DurableOptions, DurableStore, MemoryStore, MessageAttribute,
+    MessageContent, MessageCounts, NewMessage, QueueKey, QueueRecord, ReceiveRequest, Store,
+    StoreError, VisibilityChange, VisibilityOutcome,
 };
 
 fn temp_dir(label: &str) -> PathBuf {
@@ -45,7 +46,9 @@ fn record(name: &str) -> QueueRecord {
 }
 
 fn rand_incarnation(name: &str) -> u64 {
-    name.bytes().fold(1469598103934665603u64, |h, b| (h ^ u64::from(b)).wrapping_mul(1099511628211))
+    name.bytes().fold(1469598103934665603u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(1099511628211)
+    })
 }
 
 fn message(body: &str, sent_at: i64, delay: i64) -> NewMessage {
@@ -79,32 +82,65 @@ fn receive_at(now: i64, max: usize, visibility_ms: i64) -> ReceiveRequest {
 }
 
 async fn bodies(store: &dyn Store, q: &QueueKey, now: i64) -> Vec<String> {
-    let outcome = store.receive_messages(q, receive_at(now, 10, 0)).await.unwrap();
-    outcome.messages.iter().map(|m| m.content.body.clone()).collect()
+    let outcome = store
+        .receive_messages(q, receive_at(now, 10, 0))
+        .await
+        .unwrap();
+    outcome
+        .messages
+        .iter()
+        .map(|m| m.content.body.clone())
+        .collect()
 }
 
 /// The behaviour every backend shares.
 async fn shared_suite(store: &dyn Store) {
     let q = key("suite");
-    assert!(matches!(store.create_queue(record("suite")).await.unwrap(), CreateOutcome::Created(_)));
-    assert!(matches!(store.create_queue(record("suite")).await.unwrap(), CreateOutcome::Existing(_)));
+    assert!(matches!(
+        store.create_queue(record("suite")).await.unwrap(),
+        CreateOutcome::Created(_)
+    ));
+    assert!(matches!(
+        store.create_queue(record("suite")).await.unwrap(),
+        CreateOutcome::Existing(_)
+    ));
     let stored = store.get_queue(&q).await.unwrap().unwrap();
     let replaced = store.replace_queue(stored.clone()).await.unwrap();
     assert_eq!(replaced.version, stored.version + 1);
-    assert!(matches!(store.replace_queue(stored).await, Err(StoreError::Conflict)));
+    assert!(matches!(
+        store.replace_queue(stored).await,
+        Err(StoreError::Conflict)
+    ));
 
     let seqs = store
-        .send_messages(&q, vec![message("a", 0, 0), message("b", 0, 0), message("late", 0, 100)])
+        .send_messages(
+            &q,
+            vec![
+                message("a", 0, 0),
+                message("b", 0, 0),
+                message("late", 0, 100),
+            ],
+        )
         .await
         .unwrap();
     assert_eq!(seqs.len(), 3);
     assert_eq!(
         store.message_counts(&q, 0, i64::MIN).await.unwrap(),
-        MessageCounts { visible: 2, in_flight: 0, delayed: 1 }
+        MessageCounts {
+            visible: 2,
+            in_flight: 0,
+            delayed: 1
+        }
     );
-    let got = store.receive_messages(&q, receive_at(0, 1, 50)).await.unwrap();
+    let got = store
+        .receive_messages(&q, receive_at(0, 1, 50))
+        .await
+        .unwrap();
     assert_eq!(got.messages[0].content.body, "a");
-    assert_eq!(got.messages[0].content.attributes[0].value, AttributeValue::Binary(vec![1, 2, 3]));
+    assert_eq!(
+        got.messages[0].content.attributes[0].value,
+        AttributeValue::Binary(vec![1, 2, 3])
+    );
     let change = VisibilityChange {
         seq: got.messages[0].seq,
         receive_count: 1,
@@ -112,14 +148,23 @@ async fn shared_suite(store: &dyn Store) {
         deadline: 200,
         max_span_from_receive: 1000,
     };
-    assert_eq!(store.change_visibility(&q, change).await.unwrap(), VisibilityOutcome::Changed);
+    assert_eq!(
+        store.change_visibility(&q, change).await.unwrap(),
+        VisibilityOutcome::Changed
+    );
     assert_eq!(bodies(store, &q, 100).await, ["b", "late"]);
     assert!(store.delete_message(&q, got.messages[0].seq).await.unwrap());
     assert!(!store.delete_message(&q, got.messages[0].seq).await.unwrap());
     assert_eq!(store.purge_messages(&q).await.unwrap(), 2);
-    assert_eq!(store.message_counts(&q, 1000, i64::MIN).await.unwrap(), MessageCounts::default());
+    assert_eq!(
+        store.message_counts(&q, 1000, i64::MIN).await.unwrap(),
+        MessageCounts::default()
+    );
 
-    store.send_messages(&q, vec![message("old", 0, 0), message("new", 500, 0)]).await.unwrap();
+    store
+        .send_messages(&q, vec![message("old", 0, 0), message("new", 500, 0)])
+        .await
+        .unwrap();
     assert_eq!(store.message_counts(&q, 600, 100).await.unwrap().visible, 1);
 
     let other = key("other");
@@ -134,7 +179,10 @@ async fn shared_suite(store: &dyn Store) {
     assert_eq!(names, ["other", "suite"]);
     assert!(store.delete_queue(&other, 77).await.unwrap());
     assert_eq!(store.deleted_at(&other).await.unwrap(), Some(77));
-    assert!(matches!(store.send_messages(&other, vec![message("x", 0, 0)]).await, Err(StoreError::QueueNotFound)));
+    assert!(matches!(
+        store.send_messages(&other, vec![message("x", 0, 0)]).await,
+        Err(StoreError::QueueNotFound)
+    ));
     store.flush().await.unwrap();
 }
 
@@ -160,10 +208,16 @@ async fn durable_state_survives_reopening() {
         store.create_queue(record("gone")).await.unwrap();
         store.delete_queue(&key("gone"), 5).await.unwrap();
         let seqs = store
-            .send_messages(&q, (0..5).map(|i| message(&format!("m{i}"), 0, 0)).collect())
+            .send_messages(
+                &q,
+                (0..5).map(|i| message(&format!("m{i}"), 0, 0)).collect(),
+            )
             .await
             .unwrap();
-        let got = store.receive_messages(&q, receive_at(10, 2, 1000)).await.unwrap();
+        let got = store
+            .receive_messages(&q, receive_at(10, 2, 1000))
+            .await
+            .unwrap();
         assert_eq!(got.messages.len(), 2);
         store.delete_message(&q, seqs[0]).await.unwrap();
         (store.server_secret().await.unwrap(), seqs[1])
@@ -174,11 +228,22 @@ async fn durable_state_survives_reopening() {
     assert_eq!(store.deleted_at(&key("gone")).await.unwrap(), Some(5));
     assert_eq!(
         store.message_counts(&q, 20, i64::MIN).await.unwrap(),
-        MessageCounts { visible: 3, in_flight: 1, delayed: 0 }
+        MessageCounts {
+            visible: 3,
+            in_flight: 1,
+            delayed: 0
+        }
     );
     // The in-flight message keeps its deadline and receive count.
-    let later = store.receive_messages(&q, receive_at(1010, 10, 1000)).await.unwrap();
-    let again = later.messages.iter().find(|m| m.seq == in_flight_seq).unwrap();
+    let later = store
+        .receive_messages(&q, receive_at(1010, 10, 1000))
+        .await
+        .unwrap();
+    let again = later
+        .messages
+        .iter()
+        .find(|m| m.seq == in_flight_seq)
+        .unwrap();
     assert_eq!(again.receive_count, 2);
     assert_eq!(again.first_receive_at, 10);
     assert_eq!(again.content.body, "m1");
@@ -196,7 +261,13 @@ fn journal_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("journal-"))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("journal-")
+        })
         .collect();
     files.sort();
     files
@@ -206,7 +277,10 @@ async fn store_with_messages(dir: &Path, n: usize) {
     let store = DurableStore::open(dir).unwrap();
     store.create_queue(record("q")).await.unwrap();
     for i in 0..n {
-        store.send_messages(&key("q"), vec![message(&format!("m{i}"), 0, 0)]).await.unwrap();
+        store
+            .send_messages(&key("q"), vec![message(&format!("m{i}"), 0, 0)])
+            .await
+            .unwrap();
     }
 }
 
@@ -217,9 +291,21 @@ async fn a_torn_final_write_is_dropped_and_the_rest_recovered() {
     let last = journal_files(&dir).pop().unwrap();
     let len = std::fs::metadata(&last).unwrap().len();
     // Cut the last record in half, as a crash during its write would.
-    std::fs::OpenOptions::new().write(true).open(&last).unwrap().set_len(len - 20).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&last)
+        .unwrap()
+        .set_len(len - 20)
+        .unwrap();
     let store = DurableStore::open(&dir).unwrap();
-    assert_eq!(store.message_counts(&key("q"), 0, i64::MIN).await.unwrap().visible, 2);
+    assert_eq!(
+        store
+            .message_counts(&key("q"), 0, i64::MIN)
+            .await
+            .unwrap()
+            .visible,
+        2
+    );
     drop(store);
     // Garbage appended after the last record is a torn write too.
     let last = journal_files(&dir).pop().unwrap();
@@ -227,7 +313,14 @@ async fn a_torn_final_write_is_dropped_and_the_rest_recovered() {
     bytes.extend([0xAB; 7]);
     std::fs::write(&last, bytes).unwrap();
     let store = DurableStore::open(&dir).unwrap();
-    assert_eq!(store.message_counts(&key("q"), 0, i64::MIN).await.unwrap().visible, 2);
+    assert_eq!(
+        store
+            .message_counts(&key("q"), 0, i64::MIN)
+            .await
+            .unwrap()
+            .visible,
+        2
+    );
 }
 
 #[tokio::test]
@@ -240,9 +333,16 @@ async fn damage_before_the_tail_stops_start_up_and_names_the_file() {
     bytes[40] ^= 0xFF;
     std::fs::write(&first, &bytes).unwrap();
     let err = DurableStore::open(&dir).err().unwrap().to_string();
-    assert!(err.contains(first.file_name().unwrap().to_str().unwrap()), "{err}");
+    assert!(
+        err.contains(first.file_name().unwrap().to_str().unwrap()),
+        "{err}"
+    );
     assert!(err.contains("left untouched"), "{err}");
-    assert_eq!(std::fs::read(&first).unwrap(), bytes, "a damaged file is never rewritten");
+    assert_eq!(
+        std::fs::read(&first).unwrap(),
+        bytes,
+        "a damaged file is never rewritten"
+    );
 }
 
 #[tokio::test]
@@ -251,7 +351,11 @@ async fn foreign_files_stop_start_up_and_name_the_file() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("journal-0000000001.log");
     std::fs::write(&path, b"this is somebody else's file, not a journal").unwrap();
-    std::fs::write(dir.join("sluice.meta"), format!("sluice-data 1\nsecret {}\n", "ab".repeat(32))).unwrap();
+    std::fs::write(
+        dir.join("sluice.meta"),
+        format!("sluice-data 1\nsecret {}\n", "ab".repeat(32)),
+    )
+    .unwrap();
     let err = DurableStore::open(&dir).err().unwrap().to_string();
     assert!(err.contains("journal-0000000001.log"), "{err}");
     let meta = temp_dir("foreign-meta");
@@ -265,7 +369,9 @@ async fn foreign_files_stop_start_up_and_name_the_file() {
 async fn reclaiming_segments_keeps_every_live_message() {
     let dir = temp_dir("compact");
     let q = key("q");
-    let options = DurableOptions { segment_bytes: 64 * 1024 };
+    let options = DurableOptions {
+        segment_bytes: 64 * 1024,
+    };
     let body = "x".repeat(4 * 1024);
     {
         let store = DurableStore::open_with(&dir, options).unwrap();
@@ -273,7 +379,10 @@ async fn reclaiming_segments_keeps_every_live_message() {
         // Some 800 KiB over a dozen segments; most of it deleted, a few messages kept from each.
         let mut kept = 0;
         for i in 0..200 {
-            let seq = store.send_messages(&q, vec![message(&format!("{i}:{body}"), 0, 0)]).await.unwrap()[0];
+            let seq = store
+                .send_messages(&q, vec![message(&format!("{i}:{body}"), 0, 0)])
+                .await
+                .unwrap()[0];
             if i % 25 == 0 {
                 kept += 1;
             } else {
@@ -282,17 +391,31 @@ async fn reclaiming_segments_keeps_every_live_message() {
         }
         assert!(store.active_segment() >= 10, "{}", store.active_segment());
         store.compact_now().await.unwrap();
-        assert!(store.segment_count() <= 3, "{} segments left", store.segment_count());
-        assert_eq!(store.message_counts(&q, 0, i64::MIN).await.unwrap().visible, kept);
+        assert!(
+            store.segment_count() <= 3,
+            "{} segments left",
+            store.segment_count()
+        );
+        assert_eq!(
+            store.message_counts(&q, 0, i64::MIN).await.unwrap().visible,
+            kept
+        );
     }
     let store = DurableStore::open_with(&dir, options).unwrap();
     let mut seen = Vec::new();
     loop {
-        let got = store.receive_messages(&q, receive_at(0, 10, 60_000)).await.unwrap();
+        let got = store
+            .receive_messages(&q, receive_at(0, 10, 60_000))
+            .await
+            .unwrap();
         if got.messages.is_empty() {
             break;
         }
-        seen.extend(got.messages.iter().map(|m| m.content.body.split(':').next().unwrap().to_string()));
+        seen.extend(
+            got.messages
+                .iter()
+                .map(|m| m.content.body.split(':').next().unwrap().to_string()),
+        );
     }
     seen.sort_by_key(|s| s.parse::<u32>().unwrap());
     assert_eq!(seen, ["0", "25", "50", "75", "100", "125", "150", "175"]);

@@ -24,7 +24,11 @@ pub enum Record {
     /// A queue was created or replaced; the whole record.
     QueuePut(QueueRecord),
     /// The queue of this incarnation was deleted at this instant (epoch milliseconds).
-    QueueDelete { key: QueueKey, incarnation: u64, at: i64 },
+    QueueDelete {
+        key: QueueKey,
+        incarnation: u64,
+        at: i64,
+    },
     /// A message with its state: written at send, and again when compaction moves it forward.
     Message {
         queue: u64,
@@ -33,10 +37,23 @@ pub enum Record {
         content: Arc<MessageContent>,
     },
     /// Messages handed out by one receive: `(seq, visibility deadline)`, all at `at`.
-    Receive { queue: u64, at: i64, messages: Vec<(u64, i64)> },
-    Delete { queue: u64, seqs: Vec<u64> },
-    Visibility { queue: u64, seq: u64, deadline: i64 },
-    Purge { queue: u64 },
+    Receive {
+        queue: u64,
+        at: i64,
+        messages: Vec<(u64, i64)>,
+    },
+    Delete {
+        queue: u64,
+        seqs: Vec<u64>,
+    },
+    Visibility {
+        queue: u64,
+        seq: u64,
+        deadline: i64,
+    },
+    Purge {
+        queue: u64,
+    },
 }
 
 const QUEUE_PUT: u8 = 1;
@@ -119,13 +136,19 @@ impl<'a> Reader<'a> {
         Ok(self.take(1)?[0])
     }
     fn u32(&mut self) -> Result<u32, Malformed> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().map_err(|_| Malformed)?))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().map_err(|_| Malformed)?,
+        ))
     }
     fn u64(&mut self) -> Result<u64, Malformed> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().map_err(|_| Malformed)?))
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().map_err(|_| Malformed)?,
+        ))
     }
     fn i64(&mut self) -> Result<i64, Malformed> {
-        Ok(i64::from_le_bytes(self.take(8)?.try_into().map_err(|_| Malformed)?))
+        Ok(i64::from_le_bytes(
+            self.take(8)?.try_into().map_err(|_| Malformed)?,
+        ))
     }
     fn bytes(&mut self) -> Result<&'a [u8], Malformed> {
         let n = self.u32()? as usize;
@@ -161,7 +184,11 @@ impl<'a> Reader<'a> {
                 2 => AttributeValue::Binary(self.bytes()?.to_vec()),
                 _ => return Err(Malformed),
             };
-            out.push(MessageAttribute { name, data_type, value });
+            out.push(MessageAttribute {
+                name,
+                data_type,
+                value,
+            });
         }
         Ok(out)
     }
@@ -194,13 +221,22 @@ pub fn encode(record: &Record) -> Vec<u8> {
             w.u64(r.incarnation);
             w.u64(r.version);
         }
-        Record::QueueDelete { key, incarnation, at } => {
+        Record::QueueDelete {
+            key,
+            incarnation,
+            at,
+        } => {
             w.u8(QUEUE_DELETE);
             w.key(key);
             w.u64(*incarnation);
             w.i64(*at);
         }
-        Record::Message { queue, seq, state, content } => {
+        Record::Message {
+            queue,
+            seq,
+            state,
+            content,
+        } => {
             w.u8(MESSAGE);
             w.u64(*queue);
             w.u64(*seq);
@@ -217,7 +253,11 @@ pub fn encode(record: &Record) -> Vec<u8> {
             w.attributes(&content.system_attributes);
             w.str(&content.body);
         }
-        Record::Receive { queue, at, messages } => {
+        Record::Receive {
+            queue,
+            at,
+            messages,
+        } => {
             w.u8(RECEIVE);
             w.u64(*queue);
             w.i64(*at);
@@ -235,7 +275,11 @@ pub fn encode(record: &Record) -> Vec<u8> {
                 w.u64(*seq);
             }
         }
-        Record::Visibility { queue, seq, deadline } => {
+        Record::Visibility {
+            queue,
+            seq,
+            deadline,
+        } => {
             w.u8(VISIBILITY);
             w.u64(*queue);
             w.u64(*seq);
@@ -317,8 +361,14 @@ pub fn decode(payload: &[u8]) -> Result<Record, Malformed> {
             let queue = r.u64()?;
             let at = r.i64()?;
             let n = r.u32()?;
-            let messages = (0..n).map(|_| Ok((r.u64()?, r.i64()?))).collect::<Result<_, Malformed>>()?;
-            Record::Receive { queue, at, messages }
+            let messages = (0..n)
+                .map(|_| Ok((r.u64()?, r.i64()?)))
+                .collect::<Result<_, Malformed>>()?;
+            Record::Receive {
+                queue,
+                at,
+                messages,
+            }
         }
         DELETE => Record::Delete {
             queue: r.u64()?,
@@ -425,7 +475,10 @@ mod tests {
                 at: 4,
                 messages: vec![(1, 10), (2, 11)],
             },
-            Record::Delete { queue: 7, seqs: vec![1, 2] },
+            Record::Delete {
+                queue: 7,
+                seqs: vec![1, 2],
+            },
             Record::Visibility {
                 queue: 7,
                 seq: 1,

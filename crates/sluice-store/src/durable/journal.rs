@@ -39,7 +39,10 @@ pub fn segment_path(dir: &Path, segment: u64) -> PathBuf {
 
 /// The segment number of a journal file name, if it is one.
 pub fn segment_number(name: &str) -> Option<u64> {
-    name.strip_prefix("journal-")?.strip_suffix(".log")?.parse().ok()
+    name.strip_prefix("journal-")?
+        .strip_suffix(".log")?
+        .parse()
+        .ok()
 }
 
 fn segment_header(segment: u64) -> [u8; SEGMENT_HEADER as usize] {
@@ -54,12 +57,16 @@ pub struct Commit(oneshot::Receiver<Result<(), String>>);
 
 impl Commit {
     pub async fn wait(self) -> Result<(), String> {
-        self.0.await.unwrap_or_else(|_| Err("the journal writer stopped".to_string()))
+        self.0
+            .await
+            .unwrap_or_else(|_| Err("the journal writer stopped".to_string()))
     }
 
     /// Waits on a thread that is not running async code.
     pub fn blocking_wait(self) -> Result<(), String> {
-        self.0.blocking_recv().unwrap_or_else(|_| Err("the journal writer stopped".to_string()))
+        self.0
+            .blocking_recv()
+            .unwrap_or_else(|_| Err("the journal writer stopped".to_string()))
     }
 }
 
@@ -139,7 +146,9 @@ impl Journal {
         }
         let mut locations = Vec::with_capacity(frames.len());
         for frame in frames {
-            if pending.offset + frame.len() as u64 > self.segment_target && pending.offset > SEGMENT_HEADER {
+            if pending.offset + frame.len() as u64 > self.segment_target
+                && pending.offset > SEGMENT_HEADER
+            {
                 let next = pending.segment + 1;
                 pending.segment = next;
                 pending.offset = SEGMENT_HEADER;
@@ -194,7 +203,10 @@ impl Journal {
         let mut frame = vec![0u8; location.len as usize];
         file.read_exact_at(&mut frame, location.offset)?;
         match codec::frame_header(&frame) {
-            Some((len, crc)) if len + FRAME_HEADER == frame.len() && codec::checksum_ok(&frame[FRAME_HEADER..], crc) => {
+            Some((len, crc))
+                if len + FRAME_HEADER == frame.len()
+                    && codec::checksum_ok(&frame[FRAME_HEADER..], crc) =>
+            {
                 frame.drain(..FRAME_HEADER);
                 Ok(frame)
             }
@@ -255,8 +267,14 @@ fn write_loop(shared: &Shared) {
     loop {
         let (chunks, waiters, stopping) = {
             let mut pending = lock(&shared.pending);
-            while pending.waiters.is_empty() && pending.chunks.iter().all(|c| c.bytes.is_empty()) && !pending.stopping {
-                pending = shared.work.wait(pending).unwrap_or_else(|poisoned| poisoned.into_inner());
+            while pending.waiters.is_empty()
+                && pending.chunks.iter().all(|c| c.bytes.is_empty())
+                && !pending.stopping
+            {
+                pending = shared
+                    .work
+                    .wait(pending)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
             }
             (
                 std::mem::take(&mut pending.chunks),
@@ -276,7 +294,9 @@ fn write_loop(shared: &Shared) {
                 lock(&shared.pending).failed = Some(format!("journal write failed: {e}"));
             }
         }
-        let outcome = result.map(|_| ()).map_err(|e| format!("journal write failed: {e}"));
+        let outcome = result
+            .map(|_| ())
+            .map_err(|e| format!("journal write failed: {e}"));
         for waiter in waiters {
             let _ = waiter.send(outcome.clone());
         }
@@ -287,7 +307,11 @@ fn write_loop(shared: &Shared) {
 }
 
 /// Writes chunks in order and syncs every file written; returns the new durable end.
-fn write_chunks(shared: &Shared, files: &mut HashMap<u64, File>, chunks: &[Chunk]) -> std::io::Result<Option<(u64, u64)>> {
+fn write_chunks(
+    shared: &Shared,
+    files: &mut HashMap<u64, File>,
+    chunks: &[Chunk],
+) -> std::io::Result<Option<(u64, u64)>> {
     let mut touched = Vec::new();
     let mut end = None;
     for chunk in chunks.iter().filter(|c| !c.bytes.is_empty()) {

@@ -27,8 +27,9 @@ use self::codec::{Record, StateFields};
 use self::journal::{Commit, Journal, Location};
 use crate::queue_messages::{DeliveryState, Payload, QueueMessages};
 use crate::{
-    CreateOutcome, MessageContent, MessageCounts, NewMessage, QueueKey, QueueRecord, ReceiveOutcome, ReceiveRequest,
-    ReceivedMessage, Store, StoreError, VisibilityChange, VisibilityOutcome,
+    CreateOutcome, MessageContent, MessageCounts, NewMessage, QueueKey, QueueRecord,
+    ReceiveOutcome, ReceiveRequest, ReceivedMessage, Store, StoreError, VisibilityChange,
+    VisibilityOutcome,
 };
 
 /// Message bodies kept in memory across all queues before the oldest are left to the disk.
@@ -112,7 +113,10 @@ pub struct DurableStore {
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error("cannot use data directory {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("data directory {0} is in use by another sluice process")]
     Locked(PathBuf),
     #[error("{path} is not a sluice data file or is damaged: {reason}; it was left untouched")]
@@ -154,7 +158,8 @@ impl DurableStore {
         }
         let secret = load_or_create_meta(dir)?;
         let recovered = recovery::recover(dir)?;
-        let journal = Journal::start(dir, recovered.next_segment, options.segment_bytes).map_err(io(dir))?;
+        let journal =
+            Journal::start(dir, recovered.next_segment, options.segment_bytes).map_err(io(dir))?;
         let mut segments = recovered.segments;
         segments.insert(recovered.next_segment);
         let inner = Arc::new(Inner {
@@ -252,7 +257,13 @@ fn load_or_create_meta(dir: &Path) -> Result<[u8; 32], OpenError> {
             let has_journal = std::fs::read_dir(dir)
                 .map_err(io(dir))?
                 .filter_map(Result::ok)
-                .any(|entry| entry.file_name().to_str().and_then(journal::segment_number).is_some());
+                .any(|entry| {
+                    entry
+                        .file_name()
+                        .to_str()
+                        .and_then(journal::segment_number)
+                        .is_some()
+                });
             if has_journal {
                 return Err(OpenError::Damaged {
                     path,
@@ -264,7 +275,10 @@ fn load_or_create_meta(dir: &Path) -> Result<[u8; 32], OpenError> {
             let tmp = dir.join(format!("{META_FILE}.tmp"));
             let write = || -> std::io::Result<()> {
                 let mut file = File::create(&tmp)?;
-                std::io::Write::write_all(&mut file, format!("{META_HEADER}\nsecret {hex}\n").as_bytes())?;
+                std::io::Write::write_all(
+                    &mut file,
+                    format!("{META_HEADER}\nsecret {hex}\n").as_bytes(),
+                )?;
                 file.sync_all()?;
                 std::fs::rename(&tmp, &path)?;
                 journal::sync_dir(dir)
@@ -304,7 +318,10 @@ impl Inner {
             .get(key)
             .map(|(record, _)| record.incarnation)
             .ok_or(StoreError::QueueNotFound)?;
-        lock(&self.queues).get(&incarnation).cloned().ok_or(StoreError::QueueNotFound)
+        lock(&self.queues)
+            .get(&incarnation)
+            .cloned()
+            .ok_or(StoreError::QueueNotFound)
     }
 
     fn add_live(&self, location: &Location) {
@@ -314,7 +331,8 @@ impl Inner {
     /// Accounts for a message that left the queue.
     fn forget(&self, stored: &Stored) {
         if let Some(content) = &stored.hot {
-            self.hot_bytes.fetch_sub(content_bytes(content), Ordering::Relaxed);
+            self.hot_bytes
+                .fetch_sub(content_bytes(content), Ordering::Relaxed);
         }
         if let Some(live) = lock(&self.live).get_mut(&stored.location.segment) {
             *live = live.saturating_sub(u64::from(stored.location.len));
@@ -333,7 +351,8 @@ impl Inner {
                 break;
             }
             if let Some(content) = stored.hot.take() {
-                self.hot_bytes.fetch_sub(content_bytes(&content), Ordering::Relaxed);
+                self.hot_bytes
+                    .fetch_sub(content_bytes(&content), Ordering::Relaxed);
             }
             state.hot.pop_front();
         }
@@ -377,7 +396,9 @@ impl Store for DurableStore {
                 return Ok(CreateOutcome::Existing(existing.clone()));
             }
             let (locations, commit) = inner.append(&[Record::QueuePut(record.clone())])?;
-            catalog.queues.insert(record.key.clone(), (record.clone(), locations[0]));
+            catalog
+                .queues
+                .insert(record.key.clone(), (record.clone(), locations[0]));
             catalog.tombstones.remove(&record.key);
             let state = QueueState {
                 incarnation: record.incarnation,
@@ -392,7 +413,10 @@ impl Store for DurableStore {
     }
 
     async fn get_queue(&self, key: &QueueKey) -> Result<Option<QueueRecord>, StoreError> {
-        Ok(lock(&self.inner.catalog).queues.get(key).map(|(r, _)| r.clone()))
+        Ok(lock(&self.inner.catalog)
+            .queues
+            .get(key)
+            .map(|(r, _)| r.clone()))
     }
 
     async fn list_queues(
@@ -415,7 +439,9 @@ impl Store for DurableStore {
         Ok(catalog
             .queues
             .range(start..)
-            .take_while(|(k, _)| k.account_id == account_id && k.region == region && k.name.starts_with(prefix))
+            .take_while(|(k, _)| {
+                k.account_id == account_id && k.region == region && k.name.starts_with(prefix)
+            })
             .filter(|(k, _)| after.is_none_or(|after| k.name.as_str() > after))
             .take(limit)
             .map(|(_, (r, _))| r.clone())
@@ -436,7 +462,9 @@ impl Store for DurableStore {
             }
             record.version += 1;
             let (locations, commit) = inner.append(&[Record::QueuePut(record.clone())])?;
-            catalog.queues.insert(record.key.clone(), (record.clone(), locations[0]));
+            catalog
+                .queues
+                .insert(record.key.clone(), (record.clone(), locations[0]));
             commit
         };
         committed(commit).await?;
@@ -455,7 +483,9 @@ impl Store for DurableStore {
                 incarnation: record.incarnation,
                 at: now_millis,
             }])?;
-            catalog.tombstones.insert(key.clone(), (now_millis, record.incarnation, locations[0]));
+            catalog
+                .tombstones
+                .insert(key.clone(), (now_millis, record.incarnation, locations[0]));
             (commit, lock(&inner.queues).remove(&record.incarnation))
         };
         if let Some(state) = state {
@@ -469,10 +499,17 @@ impl Store for DurableStore {
     }
 
     async fn deleted_at(&self, key: &QueueKey) -> Result<Option<i64>, StoreError> {
-        Ok(lock(&self.inner.catalog).tombstones.get(key).map(|(at, _, _)| *at))
+        Ok(lock(&self.inner.catalog)
+            .tombstones
+            .get(key)
+            .map(|(at, _, _)| *at))
     }
 
-    async fn send_messages(&self, key: &QueueKey, messages: Vec<NewMessage>) -> Result<Vec<u64>, StoreError> {
+    async fn send_messages(
+        &self,
+        key: &QueueKey,
+        messages: Vec<NewMessage>,
+    ) -> Result<Vec<u64>, StoreError> {
         let inner = &self.inner;
         let queue = inner.queue_state(key)?;
         let (seqs, commit) = {
@@ -519,7 +556,11 @@ impl Store for DurableStore {
         Ok(seqs)
     }
 
-    async fn receive_messages(&self, key: &QueueKey, request: ReceiveRequest) -> Result<ReceiveOutcome, StoreError> {
+    async fn receive_messages(
+        &self,
+        key: &QueueKey,
+        request: ReceiveRequest,
+    ) -> Result<ReceiveOutcome, StoreError> {
         let inner = &self.inner;
         let queue = inner.queue_state(key)?;
         let (delivered, next_visible_at, limit_reached, commit) = {
@@ -540,11 +581,24 @@ impl Store for DurableStore {
                 records.push(Record::Receive {
                     queue: state.incarnation,
                     at: request.now,
-                    messages: delivered.messages.iter().map(|d| (d.seq, request.visibility_deadline)).collect(),
+                    messages: delivered
+                        .messages
+                        .iter()
+                        .map(|d| (d.seq, request.visibility_deadline))
+                        .collect(),
                 });
             }
-            let commit = if records.is_empty() { None } else { Some(inner.append(&records)?.1) };
-            (delivered.messages, delivered.next_visible_at, delivered.in_flight_limit_reached, commit)
+            let commit = if records.is_empty() {
+                None
+            } else {
+                Some(inner.append(&records)?.1)
+            };
+            (
+                delivered.messages,
+                delivered.next_visible_at,
+                delivered.in_flight_limit_reached,
+                commit,
+            )
         };
         let mut messages = Vec::with_capacity(delivered.len());
         for d in delivered {
@@ -588,7 +642,11 @@ impl Store for DurableStore {
         Ok(deleted)
     }
 
-    async fn change_visibility(&self, key: &QueueKey, change: VisibilityChange) -> Result<VisibilityOutcome, StoreError> {
+    async fn change_visibility(
+        &self,
+        key: &QueueKey,
+        change: VisibilityChange,
+    ) -> Result<VisibilityOutcome, StoreError> {
         let inner = &self.inner;
         let queue = inner.queue_state(key)?;
         let (outcome, commit) = {
@@ -620,14 +678,21 @@ impl Store for DurableStore {
                 inner.forget(stored);
             }
             state.hot.clear();
-            let (_, commit) = inner.append(&[Record::Purge { queue: state.incarnation }])?;
+            let (_, commit) = inner.append(&[Record::Purge {
+                queue: state.incarnation,
+            }])?;
             (removed.len() as u64, commit)
         };
         committed(commit).await?;
         Ok(purged)
     }
 
-    async fn message_counts(&self, key: &QueueKey, now: i64, expire_before: i64) -> Result<MessageCounts, StoreError> {
+    async fn message_counts(
+        &self,
+        key: &QueueKey,
+        now: i64,
+        expire_before: i64,
+    ) -> Result<MessageCounts, StoreError> {
         let inner = &self.inner;
         let queue = inner.queue_state(key)?;
         let mut state = lock(&queue);
@@ -683,7 +748,10 @@ fn compact(inner: &Inner) -> Result<usize, String> {
         };
         let (live_oldest, live_total) = {
             let live = lock(&inner.live);
-            (live.get(&oldest).copied().unwrap_or(0), live.values().sum::<u64>())
+            (
+                live.get(&oldest).copied().unwrap_or(0),
+                live.values().sum::<u64>(),
+            )
         };
         let target = inner.segment_bytes;
         let mostly_dead = live_oldest < target / 4;
@@ -692,11 +760,18 @@ fn compact(inner: &Inner) -> Result<usize, String> {
             return Ok(removed);
         }
         relocate(inner, oldest)?;
-        inner.journal.remove_segment(oldest).map_err(|e| e.to_string())?;
+        inner
+            .journal
+            .remove_segment(oldest)
+            .map_err(|e| e.to_string())?;
         lock(&inner.segments).remove(&oldest);
         lock(&inner.live).remove(&oldest);
         removed += 1;
-        tracing::debug!(segment = oldest, live_bytes = live_oldest, "journal segment reclaimed");
+        tracing::debug!(
+            segment = oldest,
+            live_bytes = live_oldest,
+            "journal segment reclaimed"
+        );
     }
 }
 
@@ -707,14 +782,21 @@ fn relocate(inner: &Inner, segment: u64) -> Result<(), String> {
     {
         let mut catalog = lock(&inner.catalog);
         let now = crate::durable::now_millis();
-        catalog.tombstones.retain(|_, (at, _, _)| now - *at < TOMBSTONE_MILLIS);
+        catalog
+            .tombstones
+            .retain(|_, (at, _, _)| now - *at < TOMBSTONE_MILLIS);
         let Catalog { queues, tombstones } = &mut *catalog;
         for (record, location) in queues.values_mut().filter(|(_, l)| l.segment == segment) {
-            let (locations, commit) = inner.append(&[Record::QueuePut(record.clone())]).map_err(|e| e.to_string())?;
+            let (locations, commit) = inner
+                .append(&[Record::QueuePut(record.clone())])
+                .map_err(|e| e.to_string())?;
             *location = locations[0];
             last_commit = Some(commit);
         }
-        for (key, (at, incarnation, location)) in tombstones.iter_mut().filter(|(_, (_, _, l))| l.segment == segment) {
+        for (key, (at, incarnation, location)) in tombstones
+            .iter_mut()
+            .filter(|(_, (_, _, l))| l.segment == segment)
+        {
             let record = Record::QueueDelete {
                 key: key.clone(),
                 incarnation: *incarnation,
@@ -735,7 +817,9 @@ fn relocate(inner: &Inner, segment: u64) -> Result<(), String> {
             .map(|(seq, _)| seq)
             .collect();
         for seq in moving {
-            let Some((stored, delivery)) = state.messages.get(seq) else { continue };
+            let Some((stored, delivery)) = state.messages.get(seq) else {
+                continue;
+            };
             let content = inner.content(stored).map_err(|e| e.to_string())?;
             let old = stored.location;
             let record = Record::Message {

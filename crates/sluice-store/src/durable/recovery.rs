@@ -100,7 +100,9 @@ impl Replay {
             return Err(damaged("shorter than a segment header".into()));
         }
         if &bytes[..8] != MAGIC || bytes[8..16] != number.to_le_bytes() {
-            return Err(damaged("it does not start with a sluice journal header".into()));
+            return Err(damaged(
+                "it does not start with a sluice journal header".into(),
+            ));
         }
         let mut offset = SEGMENT_HEADER as usize;
         while offset < bytes.len() {
@@ -112,14 +114,17 @@ impl Replay {
                     self.truncated_tail = true;
                     return Ok(());
                 }
-                return Err(damaged(format!("record at offset {offset} fails its checksum")));
+                return Err(damaged(format!(
+                    "record at offset {offset} fails its checksum"
+                )));
             };
             let location = Location {
                 segment: number,
                 offset: offset as u64,
                 len: (FRAME_HEADER + payload.len()) as u32,
             };
-            self.apply(payload, location).map_err(|_| damaged(format!("record at offset {offset} cannot be read")))?;
+            self.apply(payload, location)
+                .map_err(|_| damaged(format!("record at offset {offset} cannot be read")))?;
             offset += FRAME_HEADER + payload.len();
         }
         Ok(())
@@ -161,8 +166,16 @@ impl Replay {
                 self.tombstones.remove(&record.key);
                 self.queues.insert(record.key.clone(), (record, location));
             }
-            Record::QueueDelete { key, incarnation, at } => {
-                if self.queues.get(&key).is_some_and(|(r, _)| r.incarnation == incarnation) {
+            Record::QueueDelete {
+                key,
+                incarnation,
+                at,
+            } => {
+                if self
+                    .queues
+                    .get(&key)
+                    .is_some_and(|(r, _)| r.incarnation == incarnation)
+                {
                     self.queues.remove(&key);
                     self.drop_queue(incarnation);
                 }
@@ -171,10 +184,18 @@ impl Replay {
                 }
             }
             Record::Message { .. } => {}
-            Record::Receive { queue, at, messages } => {
-                let Some(q) = self.messages.get_mut(&queue) else { return Ok(()) };
+            Record::Receive {
+                queue,
+                at,
+                messages,
+            } => {
+                let Some(q) = self.messages.get_mut(&queue) else {
+                    return Ok(());
+                };
                 for (seq, deadline) in messages {
-                    let Some((stored, state)) = q.get(seq) else { continue };
+                    let Some((stored, state)) = q.get(seq) else {
+                        continue;
+                    };
                     let stored = stored.clone();
                     let next = DeliveryState {
                         visible_at: deadline,
@@ -186,21 +207,42 @@ impl Replay {
                 }
             }
             Record::Delete { queue, seqs } => {
-                let Some(q) = self.messages.get_mut(&queue) else { return Ok(()) };
-                let gone: Vec<Location> = seqs.iter().filter_map(|seq| q.delete(*seq)).map(|s| s.location).collect();
+                let Some(q) = self.messages.get_mut(&queue) else {
+                    return Ok(());
+                };
+                let gone: Vec<Location> = seqs
+                    .iter()
+                    .filter_map(|seq| q.delete(*seq))
+                    .map(|s| s.location)
+                    .collect();
                 for location in gone {
                     self.unlive(&location);
                 }
             }
-            Record::Visibility { queue, seq, deadline } => {
-                let Some(q) = self.messages.get_mut(&queue) else { return Ok(()) };
+            Record::Visibility {
+                queue,
+                seq,
+                deadline,
+            } => {
+                let Some(q) = self.messages.get_mut(&queue) else {
+                    return Ok(());
+                };
                 if let Some((stored, state)) = q.get(seq) {
                     let stored = stored.clone();
-                    q.restore(seq, stored, DeliveryState { visible_at: deadline, ..state });
+                    q.restore(
+                        seq,
+                        stored,
+                        DeliveryState {
+                            visible_at: deadline,
+                            ..state
+                        },
+                    );
                 }
             }
             Record::Purge { queue } => {
-                let Some(q) = self.messages.get_mut(&queue) else { return Ok(()) };
+                let Some(q) = self.messages.get_mut(&queue) else {
+                    return Ok(());
+                };
                 let gone: Vec<Location> = q.purge().into_iter().map(|s| s.location).collect();
                 for location in gone {
                     self.unlive(&location);
@@ -235,13 +277,18 @@ fn frame_at(bytes: &[u8], offset: usize) -> Option<&[u8]> {
 /// Whether a complete, valid frame starts right after the (bad) frame at `offset`: if one does, the bad
 /// frame is damage in the middle of the data, not a torn final write.
 fn valid_frame_follows(bytes: &[u8], offset: usize) -> bool {
-    let Some((len, _)) = codec::frame_header(&bytes[offset..]) else { return false };
+    let Some((len, _)) = codec::frame_header(&bytes[offset..]) else {
+        return false;
+    };
     let next = offset + FRAME_HEADER + len;
     next < bytes.len() && frame_at(bytes, next).is_some()
 }
 
 fn truncate(path: &Path, len: u64) -> Result<(), OpenError> {
-    let file = OpenOptions::new().write(true).open(path).map_err(io(path))?;
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(io(path))?;
     file.set_len(len).map_err(io(path))?;
     file.sync_all().map_err(io(path))?;
     tracing::warn!(file = %path.display(), offset = len, "dropped a record cut short by a crash");
