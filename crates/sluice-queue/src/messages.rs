@@ -415,17 +415,28 @@ impl QueueService {
         }
     }
 
-    /// Deletes the message a receipt handle names. Any handle the message was received with works, as in
-    /// SQS; a message already gone is not an error.
-    async fn delete_one(
+    /// Deletes the messages the receipt handles name, in one store call. Any handle a message was received
+    /// with works, as in SQS; a message already gone is not an error. Each entry's outcome is returned in
+    /// order.
+    async fn delete_handles(
         &self,
         key: &QueueKey,
         record: &QueueRecord,
-        receipt_handle: &str,
-    ) -> Result<(), QueueError> {
-        let handle = self.open_receipt(record, receipt_handle)?;
-        self.store.delete_message(key, handle.seq).await?;
-        Ok(())
+        receipt_handles: &[&str],
+    ) -> Result<Vec<Result<(), QueueError>>, QueueError> {
+        let opened: Vec<Result<ReceiptHandle, QueueError>> = receipt_handles
+            .iter()
+            .map(|h| self.open_receipt(record, h))
+            .collect();
+        let seqs: Vec<u64> = opened
+            .iter()
+            .filter_map(|h| h.as_ref().ok())
+            .map(|h| h.seq)
+            .collect();
+        if !seqs.is_empty() {
+            self.store.delete_messages(key, &seqs).await?;
+        }
+        Ok(opened.into_iter().map(|h| h.map(|_| ())).collect())
     }
 
     pub(crate) async fn delete_message(
@@ -434,7 +445,10 @@ impl QueueService {
         input: DeleteMessageInput,
     ) -> Result<(), QueueError> {
         let (key, record) = self.message_queue(ctx, &input.queue_url).await?;
-        self.delete_one(&key, &record, &input.receipt_handle).await
+        let mut outcomes = self
+            .delete_handles(&key, &record, &[&input.receipt_handle])
+            .await?;
+        outcomes.pop().unwrap_or(Ok(()))
     }
 
     pub(crate) async fn delete_message_batch(
@@ -447,64 +461,94 @@ impl QueueService {
             input.entries.iter().map(|e| e.id.as_str()),
             "DeleteMessageBatchRequestEntry",
         )?;
-        let mut output = BatchOutput::default();
-        for entry in &input.entries {
-            match self.delete_one(&key, &record, &entry.receipt_handle).await {
-                Ok(()) => output.successful.push(BatchResultEntry {
-                    id: entry.id.clone(),
-                }),
-                Err(e @ QueueError::Store(_)) => return Err(e),
-                Err(e) => output.failed.push(failed_entry(&entry.id, e)),
-            }
-        }
-        Ok(output)
+        let handles: Vec<&str> = input
+            .entries
+            .iter()
+            .map(|e| e.receipt_handle.as_str())
+            .collect();
+        let outcomes = self.delete_handles(&key, &record, &handles).await?;
+        Ok(batch_output(
+            input.entries.iter().map(|e| e.id.as_str()),
+            outcomes,
+        ))
     }
 
-    async fn change_one(
+    /// Changes the visibility of the messages the handles name, in one store call; `None` as a timeout
+    /// is an entry that gave none.
+    async fn change_handles(
         &self,
         key: &QueueKey,
         record: &QueueRecord,
-        receipt_handle: &str,
-        timeout: i64,
-    ) -> Result<(), QueueError> {
-        let handle = self.open_receipt(record, receipt_handle)?;
-        if !(0..=MAX_VISIBILITY_TIMEOUT).contains(&timeout) {
-            return Err(out_of_range(
-                "VisibilityTimeout",
-                timeout,
-                "Must be between 0 and 43200, if provided.",
-            ));
-        }
+        entries: &[(&str, Option<i64>)],
+    ) -> Result<Vec<Result<(), QueueError>>, QueueError> {
         let now = self.clock.now_millis();
-        let change = VisibilityChange {
-            seq: handle.seq,
-            receive_count: handle.receive_count,
-            now,
-            deadline: now + timeout * 1000,
-            max_span_from_receive: MAX_VISIBILITY_SPAN_MILLIS,
-        };
-        match self.store.change_visibility(key, change).await? {
-            VisibilityOutcome::Changed => {
-                if timeout == 0 {
-                    self.waiters.wake(key);
+        let checked: Vec<Result<VisibilityChange, QueueError>> = entries
+            .iter()
+            .map(|(receipt_handle, timeout)| {
+                let handle = self.open_receipt(record, receipt_handle)?;
+                let Some(timeout) = *timeout else {
+                    return Err(QueueError::MissingParameter(
+                        "VisibilityTimeout".to_string(),
+                    ));
+                };
+                if !(0..=MAX_VISIBILITY_TIMEOUT).contains(&timeout) {
+                    return Err(out_of_range(
+                        "VisibilityTimeout",
+                        timeout,
+                        "Must be between 0 and 43200, if provided.",
+                    ));
                 }
-                Ok(())
-            }
-            VisibilityOutcome::Stale | VisibilityOutcome::Gone => {
-                Err(QueueError::InvalidParameterValue {
-                    name: "ReceiptHandle".to_string(),
-                    value: receipt_handle.to_string(),
-                    reason:
-                        "Message does not exist or is not available for visibility timeout change."
-                            .to_string(),
+                Ok(VisibilityChange {
+                    seq: handle.seq,
+                    receive_count: handle.receive_count,
+                    now,
+                    deadline: now + timeout * 1000,
+                    max_span_from_receive: MAX_VISIBILITY_SPAN_MILLIS,
                 })
-            }
-            VisibilityOutcome::BeyondLimit => Err(out_of_range(
-                "VisibilityTimeout",
-                timeout,
-                "Total VisibilityTimeout for the message is beyond the limit [43200 seconds].",
-            )),
+            })
+            .collect();
+        let changes: Vec<VisibilityChange> = checked
+            .iter()
+            .filter_map(|c| c.as_ref().ok())
+            .copied()
+            .collect();
+        let mut outcomes = if changes.is_empty() {
+            Vec::new()
+        } else {
+            self.store.change_visibility(key, &changes).await?
         }
+        .into_iter();
+        let mut woke = false;
+        let results = checked
+            .into_iter()
+            .zip(entries)
+            .map(|(change, (receipt_handle, _))| {
+                let change = change?;
+                match outcomes.next() {
+                    Some(VisibilityOutcome::Changed) => {
+                        woke |= change.deadline <= change.now;
+                        Ok(())
+                    }
+                    Some(VisibilityOutcome::BeyondLimit) => Err(out_of_range(
+                        "VisibilityTimeout",
+                        (change.deadline - change.now) / 1000,
+                        "Total VisibilityTimeout for the message is beyond the limit [43200 seconds].",
+                    )),
+                    Some(VisibilityOutcome::Stale | VisibilityOutcome::Gone) | None => {
+                        Err(QueueError::InvalidParameterValue {
+                            name: "ReceiptHandle".to_string(),
+                            value: receipt_handle.to_string(),
+                            reason: "Message does not exist or is not available for visibility timeout change."
+                                .to_string(),
+                        })
+                    }
+                }
+            })
+            .collect();
+        if woke {
+            self.waiters.wake(key);
+        }
+        Ok(results)
     }
 
     pub(crate) async fn change_message_visibility(
@@ -513,13 +557,12 @@ impl QueueService {
         input: ChangeMessageVisibilityInput,
     ) -> Result<(), QueueError> {
         let (key, record) = self.message_queue(ctx, &input.queue_url).await?;
-        self.change_one(
-            &key,
-            &record,
-            &input.receipt_handle,
-            input.visibility_timeout,
-        )
-        .await
+        let entry = [(
+            input.receipt_handle.as_str(),
+            Some(input.visibility_timeout),
+        )];
+        let mut outcomes = self.change_handles(&key, &record, &entry).await?;
+        outcomes.pop().unwrap_or(Ok(()))
     }
 
     pub(crate) async fn change_message_visibility_batch(
@@ -532,28 +575,34 @@ impl QueueService {
             input.entries.iter().map(|e| e.id.as_str()),
             "ChangeMessageVisibilityBatchRequestEntry",
         )?;
-        let mut output = BatchOutput::default();
-        for entry in &input.entries {
-            let Some(timeout) = entry.visibility_timeout else {
-                output.failed.push(failed_entry(
-                    &entry.id,
-                    QueueError::MissingParameter("VisibilityTimeout".to_string()),
-                ));
-                continue;
-            };
-            match self
-                .change_one(&key, &record, &entry.receipt_handle, timeout)
-                .await
-            {
-                Ok(()) => output.successful.push(BatchResultEntry {
-                    id: entry.id.clone(),
-                }),
-                Err(e @ QueueError::Store(_)) => return Err(e),
-                Err(e) => output.failed.push(failed_entry(&entry.id, e)),
-            }
-        }
-        Ok(output)
+        let entries: Vec<(&str, Option<i64>)> = input
+            .entries
+            .iter()
+            .map(|e| (e.receipt_handle.as_str(), e.visibility_timeout))
+            .collect();
+        let outcomes = self.change_handles(&key, &record, &entries).await?;
+        Ok(batch_output(
+            input.entries.iter().map(|e| e.id.as_str()),
+            outcomes,
+        ))
     }
+}
+
+/// Successful and failed entries of a batch, from each entry's outcome in order.
+fn batch_output<'a>(
+    ids: impl Iterator<Item = &'a str>,
+    outcomes: Vec<Result<(), QueueError>>,
+) -> BatchOutput {
+    let mut output = BatchOutput::default();
+    for (id, outcome) in ids.zip(outcomes) {
+        match outcome {
+            Ok(()) => output
+                .successful
+                .push(BatchResultEntry { id: id.to_string() }),
+            Err(e) => output.failed.push(failed_entry(id, e)),
+        }
+    }
+    output
 }
 
 fn attribute_value_len(value: &MessageAttributeValue) -> usize {

@@ -119,15 +119,15 @@ pub trait Store: Send + Sync + 'static {
         request: ReceiveRequest,
     ) -> Result<ReceiveOutcome, StoreError>;
 
-    /// Removes a message whatever its state. Returns whether it was there.
-    async fn delete_message(&self, key: &QueueKey, seq: u64) -> Result<bool, StoreError>;
+    /// Removes messages whatever their state, atomically. Returns whether each was there.
+    async fn delete_messages(&self, key: &QueueKey, seqs: &[u64]) -> Result<Vec<bool>, StoreError>;
 
-    /// Moves an in-flight message's visibility deadline.
+    /// Moves in-flight messages' visibility deadlines, atomically; one outcome per change, in order.
     async fn change_visibility(
         &self,
         key: &QueueKey,
-        change: VisibilityChange,
-    ) -> Result<VisibilityOutcome, StoreError>;
+        changes: &[VisibilityChange],
+    ) -> Result<Vec<VisibilityOutcome>, StoreError>;
 
     /// Removes every message of a queue, in flight or not. Returns how many went.
     async fn purge_messages(&self, key: &QueueKey) -> Result<u64, StoreError>;

@@ -169,20 +169,26 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn delete_message(&self, key: &QueueKey, seq: u64) -> Result<bool, StoreError> {
+    async fn delete_messages(&self, key: &QueueKey, seqs: &[u64]) -> Result<Vec<bool>, StoreError> {
         let queue = self.queue_messages(key)?;
-        let deleted = lock(&queue).delete(seq).is_some();
-        Ok(deleted)
+        let mut messages = lock(&queue);
+        Ok(seqs
+            .iter()
+            .map(|seq| messages.delete(*seq).is_some())
+            .collect())
     }
 
     async fn change_visibility(
         &self,
         key: &QueueKey,
-        change: VisibilityChange,
-    ) -> Result<VisibilityOutcome, StoreError> {
+        changes: &[VisibilityChange],
+    ) -> Result<Vec<VisibilityOutcome>, StoreError> {
         let queue = self.queue_messages(key)?;
-        let outcome = lock(&queue).change_visibility(&change);
-        Ok(outcome)
+        let mut messages = lock(&queue);
+        Ok(changes
+            .iter()
+            .map(|change| messages.change_visibility(change))
+            .collect())
     }
 
     async fn purge_messages(&self, key: &QueueKey) -> Result<u64, StoreError> {

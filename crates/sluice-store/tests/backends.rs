@@ -149,12 +149,24 @@ async fn shared_suite(store: &dyn Store) {
         max_span_from_receive: 1000,
     };
     assert_eq!(
-        store.change_visibility(&q, change).await.unwrap(),
-        VisibilityOutcome::Changed
+        store.change_visibility(&q, &[change]).await.unwrap(),
+        [VisibilityOutcome::Changed]
     );
     assert_eq!(bodies(store, &q, 100).await, ["b", "late"]);
-    assert!(store.delete_message(&q, got.messages[0].seq).await.unwrap());
-    assert!(!store.delete_message(&q, got.messages[0].seq).await.unwrap());
+    assert_eq!(
+        store
+            .delete_messages(&q, &[got.messages[0].seq])
+            .await
+            .unwrap(),
+        [true]
+    );
+    assert_eq!(
+        store
+            .delete_messages(&q, &[got.messages[0].seq, 999])
+            .await
+            .unwrap(),
+        [false, false]
+    );
     assert_eq!(store.purge_messages(&q).await.unwrap(), 2);
     assert_eq!(
         store.message_counts(&q, 1000, i64::MIN).await.unwrap(),
@@ -219,7 +231,7 @@ async fn durable_state_survives_reopening() {
             .await
             .unwrap();
         assert_eq!(got.messages.len(), 2);
-        store.delete_message(&q, seqs[0]).await.unwrap();
+        store.delete_messages(&q, &[seqs[0]]).await.unwrap();
         (store.server_secret().await.unwrap(), seqs[1])
     };
     let store = DurableStore::open(&dir).unwrap();
@@ -386,7 +398,7 @@ async fn reclaiming_segments_keeps_every_live_message() {
             if i % 25 == 0 {
                 kept += 1;
             } else {
-                store.delete_message(&q, seq).await.unwrap();
+                store.delete_messages(&q, &[seq]).await.unwrap();
             }
         }
         assert!(store.active_segment() >= 10, "{}", store.active_segment());

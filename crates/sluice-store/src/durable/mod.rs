@@ -619,53 +619,73 @@ impl Store for DurableStore {
         })
     }
 
-    async fn delete_message(&self, key: &QueueKey, seq: u64) -> Result<bool, StoreError> {
+    async fn delete_messages(&self, key: &QueueKey, seqs: &[u64]) -> Result<Vec<bool>, StoreError> {
         let inner = &self.inner;
         let queue = inner.queue_state(key)?;
-        let (deleted, commit) = {
+        let (found, commit) = {
             let mut state = lock(&queue);
-            match state.messages.delete(seq) {
-                Some(stored) => {
-                    inner.forget(&stored);
-                    let (_, commit) = inner.append(&[Record::Delete {
-                        queue: state.incarnation,
-                        seqs: vec![seq],
-                    }])?;
-                    (true, commit)
-                }
-                // Already gone, perhaps by a delete whose record is not yet on disk: answer only once
-                // everything before is, so an acknowledged delete is never undone by a crash.
-                None => (false, inner.journal.barrier().map_err(backend)?),
-            }
+            let mut deleted = Vec::new();
+            let found: Vec<bool> = seqs
+                .iter()
+                .map(|seq| match state.messages.delete(*seq) {
+                    Some(stored) => {
+                        inner.forget(&stored);
+                        deleted.push(*seq);
+                        true
+                    }
+                    None => false,
+                })
+                .collect();
+            // With nothing to record (every message already gone, perhaps by a delete whose record is not
+            // yet on disk) the answer still waits for everything appended before it, so an acknowledged
+            // delete is never undone by a crash.
+            let commit = if deleted.is_empty() {
+                inner.journal.barrier().map_err(backend)?
+            } else {
+                let record = Record::Delete {
+                    queue: state.incarnation,
+                    seqs: deleted,
+                };
+                inner.append(&[record])?.1
+            };
+            (found, commit)
         };
         committed(commit).await?;
-        Ok(deleted)
+        Ok(found)
     }
 
     async fn change_visibility(
         &self,
         key: &QueueKey,
-        change: VisibilityChange,
-    ) -> Result<VisibilityOutcome, StoreError> {
+        changes: &[VisibilityChange],
+    ) -> Result<Vec<VisibilityOutcome>, StoreError> {
         let inner = &self.inner;
         let queue = inner.queue_state(key)?;
-        let (outcome, commit) = {
+        let (outcomes, commit) = {
             let mut state = lock(&queue);
-            let outcome = state.messages.change_visibility(&change);
-            let commit = if outcome == VisibilityOutcome::Changed {
-                let (_, commit) = inner.append(&[Record::Visibility {
+            let outcomes: Vec<VisibilityOutcome> = changes
+                .iter()
+                .map(|change| state.messages.change_visibility(change))
+                .collect();
+            let records: Vec<Record> = changes
+                .iter()
+                .zip(&outcomes)
+                .filter(|(_, outcome)| **outcome == VisibilityOutcome::Changed)
+                .map(|(change, _)| Record::Visibility {
                     queue: state.incarnation,
                     seq: change.seq,
                     deadline: change.deadline,
-                }])?;
-                commit
-            } else {
+                })
+                .collect();
+            let commit = if records.is_empty() {
                 inner.journal.barrier().map_err(backend)?
+            } else {
+                inner.append(&records)?.1
             };
-            (outcome, commit)
+            (outcomes, commit)
         };
         committed(commit).await?;
-        Ok(outcome)
+        Ok(outcomes)
     }
 
     async fn purge_messages(&self, key: &QueueKey) -> Result<u64, StoreError> {
