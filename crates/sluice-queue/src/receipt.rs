@@ -6,7 +6,7 @@
 //! same name.
 
 use base64::Engine;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 const VERSION: u8 = 1;
@@ -32,7 +32,7 @@ impl ReceiptSealer {
     }
 
     fn mac(&self, payload: &[u8]) -> [u8; MAC_BYTES] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret)
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret)
             .expect("HMAC accepts keys of any length");
         mac.update(payload);
         let full = mac.finalize().into_bytes();
@@ -61,7 +61,7 @@ impl ReceiptSealer {
             return None;
         }
         let (payload, mac) = bytes.split_at(PAYLOAD_BYTES);
-        let mut verifier = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret).ok()?;
+        let mut verifier = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret).ok()?;
         verifier.update(payload);
         verifier.verify_truncated_left(mac).ok()?;
         let word = |range: std::ops::Range<usize>| -> [u8; 8] {

@@ -20,6 +20,8 @@ pub const DEFAULT_ACCOUNT: &str = "000000000000";
 pub struct TestServer {
     server: Option<RunningServer>,
     data_dir: PathBuf,
+    /// Whether the data directory is the server's own, removed when it is dropped.
+    owns_data_dir: bool,
 }
 
 fn fresh_data_dir() -> PathBuf {
@@ -56,6 +58,25 @@ impl TestServer {
         TestServer {
             server: Some(server),
             data_dir,
+            owns_data_dir: true,
+        }
+    }
+
+    /// A server with default settings (durable storage) on `127.0.0.1:0` that keeps its state in
+    /// `data_dir`, which outlives it: a later server started on the same directory sees the same state.
+    pub async fn start_in(data_dir: &std::path::Path) -> TestServer {
+        let config = Config {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            data_dir: data_dir.to_path_buf(),
+            ..Config::default()
+        };
+        let server = sluice_server::start(config)
+            .await
+            .unwrap_or_else(|e| panic!("server starts on {}: {e}", data_dir.display()));
+        TestServer {
+            server: Some(server),
+            data_dir: data_dir.to_path_buf(),
+            owns_data_dir: false,
         }
     }
 
@@ -68,6 +89,7 @@ impl TestServer {
             Ok(server) => Ok(TestServer {
                 server: Some(server),
                 data_dir,
+                owns_data_dir: true,
             }),
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&data_dir);
@@ -127,7 +149,9 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if self.owns_data_dir {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
     }
 }
 
@@ -376,4 +400,205 @@ pub fn form_encode(value: &str) -> String {
         }
     }
     out
+}
+
+/// A scratch directory removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> TempDir {
+        let mut dir = fresh_data_dir();
+        dir.set_file_name(format!(
+            "{}-{label}",
+            dir.file_name().unwrap().to_string_lossy()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create scratch directory");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind an ephemeral port")
+        .port()
+}
+
+/// An SDK client for `endpoint` (us-east-1, access key `test`) that never retries, so each call is
+/// exactly one HTTP request, and that gives up on a request after `timeout`.
+pub fn single_shot_client(endpoint: &str, timeout: Duration) -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .retry_config(aws_sdk_sqs::config::retry::RetryConfig::disabled())
+        .timeout_config(
+            aws_sdk_sqs::config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(timeout)
+                .operation_timeout(timeout)
+                .build(),
+        )
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}
+
+/// A small deterministic PRNG (SplitMix64), so a failing run can be repeated from its seed.
+#[derive(Clone, Debug)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    pub fn new(seed: u64) -> SplitMix64 {
+        SplitMix64(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `lo..hi` (`hi > lo`).
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next_u64() % (hi - lo)
+    }
+}
+
+/// MD5 (RFC 1321), written out here so the digests the server returns are checked against an
+/// independent computation rather than the server's own code.
+pub fn md5(data: &[u8]) -> [u8; 16] {
+    const S: [u32; 64] = [
+        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5,
+        9, 14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10,
+        15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
+    ];
+    // K[i] = floor(abs(sin(i + 1)) * 2^32).
+    let k: Vec<u32> = (0..64)
+        .map(|i| ((i as f64 + 1.0).sin().abs() * 4_294_967_296.0) as u32)
+        .collect();
+    let mut message = data.to_vec();
+    let bit_len = (data.len() as u64).wrapping_mul(8);
+    message.push(0x80);
+    while message.len() % 64 != 56 {
+        message.push(0);
+    }
+    message.extend_from_slice(&bit_len.to_le_bytes());
+    let (mut a0, mut b0, mut c0, mut d0) = (
+        0x6745_2301u32,
+        0xefcd_ab89u32,
+        0x98ba_dcfeu32,
+        0x1032_5476u32,
+    );
+    for block in message.chunks(64) {
+        let m: Vec<u32> = block
+            .chunks(4)
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+            .collect();
+        let (mut a, mut b, mut c, mut d) = (a0, b0, c0, d0);
+        for i in 0..64 {
+            let (f, g) = match i / 16 {
+                0 => ((b & c) | (!b & d), i),
+                1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
+                2 => (b ^ c ^ d, (3 * i + 5) % 16),
+                _ => (c ^ (b | !d), (7 * i) % 16),
+            };
+            let f = f.wrapping_add(a).wrapping_add(k[i]).wrapping_add(m[g]);
+            a = d;
+            d = c;
+            c = b;
+            b = b.wrapping_add(f.rotate_left(S[i]));
+        }
+        a0 = a0.wrapping_add(a);
+        b0 = b0.wrapping_add(b);
+        c0 = c0.wrapping_add(c);
+        d0 = d0.wrapping_add(d);
+    }
+    let mut out = [0u8; 16];
+    for (i, word) in [a0, b0, c0, d0].iter().enumerate() {
+        out[4 * i..4 * i + 4].copy_from_slice(&word.to_le_bytes());
+    }
+    out
+}
+
+/// Lower-case hex MD5, as SQS writes `MD5OfMessageBody`.
+pub fn md5_hex(data: &[u8]) -> String {
+    md5(data).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An attribute value as the attribute digest sees it.
+#[derive(Clone, Copy, Debug)]
+pub enum DigestValue<'a> {
+    String(&'a str),
+    Binary(&'a [u8]),
+}
+
+/// `MD5OfMessageAttributes` (or `MD5OfMessageSystemAttributes`) as the SQS developer guide defines it
+/// ("Calculating the MD5 message digest for message attributes"): names sorted; for each, the 4-byte
+/// big-endian length and bytes of the name, the same of the full data type (custom suffix included), a
+/// transport byte (1 string, 2 binary) and the length-prefixed value (raw bytes for binary). `None` for
+/// no attributes.
+pub fn md5_of_attribute_parts(
+    mut attributes: Vec<(&str, &str, DigestValue<'_>)>,
+) -> Option<String> {
+    if attributes.is_empty() {
+        return None;
+    }
+    attributes.sort_by(|a, b| a.0.cmp(b.0));
+    fn put(buffer: &mut Vec<u8>, bytes: &[u8]) {
+        buffer.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+        buffer.extend_from_slice(bytes);
+    }
+    let mut buffer = Vec::new();
+    for (name, data_type, value) in attributes {
+        put(&mut buffer, name.as_bytes());
+        put(&mut buffer, data_type.as_bytes());
+        match value {
+            DigestValue::String(s) => {
+                buffer.push(1);
+                put(&mut buffer, s.as_bytes());
+            }
+            DigestValue::Binary(b) => {
+                buffer.push(2);
+                put(&mut buffer, b);
+            }
+        }
+    }
+    Some(md5_hex(&buffer))
+}
+
+/// [`md5_of_attribute_parts`] of SDK message attributes.
+pub fn md5_of_attributes<'a>(
+    attributes: impl IntoIterator<Item = (&'a String, &'a aws_sdk_sqs::types::MessageAttributeValue)>,
+) -> Option<String> {
+    md5_of_attribute_parts(
+        attributes
+            .into_iter()
+            .map(|(name, value)| {
+                let digest_value = match (value.string_value(), value.binary_value()) {
+                    (Some(s), None) => DigestValue::String(s),
+                    (None, Some(b)) => DigestValue::Binary(b.as_ref()),
+                    _ => {
+                        panic!("attribute {name} must have exactly one of a string or binary value")
+                    }
+                };
+                (name.as_str(), value.data_type(), digest_value)
+            })
+            .collect(),
+    )
 }
