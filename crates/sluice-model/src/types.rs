@@ -532,6 +532,27 @@ pub enum Response {
 }
 
 impl Response {
+    /// The output as AWS JSON 1.0 bytes, written straight from the typed output.
+    pub fn to_json_bytes(&self) -> Vec<u8> {
+        let bytes = match self {
+            Response::Empty => return b"{}".to_vec(),
+            Response::QueueUrl(o) => serde_json::to_vec(o),
+            Response::ListQueues(o) => serde_json::to_vec(o),
+            Response::GetQueueAttributes(o) => serde_json::to_vec(o),
+            Response::ListQueueTags(o) => serde_json::to_vec(o),
+            Response::ListDeadLetterSourceQueues(o) => serde_json::to_vec(o),
+            Response::SendMessage(o) => serde_json::to_vec(o),
+            Response::SendMessageBatch(o) => serde_json::to_vec(o),
+            Response::ReceiveMessage(o) => serde_json::to_vec(o),
+            Response::Batch(o) => serde_json::to_vec(o),
+            Response::StartMessageMoveTask(o) => serde_json::to_vec(o),
+            Response::CancelMessageMoveTask(o) => serde_json::to_vec(o),
+            Response::ListMessageMoveTasks(o) => serde_json::to_vec(o),
+        };
+        // As for `to_json`: these types always serialise.
+        bytes.unwrap_or_else(|_| b"{}".to_vec())
+    }
+
     /// The output as a JSON value with members in the order they are written on the wire.
     pub fn to_json(&self) -> serde_json::Value {
         let value = match self {

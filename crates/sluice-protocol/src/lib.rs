@@ -8,7 +8,7 @@ mod query;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use sluice_model::types::Request;
+use sluice_model::types::{Request, Response};
 use sluice_model::{ApiError, ErrorCode, Operation};
 
 pub use json::{operation_from_target, JSON_CONTENT_TYPE};
@@ -153,7 +153,7 @@ fn check_required(m: &Model, shape: &Shape, value: &mut Value) -> Result<(), Api
 pub fn encode_response(
     protocol: Protocol,
     operation: Operation,
-    output: &Value,
+    output: &Response,
     request_id: &str,
 ) -> WireResponse {
     match protocol {
@@ -161,13 +161,13 @@ pub fn encode_response(
             status: 200,
             content_type: JSON_CONTENT_TYPE,
             query_error: None,
-            body: serde_json::to_vec(output).unwrap_or_else(|_| b"{}".to_vec()),
+            body: output.to_json_bytes(),
         },
         Protocol::Query => WireResponse {
             status: 200,
             content_type: "text/xml",
             query_error: None,
-            body: query::render_response(operation, output, request_id).into_bytes(),
+            body: query::render_response(operation, &output.to_json(), request_id).into_bytes(),
         },
     }
 }

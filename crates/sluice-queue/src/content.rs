@@ -32,6 +32,13 @@ pub fn validate_body(body: &str) -> Result<(), QueueError> {
     if body.is_empty() {
         return Err(QueueError::MissingParameter("MessageBody".to_string()));
     }
+    // Most bodies are printable ASCII, which a byte scan confirms without decoding characters.
+    let plain_ascii = body
+        .bytes()
+        .all(|b| (0x20..0x7F).contains(&b) || b == b'\t' || b == b'\n' || b == b'\r');
+    if plain_ascii {
+        return Ok(());
+    }
     match body.chars().find(|c| !sluice_model::is_allowed_char(*c)) {
         Some(c) => Err(invalid_contents(c, "message body")),
         None => Ok(()),

@@ -102,7 +102,7 @@ impl Front {
             Ok((operation, response)) => sluice_protocol::encode_response(
                 envelope.protocol,
                 operation,
-                &response.to_json(),
+                &response,
                 &ctx.request_id,
             ),
             Err(error) => {

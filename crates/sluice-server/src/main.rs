@@ -1,6 +1,12 @@
 use clap::Parser;
+use mimalloc::MiMalloc;
 use sluice_server::config::{Cli, Command, Config};
 use tracing_subscriber::EnvFilter;
+
+/// Request handling allocates many small, short-lived buffers across threads, which mimalloc serves
+/// markedly faster than the system allocator (see the benchmark in the README).
+#[global_allocator]
+static GLOBAL: MiMalloc = MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

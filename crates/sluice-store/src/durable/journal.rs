@@ -19,6 +19,8 @@ use tokio::sync::oneshot;
 use super::codec::{self, FRAME_HEADER};
 
 pub const MAGIC: &[u8; 8] = b"SLUICEJ1";
+/// Emptied write buffers kept for reuse.
+const SPARE_BUFFERS: usize = 4;
 pub const SEGMENT_HEADER: u64 = 16;
 /// By default a segment is closed once it holds this many bytes; a record is never split across
 /// segments.
@@ -78,6 +80,9 @@ struct Chunk {
 /// Appended but not yet written.
 struct Pending {
     chunks: Vec<Chunk>,
+    /// Buffers the writer has emptied, kept for reuse so that appending does not keep asking the
+    /// allocator (and the kernel) for fresh memory.
+    spare: Vec<Vec<u8>>,
     waiters: Vec<oneshot::Sender<Result<(), String>>>,
     /// Where the next record goes.
     segment: u64,
@@ -115,6 +120,7 @@ impl Journal {
                     segment: first_segment,
                     bytes: segment_header(first_segment).to_vec(),
                 }],
+                spare: Vec::new(),
                 waiters: Vec::new(),
                 segment: first_segment,
                 offset: SEGMENT_HEADER,
@@ -152,18 +158,18 @@ impl Journal {
                 let next = pending.segment + 1;
                 pending.segment = next;
                 pending.offset = SEGMENT_HEADER;
+                let mut bytes = pending.spare.pop().unwrap_or_default();
+                bytes.extend_from_slice(&segment_header(next));
                 pending.chunks.push(Chunk {
                     segment: next,
-                    bytes: segment_header(next).to_vec(),
+                    bytes,
                 });
             }
             let segment = pending.segment;
             let needs_chunk = pending.chunks.last().is_none_or(|c| c.segment != segment);
             if needs_chunk {
-                pending.chunks.push(Chunk {
-                    segment,
-                    bytes: Vec::new(),
-                });
+                let bytes = pending.spare.pop().unwrap_or_default();
+                pending.chunks.push(Chunk { segment, bytes });
             }
             if let Some(chunk) = pending.chunks.last_mut() {
                 chunk.bytes.extend_from_slice(frame);
@@ -294,6 +300,13 @@ fn write_loop(shared: &Shared) {
                 lock(&shared.pending).failed = Some(format!("journal write failed: {e}"));
             }
         }
+        let reusable = chunks.into_iter().map(|mut chunk| {
+            chunk.bytes.clear();
+            chunk.bytes
+        });
+        lock(&shared.pending)
+            .spare
+            .extend(reusable.take(SPARE_BUFFERS));
         let outcome = result
             .map(|_| ())
             .map_err(|e| format!("journal write failed: {e}"));
