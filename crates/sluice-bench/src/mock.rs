@@ -48,10 +48,18 @@ struct State {
 impl State {
     fn enqueue(&mut self, message: Message) -> bool {
         self.sent += 1;
-        if self.faults.drop_every.is_some_and(|n| self.sent % n == 0) {
+        if self
+            .faults
+            .drop_every
+            .is_some_and(|n| self.sent.is_multiple_of(n))
+        {
             return true;
         }
-        if self.faults.jump_every.is_some_and(|n| self.sent % n == 0) {
+        if self
+            .faults
+            .jump_every
+            .is_some_and(|n| self.sent.is_multiple_of(n))
+        {
             self.visible.push_front(message);
         } else {
             self.visible.push_back(message);
@@ -101,7 +109,7 @@ impl State {
         if self
             .faults
             .redeliver_every
-            .is_some_and(|n| self.deleted % n == 0)
+            .is_some_and(|n| self.deleted.is_multiple_of(n))
         {
             self.visible.push_front(message);
         }

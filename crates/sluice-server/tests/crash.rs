@@ -6,8 +6,10 @@
 //! - every send answered with a 200 is still there, or was removed by a delete answered with a 200 (or
 //!   by a delete that was in flight at a kill, which may have taken effect without its answer arriving);
 //! - no message whose delete was answered with a 200 comes back, neither in a later round nor at the end;
-//! - nothing is there that nobody sent, and nothing is there twice (the clients never retry).
+//! - nothing is there that nobody sent, and nothing is there twice (the clients never retry);
+//! - the queue, and a tag and a queue created in each round, are still there after every kill.
 //!
+//! Some restarts are themselves killed a few milliseconds in, during recovery, before the real one.
 //! Requests in flight at a kill may fail; they count as neither acknowledged sends nor acknowledged
 //! deletes. The kill times come from a seeded PRNG; set `SLUICE_CRASH_SEED` to repeat a run.
 //!
@@ -52,7 +54,7 @@ const TEST_DEADLINE: Duration = Duration::from_secs(60);
 /// Bound on a restarted server becoming ready (recovery included).
 const READY_DEADLINE: Duration = Duration::from_secs(15);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
-const DEFAULT_SEED: u64 = 0x5EED_0F_C4A5;
+const DEFAULT_SEED: u64 = 0x005E_ED0F_C4A5;
 
 /// What the clients were told, across all rounds. Bodies are unique, so they name messages.
 #[derive(Default)]
@@ -106,31 +108,42 @@ fn log_tail(path: &Path) -> String {
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
+/// Starts `sluice --bind 127.0.0.1:<free port> --data-dir <data_dir>` with its output in a log file.
+fn spawn_server(data_dir: &Path, logs: &Path, label: &str) -> ServerProcess {
+    let port = free_port();
+    let log = logs.join(format!("{label}.log"));
+    let log_file = std::fs::File::create(&log).expect("create log file");
+    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("--bind")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        // Only the flags above configure it: durable storage, the default.
+        .env_remove("SLUICE_CONFIG")
+        .env_remove("SLUICE_STORAGE")
+        .env_remove("SLUICE_PUBLIC_URL")
+        .env_remove("SLUICE_REGION")
+        .env_remove("SLUICE_ACCOUNT_ID")
+        .env("RUST_LOG", "info,sluice_store=debug")
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file)
+        .spawn()
+        .expect("spawn sluice");
+    ServerProcess {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+        log,
+    }
+}
+
 /// Starts `sluice` on a free port and the data directory, and waits (bounded) until it answers.
 async fn start_server(data_dir: &Path, logs: &Path, label: &str) -> ServerProcess {
     let started = Instant::now();
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let port = free_port();
-        let log = logs.join(format!("{label}-{attempt}.log"));
-        let log_file = std::fs::File::create(&log).expect("create log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .arg("--bind")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--data-dir")
-            .arg(data_dir)
-            .env("RUST_LOG", "info,sluice_store=debug")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().unwrap())
-            .stderr(log_file)
-            .spawn()
-            .expect("spawn sluice");
-        let mut server = ServerProcess {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-            log,
-        };
+        let mut server = spawn_server(data_dir, logs, &format!("{label}-{attempt}"));
         let client = single_shot_client(&server.endpoint, Duration::from_secs(2));
         loop {
             if let Ok(Some(status)) = server.child.try_wait() {
@@ -164,7 +177,10 @@ fn journal_summary(data_dir: &Path) -> String {
                 .filter_map(|e| {
                     let name = e.file_name().to_string_lossy().to_string();
                     let number = name.strip_prefix("journal-")?.strip_suffix(".log")?;
-                    Some((number.trim_start_matches('0').to_string(), e.metadata().ok()?.len()))
+                    Some((
+                        number.trim_start_matches('0').to_string(),
+                        e.metadata().ok()?.len(),
+                    ))
                 })
                 .collect()
         })
@@ -236,11 +252,7 @@ async fn produce(
         let bodies: Vec<String> = (0..count)
             .map(|_| {
                 n += 1;
-                let pad = if bulky {
-                    BULKY_BODY
-                } else {
-                    SMALL_BODY
-                };
+                let pad = if bulky { BULKY_BODY } else { SMALL_BODY };
                 let pad = "x".repeat(rng.range(pad.0, pad.1) as usize);
                 format!("{label}-{n}-{pad}")
             })
@@ -476,7 +488,15 @@ async fn crash_rounds() {
     let ledger: Arc<Mutex<Ledger>> = Arc::default();
     let started = Instant::now();
 
+    let mut early_kills = 0;
     for round in 0..ROUNDS {
+        // Every other round on average, first kill a start during its recovery, before it answers.
+        if round > 0 && rng.range(0, 2) == 0 {
+            let mut doomed = spawn_server(&data_dir, &logs, &format!("round{round}-early"));
+            tokio::time::sleep(Duration::from_millis(rng.range(0, 60))).await;
+            doomed.kill();
+            early_kills += 1;
+        }
         let restart = Instant::now();
         let mut server = start_server(&data_dir, &logs, &format!("round{round}")).await;
         let ready_in = restart.elapsed();
@@ -509,6 +529,49 @@ async fn crash_rounds() {
                 .unwrap()
                 .to_string()
         };
+        // Queue-level changes acknowledged in earlier rounds survive the kills too.
+        let tags = admin
+            .list_queue_tags()
+            .queue_url(&url)
+            .send()
+            .await
+            .expect("ListQueueTags")
+            .tags()
+            .cloned()
+            .unwrap_or_default();
+        let names: HashSet<String> = admin
+            .list_queues()
+            .send()
+            .await
+            .expect("ListQueues")
+            .queue_urls()
+            .iter()
+            .map(|u| u.rsplit('/').next().unwrap().to_string())
+            .collect();
+        for earlier in 0..round {
+            assert_eq!(
+                tags.get(&format!("round{earlier}")).map(String::as_str),
+                Some("tagged"),
+                "tag of round {earlier} lost: {tags:?}"
+            );
+            assert!(
+                names.contains(&format!("extra-{earlier}")),
+                "queue of round {earlier} lost: {names:?}"
+            );
+        }
+        admin
+            .tag_queue()
+            .queue_url(&url)
+            .tags(format!("round{round}"), "tagged")
+            .send()
+            .await
+            .expect("TagQueue");
+        admin
+            .create_queue()
+            .queue_name(format!("extra-{round}"))
+            .send()
+            .await
+            .expect("CreateQueue");
         let before = queue_counts(&admin, &url).await;
         let deleted_before_round = Arc::new(ledger.lock().unwrap().acked_deletes.clone());
         let stats = Arc::new(RoundStats::default());
@@ -673,7 +736,7 @@ async fn crash_rounds() {
         .filter(|b| !ledger.acked_sends.contains(*b) && ledger.attempted_sends.contains(*b))
         .count();
     println!(
-        "crash test: {ROUNDS} kills; final recovery ready in {ready_in:?} with counts {counts_after_recovery:?}, \
+        "crash test: {ROUNDS} kills under load and {early_kills} during start-up; final recovery ready in {ready_in:?} with counts {counts_after_recovery:?}, \
          drained in {drained_in:?}; whole test {:?}",
         started.elapsed()
     );
@@ -710,7 +773,11 @@ async fn crash_rounds() {
         "batch entries failed: {:?}",
         ledger.failed_entries
     );
-    assert!(lost.is_empty(), "acknowledged sends lost: {:?}", short(&lost));
+    assert!(
+        lost.is_empty(),
+        "acknowledged sends lost: {:?}",
+        short(&lost)
+    );
     assert!(
         resurrected.is_empty(),
         "acknowledged deletes undone: {:?}",
@@ -725,11 +792,22 @@ async fn crash_rounds() {
             .take(5)
             .collect::<Vec<_>>()
     );
-    assert!(unknown.is_empty(), "messages nobody sent: {:?}", short(&unknown));
+    assert!(
+        unknown.is_empty(),
+        "messages nobody sent: {:?}",
+        short(&unknown)
+    );
     assert!(
         ledger.unknown_during_load.is_empty(),
         "received messages nobody sent: {:?}",
-        ledger.unknown_during_load.iter().take(5).collect::<Vec<_>>()
+        ledger
+            .unknown_during_load
+            .iter()
+            .take(5)
+            .collect::<Vec<_>>()
     );
-    assert!(duplicated.is_empty(), "messages stored twice: {duplicated:?}");
+    assert!(
+        duplicated.is_empty(),
+        "messages stored twice: {duplicated:?}"
+    );
 }

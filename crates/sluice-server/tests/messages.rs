@@ -47,7 +47,8 @@ const INVALID_HANDLE_CODE: &str = "ReceiptHandleIsInvalid";
 const NOT_IN_FLIGHT_REASON: &str =
     "Reason: Message does not exist or is not available for visibility timeout change.";
 
-/// Tests whose timing assertions must not share the machine with the stress test take this lock.
+/// Tests with tight timing assertions, and the tests that load the machine (the stress test, megabyte
+/// bodies), take this lock so they do not run at the same time.
 static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 // ---------------------------------------------------------------------------------------------------------
@@ -505,6 +506,22 @@ async fn every_attribute_type_and_the_trace_header_round_trip_with_matching_dige
         .unwrap();
     assert!(first >= sent_at && first <= now_millis(), "{first}");
     assert!(!system_attribute(m, &S::SenderId).unwrap_or("").is_empty());
+    // `All` on a standard queue: the four every message has, plus the trace header it was sent with;
+    // no FIFO-only or dead-letter attributes (C: ReceiveMessage reference, per attribute).
+    assert_eq!(
+        m.attributes()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        BTreeSet::from([
+            S::SenderId,
+            S::SentTimestamp,
+            S::ApproximateReceiveCount,
+            S::ApproximateFirstReceiveTimestamp,
+            S::AwsTraceHeader,
+        ])
+    );
     assert!(!handle(m).is_empty());
 
     // A message without attributes has no attribute digests.
@@ -784,6 +801,153 @@ async fn an_idle_long_poll_returns_empty_after_its_wait() {
     server.shutdown().await;
 }
 
+/// How a message becomes available to a waiting long poll.
+#[derive(Clone, Copy, Debug)]
+enum Wake {
+    SendBatch,
+    ChangeVisibility,
+    ChangeVisibilityBatch,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_poll_wakes_for_batch_sends_and_visibility_changes_to_zero() {
+    let _exclusive = EXCLUSIVE.lock().await;
+    let server = TestServer::start().await;
+    let receiver = server.client();
+    let actor = server.client();
+    let url = create(&receiver, "long-poll-wakes").await;
+    counts(&receiver, &url).await;
+    counts(&actor, &url).await;
+    let mut latencies = Vec::new();
+    for wake in [
+        Wake::SendBatch,
+        Wake::ChangeVisibility,
+        Wake::ChangeVisibilityBatch,
+    ] {
+        // For the visibility changes: a message in flight for the next 10 minutes.
+        let held = match wake {
+            Wake::SendBatch => None,
+            _ => {
+                send(&actor, &url, &format!("held for {wake:?}")).await;
+                Some(receive(&actor, &url, 1, 600, 0).await.remove(0))
+            }
+        };
+        let poll_client = receiver.clone();
+        let poll_url = url.clone();
+        let poll = tokio::spawn(async move {
+            let out = poll_client
+                .receive_message()
+                .queue_url(&poll_url)
+                .wait_time_seconds(10)
+                .send()
+                .await;
+            (out, Instant::now())
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !poll.is_finished(),
+            "{wake:?}: the long poll returned early"
+        );
+        let expected = match (&held, wake) {
+            (None, _) => {
+                let out = actor
+                    .send_message_batch()
+                    .queue_url(&url)
+                    .entries(send_entry("only", "batched wake-up"))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(out.successful().len(), 1);
+                "batched wake-up".to_string()
+            }
+            (Some(m), Wake::ChangeVisibility) => {
+                actor
+                    .change_message_visibility()
+                    .queue_url(&url)
+                    .receipt_handle(handle(m))
+                    .visibility_timeout(0)
+                    .send()
+                    .await
+                    .unwrap();
+                body(m)
+            }
+            (Some(m), _) => {
+                let out = actor
+                    .change_message_visibility_batch()
+                    .queue_url(&url)
+                    .entries(visibility_entry("only", &handle(m), 0))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(out.successful().len(), 1, "{out:?}");
+                body(m)
+            }
+        };
+        let acted = Instant::now();
+        let (out, received) = tokio::time::timeout(Duration::from_secs(15), poll)
+            .await
+            .expect("the long poll ends")
+            .unwrap();
+        let out = out.unwrap();
+        let latency = received.saturating_duration_since(acted);
+        assert_eq!(
+            out.messages().len(),
+            1,
+            "{wake:?}: the long poll ended after {latency:?} without the message: {out:?}"
+        );
+        assert_eq!(body(&out.messages()[0]), expected);
+        latencies.push((wake, latency));
+        receiver
+            .delete_message()
+            .queue_url(&url)
+            .receipt_handle(handle(&out.messages()[0]))
+            .send()
+            .await
+            .unwrap();
+    }
+    println!("action-complete -> receive-complete latencies: {latencies:?}");
+    for (wake, latency) in &latencies {
+        assert!(
+            *latency < Duration::from_millis(50),
+            "{wake:?}: the long poll returned {latency:?} after the message became available"
+        );
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_graceful_shutdown_ends_waiting_long_polls_promptly() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    let url = create(&client, "shutdown-poll").await;
+    let poll_client = client.clone();
+    let poll_url = url.clone();
+    let poll = tokio::spawn(async move {
+        poll_client
+            .receive_message()
+            .queue_url(&poll_url)
+            .wait_time_seconds(20)
+            .send()
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!poll.is_finished());
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), server.shutdown())
+        .await
+        .expect("shutdown ends");
+    let took = started.elapsed();
+    let out = tokio::time::timeout(Duration::from_secs(5), poll)
+        .await
+        .expect("the long poll ends with the server")
+        .unwrap();
+    println!("shutdown with a waiting long poll took {took:?}; the poll got {out:?}");
+    assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
+    // The poll is answered (empty) rather than cut off.
+    let out = out.expect("the waiting long poll gets an answer");
+    assert!(out.messages().is_empty());
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Delays
 // ---------------------------------------------------------------------------------------------------------
@@ -995,6 +1159,58 @@ async fn change_message_visibility_hides_reveals_and_rejects() {
 }
 
 #[tokio::test]
+async fn visibility_edge_cases() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    let url = create(&client, "visibility-edges").await;
+    send(&client, &url, "edge").await;
+
+    // A receive with VisibilityTimeout=0 leaves the message visible (C: a zero timeout makes the
+    // message available at once); each receive counts.
+    let first = receive(&client, &url, 1, 0, 0).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(counts(&client, &url).await, (1, 0, 0));
+    let second = receive(&client, &url, 1, 1, 0).await;
+    assert_eq!(second.len(), 1);
+    assert_eq!(receive_count(&second[0]), 2);
+
+    // Once its timeout has lapsed, and before anyone receives it again, the latest handle can still
+    // hide the message (R: a second-hand "validated on AWS" claim).
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert_eq!(counts(&client, &url).await, (1, 0, 0));
+    client
+        .change_message_visibility()
+        .queue_url(&url)
+        .receipt_handle(handle(&second[0]))
+        .visibility_timeout(30)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(counts(&client, &url).await, (0, 1, 0));
+    // The handle of the receive before is stale (C: superseded by a newer receive).
+    let err = client
+        .change_message_visibility()
+        .queue_url(&url)
+        .receipt_handle(handle(&first[0]))
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap_err();
+    assert_error(&err, "InvalidParameterValue", None);
+    assert!(parts(&err).2.ends_with(NOT_IN_FLIGHT_REASON), "{err:?}");
+    // Any handle the message was received with deletes it on a standard queue (C: DeleteMessage
+    // reference: an old handle succeeds; the message may or may not be deleted).
+    client
+        .delete_message()
+        .queue_url(&url)
+        .receipt_handle(handle(&first[0]))
+        .send()
+        .await
+        .unwrap();
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn change_message_visibility_batch_reports_each_entry() {
     let server = TestServer::start().await;
     let client = server.client();
@@ -1114,6 +1330,27 @@ async fn delete_message_single_and_batch() {
         INVALID_HANDLE_CODE,
         Some("The input receipt handle \"fake\" is not a valid receipt handle."),
     );
+    // A real handle with one character changed is no handle at all.
+    let original = &handles["m1"];
+    let mut tampered: Vec<char> = original.chars().collect();
+    let middle = tampered.len() / 2;
+    tampered[middle] = if tampered[middle] == 'A' { 'B' } else { 'A' };
+    let tampered: String = tampered.into_iter().collect();
+    let err = client
+        .delete_message()
+        .queue_url(&url)
+        .receipt_handle(&tampered)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.as_service_error(),
+            Some(DeleteMessageError::ReceiptHandleIsInvalid(_))
+        ),
+        "{err:?}"
+    );
+    assert_eq!(counts(&client, &url).await, (0, 4, 0));
     // A handle of another queue (C for the batch wording, aws-sdk-java-v2#3101; G for the single op).
     let err = client
         .delete_message()
@@ -1172,16 +1409,22 @@ async fn delete_message_single_and_batch() {
     );
     assert_eq!(counts(&client, &url).await, (0, 2, 0));
 
-    // A message can be deleted with its handle while hidden, and the rest with a batch.
+    // The rest with a batch that names one handle twice: both entries succeed, as deleting a deleted
+    // message does on a standard queue (C-ish: aws-sdk-go#893).
     let out = client
         .delete_message_batch()
         .queue_url(&url)
         .entries(delete_entry("m3", &handles["m3"]))
         .entries(delete_entry("m4", &handles["m4"]))
+        .entries(delete_entry("m4-again", &handles["m4"]))
         .send()
         .await
         .unwrap();
-    assert_eq!(out.successful().len(), 2);
+    assert_eq!(
+        ids(out.successful().iter().map(|s| s.id())),
+        ids(["m3", "m4", "m4-again"]),
+        "{out:?}"
+    );
     assert!(out.failed().is_empty());
     assert_eq!(counts(&client, &url).await, (0, 0, 0));
     // The other queue is untouched by the failed attempts.
@@ -1343,6 +1586,8 @@ async fn send_message_batch_with_mixed_success_and_failure() {
 
 #[tokio::test]
 async fn send_message_rejects_bad_bodies_attributes_and_delays() {
+    // Megabyte bodies are slow to sign and check in a debug build: not next to the timing tests.
+    let _exclusive = EXCLUSIVE.lock().await;
     let server = TestServer::start().await;
     let client = server.client();
     let url = create_with(&client, "send-errors", &[(A::MaximumMessageSize, "1024")]).await;
@@ -1437,6 +1682,35 @@ async fn send_message_rejects_bad_bodies_attributes_and_delays() {
         .send()
         .await
         .unwrap();
+
+    // The default limit is 1 MiB (C: current CreateQueue reference); characters JSON must escape do not
+    // count twice.
+    let default_url = create(&client, "send-errors-default-size").await;
+    client
+        .send_message()
+        .queue_url(&default_url)
+        .message_body("\"".repeat(1_048_576))
+        .send()
+        .await
+        .unwrap();
+    let err = client
+        .send_message()
+        .queue_url(&default_url)
+        .message_body("\"".repeat(1_048_577))
+        .send()
+        .await
+        .unwrap_err();
+    assert_error(
+        &err,
+        "InvalidParameterValue",
+        Some("One or more parameters are invalid. Reason: Message must be shorter than 1048576 bytes."),
+    );
+    let got = receive(&client, &default_url, 1, 30, 0).await;
+    assert_eq!(got[0].body().map(str::len), Some(1_048_576));
+    assert_eq!(
+        got[0].md5_of_body(),
+        Some(md5_hex("\"".repeat(1_048_576).as_bytes()).as_str())
+    );
 
     // C: opentelemetry-java-instrumentation#13799.
     let mut request = client.send_message().queue_url(&url).message_body("many");
@@ -1536,6 +1810,8 @@ async fn send_message_rejects_bad_bodies_attributes_and_delays() {
 
 #[tokio::test]
 async fn batch_requests_are_checked_as_a_whole() {
+    // Megabyte bodies are slow to sign and check in a debug build: not next to the timing tests.
+    let _exclusive = EXCLUSIVE.lock().await;
     let server = TestServer::start().await;
     let client = server.client();
     let url = create(&client, "batch-errors").await;
@@ -2159,6 +2435,113 @@ async fn message_actions_on_a_missing_queue_are_queue_does_not_exist() {
     server.shutdown().await;
 }
 
+#[tokio::test]
+async fn message_actions_on_a_queue_url_that_is_not_one_are_invalid_address() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    let url = "not-a-queue-url";
+    let err = client
+        .send_message()
+        .queue_url(url)
+        .message_body("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.as_service_error(),
+            Some(SendMessageError::InvalidAddress(_))
+        ),
+        "{err:?}"
+    );
+    assert_error(&err, "InvalidAddress", None);
+    let err = client
+        .send_message_batch()
+        .queue_url(url)
+        .entries(send_entry("a", "x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.as_service_error(),
+            Some(SendMessageBatchError::InvalidAddress(_))
+        ),
+        "{err:?}"
+    );
+    let err = client
+        .receive_message()
+        .queue_url(url)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.as_service_error(),
+            Some(ReceiveMessageError::InvalidAddress(_))
+        ),
+        "{err:?}"
+    );
+    let err = client
+        .delete_message()
+        .queue_url(url)
+        .receipt_handle("h")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.as_service_error(),
+            Some(DeleteMessageError::InvalidAddress(_))
+        ),
+        "{err:?}"
+    );
+    let err = client
+        .delete_message_batch()
+        .queue_url(url)
+        .entries(delete_entry("a", "h"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.as_service_error(),
+            Some(DeleteMessageBatchError::InvalidAddress(_))
+        ),
+        "{err:?}"
+    );
+    let err = client
+        .change_message_visibility()
+        .queue_url(url)
+        .receipt_handle("h")
+        .visibility_timeout(1)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.as_service_error(),
+            Some(ChangeMessageVisibilityError::InvalidAddress(_))
+        ),
+        "{err:?}"
+    );
+    let err = client
+        .change_message_visibility_batch()
+        .queue_url(url)
+        .entries(visibility_entry("a", "h", 1))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.as_service_error(),
+            Some(ChangeMessageVisibilityBatchError::InvalidAddress(_))
+        ),
+        "{err:?}"
+    );
+    server.shutdown().await;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Concurrency (durable storage)
 // ---------------------------------------------------------------------------------------------------------
@@ -2380,6 +2763,8 @@ fn settled(mut attributes: BTreeMap<String, String>) -> BTreeMap<String, String>
 
 #[tokio::test]
 async fn state_survives_a_graceful_restart() {
+    // Its timing windows (visibility and delay deadlines) want a quiet machine.
+    let _exclusive = EXCLUSIVE.lock().await;
     let dir = TempDir::new("restart");
     let attributes = every_kind_of_attribute();
 
@@ -2438,7 +2823,7 @@ async fn state_survives_a_graceful_restart() {
         .unwrap();
 
     let mut sent_ids = HashMap::new();
-    for i in 0..6 {
+    for i in 0..8 {
         let text = format!("m{i}");
         let out = client
             .send_message()
@@ -2463,11 +2848,21 @@ async fn state_survives_a_graceful_restart() {
         .send()
         .await
         .unwrap();
-    // Receive four, one at a time: a short visibility, two long ones, and one deleted.
+    // Receive six, one at a time: a short visibility (4 s), two long ones, one of 3 s extended to 10
+    // minutes by a batch, and two deleted (one by a batch).
     let short = receive(&client, &url, 1, 4, 0).await.remove(0);
     let short_received = Instant::now();
     let long = receive(&client, &url, 1, 600, 0).await.remove(0);
     let revealed = receive(&client, &url, 1, 600, 0).await.remove(0);
+    let extended = receive(&client, &url, 1, 3, 0).await.remove(0);
+    let out = client
+        .change_message_visibility_batch()
+        .queue_url(&url)
+        .entries(visibility_entry("extend", &handle(&extended), 600))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.successful().len(), 1, "{out:?}");
     let deleted = receive(&client, &url, 1, 600, 0).await.remove(0);
     client
         .delete_message()
@@ -2476,16 +2871,33 @@ async fn state_survives_a_graceful_restart() {
         .send()
         .await
         .unwrap();
-    let in_flight: BTreeSet<String> = [&short, &long, &revealed, &deleted]
-        .into_iter()
-        .map(body)
-        .collect();
-    assert_eq!(in_flight.len(), 4);
-    let untouched: BTreeSet<String> = (0..6)
+    let batch_deleted = receive(&client, &url, 1, 600, 0).await.remove(0);
+    let out = client
+        .delete_message_batch()
+        .queue_url(&url)
+        .entries(delete_entry("gone", &handle(&batch_deleted)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.successful().len(), 1, "{out:?}");
+    let in_flight: BTreeSet<String> = [
+        &short,
+        &long,
+        &revealed,
+        &extended,
+        &deleted,
+        &batch_deleted,
+    ]
+    .into_iter()
+    .map(body)
+    .collect();
+    assert_eq!(in_flight.len(), 6);
+    let untouched: BTreeSet<String> = (0..8)
         .map(|i| format!("m{i}"))
         .filter(|b| !in_flight.contains(b))
         .collect();
-    assert_eq!(counts(&client, &url).await, (2, 3, 1));
+    assert_eq!(untouched.len(), 2);
+    assert_eq!(counts(&client, &url).await, (2, 4, 1));
     let kept_before = settled(all_queue_attributes(&client, &url).await);
     let other_before = settled(all_queue_attributes(&client, &other_url).await);
     let fifo_before = settled(all_queue_attributes(&client, &fifo_url).await);
@@ -2556,10 +2968,10 @@ async fn state_survives_a_graceful_restart() {
 
     // Counters as before (the short visibility and the delay have not run out yet).
     assert!(
-        short_received.elapsed() < Duration::from_secs(3),
+        short_received.elapsed() < Duration::from_millis(2500),
         "restart took too long"
     );
-    assert_eq!(counts(&client, &url).await, (2, 3, 1));
+    assert_eq!(counts(&client, &url).await, (2, 4, 1));
     // Only the untouched messages can be received, received for the first time, intact.
     let got = receive(&client, &url, 10, 600, 0).await;
     assert_eq!(got.iter().map(body).collect::<BTreeSet<_>>(), untouched);
@@ -2611,13 +3023,18 @@ async fn state_survives_a_graceful_restart() {
             .await
             .unwrap();
     }
-    // Left: the short in-flight message (hidden) and the delayed one.
-    assert_eq!(counts(&client, &url).await, (0, 1, 1));
+    // Left: the short and the extended in-flight messages (hidden) and the delayed one.
+    assert_eq!(counts(&client, &url).await, (0, 2, 1));
     // The short in-flight message comes back at its deadline, not before, with its count continued.
+    // (Had the extension been lost, the extended message would come back first, after 3 s.)
     let back = receive(&client, &url, 1, 600, 10).await;
     let back_after = short_received.elapsed();
     assert_eq!(back.len(), 1);
-    assert_eq!(body(&back[0]), body(&short));
+    assert_eq!(
+        body(&back[0]),
+        body(&short),
+        "after {back_after:?}, expected the message whose 4 s visibility ran out"
+    );
     assert_eq!(receive_count(&back[0]), 2);
     assert!(
         back_after >= Duration::from_millis(3800) && back_after < Duration::from_secs(8),
@@ -2643,14 +3060,14 @@ async fn state_survives_a_graceful_restart() {
     // The deleted message never returns; a message for the third run stays behind.
     assert!(receive(&client, &url, 10, 600, 0).await.is_empty());
     send(&client, &url, "for the third run").await;
-    assert_eq!(counts(&client, &url).await, (1, 1, 0));
+    assert_eq!(counts(&client, &url).await, (1, 2, 0));
     second.shutdown().await;
 
     // ---- Third run: what the second run wrote after its recovery is kept as well.
     let third = TestServer::start_in(dir.path()).await;
     let client = third.client();
     let url = queue_url(&client, "kept").await;
-    assert_eq!(counts(&client, &url).await, (1, 1, 0));
+    assert_eq!(counts(&client, &url).await, (1, 2, 0));
     let last = receive(&client, &url, 10, 30, 0).await;
     assert_eq!(last.len(), 1);
     assert_eq!(body(&last[0]), "for the third run");
@@ -2665,6 +3082,14 @@ async fn state_survives_a_graceful_restart() {
         .delete_message()
         .queue_url(&url)
         .receipt_handle(handle(&last[0]))
+        .send()
+        .await
+        .unwrap();
+    // A handle from the first run, two restarts ago.
+    client
+        .delete_message()
+        .queue_url(&url)
+        .receipt_handle(handle(&extended))
         .send()
         .await
         .unwrap();

@@ -11,6 +11,9 @@ use crate::{
     VisibilityOutcome,
 };
 
+/// One queue's messages, their content held in memory.
+type Messages = QueueMessages<Arc<MessageContent>>;
+
 pub struct MemoryStore {
     /// Queue records in key order, so listing by account, region and name prefix is a range scan. A plain
     /// mutex: every critical section is a few map operations and never awaits.
@@ -19,7 +22,7 @@ pub struct MemoryStore {
     tombstones: Mutex<HashMap<QueueKey, i64>>,
     /// Each queue's messages behind a lock of its own, so queues do not contend. The outer lock is held
     /// only to find a queue's entry; a receive holds one queue's lock for its few map operations.
-    messages: Mutex<HashMap<QueueKey, Arc<Mutex<QueueMessages<Arc<MessageContent>>>>>>,
+    messages: Mutex<HashMap<QueueKey, Arc<Mutex<Messages>>>>,
     secret: [u8; 32],
 }
 
