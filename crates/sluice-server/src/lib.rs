@@ -81,6 +81,17 @@ impl RunningServer {
 
 /// Binds, prepares storage, creates the configured queues, and starts serving.
 pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
+    // Recovery comes before binding, so the port accepts connections only once requests can be answered.
+    let store: Arc<dyn Store> = match config.storage {
+        StorageKind::Durable => {
+            let dir = config.data_dir.clone();
+            let opened = tokio::task::spawn_blocking(move || DurableStore::open(&dir))
+                .await
+                .map_err(|e| ServerError::Storage(e.to_string()))?;
+            Arc::new(opened.map_err(|e| ServerError::Storage(e.to_string()))?)
+        }
+        StorageKind::Memory => Arc::new(MemoryStore::new()),
+    };
     let listener = TcpListener::bind(config.bind)
         .await
         .map_err(|source| ServerError::Bind {
@@ -92,16 +103,6 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         source,
     })?;
     let public_url = config.public_url_for(local_addr);
-    let store: Arc<dyn Store> = match config.storage {
-        StorageKind::Durable => {
-            let dir = config.data_dir.clone();
-            let opened = tokio::task::spawn_blocking(move || DurableStore::open(&dir))
-                .await
-                .map_err(|e| ServerError::Storage(e.to_string()))?;
-            Arc::new(opened.map_err(|e| ServerError::Storage(e.to_string()))?)
-        }
-        StorageKind::Memory => Arc::new(MemoryStore::new()),
-    };
     let receipt_secret = store
         .server_secret()
         .await
