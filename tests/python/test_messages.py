@@ -12,6 +12,7 @@ the algorithm from the developer guide ("Calculating the MD5 message digest for 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -22,6 +23,7 @@ import tempfile
 import threading
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
@@ -35,6 +37,7 @@ from conftest import (
     _sluice_binary,
     expect_error,
     missing_queue_message,
+    raw_http_once,
     unique_name,
 )
 from sqs_digests import md5_of_attributes, md5_of_body
@@ -90,6 +93,12 @@ def test_digest_implementation_matches_the_published_values():
     assert md5_of_attributes({"n": number("42")}) == "30e7543857de47826ea2a48bbec32fd7"
     assert md5_of_attributes({"b": binary(b"\x00\x01\x02")}) == "0911ac989fa4a4b3440f074ba9941547"
     assert md5_of_attributes({"AWSTraceHeader": string(TRACE_HEADER)}) == "5ae4d5d7636402d80f4eb6d213245a88"
+    # SendMessageBatch API reference examples (seed 84): the JSON example's attribute digest, the Query
+    # example's body and attribute digests, and the first body of both (also in the ReceiveMessage example).
+    assert md5_of_body("test message body 1") == "0e024d309850c78cba5eabbeff7cae71"
+    assert md5_of_body("test message body 2") == "7fb8146a82f95e0af155278f406862c2"
+    assert md5_of_attributes({"my_attribute_name_1": string("my_attribute_value_1")}) == "8ef4d60dbc8efda9f260e1dfd09d29f3"
+    assert md5_of_attributes({"test_attribute_name_1": string("test_attribute_value_1")}) == "ba056227cfd9533dba1f72ad9816d233"
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------
@@ -200,11 +209,9 @@ EVERY_TYPE = {
     "Num_Upper": number("0"),
     "bin": binary(bytes(range(256))),
     "bin.gif": binary(b"GIF89a\x01\x00\x01\x00\x00\xff\x00", "Binary.gif"),
-    "_under": string("x"),
     "a-b.c_d": string("y"),
 }
-# Eleven would be too many: keep ten.
-EVERY_TYPE.pop("_under")
+assert len(EVERY_TYPE) == 10  # the most a message may carry
 
 
 def test_send_and_receive_every_attribute_type(sqs):
@@ -628,6 +635,35 @@ def test_receipt_handle_of_another_queue(sqs, operation):
     assert info.value.response["Error"]["Message"].endswith("is not valid for this queue."), info.value.response
     # The message is untouched in its own queue.
     assert counters(sqs, source) == (0, 1, 0)
+
+
+@pytest.mark.parametrize("where", ["another-account", "another-region"])
+def test_receipt_handle_of_a_same_named_queue_elsewhere(sqs, make_client, queue_name, where):
+    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    other_client = make_client(access_key="111111111111") if where == "another-account" else make_client(region="eu-west-1")
+    other_url = other_client.create_queue(QueueName=queue_name)["QueueUrl"]
+    assert other_url != url
+    sqs.send_message(QueueUrl=url, MessageBody="mine")
+    handle = receive_one(sqs, url)["ReceiptHandle"]
+    with expect_error("ReceiptHandleIsInvalid", 400) as info:
+        other_client.delete_message(QueueUrl=other_url, ReceiptHandle=handle)
+    assert info.value.response["Error"]["Message"].endswith("is not valid for this queue."), info.value.response
+    assert counters(sqs, url) == (0, 1, 0)
+
+
+def test_a_tampered_receipt_handle_is_rejected(sqs):
+    url = new_queue(sqs)
+    sqs.send_message(QueueUrl=url, MessageBody="sealed")
+    handle = receive_one(sqs, url)["ReceiptHandle"]
+    for i in (len(handle) // 2, len(handle) - 2):
+        tampered = handle[:i] + ("B" if handle[i] != "B" else "C") + handle[i + 1:]
+        with expect_error("ReceiptHandleIsInvalid", 400):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=tampered)
+        with expect_error("ReceiptHandleIsInvalid", 400):
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=tampered, VisibilityTimeout=0)
+    assert counters(sqs, url) == (0, 1, 0)
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+    assert counters(sqs, url) == (0, 0, 0)
 
 
 @pytest.mark.parametrize("operation", ["DeleteMessageBatch", "ChangeMessageVisibilityBatch"])
@@ -1124,21 +1160,27 @@ def test_body_size_limit_is_the_queues_maximum_message_size(sqs):
 
 def test_attributes_count_towards_the_message_size(sqs):
     url = new_queue(sqs, MaximumMessageSize=1024)
-    # Developer guide: name, type and value of every attribute count towards the limit.
-    with expect_error(
-        "InvalidParameterValue",
-        400,
-        "One or more parameters are invalid. Reason: Message must be shorter than 1024 bytes.",
-    ):
-        sqs.send_message(QueueUrl=url, MessageBody="a" * 1000, MessageAttributes={"attr": string("v" * 30)})
-    with expect_error("InvalidParameterValue", 400):
-        sqs.send_message(QueueUrl=url, MessageBody="a" * 1000, MessageAttributes={"bin": binary(b"\x00" * 30)})
-    sqs.send_message(QueueUrl=url, MessageBody="a" * 1000, MessageAttributes={"attr": string("v" * 10)})
+    too_long = "One or more parameters are invalid. Reason: Message must be shorter than 1024 bytes."
+    # Developer guide: name, type and value of every attribute count towards the limit (research §2).
+    # 1000 + len("attr") 4 + len("String") 6 + 13 = 1023 bytes; with 15 value bytes it is 1025.
+    sqs.send_message(QueueUrl=url, MessageBody="a" * 1000, MessageAttributes={"attr": string("v" * 13)})
+    with expect_error("InvalidParameterValue", 400, too_long):
+        sqs.send_message(QueueUrl=url, MessageBody="a" * 1000, MessageAttributes={"attr": string("v" * 15)})
+    # Values count in UTF-8 bytes: 8 two-byte characters are 16 bytes.
+    with expect_error("InvalidParameterValue", 400, too_long):
+        sqs.send_message(QueueUrl=url, MessageBody="a" * 1000, MessageAttributes={"attr": string("é" * 8)})
+    # Binary values count in raw bytes, not in their base64 text: 1000 + 1 + 6 + 15 = 1022 (base64: 20 chars).
+    sqs.send_message(QueueUrl=url, MessageBody="a" * 1000, MessageAttributes={"b": binary(b"\x00" * 15)})
+    with expect_error("InvalidParameterValue", 400, too_long):
+        sqs.send_message(QueueUrl=url, MessageBody="a" * 1000, MessageAttributes={"b": binary(b"\x00" * 18)})
+    # The data type's custom suffix counts too: 1000 + 1 + len("String.abcdefghij") 17 + 7 = 1025.
+    with expect_error("InvalidParameterValue", 400, too_long):
+        sqs.send_message(QueueUrl=url, MessageBody="a" * 1000, MessageAttributes={"s": string("x" * 7, "String.abcdefghij")})
     # The system attribute does not count (SendMessage API reference).
     sqs.send_message(
         QueueUrl=url, MessageBody="a" * 1024, MessageSystemAttributes={"AWSTraceHeader": string(TRACE_HEADER)}
     )
-    assert counters(sqs, url) == (2, 0, 0)
+    assert counters(sqs, url) == (3, 0, 0)
 
 
 def test_default_maximum_message_size(sqs):
@@ -1446,6 +1488,139 @@ def test_concurrent_producers_and_consumers_lose_nothing(sqs, make_client):
     assert sum(received.values()) == TOTAL, sorted((b, n) for b, n in received.items() if n > 1)[:10]
     assert counters(sqs, url) == (0, 0, 0)
     assert_empty_receive(sqs, url)
+
+
+# --- the API references' Query examples, verbatim (raw HTTP, once) ---------------------------------------------
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+NS = {"sqs": "http://queue.amazonaws.com/doc/2012-11-05/"}
+
+
+def xml_of(response, root_tag):
+    assert response.status == 200, response.body
+    root = ET.fromstring(response.body)
+    assert root.tag == "{http://queue.amazonaws.com/doc/2012-11-05/}" + root_tag, response.body
+    assert root.findtext("sqs:ResponseMetadata/sqs:RequestId", namespaces=NS), response.body
+    return root
+
+
+@raw_http_once
+def test_query_send_message_example_of_the_api_reference(raw, sqs, queue_name):
+    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    account = url.rstrip("/").split("/")[-2]
+    body = (
+        "Action=SendMessage&MessageBody=This+is+a+test+message"
+        "&MessageAttribute.1.Name=my_attribute_name_1&MessageAttribute.1.Value.StringValue=my_attribute_value_1"
+        "&MessageAttribute.1.Value.DataType=String"
+        "&MessageAttribute.2.Name=my_attribute_name_2&MessageAttribute.2.Value.StringValue=my_attribute_value_2"
+        "&MessageAttribute.2.Value.DataType=String"
+    )
+    root = xml_of(raw(body.encode(), FORM, path=f"/{account}/{queue_name}/"), "SendMessageResponse")
+    result = root.find("sqs:SendMessageResult", NS)
+    assert result.findtext("sqs:MD5OfMessageBody", namespaces=NS) == "fafb00f5732ab283681e124bf8747ed1"
+    assert result.findtext("sqs:MD5OfMessageAttributes", namespaces=NS) == "c48838208d2b4e14e3ca0093a8443f09"
+    uuid.UUID(result.findtext("sqs:MessageId", namespaces=NS))
+
+    root = xml_of(
+        raw(b"Action=SendMessage&MessageBody=This+is+a+test+message&DelaySeconds=45", FORM, path=f"/{account}/{queue_name}/"),
+        "SendMessageResponse",
+    )
+    assert root.find("sqs:SendMessageResult/sqs:MD5OfMessageAttributes", NS) is None
+    assert counters(sqs, url) == (1, 0, 1)
+
+
+@raw_http_once
+def test_query_send_message_batch_example_of_the_api_reference(raw, sqs, queue_name):
+    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    account = url.rstrip("/").split("/")[-2]
+    body = (
+        "Action=SendMessageBatch"
+        "&SendMessageBatchRequestEntry.1.Id=test_msg_001"
+        "&SendMessageBatchRequestEntry.1.MessageBody=test%20message%20body%201"
+        "&SendMessageBatchRequestEntry.2.Id=test_msg_002"
+        "&SendMessageBatchRequestEntry.2.MessageBody=test%20message%20body%202"
+        "&SendMessageBatchRequestEntry.2.DelaySeconds=60"
+        "&SendMessageBatchRequestEntry.2.MessageAttribute.1.Name=test_attribute_name_1"
+        "&SendMessageBatchRequestEntry.2.MessageAttribute.1.Value.StringValue=test_attribute_value_1"
+        "&SendMessageBatchRequestEntry.2.MessageAttribute.1.Value.DataType=String"
+    )
+    root = xml_of(raw(body.encode(), FORM, path=f"/{account}/{queue_name}/"), "SendMessageBatchResponse")
+    entries = {
+        e.findtext("sqs:Id", namespaces=NS): e for e in root.findall("sqs:SendMessageBatchResult/sqs:SendMessageBatchResultEntry", NS)
+    }
+    assert set(entries) == {"test_msg_001", "test_msg_002"}
+    assert entries["test_msg_001"].findtext("sqs:MD5OfMessageBody", namespaces=NS) == "0e024d309850c78cba5eabbeff7cae71"
+    assert entries["test_msg_001"].find("sqs:MD5OfMessageAttributes", NS) is None
+    assert entries["test_msg_002"].findtext("sqs:MD5OfMessageBody", namespaces=NS) == "7fb8146a82f95e0af155278f406862c2"
+    assert entries["test_msg_002"].findtext("sqs:MD5OfMessageAttributes", namespaces=NS) == "ba056227cfd9533dba1f72ad9816d233"
+    assert root.find("sqs:SendMessageBatchResult/sqs:BatchResultErrorEntry", NS) is None
+    assert counters(sqs, url) == (1, 0, 1)
+
+
+@raw_http_once
+def test_query_receive_message_example_of_the_api_reference(raw, sqs, queue_name):
+    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    account = url.rstrip("/").split("/")[-2]
+    sqs.send_message(
+        QueueUrl=url,
+        MessageBody="test message body 1",
+        MessageAttributes={"s": string("v<&>"), "b": binary(b"\x00\xff")},
+    )
+    # Verbatim, including the unindexed `AttributeName=All`.
+    root = xml_of(
+        raw(b"Action=ReceiveMessage&MaxNumberOfMessages=5&VisibilityTimeout=15&AttributeName=All", FORM,
+            path=f"/{account}/{queue_name}/"),
+        "ReceiveMessageResponse",
+    )
+    messages = root.findall("sqs:ReceiveMessageResult/sqs:Message", NS)
+    assert len(messages) == 1, root
+    message = messages[0]
+    assert message.findtext("sqs:Body", namespaces=NS) == "test message body 1"
+    assert message.findtext("sqs:MD5OfBody", namespaces=NS) == "0e024d309850c78cba5eabbeff7cae71"
+    assert message.findtext("sqs:ReceiptHandle", namespaces=NS)
+    attributes = {a.findtext("sqs:Name", namespaces=NS): a.findtext("sqs:Value", namespaces=NS) for a in message.findall("sqs:Attribute", NS)}
+    assert set(attributes) == SYSTEM_ATTRIBUTES_OF_A_STANDARD_MESSAGE
+    assert attributes["ApproximateReceiveCount"] == "1"
+    # No MessageAttributeName was asked for.
+    assert message.find("sqs:MessageAttribute", NS) is None
+    assert counters(sqs, url) == (0, 1, 0)
+
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message.findtext("sqs:ReceiptHandle", namespaces=NS), VisibilityTimeout=0)
+    root = xml_of(
+        raw(b"Action=ReceiveMessage&MessageAttributeName.1=All", FORM, path=f"/{account}/{queue_name}/"),
+        "ReceiveMessageResponse",
+    )
+    message = root.find("sqs:ReceiveMessageResult/sqs:Message", NS)
+    values = {
+        a.findtext("sqs:Name", namespaces=NS): (
+            a.findtext("sqs:Value/sqs:DataType", namespaces=NS),
+            a.findtext("sqs:Value/sqs:StringValue", namespaces=NS),
+            a.findtext("sqs:Value/sqs:BinaryValue", namespaces=NS),
+        )
+        for a in message.findall("sqs:MessageAttribute", NS)
+    }
+    assert values == {"s": ("String", "v<&>", None), "b": ("Binary", None, base64.b64encode(b"\x00\xff").decode())}
+    assert message.findtext("sqs:MD5OfMessageAttributes", namespaces=NS) == md5_of_attributes(
+        {"s": string("v<&>"), "b": binary(b"\x00\xff")}
+    )
+
+
+@raw_http_once
+def test_json_receive_message_encodes_binary_values_in_base64(raw, sqs, queue_url):
+    sqs.send_message(QueueUrl=queue_url, MessageBody="json", MessageAttributes={"b": binary(b"\x00\xff\x10")})
+    response = raw(
+        json.dumps({"QueueUrl": queue_url, "MessageAttributeNames": ["All"], "AttributeNames": ["All"]}).encode(),
+        {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS.ReceiveMessage"},
+    )
+    assert response.status == 200, response.body
+    (message,) = response.json()["Messages"]
+    assert message["MessageAttributes"]["b"]["DataType"] == "Binary"
+    assert message["MessageAttributes"]["b"]["BinaryValue"] == base64.b64encode(b"\x00\xff\x10").decode()
+    assert "StringValue" not in message["MessageAttributes"]["b"]
+    assert message["MD5OfMessageAttributes"] == md5_of_attributes({"b": binary(b"\x00\xff\x10")})
+    assert set(message["Attributes"]) == SYSTEM_ATTRIBUTES_OF_A_STANDARD_MESSAGE
+    # The JSON protocol's response is a JSON document with string attribute values.
+    assert all(isinstance(v, str) for v in message["Attributes"].values())
 
 
 # --- durability ------------------------------------------------------------------------------------------------

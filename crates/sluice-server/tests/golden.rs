@@ -901,7 +901,7 @@ async fn missing_parameter_on_both_protocols() {
     assert_head(&r, 400, JSON_TYPE, Some("MissingParameter;Sender"));
     assert_eq!(
         r.text(),
-        r#"{"__type":"com.amazonaws.sqs#MissingParameter","message":"The request must contain the parameter QueueName."}"#
+        r#"{"__type":"com.amazon.coral.service#MissingParameterException","message":"The request must contain the parameter QueueName."}"#
     );
     // `null` is absent.
     let r = json(&server, "CreateQueue", r#"{"QueueName":null}"#).await;
