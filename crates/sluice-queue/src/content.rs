@@ -218,6 +218,10 @@ pub fn message_size(body: &str, attributes: &[MessageAttribute]) -> usize {
             .sum::<usize>()
 }
 
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&sha2::Sha256::digest(bytes))
+}
+
 pub fn md5_hex(bytes: &[u8]) -> String {
     hex(&Md5::digest(bytes))
 }

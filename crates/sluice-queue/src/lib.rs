@@ -1,6 +1,7 @@
 //! SQS queue semantics: what each action does to queues, independent of the wire protocol (inputs and
 //! outputs are `sluice_model` types) and of the storage engine (state lives behind `sluice_store::Store`).
 
+mod attempts;
 mod attributes;
 mod clock;
 mod content;
@@ -24,6 +25,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::QueueError;
 pub use naming::{queue_arn, region_from_host, QueueUrls};
 
+use crate::attempts::Attempts;
 use crate::receipt::ReceiptSealer;
 use crate::waiters::Waiters;
 
@@ -45,6 +47,7 @@ pub struct QueueService {
     urls: QueueUrls,
     receipts: ReceiptSealer,
     waiters: Waiters,
+    attempts: Attempts,
 }
 
 impl QueueService {
@@ -55,6 +58,7 @@ impl QueueService {
             urls: QueueUrls::new(&config.public_url, &config.default_region),
             receipts: ReceiptSealer::new(config.receipt_secret),
             waiters: Waiters::default(),
+            attempts: Attempts::default(),
         }
     }
 

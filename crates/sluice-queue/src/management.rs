@@ -137,6 +137,7 @@ impl QueueService {
             created_timestamp: now.div_euclid(1000),
             last_modified_timestamp: now.div_euclid(1000),
             last_purge_millis: None,
+            fifo,
             incarnation: rand::random(),
             version: 0,
         };
@@ -232,6 +233,7 @@ impl QueueService {
             return Err(QueueError::QueueDoesNotExist);
         }
         self.waiters.forget(&key);
+        self.attempts.forget_queue(&key);
         tracing::info!(queue = %key.name, account = %key.account_id, region = %key.region, "queue deleted");
         Ok(())
     }
@@ -320,14 +322,21 @@ impl QueueService {
             },
         )?;
         self.check_redrive_target(&changes, fifo).await?;
-        let now = self.clock.now_seconds();
-        self.update_queue(&key, |record| {
-            changes.apply_to(&mut record.attributes);
-            attributes::check_consistency(&record.attributes)?;
-            record.last_modified_timestamp = now;
-            Ok(())
-        })
-        .await?;
+        let now = self.clock.now_millis();
+        let updated = self
+            .update_queue(&key, |record| {
+                changes.apply_to(&mut record.attributes);
+                attributes::check_consistency(&record.attributes)?;
+                record.last_modified_timestamp = now.div_euclid(1000);
+                Ok(())
+            })
+            .await?;
+        // On FIFO queues the queue's delay applies to messages already waiting (the delay-queues page).
+        if fifo && changes.values.contains_key(attributes::DELAY_SECONDS) {
+            let delay = QueueSettings::of(&updated).delay_seconds * 1000;
+            self.store.retime_unreceived(&key, delay, now).await?;
+            self.waiters.wake(&key);
+        }
         Ok(())
     }
 
@@ -524,10 +533,7 @@ impl QueueService {
 }
 
 pub(crate) fn is_fifo(record: &QueueRecord) -> bool {
-    record
-        .attributes
-        .get(attributes::FIFO_QUEUE)
-        .is_some_and(|v| v == "true")
+    record.fifo
 }
 
 fn max_results(given: Option<i64>) -> Result<usize, QueueError> {

@@ -15,10 +15,12 @@ use sluice_model::types::{
 };
 use sluice_model::{ApiError, RequestContext};
 use sluice_store::{
-    AttributeValue, MessageContent, NewMessage, QueueKey, QueueRecord, ReceiveRequest,
-    ReceivedMessage, VisibilityChange, VisibilityOutcome,
+    AttributeValue, DeduplicationKey, DeleteOutcome, Deletion, MessageContent, NewMessage,
+    QueueKey, QueueRecord, ReceiveRequest, ReceivedMessage, SendOutcome, VisibilityChange,
+    VisibilityOutcome,
 };
 
+use crate::attempts::{Attempt, ATTEMPT_WINDOW_MILLIS};
 use crate::content;
 use crate::error::QueueError;
 use crate::receipt::ReceiptHandle;
@@ -35,6 +37,8 @@ const MAX_BATCH_ID: usize = 80;
 const MAX_BATCH_PAYLOAD: usize = 1_048_576;
 /// About this many messages can be in flight in a standard queue before receives are refused.
 pub const MAX_IN_FLIGHT: usize = 120_000;
+/// How long a FIFO deduplication id is remembered.
+const DEDUPLICATION_WINDOW_MILLIS: i64 = 5 * 60 * 1000;
 /// A message's visibility can be extended to at most 12 hours after the receive that handed it out.
 const MAX_VISIBILITY_SPAN_MILLIS: i64 = MAX_VISIBILITY_TIMEOUT * 1000;
 
@@ -81,11 +85,6 @@ impl QueueService {
             .get_queue(&key)
             .await?
             .ok_or(QueueError::QueueDoesNotExist)?;
-        if QueueSettings::of(&record).fifo {
-            return Err(QueueError::UnsupportedOperation(
-                "Message delivery on FIFO queues".to_string(),
-            ));
-        }
         Ok((key, record))
     }
 
@@ -97,18 +96,35 @@ impl QueueService {
         now: i64,
         message: &Outgoing<'_>,
     ) -> Result<(NewMessage, SendMessageOutput), QueueError> {
-        if let Some(id) = message.deduplication_id {
-            return Err(QueueError::InvalidParameterValue {
-                name: "MessageDeduplicationId".to_string(),
-                value: id.to_string(),
+        let not_for_this_queue_type =
+            |name: &str, value: String| QueueError::InvalidParameterValue {
+                name: name.to_string(),
+                value,
                 reason: "The request include parameter that is not valid for this queue type."
                     .to_string(),
-            });
+            };
+        let group = match (settings.fifo, message.group_id) {
+            (true, None) => return Err(QueueError::MissingParameter("MessageGroupId".to_string())),
+            (_, Some(group)) => {
+                validate_token("MessageGroupId", group)?;
+                Some(group)
+            }
+            (false, None) => None,
+        };
+        if let (false, Some(id)) = (settings.fifo, message.deduplication_id) {
+            return Err(not_for_this_queue_type(
+                "MessageDeduplicationId",
+                id.to_string(),
+            ));
         }
-        if let Some(group) = message.group_id {
-            validate_group_id(group)?;
-        }
-        let delay = message.delay_seconds.unwrap_or(settings.delay_seconds);
+        // FIFO queues take no per-message delay (0 is accepted), only the queue's.
+        let delay = match (settings.fifo, message.delay_seconds) {
+            (true, Some(d)) if d != 0 => {
+                return Err(not_for_this_queue_type("DelaySeconds", d.to_string()))
+            }
+            (true, _) => settings.delay_seconds,
+            (false, given) => given.unwrap_or(settings.delay_seconds),
+        };
         if !(0..=MAX_DELAY_SECONDS).contains(&delay) {
             return Err(out_of_range(
                 "DelaySeconds",
@@ -118,6 +134,33 @@ impl QueueService {
         }
         content::validate_body(message.body)?;
         let body = message.body.to_string();
+        let deduplication = if settings.fifo {
+            let id = match message.deduplication_id {
+                Some(id) => {
+                    validate_token("MessageDeduplicationId", id)?;
+                    id.to_string()
+                }
+                // Content-based deduplication: the SHA-256 of the body alone.
+                None if settings.content_based_deduplication => content::sha256_hex(body.as_bytes()),
+                None => {
+                    return Err(QueueError::InvalidParameter(
+                        "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly"
+                            .to_string(),
+                    ))
+                }
+            };
+            let scope = match (settings.per_group_deduplication, group) {
+                (true, Some(group)) => group.to_string(),
+                _ => String::new(),
+            };
+            Some(DeduplicationKey {
+                scope,
+                id,
+                window_millis: DEDUPLICATION_WINDOW_MILLIS,
+            })
+        } else {
+            None
+        };
         let attributes = content::user_attributes(message.attributes)?;
         let system_attributes = content::system_attributes(message.system_attributes)?;
         if content::message_size(&body, &attributes) > settings.maximum_message_size {
@@ -134,14 +177,6 @@ impl QueueService {
             md5_of_message_system_attributes: content::md5_of_attributes(&system_attributes),
             sequence_number: None,
         };
-        let mut system_attributes = system_attributes;
-        if let Some(group) = message.group_id {
-            system_attributes.push(sluice_store::MessageAttribute {
-                name: "MessageGroupId".to_string(),
-                data_type: "String".to_string(),
-                value: AttributeValue::String(group.to_string()),
-            });
-        }
         let content = MessageContent {
             message_id: output.message_id.clone(),
             md5_of_body: output.md5_of_message_body.clone(),
@@ -155,12 +190,37 @@ impl QueueService {
                 .clone()
                 .unwrap_or_else(|| ctx.account_id.clone()),
             sent_at: now,
+            group_id: group.map(Arc::from),
+            deduplication_id: deduplication.as_ref().map(|d| d.id.clone()),
         };
         let new = NewMessage {
             content: Arc::new(content),
             visible_at: now + delay * 1000,
+            deduplication,
         };
         Ok((new, output))
+    }
+
+    /// Completes a send's output with what the store made of it: the sequence number of a FIFO message,
+    /// and for a duplicate the id of the message it duplicates (the MD5 digests stay those of this
+    /// request, which the client's SDK checks).
+    fn sent(
+        &self,
+        settings: &QueueSettings,
+        mut output: SendMessageOutput,
+        outcome: &SendOutcome,
+    ) -> SendMessageOutput {
+        let seq = match outcome {
+            SendOutcome::Appended(seq) => *seq,
+            SendOutcome::Duplicate { seq, message_id } => {
+                output.message_id = message_id.clone();
+                *seq
+            }
+        };
+        if settings.fifo {
+            output.sequence_number = Some(sequence_number(seq));
+        }
+        output
     }
 
     pub(crate) async fn send_message(
@@ -184,9 +244,12 @@ impl QueueService {
                 group_id: input.message_group_id.as_deref(),
             },
         )?;
-        self.store.send_messages(&key, vec![message]).await?;
+        let outcomes = self.store.send_messages(&key, vec![message], now).await?;
         self.waiters.wake(&key);
-        Ok(output)
+        Ok(match outcomes.first() {
+            Some(outcome) => self.sent(&settings, output, outcome),
+            None => output,
+        })
     }
 
     pub(crate) async fn send_message_batch(
@@ -241,8 +304,16 @@ impl QueueService {
             }
         }
         if !accepted.is_empty() {
-            self.store.send_messages(&key, accepted).await?;
+            let outcomes = self.store.send_messages(&key, accepted, now).await?;
             self.waiters.wake(&key);
+            output.successful = std::mem::take(&mut output.successful)
+                .into_iter()
+                .zip(&outcomes)
+                .map(|(entry, outcome)| SendMessageBatchResultEntry {
+                    id: entry.id,
+                    result: self.sent(&settings, entry.result, outcome),
+                })
+                .collect();
         }
         Ok(output)
     }
@@ -289,6 +360,19 @@ impl QueueService {
             .chain(&input.message_system_attribute_names)
             .map(String::as_str)
             .collect();
+        let attempt_id = match (&input.receive_request_attempt_id, record.fifo) {
+            (Some(id), true) => {
+                validate_token("ReceiveRequestAttemptId", id)?;
+                Some(id.as_str())
+            }
+            // Standard queues accept the parameter and ignore it.
+            _ => None,
+        };
+        if let Some(id) = attempt_id {
+            if let Some(retried) = self.retry_attempt(&key, id, visibility).await? {
+                return Ok(retried);
+            }
+        }
         let deadline = self.clock.now_millis() + wait * 1000;
         let waiter = self.waiters.get(&key);
         loop {
@@ -306,11 +390,24 @@ impl QueueService {
             };
             let outcome = self.store.receive_messages(&key, request).await?;
             if !outcome.messages.is_empty() {
-                let messages = outcome
+                let messages: Vec<Message> = outcome
                     .messages
                     .iter()
                     .map(|m| self.render(&record, m, &system_names, &input.message_attribute_names))
                     .collect();
+                if let Some(id) = attempt_id {
+                    let attempt = Attempt {
+                        expires_at: now + ATTEMPT_WINDOW_MILLIS,
+                        messages: messages.clone(),
+                        receipts: outcome
+                            .messages
+                            .iter()
+                            .map(|m| (m.seq, m.receive_count))
+                            .collect(),
+                        spoiled: false,
+                    };
+                    self.attempts.record(&key, id, attempt);
+                }
                 return Ok(ReceiveMessageOutput { messages });
             }
             if outcome.in_flight_limit_reached && wait == 0 {
@@ -334,6 +431,49 @@ impl QueueService {
         }
     }
 
+    /// Answers a retried receive from its earlier attempt: the same messages and handles, hidden again
+    /// for the new visibility timeout. `None` when there is no earlier attempt to retry.
+    async fn retry_attempt(
+        &self,
+        key: &QueueKey,
+        id: &str,
+        visibility: i64,
+    ) -> Result<Option<ReceiveMessageOutput>, QueueError> {
+        let now = self.clock.now_millis();
+        let Some(attempt) = self.attempts.get(key, id, now) else {
+            return Ok(None);
+        };
+        let not_retryable = || {
+            QueueError::InvalidParameterValue {
+            name: "ReceiveRequestAttemptId".to_string(),
+            value: id.to_string(),
+            reason: "The receiveRequestAttemptId is not valid anymore since the receive call is not retryable."
+                .to_string(),
+        }
+        };
+        if attempt.spoiled {
+            return Err(not_retryable());
+        }
+        let changes: Vec<VisibilityChange> = attempt
+            .receipts
+            .iter()
+            .map(|(seq, receive_count)| VisibilityChange {
+                seq: *seq,
+                receive_count: *receive_count,
+                now,
+                deadline: now + visibility * 1000,
+                max_span_from_receive: MAX_VISIBILITY_SPAN_MILLIS,
+            })
+            .collect();
+        let outcomes = self.store.change_visibility(key, &changes).await?;
+        if outcomes.iter().any(|o| *o != VisibilityOutcome::Changed) {
+            return Err(not_retryable());
+        }
+        Ok(Some(ReceiveMessageOutput {
+            messages: attempt.messages,
+        }))
+    }
+
     fn render(
         &self,
         record: &QueueRecord,
@@ -350,6 +490,9 @@ impl QueueService {
                 "SentTimestamp" => Some(content.sent_at.to_string()),
                 "ApproximateReceiveCount" => Some(received.receive_count.to_string()),
                 "ApproximateFirstReceiveTimestamp" => Some(received.first_receive_at.to_string()),
+                "MessageGroupId" => content.group_id.as_deref().map(str::to_string),
+                "MessageDeduplicationId" => content.deduplication_id.clone(),
+                "SequenceNumber" => record.fifo.then(|| sequence_number(received.seq)),
                 other => content
                     .system_attributes
                     .iter()
@@ -428,15 +571,42 @@ impl QueueService {
             .iter()
             .map(|h| self.open_receipt(record, h))
             .collect();
-        let seqs: Vec<u64> = opened
+        // On FIFO queues only the receive in flight may delete; standard queues take any handle.
+        let now = self.clock.now_millis();
+        let deletions: Vec<Deletion> = opened
             .iter()
             .filter_map(|h| h.as_ref().ok())
-            .map(|h| h.seq)
+            .map(|h| Deletion {
+                seq: h.seq,
+                receive_count: record.fifo.then_some(h.receive_count),
+                now,
+            })
             .collect();
-        if !seqs.is_empty() {
-            self.store.delete_messages(key, &seqs).await?;
+        if record.fifo {
+            let seqs: Vec<u64> = deletions.iter().map(|d| d.seq).collect();
+            self.attempts.spoil(key, &seqs);
         }
-        Ok(opened.into_iter().map(|h| h.map(|_| ())).collect())
+        let mut outcomes = if deletions.is_empty() {
+            Vec::new()
+        } else {
+            self.store.delete_messages(key, &deletions).await?
+        }
+        .into_iter();
+        Ok(opened
+            .into_iter()
+            .zip(receipt_handles)
+            .map(|(handle, text)| {
+                handle?;
+                match outcomes.next() {
+                    Some(DeleteOutcome::Expired) => Err(QueueError::InvalidParameterValue {
+                        name: "ReceiptHandle".to_string(),
+                        value: text.to_string(),
+                        reason: "The receipt handle has expired.".to_string(),
+                    }),
+                    _ => Ok(()),
+                }
+            })
+            .collect())
     }
 
     pub(crate) async fn delete_message(
@@ -512,6 +682,10 @@ impl QueueService {
             .filter_map(|c| c.as_ref().ok())
             .copied()
             .collect();
+        if record.fifo {
+            let seqs: Vec<u64> = changes.iter().map(|c| c.seq).collect();
+            self.attempts.spoil(key, &seqs);
+        }
         let mut outcomes = if changes.is_empty() {
             Vec::new()
         } else {
@@ -623,21 +797,28 @@ fn attribute_selected(name: &str, requested: &[String]) -> bool {
     })
 }
 
-/// 1 to 128 characters of letters, digits and ASCII punctuation.
-fn validate_group_id(group: &str) -> Result<(), QueueError> {
-    if group.is_empty()
-        || group.len() > 128
-        || !group
+/// Message group, deduplication and receive-attempt ids: 1 to 128 characters of letters, digits and
+/// ASCII punctuation.
+fn validate_token(name: &str, value: &str) -> Result<(), QueueError> {
+    if value.is_empty()
+        || value.len() > 128
+        || !value
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b.is_ascii_punctuation())
     {
         return Err(QueueError::InvalidParameterValue {
-            name: "MessageGroupId".to_string(),
-            value: group.to_string(),
-            reason: "MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.".to_string(),
+            name: name.to_string(),
+            value: value.to_string(),
+            reason: format!("{name} can only include alphanumeric and punctuation characters. 1 to 128 in length."),
         });
     }
     Ok(())
+}
+
+/// A FIFO message's `SequenceNumber`: a 20-digit decimal that grows with the message's place in the
+/// queue, so it only grows within a group.
+fn sequence_number(seq: u64) -> String {
+    ((1u128 << 64) + u128::from(seq)).to_string()
 }
 
 /// The rules every batch shares: 1 to 10 entries, with distinct ids of 1 to 80 characters from

@@ -12,6 +12,9 @@ pub struct QueueSettings {
     pub receive_wait_seconds: i64,
     pub visibility_timeout_seconds: i64,
     pub fifo: bool,
+    pub content_based_deduplication: bool,
+    /// Deduplication ids are scoped to the message group rather than the queue.
+    pub per_group_deduplication: bool,
 }
 
 impl QueueSettings {
@@ -25,6 +28,7 @@ impl QueueSettings {
                 .and_then(|v| v.parse::<i64>().ok())
                 .unwrap_or(default)
         };
+        let flag = |name: &str| record.attributes.get(name).is_some_and(|v| v == "true");
         QueueSettings {
             delay_seconds: number(attributes::DELAY_SECONDS, 0),
             maximum_message_size: usize::try_from(number(
@@ -35,10 +39,12 @@ impl QueueSettings {
             message_retention_seconds: number(attributes::MESSAGE_RETENTION_PERIOD, 345_600),
             receive_wait_seconds: number(attributes::RECEIVE_MESSAGE_WAIT_TIME_SECONDS, 0),
             visibility_timeout_seconds: number(attributes::VISIBILITY_TIMEOUT, 30),
-            fifo: record
+            fifo: record.fifo,
+            content_based_deduplication: flag(attributes::CONTENT_BASED_DEDUPLICATION),
+            per_group_deduplication: record
                 .attributes
-                .get(attributes::FIFO_QUEUE)
-                .is_some_and(|v| v == "true"),
+                .get(attributes::DEDUPLICATION_SCOPE)
+                .is_some_and(|v| v == "messageGroup"),
         }
     }
 

@@ -18,10 +18,13 @@ use async_trait::async_trait;
 pub use durable::{DurableOptions, DurableStore};
 pub use memory::MemoryStore;
 pub use message::{
-    AttributeValue, MessageAttribute, MessageContent, MessageCounts, NewMessage, ReceiveOutcome,
-    ReceiveRequest, ReceivedMessage, VisibilityChange, VisibilityOutcome,
+    AttributeValue, DeduplicationKey, DeleteOutcome, Deletion, MessageAttribute, MessageContent,
+    MessageCounts, NewMessage, ReceiveOutcome, ReceiveRequest, ReceivedMessage, SendOutcome,
+    VisibilityChange, VisibilityOutcome,
 };
-pub use queue_messages::{Delivered, Deliveries, DeliveryState, Payload, QueueMessages};
+pub use queue_messages::{
+    Deduplicated, Delivered, Deliveries, DeliveryState, Payload, QueueMessages,
+};
 
 /// A queue's identity: the same name in two accounts or two regions is two queues.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -44,6 +47,8 @@ pub struct QueueRecord {
     pub last_modified_timestamp: i64,
     /// Epoch milliseconds of the last PurgeQueue.
     pub last_purge_millis: Option<i64>,
+    /// Whether messages are delivered in order within message groups (a FIFO queue).
+    pub fifo: bool,
     /// Chosen at creation and never reused, so that receipt handles of a deleted queue do not work on a
     /// new queue of the same name.
     pub incarnation: u64,
@@ -104,12 +109,14 @@ pub trait Store: Send + Sync + 'static {
     /// When the queue with this key was last deleted, if it was.
     async fn deleted_at(&self, key: &QueueKey) -> Result<Option<i64>, StoreError>;
 
-    /// Appends messages to a queue in the order given; returns their sequence numbers.
+    /// Appends messages to a queue in the order given, each unless its deduplication id was seen within
+    /// its window (checked and remembered atomically with the append).
     async fn send_messages(
         &self,
         key: &QueueKey,
         messages: Vec<NewMessage>,
-    ) -> Result<Vec<u64>, StoreError>;
+        now: i64,
+    ) -> Result<Vec<SendOutcome>, StoreError>;
 
     /// Atomically removes expired messages, makes due messages visible, and hands out up to
     /// `max_messages` visible messages in queue order, hiding each until the visibility deadline.
@@ -119,8 +126,21 @@ pub trait Store: Send + Sync + 'static {
         request: ReceiveRequest,
     ) -> Result<ReceiveOutcome, StoreError>;
 
-    /// Removes messages whatever their state, atomically. Returns whether each was there.
-    async fn delete_messages(&self, key: &QueueKey, seqs: &[u64]) -> Result<Vec<bool>, StoreError>;
+    /// Removes messages, atomically; one outcome per deletion, in order.
+    async fn delete_messages(
+        &self,
+        key: &QueueKey,
+        deletions: &[Deletion],
+    ) -> Result<Vec<DeleteOutcome>, StoreError>;
+
+    /// On a FIFO queue, makes every message not yet received visible at its send time plus `delay`
+    /// (milliseconds): the queue's delay applies to messages already waiting.
+    async fn retime_unreceived(
+        &self,
+        key: &QueueKey,
+        delay: i64,
+        now: i64,
+    ) -> Result<(), StoreError>;
 
     /// Moves in-flight messages' visibility deadlines, atomically; one outcome per change, in order.
     async fn change_visibility(

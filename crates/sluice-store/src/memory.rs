@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use crate::{
-    CreateOutcome, MessageContent, MessageCounts, NewMessage, QueueKey, QueueMessages, QueueRecord,
-    ReceiveOutcome, ReceiveRequest, ReceivedMessage, Store, StoreError, VisibilityChange,
-    VisibilityOutcome,
+    CreateOutcome, Deduplicated, DeleteOutcome, Deletion, MessageContent, MessageCounts,
+    NewMessage, QueueKey, QueueMessages, QueueRecord, ReceiveOutcome, ReceiveRequest,
+    ReceivedMessage, SendOutcome, Store, StoreError, VisibilityChange, VisibilityOutcome,
 };
 
 /// One queue's messages, their content held in memory.
@@ -67,7 +67,12 @@ impl Store for MemoryStore {
             return Ok(CreateOutcome::Existing(existing.clone()));
         }
         queues.insert(record.key.clone(), record.clone());
-        lock(&self.messages).insert(record.key.clone(), Arc::default());
+        let messages = if record.fifo {
+            Messages::fifo()
+        } else {
+            Messages::default()
+        };
+        lock(&self.messages).insert(record.key.clone(), Arc::new(Mutex::new(messages)));
         Ok(CreateOutcome::Created(record))
     }
 
@@ -136,15 +141,35 @@ impl Store for MemoryStore {
         &self,
         key: &QueueKey,
         messages: Vec<NewMessage>,
-    ) -> Result<Vec<u64>, StoreError> {
+        now: i64,
+    ) -> Result<Vec<SendOutcome>, StoreError> {
         let queue = self.queue_messages(key)?;
-        let seqs = lock(&queue).append(
-            messages
-                .into_iter()
-                .map(|m| (m.content, m.visible_at))
-                .collect(),
-        );
-        Ok(seqs)
+        let mut queue = lock(&queue);
+        let mut outcomes = Vec::with_capacity(messages.len());
+        for message in messages {
+            if let Some(dedup) = &message.deduplication {
+                if let Some(original) = queue.duplicate_of(&dedup.scope, &dedup.id, now) {
+                    outcomes.push(SendOutcome::Duplicate {
+                        seq: original.seq,
+                        message_id: original.message_id,
+                    });
+                    continue;
+                }
+            }
+            let message_id = message.content.message_id.clone();
+            let seq = queue.append(vec![(message.content, message.visible_at)])[0];
+            if let Some(dedup) = message.deduplication {
+                let entry = Deduplicated {
+                    seq,
+                    message_id,
+                    expires_at: now + dedup.window_millis,
+                    origin: 0,
+                };
+                queue.remember_deduplication(&dedup.scope, &dedup.id, entry);
+            }
+            outcomes.push(SendOutcome::Appended(seq));
+        }
+        Ok(outcomes)
     }
 
     async fn receive_messages(
@@ -172,13 +197,28 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn delete_messages(&self, key: &QueueKey, seqs: &[u64]) -> Result<Vec<bool>, StoreError> {
+    async fn delete_messages(
+        &self,
+        key: &QueueKey,
+        deletions: &[Deletion],
+    ) -> Result<Vec<DeleteOutcome>, StoreError> {
         let queue = self.queue_messages(key)?;
         let mut messages = lock(&queue);
-        Ok(seqs
+        Ok(deletions
             .iter()
-            .map(|seq| messages.delete(*seq).is_some())
+            .map(|d| messages.delete_checked(d).0)
             .collect())
+    }
+
+    async fn retime_unreceived(
+        &self,
+        key: &QueueKey,
+        delay: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let queue = self.queue_messages(key)?;
+        lock(&queue).retime_unreceived(delay, now);
+        Ok(())
     }
 
     async fn change_visibility(

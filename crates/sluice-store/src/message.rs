@@ -24,6 +24,10 @@ impl crate::queue_messages::Payload for Arc<MessageContent> {
     fn sent_at(&self) -> i64 {
         self.sent_at
     }
+
+    fn group(&self) -> Option<&Arc<str>> {
+        self.group_id.as_ref()
+    }
 }
 
 /// What a send writes and no later operation changes.
@@ -39,6 +43,10 @@ pub struct MessageContent {
     pub md5_of_attributes: Option<String>,
     pub sender_id: String,
     pub sent_at: i64,
+    /// The message group: delivery order on FIFO queues, the tenant on standard (fair) queues.
+    pub group_id: Option<Arc<str>>,
+    /// The deduplication id of a FIFO message, given or derived from the body.
+    pub deduplication_id: Option<String>,
 }
 
 /// A message to append to a queue.
@@ -47,6 +55,44 @@ pub struct NewMessage {
     pub content: Arc<MessageContent>,
     /// When the message first becomes visible (its send time plus any delay).
     pub visible_at: i64,
+    /// Deduplicate against messages sent within the window: `(scope, id, window in milliseconds)`.
+    pub deduplication: Option<DeduplicationKey>,
+}
+
+/// How a FIFO message is deduplicated: its id within a scope (empty for the whole queue, the group for
+/// per-group deduplication), remembered for a window.
+#[derive(Clone, Debug)]
+pub struct DeduplicationKey {
+    pub scope: String,
+    pub id: String,
+    pub window_millis: i64,
+}
+
+/// What became of one message of a send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Appended at this sequence number.
+    Appended(u64),
+    /// A message with the same deduplication id was sent within the window; nothing was appended.
+    Duplicate { seq: u64, message_id: String },
+}
+
+/// A message to delete, by sequence number. With `receive_count`, only the receive that issued the
+/// handle may delete it, and only while that receive's visibility lasts (as FIFO queues require).
+#[derive(Clone, Copy, Debug)]
+pub struct Deletion {
+    pub seq: u64,
+    pub receive_count: Option<u32>,
+    pub now: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    Deleted,
+    /// No such message (already deleted, purged or expired).
+    Gone,
+    /// The handle's receive is no longer the one in flight.
+    Expired,
 }
 
 /// A message handed out by a receive, hidden until `visible_at`.

@@ -2,14 +2,58 @@
 //! flight and until when, in queue order. Every operation is a few ordered-map steps, so a receive costs
 //! O(log n) per message however long the backlog.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 
-use crate::message::{MessageCounts, ReceiveRequest, VisibilityChange, VisibilityOutcome};
+use crate::message::{
+    DeleteOutcome, Deletion, MessageCounts, ReceiveRequest, VisibilityChange, VisibilityOutcome,
+};
 
 /// What a backend keeps for a message's content: the content itself, or where to find it.
 pub trait Payload: Clone {
     /// When the message was sent, which retention counts from.
     fn sent_at(&self) -> i64;
+
+    /// The message group, which orders delivery on FIFO queues.
+    fn group(&self) -> Option<&Arc<str>>;
+}
+
+/// What a deduplication entry remembers of the message that made it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deduplicated {
+    pub seq: u64,
+    pub message_id: String,
+    pub expires_at: i64,
+    /// Where the backend recorded the entry (the durable engine's journal segment), so it can be kept
+    /// when that record's space is reclaimed.
+    pub origin: u64,
+}
+
+/// Deduplication ids seen within their window, by (scope, id): the scope is empty for queue-wide
+/// deduplication and the message group for per-group deduplication.
+#[derive(Debug, Default)]
+struct Deduplication {
+    entries: HashMap<(Arc<str>, Arc<str>), Deduplicated>,
+    /// Keys in the order they expire (windows are all the same length, so insertion order).
+    order: VecDeque<(i64, (Arc<str>, Arc<str>))>,
+}
+
+/// FIFO delivery state: each message group's members in order, and the groups whose head can be handed
+/// out now. A group with a message in flight is never ready, so its later messages wait.
+#[derive(Debug, Default)]
+struct Lanes {
+    groups: HashMap<Arc<str>, Lane>,
+    /// Ready groups by the sequence number of their head, so receives serve the oldest head first and
+    /// cost nothing for groups that are idle or blocked.
+    ready: BTreeMap<u64, Arc<str>>,
+}
+
+#[derive(Debug, Default)]
+struct Lane {
+    members: BTreeSet<u64>,
+    in_flight: u32,
+    /// The key under which the group is in `ready`, if it is.
+    ready_at: Option<u64>,
 }
 
 /// A message handed out by `receive`, with the payload the backend turns into content.
@@ -69,6 +113,9 @@ pub struct QueueMessages<P> {
     timers: BTreeSet<(i64, u64)>,
     in_flight: u64,
     delayed: u64,
+    /// Present on FIFO queues, whose delivery follows message groups.
+    lanes: Option<Lanes>,
+    deduplication: Deduplication,
 }
 
 impl<P> Default for QueueMessages<P> {
@@ -80,7 +127,23 @@ impl<P> Default for QueueMessages<P> {
             timers: BTreeSet::new(),
             in_flight: 0,
             delayed: 0,
+            lanes: None,
+            deduplication: Deduplication::default(),
         }
+    }
+}
+
+impl<P> QueueMessages<P> {
+    /// The messages of a FIFO queue: delivered in order within each message group.
+    pub fn fifo() -> Self {
+        QueueMessages {
+            lanes: Some(Lanes::default()),
+            ..Self::default()
+        }
+    }
+
+    pub fn is_fifo(&self) -> bool {
+        self.lanes.is_some()
     }
 }
 
@@ -126,6 +189,7 @@ impl<P: Payload> QueueMessages<P> {
                 self.visible.insert(seq);
             }
         }
+        let group = payload.group().cloned();
         self.slots.insert(
             seq,
             Slot {
@@ -137,6 +201,14 @@ impl<P: Payload> QueueMessages<P> {
                 received_at: state.received_at,
             },
         );
+        if let (Some(lanes), Some(group)) = (self.lanes.as_mut(), group) {
+            let lane = lanes.groups.entry(group.clone()).or_default();
+            lane.members.insert(seq);
+            if delivery == Delivery::InFlight {
+                lane.in_flight += 1;
+            }
+            refresh(lanes, &self.slots, &group);
+        }
     }
 
     /// A message's payload and delivery state.
@@ -178,14 +250,25 @@ impl<P: Payload> QueueMessages<P> {
                 break;
             }
             self.timers.pop_first();
-            if let Some(slot) = self.slots.get_mut(&seq) {
-                match slot.delivery {
-                    Delivery::Delayed => self.delayed -= 1,
-                    Delivery::InFlight => self.in_flight -= 1,
-                    Delivery::Visible => {}
+            let Some(slot) = self.slots.get_mut(&seq) else {
+                continue;
+            };
+            let was = slot.delivery;
+            match was {
+                Delivery::Delayed => self.delayed -= 1,
+                Delivery::InFlight => self.in_flight -= 1,
+                Delivery::Visible => {}
+            }
+            slot.delivery = Delivery::Visible;
+            self.visible.insert(seq);
+            let group = slot.payload.group().cloned();
+            if let (Some(lanes), Some(group)) = (self.lanes.as_mut(), group) {
+                if was == Delivery::InFlight {
+                    if let Some(lane) = lanes.groups.get_mut(&group) {
+                        lane.in_flight = lane.in_flight.saturating_sub(1);
+                    }
                 }
-                slot.delivery = Delivery::Visible;
-                self.visible.insert(seq);
+                refresh(lanes, &self.slots, &group);
             }
         }
     }
@@ -207,6 +290,15 @@ impl<P: Payload> QueueMessages<P> {
 
     fn remove(&mut self, seq: u64) -> Option<P> {
         let slot = self.slots.remove(&seq)?;
+        if let (Some(lanes), Some(group)) = (self.lanes.as_mut(), slot.payload.group()) {
+            if let Some(lane) = lanes.groups.get_mut(group) {
+                lane.members.remove(&seq);
+                if slot.delivery == Delivery::InFlight {
+                    lane.in_flight = lane.in_flight.saturating_sub(1);
+                }
+            }
+            refresh(lanes, &self.slots, group);
+        }
         match slot.delivery {
             Delivery::Visible => {
                 self.visible.remove(&seq);
@@ -237,33 +329,91 @@ impl<P: Payload> QueueMessages<P> {
                 outcome.in_flight_limit_reached = outcome.messages.is_empty();
                 break;
             }
-            let Some(seq) = self.visible.pop_first() else {
-                break;
+            let batch = match self.lanes.as_mut() {
+                None => match self.visible.first() {
+                    Some(&seq) => vec![seq],
+                    None => break,
+                },
+                // The oldest ready group gives as many of its messages, in order, as the receive takes.
+                Some(lanes) => {
+                    let Some((head, group)) = lanes.ready.pop_first() else {
+                        break;
+                    };
+                    let Some(lane) = lanes.groups.get_mut(&group) else {
+                        continue;
+                    };
+                    lane.ready_at = None;
+                    let room = request.max_messages - outcome.messages.len();
+                    let slots = &self.slots;
+                    lane.members
+                        .range(head..)
+                        .take(room)
+                        .copied()
+                        .take_while(|seq| {
+                            slots
+                                .get(seq)
+                                .is_some_and(|s| s.delivery == Delivery::Visible)
+                        })
+                        .collect()
+                }
             };
-            let Some(slot) = self.slots.get_mut(&seq) else {
-                continue;
-            };
-            slot.delivery = Delivery::InFlight;
-            slot.visible_at = request.visibility_deadline;
-            slot.receive_count += 1;
-            slot.received_at = request.now;
-            let first = *slot.first_receive_at.get_or_insert(request.now);
-            self.timers.insert((slot.visible_at, seq));
-            self.in_flight += 1;
-            outcome.messages.push(Delivered {
-                seq,
-                payload: slot.payload.clone(),
-                receive_count: slot.receive_count,
-                first_receive_at: first,
-            });
+            for seq in batch {
+                if let Some(delivered) = self.hand_out(seq, request) {
+                    outcome.messages.push(delivered);
+                }
+            }
         }
         outcome.next_visible_at = self.timers.first().map(|&(at, _)| at);
         outcome
     }
 
+    /// Makes one visible message in flight until the receive's deadline.
+    fn hand_out(&mut self, seq: u64, request: &ReceiveRequest) -> Option<Delivered<P>> {
+        let slot = self.slots.get_mut(&seq)?;
+        self.visible.remove(&seq);
+        slot.delivery = Delivery::InFlight;
+        slot.visible_at = request.visibility_deadline;
+        slot.receive_count += 1;
+        slot.received_at = request.now;
+        let first = *slot.first_receive_at.get_or_insert(request.now);
+        self.timers.insert((slot.visible_at, seq));
+        self.in_flight += 1;
+        if let (Some(lanes), Some(group)) = (self.lanes.as_mut(), slot.payload.group()) {
+            if let Some(lane) = lanes.groups.get_mut(group) {
+                lane.in_flight += 1;
+            }
+        }
+        Some(Delivered {
+            seq,
+            payload: slot.payload.clone(),
+            receive_count: slot.receive_count,
+            first_receive_at: first,
+        })
+    }
+
     /// Removes a message whatever its state, returning its payload if it was there.
     pub fn delete(&mut self, seq: u64) -> Option<P> {
         self.remove(seq)
+    }
+
+    /// Removes a message as a deletion asks: any handle of it works, unless the deletion names the
+    /// receive it must come from, which then has to be the one in flight.
+    pub fn delete_checked(&mut self, deletion: &Deletion) -> (DeleteOutcome, Option<P>) {
+        if let Some(receive_count) = deletion.receive_count {
+            self.promote_due(deletion.now);
+            let current = self.slots.get(&deletion.seq).map(|slot| {
+                slot.receive_count == receive_count && slot.delivery == Delivery::InFlight
+            });
+            match current {
+                None => return (DeleteOutcome::Gone, None),
+                Some(false) => return (DeleteOutcome::Expired, None),
+                Some(true) => {}
+            }
+        }
+        match self.remove(deletion.seq) {
+            Some(payload) => (DeleteOutcome::Deleted, Some(payload)),
+            None => (DeleteOutcome::Gone, None),
+        }
     }
 
     pub fn change_visibility(&mut self, change: &VisibilityChange) -> VisibilityOutcome {
@@ -282,6 +432,7 @@ impl<P: Payload> QueueMessages<P> {
             return VisibilityOutcome::BeyondLimit;
         }
         let hide = change.deadline > change.now;
+        let was = slot.delivery;
         match (slot.delivery, hide) {
             (Delivery::InFlight, true) => {
                 self.timers.remove(&(slot.visible_at, change.seq));
@@ -302,13 +453,30 @@ impl<P: Payload> QueueMessages<P> {
             // Already visible and asked to be visible; a delayed message has no receipt handle.
             (Delivery::Visible, false) | (Delivery::Delayed, _) => {}
         }
+        let now_delivery = slot.delivery;
         slot.visible_at = change.deadline;
+        let group = slot.payload.group().cloned();
+        if let (Some(lanes), Some(group)) = (self.lanes.as_mut(), group) {
+            if let Some(lane) = lanes.groups.get_mut(&group) {
+                match (was, now_delivery) {
+                    (Delivery::InFlight, Delivery::Visible) => {
+                        lane.in_flight = lane.in_flight.saturating_sub(1)
+                    }
+                    (Delivery::Visible, Delivery::InFlight) => lane.in_flight += 1,
+                    _ => {}
+                }
+            }
+            refresh(lanes, &self.slots, &group);
+        }
         VisibilityOutcome::Changed
     }
 
     /// Removes every message, returning their payloads.
     pub fn purge(&mut self) -> Vec<P> {
         let slots = std::mem::take(&mut self.slots);
+        if let Some(lanes) = self.lanes.as_mut() {
+            *lanes = Lanes::default();
+        }
         self.visible.clear();
         self.timers.clear();
         self.in_flight = 0;
@@ -332,6 +500,121 @@ impl<P: Payload> QueueMessages<P> {
     }
 }
 
+impl<P: Payload> QueueMessages<P> {
+    /// The message a deduplication id already names, if its window is still open at `now`.
+    pub fn duplicate_of(&mut self, scope: &str, id: &str, now: i64) -> Option<Deduplicated> {
+        let dedup = &mut self.deduplication;
+        while let Some((expires_at, key)) = dedup.order.front() {
+            if *expires_at > now {
+                break;
+            }
+            if dedup.entries.get(key).is_some_and(|e| e.expires_at <= now) {
+                dedup.entries.remove(key);
+            }
+            dedup.order.pop_front();
+        }
+        let key: (Arc<str>, Arc<str>) = (scope.into(), id.into());
+        dedup
+            .entries
+            .get(&key)
+            .filter(|e| e.expires_at > now)
+            .cloned()
+    }
+
+    /// Remembers a deduplication id until `entry.expires_at`.
+    pub fn remember_deduplication(&mut self, scope: &str, id: &str, entry: Deduplicated) {
+        let key: (Arc<str>, Arc<str>) = (scope.into(), id.into());
+        self.deduplication
+            .order
+            .push_back((entry.expires_at, key.clone()));
+        self.deduplication.entries.insert(key, entry);
+    }
+
+    /// Every deduplication entry still remembered: `(scope, id, entry)`.
+    pub fn deduplications_mut(&mut self) -> impl Iterator<Item = (&str, &str, &mut Deduplicated)> {
+        self.deduplication
+            .entries
+            .iter_mut()
+            .map(|((scope, id), e)| (&**scope, &**id, e))
+    }
+
+    /// Turns on FIFO delivery for messages already present (recovery learns a queue's type only once it
+    /// has read the queue's record, which may come after its messages).
+    pub fn make_fifo(&mut self) {
+        let mut lanes = Lanes::default();
+        for (seq, slot) in &self.slots {
+            if let Some(group) = slot.payload.group() {
+                let lane = lanes.groups.entry(group.clone()).or_default();
+                lane.members.insert(*seq);
+                if slot.delivery == Delivery::InFlight {
+                    lane.in_flight += 1;
+                }
+            }
+        }
+        let groups: Vec<Arc<str>> = lanes.groups.keys().cloned().collect();
+        for group in groups {
+            refresh(&mut lanes, &self.slots, &group);
+        }
+        self.lanes = Some(lanes);
+    }
+
+    /// Sets when every never-received message becomes visible to its send time plus `delay`: on FIFO
+    /// queues the queue's delay applies to messages already waiting.
+    pub fn retime_unreceived(&mut self, delay: i64, now: i64) {
+        let waiting: Vec<u64> = self
+            .slots
+            .iter()
+            .filter(|(_, slot)| slot.receive_count == 0)
+            .map(|(seq, _)| *seq)
+            .collect();
+        for seq in waiting {
+            let Some((payload, state)) = self.get(seq) else {
+                continue;
+            };
+            let payload = payload.clone();
+            let visible_at = payload.sent_at() + delay;
+            if visible_at != state.visible_at {
+                self.restore(
+                    seq,
+                    payload,
+                    DeliveryState {
+                        visible_at,
+                        ..state
+                    },
+                );
+            }
+        }
+        self.promote_due(now);
+    }
+}
+
+/// Puts a group in `ready` exactly when it has no message in flight and its head is visible; forgets
+/// a group with no messages left.
+fn refresh<P>(lanes: &mut Lanes, slots: &BTreeMap<u64, Slot<P>>, group: &Arc<str>) {
+    let Some(lane) = lanes.groups.get_mut(group) else {
+        return;
+    };
+    if let Some(old) = lane.ready_at.take() {
+        lanes.ready.remove(&old);
+    }
+    if lane.members.is_empty() && lane.in_flight == 0 {
+        lanes.groups.remove(group);
+        return;
+    }
+    if lane.in_flight > 0 {
+        return;
+    }
+    if let Some(&head) = lane.members.first() {
+        if slots
+            .get(&head)
+            .is_some_and(|slot| slot.delivery == Delivery::Visible)
+        {
+            lanes.ready.insert(head, group.clone());
+            lane.ready_at = Some(head);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,6 +625,10 @@ mod tests {
     impl Payload for Named {
         fn sent_at(&self) -> i64 {
             self.1
+        }
+
+        fn group(&self) -> Option<&Arc<str>> {
+            None
         }
     }
 

@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use sluice_store::{
-    AttributeValue, CreateOutcome, DurableOptions, DurableStore, MemoryStore, MessageAttribute,
-    MessageContent, MessageCounts, NewMessage, QueueKey, QueueRecord, ReceiveRequest, Store,
-    StoreError, VisibilityChange, VisibilityOutcome,
+    AttributeValue, CreateOutcome, DeleteOutcome, Deletion, DurableOptions, DurableStore,
+    MemoryStore, MessageAttribute, MessageContent, MessageCounts, NewMessage, QueueKey,
+    QueueRecord, ReceiveRequest, SendOutcome, Store, StoreError, VisibilityChange,
+    VisibilityOutcome,
 };
 
 fn temp_dir(label: &str) -> PathBuf {
@@ -40,6 +41,7 @@ fn record(name: &str) -> QueueRecord {
         created_timestamp: 1,
         last_modified_timestamp: 1,
         last_purge_millis: None,
+        fifo: false,
         incarnation: rand_incarnation(name),
         version: 0,
     }
@@ -66,8 +68,26 @@ fn message(body: &str, sent_at: i64, delay: i64) -> NewMessage {
             md5_of_attributes: Some("md5a".into()),
             sender_id: "sender".into(),
             sent_at,
+            group_id: None,
+            deduplication_id: None,
         }),
         visible_at: sent_at + delay,
+        deduplication: None,
+    }
+}
+
+fn appended(outcome: &SendOutcome) -> u64 {
+    match outcome {
+        SendOutcome::Appended(seq) => *seq,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn deletion(seq: u64) -> Deletion {
+    Deletion {
+        seq,
+        receive_count: None,
+        now: 0,
     }
 }
 
@@ -120,6 +140,7 @@ async fn shared_suite(store: &dyn Store) {
                 message("b", 0, 0),
                 message("late", 0, 100),
             ],
+            0,
         )
         .await
         .unwrap();
@@ -153,20 +174,14 @@ async fn shared_suite(store: &dyn Store) {
         [VisibilityOutcome::Changed]
     );
     assert_eq!(bodies(store, &q, 100).await, ["b", "late"]);
-    assert_eq!(
-        store
-            .delete_messages(&q, &[got.messages[0].seq])
-            .await
-            .unwrap(),
-        [true]
-    );
-    assert_eq!(
-        store
-            .delete_messages(&q, &[got.messages[0].seq, 999])
-            .await
-            .unwrap(),
-        [false, false]
-    );
+    let first = got.messages[0].seq;
+    let outcomes = store.delete_messages(&q, &[deletion(first)]).await.unwrap();
+    assert_eq!(outcomes, [DeleteOutcome::Deleted]);
+    let outcomes = store
+        .delete_messages(&q, &[deletion(first), deletion(999)])
+        .await
+        .unwrap();
+    assert_eq!(outcomes, [DeleteOutcome::Gone, DeleteOutcome::Gone]);
     assert_eq!(store.purge_messages(&q).await.unwrap(), 2);
     assert_eq!(
         store.message_counts(&q, 1000, i64::MIN).await.unwrap(),
@@ -174,7 +189,7 @@ async fn shared_suite(store: &dyn Store) {
     );
 
     store
-        .send_messages(&q, vec![message("old", 0, 0), message("new", 500, 0)])
+        .send_messages(&q, vec![message("old", 0, 0), message("new", 500, 0)], 0)
         .await
         .unwrap();
     assert_eq!(store.message_counts(&q, 600, 100).await.unwrap().visible, 1);
@@ -192,7 +207,9 @@ async fn shared_suite(store: &dyn Store) {
     assert!(store.delete_queue(&other, 77).await.unwrap());
     assert_eq!(store.deleted_at(&other).await.unwrap(), Some(77));
     assert!(matches!(
-        store.send_messages(&other, vec![message("x", 0, 0)]).await,
+        store
+            .send_messages(&other, vec![message("x", 0, 0)], 0)
+            .await,
         Err(StoreError::QueueNotFound)
     ));
     store.flush().await.unwrap();
@@ -223,6 +240,7 @@ async fn durable_state_survives_reopening() {
             .send_messages(
                 &q,
                 (0..5).map(|i| message(&format!("m{i}"), 0, 0)).collect(),
+                0,
             )
             .await
             .unwrap();
@@ -231,8 +249,11 @@ async fn durable_state_survives_reopening() {
             .await
             .unwrap();
         assert_eq!(got.messages.len(), 2);
-        store.delete_messages(&q, &[seqs[0]]).await.unwrap();
-        (store.server_secret().await.unwrap(), seqs[1])
+        store
+            .delete_messages(&q, &[deletion(appended(&seqs[0]))])
+            .await
+            .unwrap();
+        (store.server_secret().await.unwrap(), appended(&seqs[1]))
     };
     let store = DurableStore::open(&dir).unwrap();
     assert_eq!(store.server_secret().await.unwrap(), secret);
@@ -290,7 +311,7 @@ async fn store_with_messages(dir: &Path, n: usize) {
     store.create_queue(record("q")).await.unwrap();
     for i in 0..n {
         store
-            .send_messages(&key("q"), vec![message(&format!("m{i}"), 0, 0)])
+            .send_messages(&key("q"), vec![message(&format!("m{i}"), 0, 0)], 0)
             .await
             .unwrap();
     }
@@ -392,13 +413,17 @@ async fn reclaiming_segments_keeps_every_live_message() {
         let mut kept = 0;
         for i in 0..200 {
             let seq = store
-                .send_messages(&q, vec![message(&format!("{i}:{body}"), 0, 0)])
+                .send_messages(&q, vec![message(&format!("{i}:{body}"), 0, 0)], 0)
                 .await
-                .unwrap()[0];
+                .unwrap()[0]
+                .clone();
             if i % 25 == 0 {
                 kept += 1;
             } else {
-                store.delete_messages(&q, &[seq]).await.unwrap();
+                store
+                    .delete_messages(&q, &[deletion(appended(&seq))])
+                    .await
+                    .unwrap();
             }
         }
         assert!(store.active_segment() >= 10, "{}", store.active_segment());

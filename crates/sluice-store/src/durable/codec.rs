@@ -35,6 +35,23 @@ pub enum Record {
         seq: u64,
         state: StateFields,
         content: Arc<MessageContent>,
+        /// The deduplication entry the send made: `(scope, id, expires_at)`.
+        deduplication: Option<(String, String, i64)>,
+    },
+    /// A deduplication entry kept past its message's record (written when that record's space is
+    /// reclaimed within the window).
+    Deduplication {
+        queue: u64,
+        scope: String,
+        id: String,
+        seq: u64,
+        message_id: String,
+        expires_at: i64,
+    },
+    /// A FIFO queue's delay changed: messages not yet received become visible at send time plus this.
+    Retime {
+        queue: u64,
+        delay: i64,
     },
     /// Messages handed out by one receive: `(seq, visibility deadline)`, all at `at`.
     Receive {
@@ -63,6 +80,8 @@ const RECEIVE: u8 = 4;
 const DELETE: u8 = 5;
 const VISIBILITY: u8 = 6;
 const PURGE: u8 = 7;
+const DEDUPLICATION: u8 = 8;
+const RETIME: u8 = 9;
 
 struct Writer(Vec<u8>);
 
@@ -218,6 +237,7 @@ pub fn encode(record: &Record) -> Vec<u8> {
             w.i64(r.created_timestamp);
             w.i64(r.last_modified_timestamp);
             w.i64(r.last_purge_millis.unwrap_or(i64::MIN));
+            w.u8(u8::from(r.fifo));
             w.u64(r.incarnation);
             w.u64(r.version);
         }
@@ -236,6 +256,7 @@ pub fn encode(record: &Record) -> Vec<u8> {
             seq,
             state,
             content,
+            deduplication,
         } => {
             w.u8(MESSAGE);
             w.u64(*queue);
@@ -245,13 +266,42 @@ pub fn encode(record: &Record) -> Vec<u8> {
             w.i64(state.first_receive_at);
             w.i64(state.received_at);
             w.i64(content.sent_at);
+            w.str(content.group_id.as_deref().unwrap_or(""));
+            let (scope, id, expires_at) = deduplication
+                .as_ref()
+                .map_or(("", "", 0), |(s, i, e)| (s.as_str(), i.as_str(), *e));
+            w.str(scope);
+            w.str(id);
+            w.i64(expires_at);
             w.str(&content.message_id);
+            w.str(content.deduplication_id.as_deref().unwrap_or(""));
             w.str(&content.md5_of_body);
             w.str(content.md5_of_attributes.as_deref().unwrap_or(""));
             w.str(&content.sender_id);
             w.attributes(&content.attributes);
             w.attributes(&content.system_attributes);
             w.str(&content.body);
+        }
+        Record::Deduplication {
+            queue,
+            scope,
+            id,
+            seq,
+            message_id,
+            expires_at,
+        } => {
+            w.u8(DEDUPLICATION);
+            w.u64(*queue);
+            w.str(scope);
+            w.str(id);
+            w.u64(*seq);
+            w.str(message_id);
+            w.i64(*expires_at);
+        }
+        Record::Retime { queue, delay } => {
+            w.u8(RETIME);
+            w.u64(*queue);
+            w.i64(*delay);
         }
         Record::Receive {
             queue,
@@ -321,6 +371,7 @@ pub fn decode(payload: &[u8]) -> Result<Record, Malformed> {
             created_timestamp: r.i64()?,
             last_modified_timestamp: r.i64()?,
             last_purge_millis: Some(r.i64()?).filter(|v| *v != i64::MIN),
+            fifo: r.u8()? != 0,
             incarnation: r.u64()?,
             version: r.u64()?,
         }),
@@ -330,11 +381,8 @@ pub fn decode(payload: &[u8]) -> Result<Record, Malformed> {
             at: r.i64()?,
         },
         MESSAGE => {
-            let queue = r.u64()?;
-            let seq = r.u64()?;
-            let state = r.state()?;
-            let sent_at = r.i64()?;
-            let message_id = r.string()?;
+            let head = read_head(&mut r)?;
+            let deduplication_id = Some(r.string()?).filter(|s| !s.is_empty());
             let md5_of_body = r.string()?;
             let md5_of_attributes = Some(r.string()?).filter(|s| !s.is_empty());
             let sender_id = r.string()?;
@@ -342,21 +390,36 @@ pub fn decode(payload: &[u8]) -> Result<Record, Malformed> {
             let system_attributes = r.attributes()?;
             let body = r.string()?;
             Record::Message {
-                queue,
-                seq,
-                state,
+                queue: head.queue,
+                seq: head.seq,
+                state: head.state,
                 content: Arc::new(MessageContent {
-                    message_id,
+                    message_id: head.message_id,
                     body,
                     attributes,
                     system_attributes,
                     md5_of_body,
                     md5_of_attributes,
                     sender_id,
-                    sent_at,
+                    sent_at: head.sent_at,
+                    group_id: head.group,
+                    deduplication_id,
                 }),
+                deduplication: head.deduplication,
             }
         }
+        DEDUPLICATION => Record::Deduplication {
+            queue: r.u64()?,
+            scope: r.string()?,
+            id: r.string()?,
+            seq: r.u64()?,
+            message_id: r.string()?,
+            expires_at: r.i64()?,
+        },
+        RETIME => Record::Retime {
+            queue: r.u64()?,
+            delay: r.i64()?,
+        },
         RECEIVE => {
             let queue = r.u64()?;
             let at = r.i64()?;
@@ -394,20 +457,39 @@ pub struct MessageHead {
     pub seq: u64,
     pub state: StateFields,
     pub sent_at: i64,
+    pub group: Option<Arc<str>>,
+    pub deduplication: Option<(String, String, i64)>,
+    pub message_id: String,
 }
 
-/// Reads a message record's leading fixed fields, or `None` for any other record.
+fn read_head(r: &mut Reader<'_>) -> Result<MessageHead, Malformed> {
+    let queue = r.u64()?;
+    let seq = r.u64()?;
+    let state = r.state()?;
+    let sent_at = r.i64()?;
+    let group = Some(r.string()?).filter(|g| !g.is_empty()).map(Arc::from);
+    let scope = r.string()?;
+    let id = r.string()?;
+    let expires_at = r.i64()?;
+    let message_id = r.string()?;
+    Ok(MessageHead {
+        queue,
+        seq,
+        state,
+        sent_at,
+        group,
+        deduplication: (!id.is_empty()).then_some((scope, id, expires_at)),
+        message_id,
+    })
+}
+
+/// Reads a message record's leading fields, or `None` for any other record.
 pub fn message_head(payload: &[u8]) -> Option<MessageHead> {
     let mut r = Reader(payload);
     if r.u8().ok()? != MESSAGE {
         return None;
     }
-    Some(MessageHead {
-        queue: r.u64().ok()?,
-        seq: r.u64().ok()?,
-        state: r.state().ok()?,
-        sent_at: r.i64().ok()?,
-    })
+    read_head(&mut r).ok()
 }
 
 #[cfg(test)]
@@ -432,6 +514,8 @@ mod tests {
             md5_of_attributes: Some("md5a".into()),
             sender_id: "AKID".into(),
             sent_at: 42,
+            group_id: Some("g1".into()),
+            deduplication_id: Some("d1".into()),
         })
     }
 
@@ -456,6 +540,7 @@ mod tests {
                 created_timestamp: 1,
                 last_modified_timestamp: 2,
                 last_purge_millis: None,
+                fifo: true,
                 incarnation: 7,
                 version: 3,
             }),
@@ -469,6 +554,19 @@ mod tests {
                 seq: 1,
                 state,
                 content: content(),
+                deduplication: Some(("g1".into(), "d1".into(), 300_000)),
+            },
+            Record::Deduplication {
+                queue: 7,
+                scope: String::new(),
+                id: "d2".into(),
+                seq: 4,
+                message_id: "m".into(),
+                expires_at: 9,
+            },
+            Record::Retime {
+                queue: 7,
+                delay: 5000,
             },
             Record::Receive {
                 queue: 7,

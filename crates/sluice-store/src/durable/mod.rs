@@ -25,11 +25,11 @@ use async_trait::async_trait;
 
 use self::codec::{Record, StateFields};
 use self::journal::{Commit, Journal, Location};
-use crate::queue_messages::{DeliveryState, Payload, QueueMessages};
+use crate::queue_messages::{Deduplicated, DeliveryState, Payload, QueueMessages};
 use crate::{
-    CreateOutcome, MessageContent, MessageCounts, NewMessage, QueueKey, QueueRecord,
-    ReceiveOutcome, ReceiveRequest, ReceivedMessage, Store, StoreError, VisibilityChange,
-    VisibilityOutcome,
+    CreateOutcome, DeleteOutcome, Deletion, MessageContent, MessageCounts, NewMessage, QueueKey,
+    QueueRecord, ReceiveOutcome, ReceiveRequest, ReceivedMessage, SendOutcome, Store, StoreError,
+    VisibilityChange, VisibilityOutcome,
 };
 
 /// Message bodies kept in memory across all queues before the oldest are left to the disk.
@@ -45,12 +45,17 @@ const META_HEADER: &str = "sluice-data 1";
 struct Stored {
     location: Location,
     sent_at: i64,
+    group: Option<Arc<str>>,
     hot: Option<Arc<MessageContent>>,
 }
 
 impl Payload for Stored {
     fn sent_at(&self) -> i64 {
         self.sent_at
+    }
+
+    fn group(&self) -> Option<&Arc<str>> {
+        self.group.as_ref()
     }
 }
 
@@ -402,7 +407,11 @@ impl Store for DurableStore {
             catalog.tombstones.remove(&record.key);
             let state = QueueState {
                 incarnation: record.incarnation,
-                messages: QueueMessages::default(),
+                messages: if record.fifo {
+                    QueueMessages::fifo()
+                } else {
+                    QueueMessages::default()
+                },
                 hot: VecDeque::new(),
             };
             lock(&inner.queues).insert(record.incarnation, Arc::new(Mutex::new(state)));
@@ -509,51 +518,92 @@ impl Store for DurableStore {
         &self,
         key: &QueueKey,
         messages: Vec<NewMessage>,
-    ) -> Result<Vec<u64>, StoreError> {
+        now: i64,
+    ) -> Result<Vec<SendOutcome>, StoreError> {
         let inner = &self.inner;
         let queue = inner.queue_state(key)?;
-        let (seqs, commit) = {
+        let (outcomes, commit) = {
             let mut state = lock(&queue);
-            let first = state.messages.next_seq();
-            let records: Vec<Record> = messages
-                .iter()
-                .enumerate()
-                .map(|(i, m)| Record::Message {
+            let mut outcomes = Vec::with_capacity(messages.len());
+            let mut records = Vec::new();
+            let mut appended = Vec::new();
+            let mut next = state.messages.next_seq();
+            for message in messages {
+                if let Some(dedup) = &message.deduplication {
+                    let earlier = appended.iter().find_map(|(m, seq): &(NewMessage, u64)| {
+                        let d = m.deduplication.as_ref()?;
+                        (d.scope == dedup.scope && d.id == dedup.id)
+                            .then(|| (*seq, m.content.message_id.clone()))
+                    });
+                    let original = earlier.or_else(|| {
+                        state
+                            .messages
+                            .duplicate_of(&dedup.scope, &dedup.id, now)
+                            .map(|d| (d.seq, d.message_id))
+                    });
+                    if let Some((seq, message_id)) = original {
+                        outcomes.push(SendOutcome::Duplicate { seq, message_id });
+                        continue;
+                    }
+                }
+                let seq = next;
+                next += 1;
+                records.push(Record::Message {
                     queue: state.incarnation,
-                    seq: first + i as u64,
+                    seq,
                     state: StateFields {
-                        visible_at: m.visible_at,
+                        visible_at: message.visible_at,
                         receive_count: 0,
                         first_receive_at: i64::MIN,
                         received_at: 0,
                     },
-                    content: m.content.clone(),
-                })
-                .collect();
-            let (locations, commit) = inner.append(&records)?;
-            let mut hot_added = 0;
-            let entries = messages
-                .into_iter()
-                .zip(&locations)
-                .map(|(m, location)| {
+                    content: message.content.clone(),
+                    deduplication: message
+                        .deduplication
+                        .as_ref()
+                        .map(|d| (d.scope.clone(), d.id.clone(), now + d.window_millis)),
+                });
+                outcomes.push(SendOutcome::Appended(seq));
+                appended.push((message, seq));
+            }
+            if records.is_empty() {
+                // Every message was a duplicate of one that may not be on disk yet: answer once it is.
+                (outcomes, inner.journal.barrier().map_err(backend)?)
+            } else {
+                let (locations, commit) = inner.append(&records)?;
+                let mut hot_added = 0;
+                let mut entries = Vec::with_capacity(appended.len());
+                for ((message, seq), location) in appended.into_iter().zip(&locations) {
                     inner.add_live(location);
-                    hot_added += content_bytes(&m.content);
+                    hot_added += content_bytes(&message.content);
+                    if let Some(dedup) = &message.deduplication {
+                        let entry = Deduplicated {
+                            seq,
+                            message_id: message.content.message_id.clone(),
+                            expires_at: now + dedup.window_millis,
+                            origin: location.segment,
+                        };
+                        state
+                            .messages
+                            .remember_deduplication(&dedup.scope, &dedup.id, entry);
+                    }
                     let stored = Stored {
                         location: *location,
-                        sent_at: m.content.sent_at,
-                        hot: Some(m.content),
+                        sent_at: message.content.sent_at,
+                        group: message.content.group_id.clone(),
+                        hot: Some(message.content),
                     };
-                    (stored, m.visible_at)
-                })
-                .collect();
-            let seqs = state.messages.append(entries);
-            state.hot.extend(&seqs);
-            inner.hot_bytes.fetch_add(hot_added, Ordering::Relaxed);
-            inner.cool(&mut state);
-            (seqs, commit)
+                    entries.push((stored, message.visible_at));
+                }
+                let seqs = state.messages.append(entries);
+                state.hot.extend(&seqs);
+                inner.hot_bytes.fetch_add(hot_added, Ordering::Relaxed);
+                inner.cool(&mut state);
+                (outcomes, commit)
+            }
         };
         committed(commit).await?;
-        Ok(seqs)
+        Ok(outcomes)
     }
 
     async fn receive_messages(
@@ -619,21 +669,25 @@ impl Store for DurableStore {
         })
     }
 
-    async fn delete_messages(&self, key: &QueueKey, seqs: &[u64]) -> Result<Vec<bool>, StoreError> {
+    async fn delete_messages(
+        &self,
+        key: &QueueKey,
+        deletions: &[Deletion],
+    ) -> Result<Vec<DeleteOutcome>, StoreError> {
         let inner = &self.inner;
         let queue = inner.queue_state(key)?;
-        let (found, commit) = {
+        let (outcomes, commit) = {
             let mut state = lock(&queue);
             let mut deleted = Vec::new();
-            let found: Vec<bool> = seqs
+            let outcomes: Vec<DeleteOutcome> = deletions
                 .iter()
-                .map(|seq| match state.messages.delete(*seq) {
-                    Some(stored) => {
+                .map(|deletion| {
+                    let (outcome, stored) = state.messages.delete_checked(deletion);
+                    if let Some(stored) = stored {
                         inner.forget(&stored);
-                        deleted.push(*seq);
-                        true
+                        deleted.push(deletion.seq);
                     }
-                    None => false,
+                    outcome
                 })
                 .collect();
             // With nothing to record (every message already gone, perhaps by a delete whose record is not
@@ -648,10 +702,31 @@ impl Store for DurableStore {
                 };
                 inner.append(&[record])?.1
             };
-            (found, commit)
+            (outcomes, commit)
         };
         committed(commit).await?;
-        Ok(found)
+        Ok(outcomes)
+    }
+
+    async fn retime_unreceived(
+        &self,
+        key: &QueueKey,
+        delay: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let inner = &self.inner;
+        let queue = inner.queue_state(key)?;
+        let commit = {
+            let mut state = lock(&queue);
+            state.messages.retime_unreceived(delay, now);
+            inner
+                .append(&[Record::Retime {
+                    queue: state.incarnation,
+                    delay,
+                }])?
+                .1
+        };
+        committed(commit).await
     }
 
     async fn change_visibility(
@@ -828,8 +903,33 @@ fn relocate(inner: &Inner, segment: u64) -> Result<(), String> {
         }
     }
     let queues: Vec<Arc<Mutex<QueueState>>> = lock(&inner.queues).values().cloned().collect();
+    let now = now_millis();
     for queue in queues {
         let mut state = lock(&queue);
+        let incarnation = state.incarnation;
+        let mut kept = Vec::new();
+        for (scope, id, entry) in state.messages.deduplications_mut() {
+            if entry.origin == segment && entry.expires_at > now {
+                kept.push(Record::Deduplication {
+                    queue: incarnation,
+                    scope: scope.to_string(),
+                    id: id.to_string(),
+                    seq: entry.seq,
+                    message_id: entry.message_id.clone(),
+                    expires_at: entry.expires_at,
+                });
+            }
+        }
+        if !kept.is_empty() {
+            let (locations, commit) = inner.append(&kept).map_err(|e| e.to_string())?;
+            let moved_to = locations.last().map_or(segment, |l| l.segment);
+            for (_, _, entry) in state.messages.deduplications_mut() {
+                if entry.origin == segment {
+                    entry.origin = moved_to;
+                }
+            }
+            last_commit = Some(commit);
+        }
         let moving: Vec<u64> = state
             .messages
             .payloads()
@@ -847,6 +947,7 @@ fn relocate(inner: &Inner, segment: u64) -> Result<(), String> {
                 seq,
                 state: state_fields(delivery),
                 content,
+                deduplication: None,
             };
             let (locations, commit) = inner.append(&[record]).map_err(|e| e.to_string())?;
             if let Some(stored) = state.messages.payload_mut(seq) {

@@ -7,7 +7,7 @@ use std::path::Path;
 use super::codec::{self, Record, FRAME_HEADER};
 use super::journal::{self, Location, MAGIC, SEGMENT_HEADER};
 use super::{io, OpenError, Stored};
-use crate::queue_messages::{DeliveryState, QueueMessages};
+use crate::queue_messages::{Deduplicated, DeliveryState, QueueMessages};
 use crate::{QueueKey, QueueRecord};
 
 pub struct Recovered {
@@ -46,8 +46,11 @@ pub fn recover(dir: &Path) -> Result<Recovered, OpenError> {
     for incarnation in orphans {
         state.drop_queue(incarnation);
     }
-    for incarnation in live_incarnations {
-        state.messages.entry(incarnation).or_default();
+    for (record, _) in state.queues.values() {
+        let messages = state.messages.entry(record.incarnation).or_default();
+        if record.fifo {
+            messages.make_fifo();
+        }
     }
     let Replay {
         queues,
@@ -134,9 +137,19 @@ impl Replay {
         // Message records are most of the journal; their content stays on disk, so only their head is read.
         if let Some(head) = codec::message_head(payload) {
             let queue = self.messages.entry(head.queue).or_default();
+            if let Some((scope, id, expires_at)) = &head.deduplication {
+                let entry = Deduplicated {
+                    seq: head.seq,
+                    message_id: head.message_id.clone(),
+                    expires_at: *expires_at,
+                    origin: location.segment,
+                };
+                queue.remember_deduplication(scope, id, entry);
+            }
             let stored = Stored {
                 location,
                 sent_at: head.sent_at,
+                group: head.group,
                 hot: None,
             };
             let replaced = queue.get(head.seq).map(|(old, _)| old.location);
@@ -237,6 +250,30 @@ impl Replay {
                             ..state
                         },
                     );
+                }
+            }
+            Record::Deduplication {
+                queue,
+                scope,
+                id,
+                seq,
+                message_id,
+                expires_at,
+            } => {
+                let entry = Deduplicated {
+                    seq,
+                    message_id,
+                    expires_at,
+                    origin: location.segment,
+                };
+                self.messages
+                    .entry(queue)
+                    .or_default()
+                    .remember_deduplication(&scope, &id, entry);
+            }
+            Record::Retime { queue, delay } => {
+                if let Some(q) = self.messages.get_mut(&queue) {
+                    q.retime_unreceived(delay, i64::MIN);
                 }
             }
             Record::Purge { queue } => {
