@@ -31,11 +31,14 @@ pub struct Deduplicated {
 
 /// Deduplication ids seen within their window, by (scope, id): the scope is empty for queue-wide
 /// deduplication and the message group for per-group deduplication.
+/// (scope, deduplication id).
+type DeduplicationScopeAndId = (Arc<str>, Arc<str>);
+
 #[derive(Debug, Default)]
 struct Deduplication {
-    entries: HashMap<(Arc<str>, Arc<str>), Deduplicated>,
+    entries: HashMap<DeduplicationScopeAndId, Deduplicated>,
     /// Keys in the order they expire (windows are all the same length, so insertion order).
-    order: VecDeque<(i64, (Arc<str>, Arc<str>))>,
+    order: VecDeque<(i64, DeduplicationScopeAndId)>,
 }
 
 /// FIFO delivery state: each message group's members in order, and the groups whose head can be handed
@@ -513,7 +516,7 @@ impl<P: Payload> QueueMessages<P> {
             }
             dedup.order.pop_front();
         }
-        let key: (Arc<str>, Arc<str>) = (scope.into(), id.into());
+        let key: DeduplicationScopeAndId = (scope.into(), id.into());
         dedup
             .entries
             .get(&key)
@@ -523,7 +526,7 @@ impl<P: Payload> QueueMessages<P> {
 
     /// Remembers a deduplication id until `entry.expires_at`.
     pub fn remember_deduplication(&mut self, scope: &str, id: &str, entry: Deduplicated) {
-        let key: (Arc<str>, Arc<str>) = (scope.into(), id.into());
+        let key: DeduplicationScopeAndId = (scope.into(), id.into());
         self.deduplication
             .order
             .push_back((entry.expires_at, key.clone()));
