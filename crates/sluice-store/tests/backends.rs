@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use sluice_store::{
-    AttributeValue, CreateOutcome, DeleteOutcome, Deletion, DurableOptions, DurableStore,
-    MemoryStore, MessageAttribute, MessageContent, MessageCounts, NewMessage, QueueKey,
-    QueueRecord, ReceiveRequest, SendOutcome, Store, StoreError, VisibilityChange,
+    AttributeValue, CreateOutcome, DeduplicationKey, DeleteOutcome, Deletion, DurableOptions,
+    DurableStore, MemoryStore, MessageAttribute, MessageContent, MessageCounts, NewMessage,
+    QueueKey, QueueRecord, ReceiveRequest, SendOutcome, Store, StoreError, VisibilityChange,
     VisibilityOutcome,
 };
 
@@ -456,4 +456,75 @@ async fn reclaiming_segments_keeps_every_live_message() {
     }
     seen.sort_by_key(|s| s.parse::<u32>().unwrap());
     assert_eq!(seen, ["0", "25", "50", "75", "100", "125", "150", "175"]);
+}
+
+fn fifo_message(body: &str, group: &str, dedup: &str, sent_at: i64) -> NewMessage {
+    let mut m = message(body, sent_at, 0);
+    let content = Arc::make_mut(&mut m.content);
+    content.group_id = Some(group.into());
+    content.deduplication_id = Some(dedup.into());
+    m.deduplication = Some(DeduplicationKey {
+        scope: String::new(),
+        id: dedup.into(),
+        window_millis: 300_000,
+    });
+    m
+}
+
+async fn fifo_bodies(store: &dyn Store, q: &QueueKey, now: i64) -> Vec<String> {
+    let outcome = store
+        .receive_messages(q, receive_at(now, 10, 30_000))
+        .await
+        .unwrap();
+    outcome
+        .messages
+        .iter()
+        .map(|m| m.content.body.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn durable_fifo_order_locks_and_deduplication_survive_reopening() {
+    let dir = temp_dir("fifo");
+    let q = key("q.fifo");
+    let mut fifo_record = record("q.fifo");
+    fifo_record.fifo = true;
+    {
+        let store = DurableStore::open(&dir).unwrap();
+        store.create_queue(fifo_record).await.unwrap();
+        let sent = store
+            .send_messages(
+                &q,
+                vec![
+                    fifo_message("a1", "a", "1", 0),
+                    fifo_message("b1", "b", "2", 0),
+                    fifo_message("a2", "a", "3", 0),
+                    fifo_message("a1 again", "a", "1", 0),
+                ],
+                0,
+            )
+            .await
+            .unwrap();
+        assert!(
+            matches!(sent[3], SendOutcome::Duplicate { seq: 0, .. }),
+            "{sent:?}"
+        );
+        // Group a's head goes in flight; b is free.
+        let got = store
+            .receive_messages(&q, receive_at(0, 1, 30_000))
+            .await
+            .unwrap();
+        assert_eq!(got.messages[0].content.body, "a1");
+    }
+    let store = DurableStore::open(&dir).unwrap();
+    // After recovery group a is still locked by its in-flight head, and b is served.
+    assert_eq!(fifo_bodies(&store, &q, 10).await, ["b1"]);
+    // The deduplication window survived: a re-send is still a duplicate.
+    let again = store
+        .send_messages(&q, vec![fifo_message("a1", "a", "1", 20)], 20)
+        .await
+        .unwrap();
+    assert!(matches!(again[0], SendOutcome::Duplicate { .. }));
+    // Once a1's visibility runs out, group a resumes in order.
+    assert_eq!(fifo_bodies(&store, &q, 40_000).await, ["a1", "a2", "b1"]);
 }
