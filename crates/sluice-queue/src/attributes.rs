@@ -373,6 +373,31 @@ fn redrive_policy(raw: &str, cx: &ChangeContext<'_>) -> Result<String, QueueErro
     Ok(Value::Object(out).to_string())
 }
 
+/// The dead-letter queue and the receive count that sends messages there, from a stored, canonical
+/// redrive policy.
+pub fn redrive_parts(canonical: &str) -> Option<(sluice_store::QueueKey, u32)> {
+    let value: Value = serde_json::from_str(canonical).ok()?;
+    let target = parse_queue_arn(value.get("deadLetterTargetArn")?.as_str()?)?;
+    let count = u32::try_from(value.get("maxReceiveCount")?.as_u64()?).ok()?;
+    Some((target, count))
+}
+
+/// Whether a stored, canonical redrive allow policy lets the queue with this ARN use its queue as a
+/// dead-letter queue.
+pub fn redrive_allows(canonical: &str, source_arn: &str) -> bool {
+    let Ok(value) = serde_json::from_str::<Value>(canonical) else {
+        return true;
+    };
+    match value.get("redrivePermission").and_then(Value::as_str) {
+        Some("denyAll") => false,
+        Some("byQueue") => value
+            .get("sourceQueueArns")
+            .and_then(Value::as_array)
+            .is_some_and(|arns| arns.iter().any(|a| a.as_str() == Some(source_arn))),
+        _ => true,
+    }
+}
+
 /// The dead-letter target named by a stored, canonical redrive policy.
 pub fn redrive_target(canonical: &str) -> Option<String> {
     let value: Value = serde_json::from_str(canonical).ok()?;

@@ -66,6 +66,7 @@ impl QueueService {
     /// A redrive policy names a dead-letter queue that must exist and be of the same type.
     async fn check_redrive_target(
         &self,
+        source: &QueueKey,
         changes: &AttributeChanges,
         fifo: bool,
     ) -> Result<(), QueueError> {
@@ -86,7 +87,17 @@ impl QueueService {
         };
         if is_fifo(&record) != fifo {
             return Err(invalid(
-                "Dead-letter queue must be same type of queue as the source.",
+                "Dead-letter queue must be same type of queue as the source..",
+            ));
+        }
+        // The dead-letter queue's redrive allow policy decides which queues may name it.
+        let allowed = record
+            .attributes
+            .get(attributes::REDRIVE_ALLOW_POLICY)
+            .is_none_or(|allow| attributes::redrive_allows(allow, &queue_arn(source)));
+        if !allowed {
+            return Err(invalid(
+                "The dead-letter queue's redrive allow policy does not allow this queue as a source.",
             ));
         }
         Ok(())
@@ -126,7 +137,7 @@ impl QueueService {
                 return Err(QueueError::QueueDeletedRecently);
             }
         }
-        self.check_redrive_target(&changes, fifo).await?;
+        self.check_redrive_target(&key, &changes, fifo).await?;
         let mut attributes = attributes::defaults(fifo);
         changes.apply_to(&mut attributes);
         attributes::check_consistency(&attributes)?;
@@ -321,7 +332,7 @@ impl QueueService {
                 region: &key.region,
             },
         )?;
-        self.check_redrive_target(&changes, fifo).await?;
+        self.check_redrive_target(&key, &changes, fifo).await?;
         let now = self.clock.now_millis();
         let updated = self
             .update_queue(&key, |record| {

@@ -16,7 +16,7 @@ use sluice_model::types::{
 use sluice_model::{ApiError, RequestContext};
 use sluice_store::{
     AttributeValue, DeduplicationKey, DeleteOutcome, Deletion, MessageContent, NewMessage,
-    QueueKey, QueueRecord, ReceiveRequest, ReceivedMessage, SendOutcome, VisibilityChange,
+    QueueKey, QueueRecord, ReceiveRequest, ReceivedMessage, Redrive, SendOutcome, VisibilityChange,
     VisibilityOutcome,
 };
 
@@ -190,6 +190,7 @@ impl QueueService {
                 .clone()
                 .unwrap_or_else(|| ctx.account_id.clone()),
             sent_at: now,
+            enqueued_at: now,
             group_id: group.map(Arc::from),
             deduplication_id: deduplication.as_ref().map(|d| d.id.clone()),
         };
@@ -373,6 +374,7 @@ impl QueueService {
                 return Ok(retried);
             }
         }
+        let redrive = self.redrive(&key, &record).await?;
         let deadline = self.clock.now_millis() + wait * 1000;
         let waiter = self.waiters.get(&key);
         loop {
@@ -388,7 +390,13 @@ impl QueueService {
                 expire_before: settings.expire_before(now),
                 max_in_flight: MAX_IN_FLIGHT,
             };
-            let outcome = self.store.receive_messages(&key, request).await?;
+            let outcome = self
+                .store
+                .receive_messages(&key, request, redrive.as_ref())
+                .await?;
+            if let (Some(redrive), true) = (&redrive, outcome.moved > 0) {
+                self.waiters.wake(&redrive.target);
+            }
             if !outcome.messages.is_empty() {
                 let messages: Vec<Message> = outcome
                     .messages
@@ -429,6 +437,37 @@ impl QueueService {
                 _ = self.waiters.shutting_down() => return Ok(ReceiveMessageOutput::default()),
             }
         }
+    }
+
+    /// Where a receive on this queue moves messages received too often: the dead-letter queue of its
+    /// redrive policy, if that queue exists.
+    async fn redrive(
+        &self,
+        key: &QueueKey,
+        record: &QueueRecord,
+    ) -> Result<Option<Redrive>, QueueError> {
+        let Some(policy) = record.attributes.get(crate::attributes::REDRIVE_POLICY) else {
+            return Ok(None);
+        };
+        let Some((target, max_receive_count)) = crate::attributes::redrive_parts(policy) else {
+            return Ok(None);
+        };
+        let Some(target) = self.store.get_queue(&target).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Redrive {
+            max_receive_count,
+            stamp: sluice_store::MessageAttribute {
+                name: "DeadLetterQueueSourceArn".to_string(),
+                data_type: "String".to_string(),
+                value: AttributeValue::String(crate::naming::queue_arn(key)),
+            },
+            // The dead-letter-queue page: a FIFO dead-letter queue restarts the retention clock, and a
+            // moved FIFO message is deduplicated by its message id.
+            restart_retention: target.fifo,
+            deduplicate_by_message_id: target.fifo,
+            target: target.key,
+        }))
     }
 
     /// Answers a retried receive from its earlier attempt: the same messages and handles, hidden again

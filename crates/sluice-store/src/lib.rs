@@ -19,8 +19,8 @@ pub use durable::{DurableOptions, DurableStore};
 pub use memory::MemoryStore;
 pub use message::{
     AttributeValue, DeduplicationKey, DeleteOutcome, Deletion, MessageAttribute, MessageContent,
-    MessageCounts, NewMessage, ReceiveOutcome, ReceiveRequest, ReceivedMessage, SendOutcome,
-    VisibilityChange, VisibilityOutcome,
+    MessageCounts, NewMessage, ReceiveOutcome, ReceiveRequest, ReceivedMessage, Redrive,
+    SendOutcome, VisibilityChange, VisibilityOutcome,
 };
 pub use queue_messages::{
     Deduplicated, Delivered, Deliveries, DeliveryState, Payload, QueueMessages,
@@ -119,11 +119,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<SendOutcome>, StoreError>;
 
     /// Atomically removes expired messages, makes due messages visible, and hands out up to
-    /// `max_messages` visible messages in queue order, hiding each until the visibility deadline.
+    /// `max_messages` visible messages in queue order, hiding each until the visibility deadline. With a
+    /// redrive, a message already received `max_receive_count` times is moved to the dead-letter queue
+    /// instead, in the same atomic step: it is never in both queues and never in neither.
     async fn receive_messages(
         &self,
         key: &QueueKey,
         request: ReceiveRequest,
+        redrive: Option<&Redrive>,
     ) -> Result<ReceiveOutcome, StoreError>;
 
     /// Removes messages, atomically; one outcome per deletion, in order.

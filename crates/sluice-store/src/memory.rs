@@ -6,9 +6,10 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use crate::{
-    CreateOutcome, Deduplicated, DeleteOutcome, Deletion, MessageContent, MessageCounts,
-    NewMessage, QueueKey, QueueMessages, QueueRecord, ReceiveOutcome, ReceiveRequest,
-    ReceivedMessage, SendOutcome, Store, StoreError, VisibilityChange, VisibilityOutcome,
+    CreateOutcome, Deduplicated, DeleteOutcome, Deletion, DeliveryState, MessageContent,
+    MessageCounts, NewMessage, QueueKey, QueueMessages, QueueRecord, ReceiveOutcome,
+    ReceiveRequest, ReceivedMessage, Redrive, SendOutcome, Store, StoreError, VisibilityChange,
+    VisibilityOutcome,
 };
 
 /// One queue's messages, their content held in memory.
@@ -176,11 +177,46 @@ impl Store for MemoryStore {
         &self,
         key: &QueueKey,
         request: ReceiveRequest,
+        redrive: Option<&Redrive>,
     ) -> Result<ReceiveOutcome, StoreError> {
         let queue = self.queue_messages(key)?;
-        let mut messages = lock(&queue);
+        let target = match redrive {
+            Some(redrive) if redrive.target != *key => self.queue_messages(&redrive.target).ok(),
+            _ => None,
+        };
+        // Both queues are locked, always in the same (address) order, so a move is one atomic step.
+        let (mut messages, mut dead_letters) = match &target {
+            Some(target) if Arc::as_ptr(target) < Arc::as_ptr(&queue) => {
+                let t = lock(target);
+                (lock(&queue), Some(t))
+            }
+            Some(target) => {
+                let q = lock(&queue);
+                (q, Some(lock(target)))
+            }
+            None => (lock(&queue), None),
+        };
         messages.expire(request.expire_before);
-        let delivered = messages.receive(&request);
+        let max_receive_count = dead_letters
+            .as_ref()
+            .and(redrive)
+            .map(|r| r.max_receive_count);
+        let delivered = messages.receive(&request, max_receive_count);
+        let moved = delivered.dead.len();
+        if let (Some(dead_letters), Some(redrive)) = (dead_letters.as_mut(), redrive) {
+            for (_, content, state) in delivered.dead {
+                let content = Arc::new(redrive.moved(&content, request.now));
+                let seq = dead_letters.next_seq();
+                dead_letters.restore(
+                    seq,
+                    content,
+                    DeliveryState {
+                        visible_at: request.now,
+                        ..state
+                    },
+                );
+            }
+        }
         Ok(ReceiveOutcome {
             messages: delivered
                 .messages
@@ -194,6 +230,7 @@ impl Store for MemoryStore {
                 .collect(),
             next_visible_at: delivered.next_visible_at,
             in_flight_limit_reached: delivered.in_flight_limit_reached,
+            moved,
         })
     }
 

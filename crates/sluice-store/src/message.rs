@@ -6,6 +6,8 @@
 
 use std::sync::Arc;
 
+use crate::QueueKey;
+
 /// A message attribute (user or system), already validated by the queue layer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageAttribute {
@@ -21,8 +23,8 @@ pub enum AttributeValue {
 }
 
 impl crate::queue_messages::Payload for Arc<MessageContent> {
-    fn sent_at(&self) -> i64 {
-        self.sent_at
+    fn enqueued_at(&self) -> i64 {
+        self.enqueued_at
     }
 
     fn group(&self) -> Option<&Arc<str>> {
@@ -43,6 +45,9 @@ pub struct MessageContent {
     pub md5_of_attributes: Option<String>,
     pub sender_id: String,
     pub sent_at: i64,
+    /// When the message entered its current queue, which retention counts from: its send, or its move
+    /// to a FIFO dead-letter queue.
+    pub enqueued_at: i64,
     /// The message group: delivery order on FIFO queues, the tenant on standard (fair) queues.
     pub group_id: Option<Arc<str>>,
     /// The deduplication id of a FIFO message, given or derived from the body.
@@ -126,6 +131,8 @@ pub struct ReceiveOutcome {
     pub next_visible_at: Option<i64>,
     /// Nothing was handed out because `max_in_flight` messages are in flight.
     pub in_flight_limit_reached: bool,
+    /// How many messages the receive moved to the dead-letter queue instead of handing them out.
+    pub moved: usize,
 }
 
 /// A visibility change, as queue semantics decided it.
@@ -151,6 +158,39 @@ pub enum VisibilityOutcome {
     Gone,
     /// The new deadline is past the allowed span from the receive.
     BeyondLimit,
+}
+
+/// Where a receive sends messages that have been received too often: a dead-letter queue.
+#[derive(Clone, Debug)]
+pub struct Redrive {
+    pub target: QueueKey,
+    /// A message already received this many times is moved instead of being handed out again.
+    pub max_receive_count: u32,
+    /// A system attribute added to each moved message.
+    pub stamp: MessageAttribute,
+    /// The moved message's retention counts from the move.
+    pub restart_retention: bool,
+    /// The moved message's deduplication id becomes its message id.
+    pub deduplicate_by_message_id: bool,
+}
+
+impl Redrive {
+    /// The content a message has in the dead-letter queue.
+    pub fn moved(&self, content: &MessageContent, now: i64) -> MessageContent {
+        let mut moved = content.clone();
+        moved
+            .system_attributes
+            .retain(|a| a.name != self.stamp.name);
+        moved.system_attributes.push(self.stamp.clone());
+        moved.system_attributes.sort_by(|a, b| a.name.cmp(&b.name));
+        if self.restart_retention {
+            moved.enqueued_at = now;
+        }
+        if self.deduplicate_by_message_id {
+            moved.deduplication_id = Some(moved.message_id.clone());
+        }
+        moved
+    }
 }
 
 /// Exact counts at the moment of the call.

@@ -11,8 +11,8 @@ use crate::message::{
 
 /// What a backend keeps for a message's content: the content itself, or where to find it.
 pub trait Payload: Clone {
-    /// When the message was sent, which retention counts from.
-    fn sent_at(&self) -> i64;
+    /// When the message entered the queue, which retention counts from.
+    fn enqueued_at(&self) -> i64;
 
     /// The message group, which orders delivery on FIFO queues.
     fn group(&self) -> Option<&Arc<str>>;
@@ -71,6 +71,8 @@ pub struct Delivered<P> {
 #[derive(Clone, Debug)]
 pub struct Deliveries<P> {
     pub messages: Vec<Delivered<P>>,
+    /// Messages received too often, taken out of the queue instead of handed out, with their state.
+    pub dead: Vec<(u64, P, DeliveryState)>,
     pub next_visible_at: Option<i64>,
     pub in_flight_limit_reached: bool,
 }
@@ -174,7 +176,7 @@ impl<P: Payload> QueueMessages<P> {
         self.remove(seq);
         self.next_seq = self.next_seq.max(seq + 1);
         let waiting = if state.receive_count == 0 {
-            (state.visible_at > payload.sent_at()).then_some(Delivery::Delayed)
+            (state.visible_at > payload.enqueued_at()).then_some(Delivery::Delayed)
         } else {
             Some(Delivery::InFlight)
         };
@@ -281,7 +283,7 @@ impl<P: Payload> QueueMessages<P> {
     pub fn expire(&mut self, expire_before: i64) -> Vec<(u64, P)> {
         let mut removed = Vec::new();
         while let Some((&seq, slot)) = self.slots.first_key_value() {
-            if slot.payload.sent_at() >= expire_before {
+            if slot.payload.enqueued_at() >= expire_before {
                 break;
             }
             if let Some(payload) = self.remove(seq) {
@@ -319,11 +321,17 @@ impl<P: Payload> QueueMessages<P> {
     }
 
     /// Hands out visible messages; the caller removes expired ones first (`expire`), so that it can
-    /// record their removal.
-    pub fn receive(&mut self, request: &ReceiveRequest) -> Deliveries<P> {
+    /// record their removal. With `max_receive_count`, a message already received that often is taken
+    /// out (into `dead`) instead of handed out again.
+    pub fn receive(
+        &mut self,
+        request: &ReceiveRequest,
+        max_receive_count: Option<u32>,
+    ) -> Deliveries<P> {
         self.promote_due(request.now);
         let mut outcome = Deliveries {
             messages: Vec::new(),
+            dead: Vec::new(),
             next_visible_at: None,
             in_flight_limit_reached: false,
         };
@@ -361,6 +369,18 @@ impl<P: Payload> QueueMessages<P> {
                 }
             };
             for seq in batch {
+                let exhausted = max_receive_count.is_some_and(|max| {
+                    self.slots
+                        .get(&seq)
+                        .is_some_and(|slot| slot.receive_count >= max)
+                });
+                if exhausted {
+                    if let Some((payload, state)) = self.get(seq).map(|(p, s)| (p.clone(), s)) {
+                        self.remove(seq);
+                        outcome.dead.push((seq, payload, state));
+                    }
+                    continue;
+                }
                 if let Some(delivered) = self.hand_out(seq, request) {
                     outcome.messages.push(delivered);
                 }
@@ -575,7 +595,7 @@ impl<P: Payload> QueueMessages<P> {
                 continue;
             };
             let payload = payload.clone();
-            let visible_at = payload.sent_at() + delay;
+            let visible_at = payload.enqueued_at() + delay;
             if visible_at != state.visible_at {
                 self.restore(
                     seq,
@@ -626,7 +646,7 @@ mod tests {
     struct Named(&'static str, i64);
 
     impl Payload for Named {
-        fn sent_at(&self) -> i64 {
+        fn enqueued_at(&self) -> i64 {
             self.1
         }
 
@@ -652,7 +672,7 @@ mod tests {
             expire_before: i64::MIN,
             max_in_flight: 100,
         };
-        q.receive(&request)
+        q.receive(&request, None)
             .messages
             .iter()
             .map(|m| m.payload.0)
@@ -798,8 +818,8 @@ mod tests {
             expire_before: i64::MIN,
             max_in_flight: 1,
         };
-        assert_eq!(q.receive(&request).messages.len(), 1);
-        let second = q.receive(&request);
+        assert_eq!(q.receive(&request, None).messages.len(), 1);
+        let second = q.receive(&request, None);
         assert!(second.messages.is_empty() && second.in_flight_limit_reached);
         assert_eq!(second.next_visible_at, Some(30));
     }

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use sluice_store::{
     AttributeValue, CreateOutcome, DeduplicationKey, DeleteOutcome, Deletion, DurableOptions,
     DurableStore, MemoryStore, MessageAttribute, MessageContent, MessageCounts, NewMessage,
-    QueueKey, QueueRecord, ReceiveRequest, SendOutcome, Store, StoreError, VisibilityChange,
-    VisibilityOutcome,
+    QueueKey, QueueRecord, ReceiveRequest, Redrive, SendOutcome, Store, StoreError,
+    VisibilityChange, VisibilityOutcome,
 };
 
 fn temp_dir(label: &str) -> PathBuf {
@@ -68,6 +68,7 @@ fn message(body: &str, sent_at: i64, delay: i64) -> NewMessage {
             md5_of_attributes: Some("md5a".into()),
             sender_id: "sender".into(),
             sent_at,
+            enqueued_at: sent_at,
             group_id: None,
             deduplication_id: None,
         }),
@@ -103,7 +104,7 @@ fn receive_at(now: i64, max: usize, visibility_ms: i64) -> ReceiveRequest {
 
 async fn bodies(store: &dyn Store, q: &QueueKey, now: i64) -> Vec<String> {
     let outcome = store
-        .receive_messages(q, receive_at(now, 10, 0))
+        .receive_messages(q, receive_at(now, 10, 0), None)
         .await
         .unwrap();
     outcome
@@ -154,7 +155,7 @@ async fn shared_suite(store: &dyn Store) {
         }
     );
     let got = store
-        .receive_messages(&q, receive_at(0, 1, 50))
+        .receive_messages(&q, receive_at(0, 1, 50), None)
         .await
         .unwrap();
     assert_eq!(got.messages[0].content.body, "a");
@@ -245,7 +246,7 @@ async fn durable_state_survives_reopening() {
             .await
             .unwrap();
         let got = store
-            .receive_messages(&q, receive_at(10, 2, 1000))
+            .receive_messages(&q, receive_at(10, 2, 1000), None)
             .await
             .unwrap();
         assert_eq!(got.messages.len(), 2);
@@ -269,7 +270,7 @@ async fn durable_state_survives_reopening() {
     );
     // The in-flight message keeps its deadline and receive count.
     let later = store
-        .receive_messages(&q, receive_at(1010, 10, 1000))
+        .receive_messages(&q, receive_at(1010, 10, 1000), None)
         .await
         .unwrap();
     let again = later
@@ -442,7 +443,7 @@ async fn reclaiming_segments_keeps_every_live_message() {
     let mut seen = Vec::new();
     loop {
         let got = store
-            .receive_messages(&q, receive_at(0, 10, 60_000))
+            .receive_messages(&q, receive_at(0, 10, 60_000), None)
             .await
             .unwrap();
         if got.messages.is_empty() {
@@ -473,7 +474,7 @@ fn fifo_message(body: &str, group: &str, dedup: &str, sent_at: i64) -> NewMessag
 
 async fn fifo_bodies(store: &dyn Store, q: &QueueKey, now: i64) -> Vec<String> {
     let outcome = store
-        .receive_messages(q, receive_at(now, 10, 30_000))
+        .receive_messages(q, receive_at(now, 10, 30_000), None)
         .await
         .unwrap();
     outcome
@@ -511,7 +512,7 @@ async fn durable_fifo_order_locks_and_deduplication_survive_reopening() {
         );
         // Group a's head goes in flight; b is free.
         let got = store
-            .receive_messages(&q, receive_at(0, 1, 30_000))
+            .receive_messages(&q, receive_at(0, 1, 30_000), None)
             .await
             .unwrap();
         assert_eq!(got.messages[0].content.body, "a1");
@@ -527,4 +528,85 @@ async fn durable_fifo_order_locks_and_deduplication_survive_reopening() {
     assert!(matches!(again[0], SendOutcome::Duplicate { .. }));
     // Once a1's visibility runs out, group a resumes in order.
     assert_eq!(fifo_bodies(&store, &q, 40_000).await, ["a1", "a2", "b1"]);
+}
+
+fn redrive_to(target: &str, max_receive_count: u32) -> Redrive {
+    Redrive {
+        target: key(target),
+        max_receive_count,
+        stamp: MessageAttribute {
+            name: "DeadLetterQueueSourceArn".into(),
+            data_type: "String".into(),
+            value: AttributeValue::String("arn:aws:sqs:us-east-1:000000000000:source".into()),
+        },
+        restart_retention: false,
+        deduplicate_by_message_id: false,
+    }
+}
+
+async fn move_suite(store: &dyn Store) {
+    let (source, dlq) = (key("source"), key("dlq"));
+    store.create_queue(record("source")).await.unwrap();
+    store.create_queue(record("dlq")).await.unwrap();
+    store
+        .send_messages(&source, vec![message("poison", 0, 0)], 0)
+        .await
+        .unwrap();
+    let redrive = redrive_to("dlq", 1);
+    let first = store
+        .receive_messages(&source, receive_at(0, 10, 0), Some(&redrive))
+        .await
+        .unwrap();
+    assert_eq!(first.messages.len(), 1);
+    let second = store
+        .receive_messages(&source, receive_at(1, 10, 0), Some(&redrive))
+        .await
+        .unwrap();
+    assert!(second.messages.is_empty());
+    assert_eq!(second.moved, 1);
+    assert_eq!(
+        store.message_counts(&source, 1, i64::MIN).await.unwrap(),
+        MessageCounts::default()
+    );
+    assert_eq!(
+        store
+            .message_counts(&dlq, 1, i64::MIN)
+            .await
+            .unwrap()
+            .visible,
+        1
+    );
+}
+
+#[tokio::test]
+async fn moves_to_a_dead_letter_queue_are_atomic_in_both_backends_and_survive_reopening() {
+    move_suite(&MemoryStore::new()).await;
+    let dir = temp_dir("move");
+    {
+        let store = DurableStore::open(&dir).unwrap();
+        move_suite(&store).await;
+    }
+    let store = DurableStore::open(&dir).unwrap();
+    assert_eq!(
+        store
+            .message_counts(&key("source"), 2, i64::MIN)
+            .await
+            .unwrap(),
+        MessageCounts::default()
+    );
+    let got = store
+        .receive_messages(&key("dlq"), receive_at(2, 10, 1000), None)
+        .await
+        .unwrap();
+    assert_eq!(got.messages.len(), 1);
+    assert_eq!(got.messages[0].content.body, "poison");
+    assert_eq!(
+        got.messages[0].receive_count, 2,
+        "the count carries over, plus this receive"
+    );
+    assert!(got.messages[0]
+        .content
+        .system_attributes
+        .iter()
+        .any(|a| a.name == "DeadLetterQueueSourceArn"));
 }

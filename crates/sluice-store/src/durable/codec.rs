@@ -53,6 +53,16 @@ pub enum Record {
         queue: u64,
         delay: i64,
     },
+    /// A message moved from one queue to another (to a dead-letter queue), as one record so that it is
+    /// never in both queues and never in neither.
+    Move {
+        from_queue: u64,
+        from_seq: u64,
+        queue: u64,
+        seq: u64,
+        state: StateFields,
+        content: Arc<MessageContent>,
+    },
     /// Messages handed out by one receive: `(seq, visibility deadline)`, all at `at`.
     Receive {
         queue: u64,
@@ -82,6 +92,7 @@ const VISIBILITY: u8 = 6;
 const PURGE: u8 = 7;
 const DEDUPLICATION: u8 = 8;
 const RETIME: u8 = 9;
+const MOVE: u8 = 10;
 
 struct Writer(Vec<u8>);
 
@@ -117,6 +128,38 @@ impl Writer {
         self.str(&key.region);
         self.str(&key.name);
     }
+    fn message(
+        &mut self,
+        queue: u64,
+        seq: u64,
+        state: &StateFields,
+        content: &MessageContent,
+        deduplication: Option<&(String, String, i64)>,
+    ) {
+        self.u64(queue);
+        self.u64(seq);
+        self.i64(state.visible_at);
+        self.u32(state.receive_count);
+        self.i64(state.first_receive_at);
+        self.i64(state.received_at);
+        self.i64(content.sent_at);
+        self.i64(content.enqueued_at);
+        self.str(content.group_id.as_deref().unwrap_or(""));
+        let (scope, id, expires_at) =
+            deduplication.map_or(("", "", 0), |(s, i, e)| (s.as_str(), i.as_str(), *e));
+        self.str(scope);
+        self.str(id);
+        self.i64(expires_at);
+        self.str(&content.message_id);
+        self.str(content.deduplication_id.as_deref().unwrap_or(""));
+        self.str(&content.md5_of_body);
+        self.str(content.md5_of_attributes.as_deref().unwrap_or(""));
+        self.str(&content.sender_id);
+        self.attributes(&content.attributes);
+        self.attributes(&content.system_attributes);
+        self.str(&content.body);
+    }
+
     fn attributes(&mut self, attributes: &[MessageAttribute]) {
         self.u32(attributes.len() as u32);
         for a in attributes {
@@ -259,28 +302,20 @@ pub fn encode(record: &Record) -> Vec<u8> {
             deduplication,
         } => {
             w.u8(MESSAGE);
-            w.u64(*queue);
-            w.u64(*seq);
-            w.i64(state.visible_at);
-            w.u32(state.receive_count);
-            w.i64(state.first_receive_at);
-            w.i64(state.received_at);
-            w.i64(content.sent_at);
-            w.str(content.group_id.as_deref().unwrap_or(""));
-            let (scope, id, expires_at) = deduplication
-                .as_ref()
-                .map_or(("", "", 0), |(s, i, e)| (s.as_str(), i.as_str(), *e));
-            w.str(scope);
-            w.str(id);
-            w.i64(expires_at);
-            w.str(&content.message_id);
-            w.str(content.deduplication_id.as_deref().unwrap_or(""));
-            w.str(&content.md5_of_body);
-            w.str(content.md5_of_attributes.as_deref().unwrap_or(""));
-            w.str(&content.sender_id);
-            w.attributes(&content.attributes);
-            w.attributes(&content.system_attributes);
-            w.str(&content.body);
+            w.message(*queue, *seq, state, content, deduplication.as_ref());
+        }
+        Record::Move {
+            from_queue,
+            from_seq,
+            queue,
+            seq,
+            state,
+            content,
+        } => {
+            w.u8(MOVE);
+            w.u64(*from_queue);
+            w.u64(*from_seq);
+            w.message(*queue, *seq, state, content, None);
         }
         Record::Deduplication {
             queue,
@@ -381,31 +416,26 @@ pub fn decode(payload: &[u8]) -> Result<Record, Malformed> {
             at: r.i64()?,
         },
         MESSAGE => {
-            let head = read_head(&mut r)?;
-            let deduplication_id = Some(r.string()?).filter(|s| !s.is_empty());
-            let md5_of_body = r.string()?;
-            let md5_of_attributes = Some(r.string()?).filter(|s| !s.is_empty());
-            let sender_id = r.string()?;
-            let attributes = r.attributes()?;
-            let system_attributes = r.attributes()?;
-            let body = r.string()?;
+            let (head, content) = read_message(&mut r)?;
             Record::Message {
                 queue: head.queue,
                 seq: head.seq,
                 state: head.state,
-                content: Arc::new(MessageContent {
-                    message_id: head.message_id,
-                    body,
-                    attributes,
-                    system_attributes,
-                    md5_of_body,
-                    md5_of_attributes,
-                    sender_id,
-                    sent_at: head.sent_at,
-                    group_id: head.group,
-                    deduplication_id,
-                }),
+                content,
                 deduplication: head.deduplication,
+            }
+        }
+        MOVE => {
+            let from_queue = r.u64()?;
+            let from_seq = r.u64()?;
+            let (head, content) = read_message(&mut r)?;
+            Record::Move {
+                from_queue,
+                from_seq,
+                queue: head.queue,
+                seq: head.seq,
+                state: head.state,
+                content,
             }
         }
         DEDUPLICATION => Record::Deduplication {
@@ -457,9 +487,12 @@ pub struct MessageHead {
     pub seq: u64,
     pub state: StateFields,
     pub sent_at: i64,
+    pub enqueued_at: i64,
     pub group: Option<Arc<str>>,
     pub deduplication: Option<(String, String, i64)>,
     pub message_id: String,
+    /// For a move, the queue and sequence number the message left.
+    pub moved_from: Option<(u64, u64)>,
 }
 
 fn read_head(r: &mut Reader<'_>) -> Result<MessageHead, Malformed> {
@@ -467,6 +500,7 @@ fn read_head(r: &mut Reader<'_>) -> Result<MessageHead, Malformed> {
     let seq = r.u64()?;
     let state = r.state()?;
     let sent_at = r.i64()?;
+    let enqueued_at = r.i64()?;
     let group = Some(r.string()?).filter(|g| !g.is_empty()).map(Arc::from);
     let scope = r.string()?;
     let id = r.string()?;
@@ -477,19 +511,52 @@ fn read_head(r: &mut Reader<'_>) -> Result<MessageHead, Malformed> {
         seq,
         state,
         sent_at,
+        enqueued_at,
         group,
         deduplication: (!id.is_empty()).then_some((scope, id, expires_at)),
         message_id,
+        moved_from: None,
     })
 }
 
-/// Reads a message record's leading fields, or `None` for any other record.
+fn read_message(r: &mut Reader<'_>) -> Result<(MessageHead, Arc<MessageContent>), Malformed> {
+    let head = read_head(r)?;
+    let deduplication_id = Some(r.string()?).filter(|s| !s.is_empty());
+    let md5_of_body = r.string()?;
+    let md5_of_attributes = Some(r.string()?).filter(|s| !s.is_empty());
+    let sender_id = r.string()?;
+    let attributes = r.attributes()?;
+    let system_attributes = r.attributes()?;
+    let body = r.string()?;
+    let content = Arc::new(MessageContent {
+        message_id: head.message_id.clone(),
+        body,
+        attributes,
+        system_attributes,
+        md5_of_body,
+        md5_of_attributes,
+        sender_id,
+        sent_at: head.sent_at,
+        enqueued_at: head.enqueued_at,
+        group_id: head.group.clone(),
+        deduplication_id,
+    });
+    Ok((head, content))
+}
+
+/// Reads the leading fields of a message or move record, or `None` for any other record.
 pub fn message_head(payload: &[u8]) -> Option<MessageHead> {
     let mut r = Reader(payload);
-    if r.u8().ok()? != MESSAGE {
-        return None;
+    match r.u8().ok()? {
+        MESSAGE => read_head(&mut r).ok(),
+        MOVE => {
+            let from = (r.u64().ok()?, r.u64().ok()?);
+            let mut head = read_head(&mut r).ok()?;
+            head.moved_from = Some(from);
+            Some(head)
+        }
+        _ => None,
     }
-    read_head(&mut r).ok()
 }
 
 #[cfg(test)]
@@ -514,6 +581,7 @@ mod tests {
             md5_of_attributes: Some("md5a".into()),
             sender_id: "AKID".into(),
             sent_at: 42,
+            enqueued_at: 43,
             group_id: Some("g1".into()),
             deduplication_id: Some("d1".into()),
         })

@@ -28,8 +28,8 @@ use self::journal::{Commit, Journal, Location};
 use crate::queue_messages::{Deduplicated, DeliveryState, Payload, QueueMessages};
 use crate::{
     CreateOutcome, DeleteOutcome, Deletion, MessageContent, MessageCounts, NewMessage, QueueKey,
-    QueueRecord, ReceiveOutcome, ReceiveRequest, ReceivedMessage, SendOutcome, Store, StoreError,
-    VisibilityChange, VisibilityOutcome,
+    QueueRecord, ReceiveOutcome, ReceiveRequest, ReceivedMessage, Redrive, SendOutcome, Store,
+    StoreError, VisibilityChange, VisibilityOutcome,
 };
 
 /// Message bodies kept in memory across all queues before the oldest are left to the disk.
@@ -44,14 +44,14 @@ const META_HEADER: &str = "sluice-data 1";
 #[derive(Clone, Debug)]
 struct Stored {
     location: Location,
-    sent_at: i64,
+    enqueued_at: i64,
     group: Option<Arc<str>>,
     hot: Option<Arc<MessageContent>>,
 }
 
 impl Payload for Stored {
-    fn sent_at(&self) -> i64 {
-        self.sent_at
+    fn enqueued_at(&self) -> i64 {
+        self.enqueued_at
     }
 
     fn group(&self) -> Option<&Arc<str>> {
@@ -369,7 +369,7 @@ impl Inner {
         }
         let payload = self.journal.read(&stored.location).map_err(backend)?;
         match codec::decode(&payload) {
-            Ok(Record::Message { content, .. }) => Ok(content),
+            Ok(Record::Message { content, .. } | Record::Move { content, .. }) => Ok(content),
             _ => Err(backend(format!(
                 "record at offset {} of segment {} is not a message",
                 stored.location.offset, stored.location.segment
@@ -589,7 +589,7 @@ impl Store for DurableStore {
                     }
                     let stored = Stored {
                         location: *location,
-                        sent_at: message.content.sent_at,
+                        enqueued_at: message.content.enqueued_at,
                         group: message.content.group_id.clone(),
                         hot: Some(message.content),
                     };
@@ -610,13 +610,36 @@ impl Store for DurableStore {
         &self,
         key: &QueueKey,
         request: ReceiveRequest,
+        redrive: Option<&Redrive>,
     ) -> Result<ReceiveOutcome, StoreError> {
         let inner = &self.inner;
         let queue = inner.queue_state(key)?;
-        let (delivered, next_visible_at, limit_reached, commit) = {
-            let mut state = lock(&queue);
+        let target = match redrive {
+            Some(redrive) if redrive.target != *key => inner.queue_state(&redrive.target).ok(),
+            _ => None,
+        };
+        let (delivered, next_visible_at, limit_reached, moved, commit) = {
+            // Both queues are locked, always in the same (incarnation) order, so that a move to the
+            // dead-letter queue is one atomic step.
+            let (mut state, mut dead_letters) = match &target {
+                Some(target) => {
+                    let source_first = lock(&queue).incarnation < lock(target).incarnation;
+                    if source_first {
+                        let s = lock(&queue);
+                        (s, Some(lock(target)))
+                    } else {
+                        let t = lock(target);
+                        (lock(&queue), Some(t))
+                    }
+                }
+                None => (lock(&queue), None),
+            };
             let expired = state.messages.expire(request.expire_before);
-            let delivered = state.messages.receive(&request);
+            let max_receive_count = dead_letters
+                .as_ref()
+                .and(redrive)
+                .map(|r| r.max_receive_count);
+            let delivered = state.messages.receive(&request, max_receive_count);
             let mut records = Vec::new();
             if !expired.is_empty() {
                 for (_, stored) in &expired {
@@ -638,15 +661,60 @@ impl Store for DurableStore {
                         .collect(),
                 });
             }
+            let mut moving = Vec::new();
+            if let (Some(dead_letters), Some(redrive)) = (dead_letters.as_mut(), redrive) {
+                let mut next = dead_letters.messages.next_seq();
+                for (seq, stored, delivery) in &delivered.dead {
+                    inner.forget(stored);
+                    let content =
+                        Arc::new(redrive.moved(inner.content(stored)?.as_ref(), request.now));
+                    let delivery = DeliveryState {
+                        visible_at: request.now,
+                        ..*delivery
+                    };
+                    records.push(Record::Move {
+                        from_queue: state.incarnation,
+                        from_seq: *seq,
+                        queue: dead_letters.incarnation,
+                        seq: next,
+                        state: state_fields(delivery),
+                        content: content.clone(),
+                    });
+                    moving.push((next, content, delivery));
+                    next += 1;
+                }
+            }
+            let moved = moving.len();
             let commit = if records.is_empty() {
                 None
             } else {
-                Some(inner.append(&records)?.1)
+                let (locations, commit) = inner.append(&records)?;
+                if let Some(dead_letters) = dead_letters.as_mut() {
+                    let moved_locations = &locations[locations.len() - moving.len()..];
+                    for ((seq, content, delivery), location) in
+                        moving.into_iter().zip(moved_locations)
+                    {
+                        inner.add_live(location);
+                        inner
+                            .hot_bytes
+                            .fetch_add(content_bytes(&content), Ordering::Relaxed);
+                        let stored = Stored {
+                            location: *location,
+                            enqueued_at: content.enqueued_at,
+                            group: content.group_id.clone(),
+                            hot: Some(content),
+                        };
+                        dead_letters.messages.restore(seq, stored, delivery);
+                        dead_letters.hot.push_back(seq);
+                    }
+                }
+                Some(commit)
             };
             (
                 delivered.messages,
                 delivered.next_visible_at,
                 delivered.in_flight_limit_reached,
+                moved,
                 commit,
             )
         };
@@ -666,6 +734,7 @@ impl Store for DurableStore {
             messages,
             next_visible_at,
             in_flight_limit_reached: limit_reached,
+            moved,
         })
     }
 

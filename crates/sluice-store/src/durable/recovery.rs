@@ -136,6 +136,16 @@ impl Replay {
     fn apply(&mut self, payload: &[u8], location: Location) -> Result<(), codec::Malformed> {
         // Message records are most of the journal; their content stays on disk, so only their head is read.
         if let Some(head) = codec::message_head(payload) {
+            if let Some((from_queue, from_seq)) = head.moved_from {
+                let left = self
+                    .messages
+                    .get_mut(&from_queue)
+                    .and_then(|q| q.delete(from_seq))
+                    .map(|s| s.location);
+                if let Some(location) = left {
+                    self.unlive(&location);
+                }
+            }
             let queue = self.messages.entry(head.queue).or_default();
             if let Some((scope, id, expires_at)) = &head.deduplication {
                 let entry = Deduplicated {
@@ -148,7 +158,7 @@ impl Replay {
             }
             let stored = Stored {
                 location,
-                sent_at: head.sent_at,
+                enqueued_at: head.enqueued_at,
                 group: head.group,
                 hot: None,
             };
@@ -196,7 +206,7 @@ impl Replay {
                     self.tombstones.insert(key, (at, incarnation, location));
                 }
             }
-            Record::Message { .. } => {}
+            Record::Message { .. } | Record::Move { .. } => {}
             Record::Receive {
                 queue,
                 at,
