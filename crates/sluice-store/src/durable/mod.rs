@@ -663,8 +663,8 @@ impl Store for DurableStore {
             }
             let mut moving = Vec::new();
             if let (Some(dead_letters), Some(redrive)) = (dead_letters.as_mut(), redrive) {
-                let mut next = dead_letters.messages.next_seq();
-                for (seq, stored, delivery) in &delivered.dead {
+                let first = dead_letters.messages.next_seq();
+                for (next, (seq, stored, delivery)) in (first..).zip(&delivered.dead) {
                     inner.forget(stored);
                     let content =
                         Arc::new(redrive.moved(inner.content(stored)?.as_ref(), request.now));
@@ -681,7 +681,6 @@ impl Store for DurableStore {
                         content: content.clone(),
                     });
                     moving.push((next, content, delivery));
-                    next += 1;
                 }
             }
             let moved = moving.len();
