@@ -1096,10 +1096,6 @@ def test_purge_removes_visible_in_flight_and_delayed_messages(sqs):
 # --- dead-letter queues ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: RedrivePolicy is stored but never applied; messages are not moved to the dead-letter queue",
-)
 def test_redrive_moves_a_message_after_max_receive_count(sqs):
     dead = new_queue(sqs, "dlq")
     dead_arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

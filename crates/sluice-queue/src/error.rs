@@ -52,8 +52,8 @@ pub enum QueueError {
     InvalidBatchEntryId(String),
     #[error("batch of {0} bytes is too long")]
     BatchRequestTooLong(usize),
-    #[error("{0} is not supported")]
-    UnsupportedOperation(String),
+    #[error("not found: {0}")]
+    ResourceNotFound(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -126,11 +126,8 @@ impl From<QueueError> for ApiError {
                 ErrorCode::BatchRequestTooLong,
                 format!("Batch requests cannot be longer than 1048576 bytes. You have sent {n} bytes."),
             ),
+            E::ResourceNotFound(message) => ApiError::new(ErrorCode::ResourceNotFoundException, message),
             E::OverLimit(message) => ApiError::new(ErrorCode::OverLimit, message),
-            E::UnsupportedOperation(op) => ApiError::new(
-                ErrorCode::UnsupportedOperation,
-                format!("{op} is not supported by this server yet."),
-            ),
             E::Store(StoreError::QueueNotFound) => ApiError::queue_does_not_exist(),
             E::Store(e) => ApiError::new(ErrorCode::InternalError, format!("We encountered an internal error: {e}")),
         }

@@ -8,6 +8,7 @@ mod content;
 mod error;
 mod management;
 mod messages;
+mod move_tasks;
 mod naming;
 mod policy;
 mod receipt;
@@ -26,6 +27,7 @@ pub use error::QueueError;
 pub use naming::{queue_arn, region_from_host, QueueUrls};
 
 use crate::attempts::Attempts;
+use crate::move_tasks::Movers;
 use crate::receipt::ReceiptSealer;
 use crate::waiters::Waiters;
 
@@ -46,8 +48,9 @@ pub struct QueueService {
     clock: Arc<dyn Clock>,
     urls: QueueUrls,
     receipts: ReceiptSealer,
-    waiters: Waiters,
+    waiters: Arc<Waiters>,
     attempts: Attempts,
+    movers: Arc<Movers>,
 }
 
 impl QueueService {
@@ -57,8 +60,9 @@ impl QueueService {
             clock,
             urls: QueueUrls::new(&config.public_url, &config.default_region),
             receipts: ReceiptSealer::new(config.receipt_secret),
-            waiters: Waiters::default(),
+            waiters: Arc::default(),
             attempts: Attempts::default(),
+            movers: Arc::default(),
         }
     }
 
@@ -141,13 +145,14 @@ impl QueueService {
             R::ChangeMessageVisibilityBatch(input) => {
                 Response::Batch(self.change_message_visibility_batch(ctx, input).await?)
             }
-            R::StartMessageMoveTask(_)
-            | R::CancelMessageMoveTask(_)
-            | R::ListMessageMoveTasks(_) => {
-                return Err(QueueError::UnsupportedOperation(
-                    request.operation().name().to_string(),
-                )
-                .into())
+            R::StartMessageMoveTask(input) => {
+                Response::StartMessageMoveTask(self.start_message_move_task(ctx, input).await?)
+            }
+            R::CancelMessageMoveTask(input) => {
+                Response::CancelMessageMoveTask(self.cancel_message_move_task(input).await?)
+            }
+            R::ListMessageMoveTasks(input) => {
+                Response::ListMessageMoveTasks(self.list_message_move_tasks(input).await?)
             }
         };
         Ok(response)

@@ -158,3 +158,189 @@ async fn the_redrive_allow_policy_decides_which_queues_may_use_a_dead_letter_que
         ErrorCode::InvalidParameterValue
     );
 }
+
+async fn move_tasks(
+    h: &Harness,
+    source_arn: &str,
+    max: i64,
+) -> Vec<ListMessageMoveTasksResultEntry> {
+    let input = ListMessageMoveTasksInput {
+        source_arn: source_arn.into(),
+        max_results: Some(max),
+    };
+    let Response::ListMessageMoveTasks(o) =
+        h.call(Request::ListMessageMoveTasks(input)).await.unwrap()
+    else {
+        panic!()
+    };
+    o.results
+}
+
+async fn start(
+    h: &Harness,
+    source_arn: &str,
+    destination: Option<&str>,
+    rate: Option<i64>,
+) -> Result<String, sluice_model::ApiError> {
+    let input = StartMessageMoveTaskInput {
+        source_arn: source_arn.into(),
+        destination_arn: destination.map(str::to_string),
+        max_number_of_messages_per_second: rate,
+    };
+    match h.call(Request::StartMessageMoveTask(input)).await? {
+        Response::StartMessageMoveTask(o) => Ok(o.task_handle),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A source queue whose messages, received once without being deleted, went to its dead-letter queue.
+async fn dead_lettered(h: &Harness, count: usize) -> (String, String, String) {
+    let dlq = h.create("dlq", &[]).await;
+    let dlq_arn = arn_of(h, &dlq).await;
+    let policy = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":1}}"#);
+    let source = h.create("source", &[("RedrivePolicy", &policy)]).await;
+    for i in 0..count {
+        h.send(&source, &format!("m{i}"), None).await.unwrap();
+    }
+    while !h.receive(&source, 10, Some(0)).await.unwrap().is_empty() {}
+    assert_eq!(h.counts(&dlq).await, (count as u64, 0, 0));
+    (source, dlq, dlq_arn)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_move_task_sends_messages_back_to_their_source_at_the_requested_rate() {
+    let h = Harness::new();
+    let (source, dlq, dlq_arn) = dead_lettered(&h, 25).await;
+    let started = tokio::time::Instant::now();
+    start(&h, &dlq_arn, None, Some(10)).await.unwrap();
+    let running = move_tasks(&h, &dlq_arn, 10).await;
+    assert_eq!(running[0].status, "RUNNING");
+    assert!(running[0].task_handle.is_some());
+    assert_eq!(running[0].approximate_number_of_messages_to_move, Some(25));
+    // Only one task at a time per source.
+    assert_eq!(
+        start(&h, &dlq_arn, None, None).await.unwrap_err().code,
+        ErrorCode::InvalidParameterValue
+    );
+    while move_tasks(&h, &dlq_arn, 1).await[0].status == "RUNNING" {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // 25 messages at 10 a second take over two seconds.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let done = &move_tasks(&h, &dlq_arn, 1).await[0];
+    assert_eq!(done.status, "COMPLETED");
+    assert_eq!(done.approximate_number_of_messages_moved, 25);
+    assert!(done.task_handle.is_none());
+    assert_eq!(h.counts(&dlq).await, (0, 0, 0));
+    assert_eq!(h.counts(&source).await, (25, 0, 0));
+    let back = h.receive(&source, 1, None).await.unwrap();
+    assert_eq!(attribute(&back[0], "ApproximateReceiveCount"), Some("1"));
+    assert_eq!(attribute(&back[0], "DeadLetterQueueSourceArn"), None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_task_stops_and_reports_what_it_moved() {
+    let h = Harness::new();
+    let (_, _, dlq_arn) = dead_lettered(&h, 20).await;
+    let handle = start(&h, &dlq_arn, None, Some(1)).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let input = CancelMessageMoveTaskInput {
+        task_handle: handle.clone(),
+    };
+    let Response::CancelMessageMoveTask(o) =
+        h.call(Request::CancelMessageMoveTask(input)).await.unwrap()
+    else {
+        panic!()
+    };
+    assert!(
+        (1..20).contains(&o.approximate_number_of_messages_moved),
+        "{}",
+        o.approximate_number_of_messages_moved
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2000)).await;
+    let listed = &move_tasks(&h, &dlq_arn, 1).await[0];
+    assert_eq!(listed.status, "CANCELLED");
+    let input = CancelMessageMoveTaskInput {
+        task_handle: handle,
+    };
+    assert!(h.call(Request::CancelMessageMoveTask(input)).await.is_err());
+    let input = CancelMessageMoveTaskInput {
+        task_handle: "nope".into(),
+    };
+    assert_eq!(
+        h.call(Request::CancelMessageMoveTask(input))
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::ResourceNotFoundException
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn move_task_rules() {
+    let h = Harness::new();
+    let (source, _, dlq_arn) = dead_lettered(&h, 1).await;
+    let source_arn = arn_of(&h, &source).await;
+    // The source must be a dead-letter queue of some queue.
+    assert_eq!(
+        start(&h, &source_arn, None, None).await.unwrap_err().code,
+        ErrorCode::InvalidParameterValue
+    );
+    assert_eq!(
+        start(&h, "arn:aws:sqs:us-east-1:000000000000:missing", None, None)
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::ResourceNotFoundException
+    );
+    assert_eq!(
+        start(
+            &h,
+            &dlq_arn,
+            Some("arn:aws:sqs:us-east-1:000000000000:missing"),
+            None
+        )
+        .await
+        .unwrap_err()
+        .code,
+        ErrorCode::ResourceNotFoundException
+    );
+    for rate in [0, 501] {
+        assert_eq!(
+            start(&h, &dlq_arn, None, Some(rate))
+                .await
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidParameterValue
+        );
+    }
+    let input = ListMessageMoveTasksInput {
+        source_arn: dlq_arn.clone(),
+        max_results: Some(11),
+    };
+    assert_eq!(
+        h.call(Request::ListMessageMoveTasks(input))
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::InvalidParameterValue
+    );
+    // An explicit destination takes the messages instead of their source.
+    let other = h.create("other", &[]).await;
+    let other_arn = arn_of(&h, &other).await;
+    start(&h, &dlq_arn, Some(&other_arn), None).await.unwrap();
+    while move_tasks(&h, &dlq_arn, 1).await[0].status == "RUNNING" {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(h.counts(&other).await, (1, 0, 0));
+    assert_eq!(
+        move_tasks(&h, &dlq_arn, 10).await[0]
+            .destination_arn
+            .as_deref(),
+        Some(other_arn.as_str())
+    );
+}

@@ -117,6 +117,13 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         },
     );
     create_configured_queues(&service, &config).await?;
+    let resumed = service
+        .resume_move_tasks()
+        .await
+        .map_err(|e| ServerError::Storage(e.to_string()))?;
+    if resumed > 0 {
+        tracing::info!(tasks = resumed, "message move tasks resumed");
+    }
     let front = Arc::new(Front {
         service,
         default_region: config.region.clone(),

@@ -12,6 +12,7 @@ mod message;
 mod queue_messages;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -19,8 +20,8 @@ pub use durable::{DurableOptions, DurableStore};
 pub use memory::MemoryStore;
 pub use message::{
     AttributeValue, DeduplicationKey, DeleteOutcome, Deletion, MessageAttribute, MessageContent,
-    MessageCounts, NewMessage, ReceiveOutcome, ReceiveRequest, ReceivedMessage, Redrive,
-    SendOutcome, VisibilityChange, VisibilityOutcome,
+    MessageCounts, MoveTaskRecord, MoveTaskStatus, NewMessage, ReceiveOutcome, ReceiveRequest,
+    ReceivedMessage, Redrive, SendOutcome, VisibilityChange, VisibilityOutcome,
 };
 pub use queue_messages::{
     Deduplicated, Delivered, Deliveries, DeliveryState, Payload, QueueMessages,
@@ -162,6 +163,31 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
         expire_before: i64,
     ) -> Result<MessageCounts, StoreError>;
+
+    /// Up to `max` visible messages of a queue, in queue order, without changing them.
+    async fn peek_visible(
+        &self,
+        key: &QueueKey,
+        max: usize,
+        now: i64,
+    ) -> Result<Vec<(u64, Arc<MessageContent>)>, StoreError>;
+
+    /// Moves one message, if it is still visible, from a queue to the end of another as `content` (a new
+    /// message there), atomically. Returns whether it moved.
+    async fn move_message(
+        &self,
+        from: &QueueKey,
+        seq: u64,
+        to: &QueueKey,
+        content: MessageContent,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Stores a message-move task, replacing the one with the same handle.
+    async fn put_move_task(&self, task: MoveTaskRecord) -> Result<(), StoreError>;
+
+    /// Every stored message-move task.
+    async fn move_tasks(&self) -> Result<Vec<MoveTaskRecord>, StoreError>;
 
     /// A secret kept with the data (receipt handles are sealed with it), the same for every process that
     /// shares the backend.

@@ -7,9 +7,9 @@ use async_trait::async_trait;
 
 use crate::{
     CreateOutcome, Deduplicated, DeleteOutcome, Deletion, DeliveryState, MessageContent,
-    MessageCounts, NewMessage, QueueKey, QueueMessages, QueueRecord, ReceiveOutcome,
-    ReceiveRequest, ReceivedMessage, Redrive, SendOutcome, Store, StoreError, VisibilityChange,
-    VisibilityOutcome,
+    MessageCounts, MoveTaskRecord, NewMessage, QueueKey, QueueMessages, QueueRecord,
+    ReceiveOutcome, ReceiveRequest, ReceivedMessage, Redrive, SendOutcome, Store, StoreError,
+    VisibilityChange, VisibilityOutcome,
 };
 
 /// One queue's messages, their content held in memory.
@@ -21,6 +21,8 @@ pub struct MemoryStore {
     queues: Mutex<BTreeMap<QueueKey, QueueRecord>>,
     /// When each deleted queue went, for the rule that a name cannot be reused for 60 seconds.
     tombstones: Mutex<HashMap<QueueKey, i64>>,
+    /// Message-move tasks by handle.
+    move_tasks: Mutex<BTreeMap<String, MoveTaskRecord>>,
     /// Each queue's messages behind a lock of its own, so queues do not contend. The outer lock is held
     /// only to find a queue's entry; a receive holds one queue's lock for its few map operations.
     messages: Mutex<HashMap<QueueKey, Arc<Mutex<Messages>>>>,
@@ -32,6 +34,7 @@ impl Default for MemoryStore {
         MemoryStore {
             queues: Mutex::default(),
             tombstones: Mutex::default(),
+            move_tasks: Mutex::default(),
             messages: Mutex::default(),
             secret: rand::random(),
         }
@@ -296,5 +299,53 @@ impl Store for MemoryStore {
 
     async fn flush(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    async fn peek_visible(
+        &self,
+        key: &QueueKey,
+        max: usize,
+        now: i64,
+    ) -> Result<Vec<(u64, Arc<MessageContent>)>, StoreError> {
+        let queue = self.queue_messages(key)?;
+        let found = lock(&queue).peek_visible(max, now);
+        Ok(found)
+    }
+
+    async fn move_message(
+        &self,
+        from: &QueueKey,
+        seq: u64,
+        to: &QueueKey,
+        content: MessageContent,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let source = self.queue_messages(from)?;
+        let target = self.queue_messages(to)?;
+        if Arc::ptr_eq(&source, &target) {
+            return Ok(false);
+        }
+        // Both queues are locked, always in the same (address) order, so the move is one atomic step.
+        let (mut source, mut target) = if Arc::as_ptr(&source) < Arc::as_ptr(&target) {
+            let s = lock(&source);
+            (s, lock(&target))
+        } else {
+            let t = lock(&target);
+            (lock(&source), t)
+        };
+        if source.take_visible(seq, now).is_none() {
+            return Ok(false);
+        }
+        target.append(vec![(Arc::new(content), now)]);
+        Ok(true)
+    }
+
+    async fn put_move_task(&self, task: MoveTaskRecord) -> Result<(), StoreError> {
+        lock(&self.move_tasks).insert(task.handle.clone(), task);
+        Ok(())
+    }
+
+    async fn move_tasks(&self) -> Result<Vec<MoveTaskRecord>, StoreError> {
+        Ok(lock(&self.move_tasks).values().cloned().collect())
     }
 }

@@ -200,3 +200,53 @@ pub struct MessageCounts {
     pub in_flight: u64,
     pub delayed: u64,
 }
+
+/// Where a message-move task stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MoveTaskStatus {
+    Running,
+    Completed,
+    Cancelling,
+    Cancelled,
+    Failed,
+}
+
+impl MoveTaskStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            MoveTaskStatus::Running => "RUNNING",
+            MoveTaskStatus::Completed => "COMPLETED",
+            MoveTaskStatus::Cancelling => "CANCELLING",
+            MoveTaskStatus::Cancelled => "CANCELLED",
+            MoveTaskStatus::Failed => "FAILED",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            MoveTaskStatus::Running,
+            MoveTaskStatus::Completed,
+            MoveTaskStatus::Cancelling,
+            MoveTaskStatus::Cancelled,
+            MoveTaskStatus::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
+    }
+}
+
+/// A message-move task, as stored: written when it starts, as it progresses and when it ends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MoveTaskRecord {
+    pub handle: String,
+    pub source: QueueKey,
+    /// `None` sends each message back to the queue it came from.
+    pub destination: Option<QueueKey>,
+    pub max_per_second: Option<u32>,
+    pub status: MoveTaskStatus,
+    pub moved: u64,
+    pub to_move: u64,
+    /// Epoch milliseconds.
+    pub started_at: i64,
+    pub failure_reason: Option<String>,
+}

@@ -414,6 +414,26 @@ impl<P: Payload> QueueMessages<P> {
         })
     }
 
+    /// Up to `max` visible messages in queue order, left as they are.
+    pub fn peek_visible(&mut self, max: usize, now: i64) -> Vec<(u64, P)> {
+        self.promote_due(now);
+        let slots = &self.slots;
+        self.visible
+            .iter()
+            .take(max)
+            .filter_map(|seq| slots.get(seq).map(|slot| (*seq, slot.payload.clone())))
+            .collect()
+    }
+
+    /// Removes a message only if it is visible (neither delayed nor in flight).
+    pub fn take_visible(&mut self, seq: u64, now: i64) -> Option<P> {
+        self.promote_due(now);
+        match self.slots.get(&seq) {
+            Some(slot) if slot.delivery == Delivery::Visible => self.remove(seq),
+            _ => None,
+        }
+    }
+
     /// Removes a message whatever its state, returning its payload if it was there.
     pub fn delete(&mut self, seq: u64) -> Option<P> {
         self.remove(seq)

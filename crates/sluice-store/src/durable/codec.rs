@@ -5,7 +5,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::{AttributeValue, MessageAttribute, MessageContent, QueueKey, QueueRecord};
+use crate::{
+    AttributeValue, MessageAttribute, MessageContent, MoveTaskRecord, MoveTaskStatus, QueueKey,
+    QueueRecord,
+};
 
 pub const FRAME_HEADER: usize = 8;
 
@@ -53,6 +56,8 @@ pub enum Record {
         queue: u64,
         delay: i64,
     },
+    /// A message-move task as it stands; the latest record for a handle wins.
+    MoveTask(MoveTaskRecord),
     /// A message moved from one queue to another (to a dead-letter queue), as one record so that it is
     /// never in both queues and never in neither.
     Move {
@@ -93,6 +98,7 @@ const PURGE: u8 = 7;
 const DEDUPLICATION: u8 = 8;
 const RETIME: u8 = 9;
 const MOVE: u8 = 10;
+const MOVE_TASK: u8 = 11;
 
 struct Writer(Vec<u8>);
 
@@ -304,6 +310,24 @@ pub fn encode(record: &Record) -> Vec<u8> {
             w.u8(MESSAGE);
             w.message(*queue, *seq, state, content, deduplication.as_ref());
         }
+        Record::MoveTask(task) => {
+            w.u8(MOVE_TASK);
+            w.str(&task.handle);
+            w.key(&task.source);
+            match &task.destination {
+                Some(key) => {
+                    w.u8(1);
+                    w.key(key);
+                }
+                None => w.u8(0),
+            }
+            w.u32(task.max_per_second.unwrap_or(0));
+            w.str(task.status.name());
+            w.u64(task.moved);
+            w.u64(task.to_move);
+            w.i64(task.started_at);
+            w.str(task.failure_reason.as_deref().unwrap_or(""));
+        }
         Record::Move {
             from_queue,
             from_seq,
@@ -424,6 +448,27 @@ pub fn decode(payload: &[u8]) -> Result<Record, Malformed> {
                 content,
                 deduplication: head.deduplication,
             }
+        }
+        MOVE_TASK => {
+            let handle = r.string()?;
+            let source = r.key()?;
+            let destination = match r.u8()? {
+                0 => None,
+                _ => Some(r.key()?),
+            };
+            let max_per_second = Some(r.u32()?).filter(|n| *n != 0);
+            let status = MoveTaskStatus::from_name(&r.string()?).ok_or(Malformed)?;
+            Record::MoveTask(MoveTaskRecord {
+                handle,
+                source,
+                destination,
+                max_per_second,
+                status,
+                moved: r.u64()?,
+                to_move: r.u64()?,
+                started_at: r.i64()?,
+                failure_reason: Some(r.string()?).filter(|s| !s.is_empty()),
+            })
         }
         MOVE => {
             let from_queue = r.u64()?;
@@ -651,6 +696,29 @@ mod tests {
                 deadline: -1,
             },
             Record::Purge { queue: 7 },
+            Record::MoveTask(MoveTaskRecord {
+                handle: "h".into(),
+                source: QueueKey {
+                    account_id: "1".into(),
+                    region: "r".into(),
+                    name: "dlq".into(),
+                },
+                destination: None,
+                max_per_second: Some(50),
+                status: MoveTaskStatus::Cancelling,
+                moved: 3,
+                to_move: 9,
+                started_at: 11,
+                failure_reason: None,
+            }),
+            Record::Move {
+                from_queue: 7,
+                from_seq: 1,
+                queue: 8,
+                seq: 0,
+                state,
+                content: content(),
+            },
         ];
         for record in records {
             let frame = encode(&record);

@@ -27,9 +27,9 @@ use self::codec::{Record, StateFields};
 use self::journal::{Commit, Journal, Location};
 use crate::queue_messages::{Deduplicated, DeliveryState, Payload, QueueMessages};
 use crate::{
-    CreateOutcome, DeleteOutcome, Deletion, MessageContent, MessageCounts, NewMessage, QueueKey,
-    QueueRecord, ReceiveOutcome, ReceiveRequest, ReceivedMessage, Redrive, SendOutcome, Store,
-    StoreError, VisibilityChange, VisibilityOutcome,
+    CreateOutcome, DeleteOutcome, Deletion, MessageContent, MessageCounts, MoveTaskRecord,
+    NewMessage, QueueKey, QueueRecord, ReceiveOutcome, ReceiveRequest, ReceivedMessage, Redrive,
+    SendOutcome, Store, StoreError, VisibilityChange, VisibilityOutcome,
 };
 
 /// Message bodies kept in memory across all queues before the oldest are left to the disk.
@@ -74,6 +74,8 @@ struct Catalog {
     queues: BTreeMap<QueueKey, (QueueRecord, Location)>,
     /// Deleted queues: when, which incarnation, and where that is recorded.
     tombstones: HashMap<QueueKey, (i64, u64, Location)>,
+    /// Message-move tasks by handle, and where each is recorded.
+    move_tasks: BTreeMap<String, (MoveTaskRecord, Location)>,
 }
 
 struct Inner {
@@ -172,6 +174,7 @@ impl DurableStore {
             catalog: Mutex::new(Catalog {
                 queues: recovered.queues,
                 tombstones: recovered.tombstones,
+                move_tasks: recovered.move_tasks,
             }),
             queues: Mutex::new(
                 recovered
@@ -873,6 +876,104 @@ impl Store for DurableStore {
         Ok(state.messages.counts(now))
     }
 
+    async fn peek_visible(
+        &self,
+        key: &QueueKey,
+        max: usize,
+        now: i64,
+    ) -> Result<Vec<(u64, Arc<MessageContent>)>, StoreError> {
+        let inner = &self.inner;
+        let queue = inner.queue_state(key)?;
+        let found = lock(&queue).messages.peek_visible(max, now);
+        found
+            .into_iter()
+            .map(|(seq, stored)| Ok((seq, inner.content(&stored)?)))
+            .collect()
+    }
+
+    async fn move_message(
+        &self,
+        from: &QueueKey,
+        seq: u64,
+        to: &QueueKey,
+        content: MessageContent,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let inner = &self.inner;
+        let source = inner.queue_state(from)?;
+        let target = inner.queue_state(to)?;
+        if Arc::ptr_eq(&source, &target) {
+            return Ok(false);
+        }
+        let commit = {
+            // Both queues are locked, always in the same (incarnation) order: the move is one atomic step.
+            let source_first = lock(&source).incarnation < lock(&target).incarnation;
+            let (mut source, mut target) = if source_first {
+                let s = lock(&source);
+                (s, lock(&target))
+            } else {
+                let t = lock(&target);
+                (lock(&source), t)
+            };
+            let Some(left) = source.messages.take_visible(seq, now) else {
+                return Ok(false);
+            };
+            inner.forget(&left);
+            let content = Arc::new(content);
+            let to_seq = target.messages.next_seq();
+            let delivery = DeliveryState {
+                visible_at: now,
+                receive_count: 0,
+                first_receive_at: None,
+                received_at: 0,
+            };
+            let (locations, commit) = inner.append(&[Record::Move {
+                from_queue: source.incarnation,
+                from_seq: seq,
+                queue: target.incarnation,
+                seq: to_seq,
+                state: state_fields(delivery),
+                content: content.clone(),
+            }])?;
+            inner.add_live(&locations[0]);
+            inner
+                .hot_bytes
+                .fetch_add(content_bytes(&content), Ordering::Relaxed);
+            let stored = Stored {
+                location: locations[0],
+                enqueued_at: content.enqueued_at,
+                group: content.group_id.clone(),
+                hot: Some(content),
+            };
+            target.messages.restore(to_seq, stored, delivery);
+            target.hot.push_back(to_seq);
+            commit
+        };
+        committed(commit).await?;
+        Ok(true)
+    }
+
+    async fn put_move_task(&self, task: MoveTaskRecord) -> Result<(), StoreError> {
+        let inner = &self.inner;
+        let commit = {
+            let mut catalog = lock(&inner.catalog);
+            let (locations, commit) = inner.append(&[Record::MoveTask(task.clone())])?;
+            catalog
+                .move_tasks
+                .insert(task.handle.clone(), (task, locations[0]));
+            commit
+        };
+        committed(commit).await
+    }
+
+    async fn move_tasks(&self) -> Result<Vec<MoveTaskRecord>, StoreError> {
+        Ok(lock(&self.inner.catalog)
+            .move_tasks
+            .values()
+            .map(|(task, _)| task.clone())
+            .collect())
+    }
+
     async fn server_secret(&self) -> Result<[u8; 32], StoreError> {
         Ok(self.inner.secret)
     }
@@ -948,7 +1049,21 @@ fn relocate(inner: &Inner, segment: u64) -> Result<(), String> {
         catalog
             .tombstones
             .retain(|_, (at, _, _)| now - *at < TOMBSTONE_MILLIS);
-        let Catalog { queues, tombstones } = &mut *catalog;
+        let Catalog {
+            queues,
+            tombstones,
+            move_tasks,
+        } = &mut *catalog;
+        for (task, location) in move_tasks
+            .values_mut()
+            .filter(|(_, l)| l.segment == segment)
+        {
+            let (locations, commit) = inner
+                .append(&[Record::MoveTask(task.clone())])
+                .map_err(|e| e.to_string())?;
+            *location = locations[0];
+            last_commit = Some(commit);
+        }
         for (record, location) in queues.values_mut().filter(|(_, l)| l.segment == segment) {
             let (locations, commit) = inner
                 .append(&[Record::QueuePut(record.clone())])

@@ -8,11 +8,12 @@ use super::codec::{self, Record, FRAME_HEADER};
 use super::journal::{self, Location, MAGIC, SEGMENT_HEADER};
 use super::{io, OpenError, Stored};
 use crate::queue_messages::{Deduplicated, DeliveryState, QueueMessages};
-use crate::{QueueKey, QueueRecord};
+use crate::{MoveTaskRecord, QueueKey, QueueRecord};
 
 pub struct Recovered {
     pub queues: BTreeMap<QueueKey, (QueueRecord, Location)>,
     pub tombstones: HashMap<QueueKey, (i64, u64, Location)>,
+    pub move_tasks: BTreeMap<String, (MoveTaskRecord, Location)>,
     pub messages: HashMap<u64, QueueMessages<Stored>>,
     pub live: BTreeMap<u64, u64>,
     pub segments: BTreeSet<u64>,
@@ -55,6 +56,7 @@ pub fn recover(dir: &Path) -> Result<Recovered, OpenError> {
     let Replay {
         queues,
         tombstones,
+        move_tasks,
         messages,
         live,
         truncated_tail,
@@ -65,6 +67,7 @@ pub fn recover(dir: &Path) -> Result<Recovered, OpenError> {
         message_count,
         queues,
         tombstones,
+        move_tasks,
         messages,
         live,
         next_segment: last.map_or(1, |n| n + 1),
@@ -77,6 +80,7 @@ pub fn recover(dir: &Path) -> Result<Recovered, OpenError> {
 struct Replay {
     queues: BTreeMap<QueueKey, (QueueRecord, Location)>,
     tombstones: HashMap<QueueKey, (i64, u64, Location)>,
+    move_tasks: BTreeMap<String, (MoveTaskRecord, Location)>,
     messages: HashMap<u64, QueueMessages<Stored>>,
     live: BTreeMap<u64, u64>,
     truncated_tail: bool,
@@ -285,6 +289,10 @@ impl Replay {
                 if let Some(q) = self.messages.get_mut(&queue) {
                     q.retime_unreceived(delay, i64::MIN);
                 }
+            }
+            Record::MoveTask(task) => {
+                self.move_tasks
+                    .insert(task.handle.clone(), (task, location));
             }
             Record::Purge { queue } => {
                 let Some(q) = self.messages.get_mut(&queue) else {

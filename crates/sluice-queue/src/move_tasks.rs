@@ -1,0 +1,391 @@
+//! Message-move tasks (StartMessageMoveTask, ListMessageMoveTasks, CancelMessageMoveTask): moving the
+//! messages of a dead-letter queue back to the queues they came from, or to another queue, in the
+//! background and at a chosen rate, as the dead-letter-queue redrive pages describe.
+//!
+//! Each message moves in one atomic store call, so a task never loses or duplicates a message, and the
+//! task's record is stored as it progresses, so a restart resumes it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use sluice_model::types::{
+    CancelMessageMoveTaskInput, CancelMessageMoveTaskOutput, ListMessageMoveTasksInput,
+    ListMessageMoveTasksOutput, ListMessageMoveTasksResultEntry, StartMessageMoveTaskInput,
+    StartMessageMoveTaskOutput,
+};
+use sluice_model::RequestContext;
+use sluice_store::{MessageContent, MoveTaskRecord, MoveTaskStatus, QueueKey, Store};
+
+use crate::attributes;
+use crate::clock::Clock;
+use crate::error::QueueError;
+use crate::naming::{parse_queue_arn, queue_arn};
+use crate::waiters::Waiters;
+use crate::QueueService;
+
+const MAX_RATE: i64 = 500;
+const MAX_LISTED: i64 = 10;
+/// Messages looked at per step of a task without a rate.
+const STEP: usize = 10;
+const DEAD_LETTER_SOURCE: &str = "DeadLetterQueueSourceArn";
+
+/// The tasks running in this process, each with the flag that asks it to stop.
+#[derive(Default)]
+pub struct Movers {
+    /// By task handle. A std mutex: held only to insert, look up or remove.
+    running: Mutex<HashMap<String, Arc<AtomicBool>>>,
+}
+
+impl Movers {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<AtomicBool>>> {
+        self.running
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// What a task needs to run on its own.
+#[derive(Clone)]
+pub struct MoverContext {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub waiters: Arc<Waiters>,
+    pub movers: Arc<Movers>,
+}
+
+fn not_found(parameter: &str) -> QueueError {
+    QueueError::ResourceNotFound(format!(
+        "The resource that you specified for the {parameter} parameter doesn't exist."
+    ))
+}
+
+fn encode_handle(source_arn: &str) -> String {
+    let body =
+        serde_json::json!({ "taskId": uuid::Uuid::new_v4().to_string(), "sourceArn": source_arn });
+    base64::engine::general_purpose::STANDARD.encode(body.to_string())
+}
+
+impl QueueService {
+    /// A queue is a dead-letter queue when some queue's redrive policy names it.
+    async fn is_dead_letter_queue(&self, key: &QueueKey) -> Result<bool, QueueError> {
+        let arn = queue_arn(key);
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .list_queues(&key.account_id, &key.region, "", after.as_deref(), 1000)
+                .await?;
+            let Some(last) = page.last() else {
+                return Ok(false);
+            };
+            after = Some(last.key.name.clone());
+            let named = page.iter().any(|record| {
+                record
+                    .attributes
+                    .get(attributes::REDRIVE_POLICY)
+                    .and_then(|p| attributes::redrive_target(p))
+                    .is_some_and(|target| target == arn)
+            });
+            if named {
+                return Ok(true);
+            }
+        }
+    }
+
+    pub(crate) async fn start_message_move_task(
+        &self,
+        ctx: &RequestContext,
+        input: StartMessageMoveTaskInput,
+    ) -> Result<StartMessageMoveTaskOutput, QueueError> {
+        let _ = ctx;
+        let source = parse_queue_arn(&input.source_arn).ok_or_else(|| not_found("SourceArn"))?;
+        if self.store.get_queue(&source).await?.is_none() {
+            return Err(not_found("SourceArn"));
+        }
+        if !self.is_dead_letter_queue(&source).await? {
+            return Err(QueueError::InvalidParameter(
+                "Source queue must be configured as a Dead Letter Queue.".to_string(),
+            ));
+        }
+        let destination = match &input.destination_arn {
+            Some(arn) => {
+                let key = parse_queue_arn(arn).ok_or_else(|| not_found("DestinationArn"))?;
+                if self.store.get_queue(&key).await?.is_none() {
+                    return Err(not_found("DestinationArn"));
+                }
+                Some(key)
+            }
+            None => None,
+        };
+        let rate = match input.max_number_of_messages_per_second {
+            Some(r) if !(1..=MAX_RATE).contains(&r) => {
+                return Err(QueueError::InvalidParameterValue {
+                    name: "MaxNumberOfMessagesPerSecond".to_string(),
+                    value: r.to_string(),
+                    reason: "Must be between 1 and 500.".to_string(),
+                })
+            }
+            Some(r) => Some(r as u32),
+            None => None,
+        };
+        let tasks = self.store.move_tasks().await?;
+        if tasks
+            .iter()
+            .any(|t| t.source == source && t.status == MoveTaskStatus::Running)
+        {
+            return Err(QueueError::InvalidParameter(
+                "There is already a task running. Only one active task is allowed for a source queue arn at a given time."
+                    .to_string(),
+            ));
+        }
+        let now = self.clock.now_millis();
+        let counts = self.store.message_counts(&source, now, i64::MIN).await?;
+        let task = MoveTaskRecord {
+            handle: encode_handle(&input.source_arn),
+            source,
+            destination,
+            max_per_second: rate,
+            status: MoveTaskStatus::Running,
+            moved: 0,
+            to_move: counts.visible + counts.in_flight + counts.delayed,
+            started_at: now,
+            failure_reason: None,
+        };
+        self.store.put_move_task(task.clone()).await?;
+        let handle = task.handle.clone();
+        spawn_mover(self.mover_context(), task);
+        Ok(StartMessageMoveTaskOutput {
+            task_handle: handle,
+        })
+    }
+
+    pub(crate) async fn cancel_message_move_task(
+        &self,
+        input: CancelMessageMoveTaskInput,
+    ) -> Result<CancelMessageMoveTaskOutput, QueueError> {
+        let task = self
+            .store
+            .move_tasks()
+            .await?
+            .into_iter()
+            .find(|t| t.handle == input.task_handle)
+            .ok_or_else(|| QueueError::ResourceNotFound("Task does not exist.".to_string()))?;
+        if task.status != MoveTaskStatus::Running {
+            return Err(QueueError::InvalidParameter(
+                "Only active tasks can be cancelled.".to_string(),
+            ));
+        }
+        let moved = task.moved;
+        self.store
+            .put_move_task(MoveTaskRecord {
+                status: MoveTaskStatus::Cancelling,
+                ..task
+            })
+            .await?;
+        if let Some(flag) = self.movers.map().get(&input.task_handle) {
+            flag.store(true, Ordering::SeqCst);
+        }
+        Ok(CancelMessageMoveTaskOutput {
+            approximate_number_of_messages_moved: moved as i64,
+        })
+    }
+
+    pub(crate) async fn list_message_move_tasks(
+        &self,
+        input: ListMessageMoveTasksInput,
+    ) -> Result<ListMessageMoveTasksOutput, QueueError> {
+        let max = input.max_results.unwrap_or(1);
+        if !(1..=MAX_LISTED).contains(&max) {
+            return Err(QueueError::InvalidParameterValue {
+                name: "MaxResults".to_string(),
+                value: max.to_string(),
+                reason: "You must enter a number that's between 1 and 10.".to_string(),
+            });
+        }
+        let source = parse_queue_arn(&input.source_arn).ok_or_else(|| not_found("SourceArn"))?;
+        if self.store.get_queue(&source).await?.is_none() {
+            return Err(not_found("SourceArn"));
+        }
+        let mut tasks: Vec<MoveTaskRecord> = self
+            .store
+            .move_tasks()
+            .await?
+            .into_iter()
+            .filter(|t| t.source == source)
+            .collect();
+        // Most recent first.
+        tasks.sort_by(|a, b| {
+            b.started_at
+                .cmp(&a.started_at)
+                .then_with(|| b.handle.cmp(&a.handle))
+        });
+        let results = tasks
+            .into_iter()
+            .take(max as usize)
+            .map(|t| ListMessageMoveTasksResultEntry {
+                task_handle: (t.status == MoveTaskStatus::Running).then_some(t.handle),
+                status: t.status.name().to_string(),
+                source_arn: queue_arn(&t.source),
+                destination_arn: t.destination.as_ref().map(queue_arn),
+                max_number_of_messages_per_second: t.max_per_second.map(i64::from),
+                approximate_number_of_messages_moved: t.moved as i64,
+                approximate_number_of_messages_to_move: Some(t.to_move as i64),
+                failure_reason: t.failure_reason,
+                started_timestamp: t.started_at,
+            })
+            .collect();
+        Ok(ListMessageMoveTasksOutput { results })
+    }
+
+    /// Picks up the tasks a previous run left: running ones continue, cancelling ones end cancelled.
+    pub async fn resume_move_tasks(&self) -> Result<usize, QueueError> {
+        let mut resumed = 0;
+        for task in self.store.move_tasks().await? {
+            match task.status {
+                MoveTaskStatus::Running => {
+                    spawn_mover(self.mover_context(), task);
+                    resumed += 1;
+                }
+                MoveTaskStatus::Cancelling => {
+                    self.store
+                        .put_move_task(MoveTaskRecord {
+                            status: MoveTaskStatus::Cancelled,
+                            ..task
+                        })
+                        .await?;
+                }
+                _ => {}
+            }
+        }
+        Ok(resumed)
+    }
+
+    fn mover_context(&self) -> MoverContext {
+        MoverContext {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            waiters: self.waiters.clone(),
+            movers: self.movers.clone(),
+        }
+    }
+}
+
+fn spawn_mover(cx: MoverContext, task: MoveTaskRecord) {
+    let flag = Arc::new(AtomicBool::new(false));
+    cx.movers.map().insert(task.handle.clone(), flag.clone());
+    tokio::spawn(async move {
+        let handle = task.handle.clone();
+        if let Err(e) = run(&cx, task, &flag).await {
+            tracing::warn!(error = %e, "message move task stopped on an error");
+        }
+        cx.movers.map().remove(&handle);
+    });
+}
+
+/// The content a message has in the queue it is moved back to: a new message there (a new message id,
+/// sent now), without the dead-letter source.
+fn redriven(content: &MessageContent, now: i64) -> MessageContent {
+    let mut moved = content.clone();
+    moved.message_id = uuid::Uuid::new_v4().to_string();
+    moved.sent_at = now;
+    moved.enqueued_at = now;
+    moved
+        .system_attributes
+        .retain(|a| a.name != DEAD_LETTER_SOURCE);
+    moved
+}
+
+fn original_source(content: &MessageContent) -> Option<QueueKey> {
+    content
+        .system_attributes
+        .iter()
+        .find(|a| a.name == DEAD_LETTER_SOURCE)
+        .and_then(|a| match &a.value {
+            sluice_store::AttributeValue::String(arn) => parse_queue_arn(arn),
+            sluice_store::AttributeValue::Binary(_) => None,
+        })
+}
+
+async fn run(
+    cx: &MoverContext,
+    mut task: MoveTaskRecord,
+    cancel: &AtomicBool,
+) -> Result<(), QueueError> {
+    let started = tokio::time::Instant::now();
+    let moved_before = task.moved;
+    loop {
+        if cancel.load(Ordering::SeqCst) {
+            task.status = MoveTaskStatus::Cancelled;
+            cx.store.put_move_task(task).await?;
+            return Ok(());
+        }
+        let step = task
+            .max_per_second
+            .map_or(STEP, |r| (r as usize).clamp(1, STEP));
+        let now = cx.clock.now_millis();
+        let candidates = match cx.store.peek_visible(&task.source, step, now).await {
+            Ok(found) => found,
+            Err(sluice_store::StoreError::QueueNotFound) => {
+                task.status = MoveTaskStatus::Failed;
+                task.failure_reason = Some("AWS.SimpleQueueService.NonExistentQueue".to_string());
+                cx.store.put_move_task(task).await?;
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if candidates.is_empty() {
+            task.status = MoveTaskStatus::Completed;
+            cx.store.put_move_task(task).await?;
+            return Ok(());
+        }
+        for (seq, content) in candidates {
+            let Some(destination) = task
+                .destination
+                .clone()
+                .or_else(|| original_source(&content))
+            else {
+                task.status = MoveTaskStatus::Failed;
+                task.failure_reason =
+                    Some("The message has no original source queue to move back to.".to_string());
+                cx.store.put_move_task(task).await?;
+                return Ok(());
+            };
+            match cx
+                .store
+                .move_message(
+                    &task.source,
+                    seq,
+                    &destination,
+                    redriven(&content, now),
+                    now,
+                )
+                .await
+            {
+                Ok(true) => {
+                    task.moved += 1;
+                    cx.waiters.wake(&destination);
+                }
+                Ok(false) => {}
+                Err(sluice_store::StoreError::QueueNotFound) => {
+                    task.status = MoveTaskStatus::Failed;
+                    task.failure_reason =
+                        Some("AWS.SimpleQueueService.NonExistentQueue".to_string());
+                    cx.store.put_move_task(task).await?;
+                    return Ok(());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        cx.store.put_move_task(task.clone()).await?;
+        // Keep to the requested rate: the n-th message moves no earlier than n / rate seconds in.
+        if let Some(rate) = task.max_per_second {
+            let due = Duration::from_secs_f64((task.moved - moved_before) as f64 / f64::from(rate));
+            tokio::time::sleep_until(started + due).await;
+        } else {
+            tokio::task::yield_now().await;
+        }
+    }
+}
