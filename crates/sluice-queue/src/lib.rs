@@ -146,7 +146,7 @@ impl QueueService {
                 Response::Batch(self.change_message_visibility_batch(ctx, input).await?)
             }
             R::StartMessageMoveTask(input) => {
-                Response::StartMessageMoveTask(self.start_message_move_task(ctx, input).await?)
+                Response::StartMessageMoveTask(self.start_message_move_task(input).await?)
             }
             R::CancelMessageMoveTask(input) => {
                 Response::CancelMessageMoveTask(self.cancel_message_move_task(input).await?)

@@ -16,7 +16,6 @@ use sluice_model::types::{
     ListMessageMoveTasksOutput, ListMessageMoveTasksResultEntry, StartMessageMoveTaskInput,
     StartMessageMoveTaskOutput,
 };
-use sluice_model::RequestContext;
 use sluice_store::{MessageContent, MoveTaskRecord, MoveTaskStatus, QueueKey, Store};
 
 use crate::attributes;
@@ -97,10 +96,8 @@ impl QueueService {
 
     pub(crate) async fn start_message_move_task(
         &self,
-        ctx: &RequestContext,
         input: StartMessageMoveTaskInput,
     ) -> Result<StartMessageMoveTaskOutput, QueueError> {
-        let _ = ctx;
         let source = parse_queue_arn(&input.source_arn).ok_or_else(|| not_found("SourceArn"))?;
         if self.store.get_queue(&source).await?.is_none() {
             return Err(not_found("SourceArn"));

@@ -12,7 +12,7 @@ mod message;
 mod queue_messages;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
@@ -195,4 +195,26 @@ pub trait Store: Send + Sync + 'static {
 
     /// Returns once everything acknowledged so far is durable.
     async fn flush(&self) -> Result<(), StoreError>;
+}
+
+/// Locks a mutex, taking over a poisoned one: every critical section in this crate leaves its data
+/// consistent at each step, so a panic elsewhere cannot leave it half-updated.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Locks two mutexes, `a` first when `a_first`, so that callers that agree on an order never deadlock;
+/// returns the guards as `(a, b)`.
+pub(crate) fn lock_pair<'a, T>(
+    a: &'a Mutex<T>,
+    b: &'a Mutex<T>,
+    a_first: bool,
+) -> (MutexGuard<'a, T>, MutexGuard<'a, T>) {
+    if a_first {
+        let a = lock(a);
+        (a, lock(b))
+    } else {
+        let b = lock(b);
+        (lock(a), b)
+    }
 }

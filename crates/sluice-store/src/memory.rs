@@ -6,10 +6,10 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use crate::{
-    CreateOutcome, Deduplicated, DeleteOutcome, Deletion, DeliveryState, MessageContent,
-    MessageCounts, MoveTaskRecord, NewMessage, QueueKey, QueueMessages, QueueRecord,
-    ReceiveOutcome, ReceiveRequest, ReceivedMessage, Redrive, SendOutcome, Store, StoreError,
-    VisibilityChange, VisibilityOutcome,
+    lock, lock_pair, CreateOutcome, Deduplicated, DeleteOutcome, Deletion, DeliveryState,
+    MessageContent, MessageCounts, MoveTaskRecord, NewMessage, QueueKey, QueueMessages,
+    QueueRecord, ReceiveOutcome, ReceiveRequest, ReceivedMessage, Redrive, SendOutcome, Store,
+    StoreError, VisibilityChange, VisibilityOutcome,
 };
 
 /// One queue's messages, their content held in memory.
@@ -55,12 +55,6 @@ impl MemoryStore {
             .cloned()
             .ok_or(StoreError::QueueNotFound)
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panic while holding the lock cannot leave a map half-updated (each section is one map call), so a
-    // poisoned lock is still consistent.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[async_trait]
@@ -189,13 +183,9 @@ impl Store for MemoryStore {
         };
         // Both queues are locked, always in the same (address) order, so a move is one atomic step.
         let (mut messages, mut dead_letters) = match &target {
-            Some(target) if Arc::as_ptr(target) < Arc::as_ptr(&queue) => {
-                let t = lock(target);
-                (lock(&queue), Some(t))
-            }
             Some(target) => {
-                let q = lock(&queue);
-                (q, Some(lock(target)))
+                let (q, t) = lock_pair(&queue, target, Arc::as_ptr(&queue) < Arc::as_ptr(target));
+                (q, Some(t))
             }
             None => (lock(&queue), None),
         };
@@ -326,13 +316,11 @@ impl Store for MemoryStore {
             return Ok(false);
         }
         // Both queues are locked, always in the same (address) order, so the move is one atomic step.
-        let (mut source, mut target) = if Arc::as_ptr(&source) < Arc::as_ptr(&target) {
-            let s = lock(&source);
-            (s, lock(&target))
-        } else {
-            let t = lock(&target);
-            (lock(&source), t)
-        };
+        let (mut source, mut target) = lock_pair(
+            &source,
+            &target,
+            Arc::as_ptr(&source) < Arc::as_ptr(&target),
+        );
         if source.take_visible(seq, now).is_none() {
             return Ok(false);
         }

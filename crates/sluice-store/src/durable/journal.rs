@@ -17,6 +17,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use tokio::sync::oneshot;
 
 use super::codec::{self, FRAME_HEADER};
+use crate::lock;
 
 pub const MAGIC: &[u8; 8] = b"SLUICEJ1";
 /// Emptied write buffers kept for reuse.
@@ -258,10 +259,6 @@ impl Drop for Journal {
     fn drop(&mut self) {
         self.close();
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {

@@ -27,9 +27,9 @@ use self::codec::{Record, StateFields};
 use self::journal::{Commit, Journal, Location};
 use crate::queue_messages::{Deduplicated, DeliveryState, Payload, QueueMessages};
 use crate::{
-    CreateOutcome, DeleteOutcome, Deletion, MessageContent, MessageCounts, MoveTaskRecord,
-    NewMessage, QueueKey, QueueRecord, ReceiveOutcome, ReceiveRequest, ReceivedMessage, Redrive,
-    SendOutcome, Store, StoreError, VisibilityChange, VisibilityOutcome,
+    lock, lock_pair, CreateOutcome, DeleteOutcome, Deletion, MessageContent, MessageCounts,
+    MoveTaskRecord, NewMessage, QueueKey, QueueRecord, ReceiveOutcome, ReceiveRequest,
+    ReceivedMessage, Redrive, SendOutcome, Store, StoreError, VisibilityChange, VisibilityOutcome,
 };
 
 /// Message bodies kept in memory across all queues before the oldest are left to the disk.
@@ -135,10 +135,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
         path: path.to_path_buf(),
         source,
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -627,13 +623,8 @@ impl Store for DurableStore {
             let (mut state, mut dead_letters) = match &target {
                 Some(target) => {
                     let source_first = lock(&queue).incarnation < lock(target).incarnation;
-                    if source_first {
-                        let s = lock(&queue);
-                        (s, Some(lock(target)))
-                    } else {
-                        let t = lock(target);
-                        (lock(&queue), Some(t))
-                    }
+                    let (s, t) = lock_pair(&queue, target, source_first);
+                    (s, Some(t))
                 }
                 None => (lock(&queue), None),
             };
@@ -908,13 +899,7 @@ impl Store for DurableStore {
         let commit = {
             // Both queues are locked, always in the same (incarnation) order: the move is one atomic step.
             let source_first = lock(&source).incarnation < lock(&target).incarnation;
-            let (mut source, mut target) = if source_first {
-                let s = lock(&source);
-                (s, lock(&target))
-            } else {
-                let t = lock(&target);
-                (lock(&source), t)
-            };
+            let (mut source, mut target) = lock_pair(&source, &target, source_first);
             let Some(left) = source.messages.take_visible(seq, now) else {
                 return Ok(false);
             };
