@@ -625,12 +625,16 @@ impl QueueService {
             let seqs: Vec<u64> = deletions.iter().map(|d| d.seq).collect();
             self.attempts.spoil(key, &seqs);
         }
-        let mut outcomes = if deletions.is_empty() {
+        let outcomes = if deletions.is_empty() {
             Vec::new()
         } else {
             self.store.delete_messages(key, &deletions).await?
+        };
+        // On a FIFO queue a delete can free a message group, so a waiting receive may now find messages.
+        if record.fifo && outcomes.contains(&DeleteOutcome::Deleted) {
+            self.waiters.wake(key);
         }
-        .into_iter();
+        let mut outcomes = outcomes.into_iter();
         Ok(opened
             .into_iter()
             .zip(receipt_handles)

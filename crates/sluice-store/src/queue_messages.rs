@@ -532,6 +532,11 @@ impl<P: Payload> QueueMessages<P> {
         self.next_seq
     }
 
+    /// Makes sure no message is ever given a sequence number below `floor` (one an earlier message had).
+    pub fn raise_next_seq(&mut self, floor: u64) {
+        self.next_seq = self.next_seq.max(floor);
+    }
+
     /// Counts after making due messages visible; the caller expires old messages first.
     pub fn counts(&mut self, now: i64) -> MessageCounts {
         self.promote_due(now);

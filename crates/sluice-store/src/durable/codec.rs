@@ -58,6 +58,12 @@ pub enum Record {
     },
     /// A message-move task as it stands; the latest record for a handle wins.
     MoveTask(MoveTaskRecord),
+    /// The queue's next sequence number was at least this when older records were reclaimed: sequence
+    /// numbers (and so receipt handles) are never reused.
+    SeqFloor {
+        queue: u64,
+        next_seq: u64,
+    },
     /// A message moved from one queue to another (to a dead-letter queue), as one record so that it is
     /// never in both queues and never in neither.
     Move {
@@ -99,6 +105,7 @@ const DEDUPLICATION: u8 = 8;
 const RETIME: u8 = 9;
 const MOVE: u8 = 10;
 const MOVE_TASK: u8 = 11;
+const SEQ_FLOOR: u8 = 12;
 
 struct Writer(Vec<u8>);
 
@@ -310,6 +317,11 @@ pub fn encode(record: &Record) -> Vec<u8> {
             w.u8(MESSAGE);
             w.message(*queue, *seq, state, content, deduplication.as_ref());
         }
+        Record::SeqFloor { queue, next_seq } => {
+            w.u8(SEQ_FLOOR);
+            w.u64(*queue);
+            w.u64(*next_seq);
+        }
         Record::MoveTask(task) => {
             w.u8(MOVE_TASK);
             w.str(&task.handle);
@@ -449,6 +461,10 @@ pub fn decode(payload: &[u8]) -> Result<Record, Malformed> {
                 deduplication: head.deduplication,
             }
         }
+        SEQ_FLOOR => Record::SeqFloor {
+            queue: r.u64()?,
+            next_seq: r.u64()?,
+        },
         MOVE_TASK => {
             let handle = r.string()?;
             let source = r.key()?;
@@ -696,6 +712,10 @@ mod tests {
                 deadline: -1,
             },
             Record::Purge { queue: 7 },
+            Record::SeqFloor {
+                queue: 7,
+                next_seq: 99,
+            },
             Record::MoveTask(MoveTaskRecord {
                 handle: "h".into(),
                 source: QueueKey {

@@ -1075,7 +1075,11 @@ fn relocate(inner: &Inner, segment: u64) -> Result<(), String> {
     for queue in queues {
         let mut state = lock(&queue);
         let incarnation = state.incarnation;
-        let mut kept = Vec::new();
+        // The records that tell how far the queue's sequence numbers have gone may be in this segment.
+        let mut kept = vec![Record::SeqFloor {
+            queue: incarnation,
+            next_seq: state.messages.next_seq(),
+        }];
         for (scope, id, entry) in state.messages.deduplications_mut() {
             if entry.origin == segment && entry.expires_at > now {
                 kept.push(Record::Deduplication {

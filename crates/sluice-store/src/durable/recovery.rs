@@ -290,6 +290,12 @@ impl Replay {
                     q.retime_unreceived(delay, i64::MIN);
                 }
             }
+            Record::SeqFloor { queue, next_seq } => {
+                self.messages
+                    .entry(queue)
+                    .or_default()
+                    .raise_next_seq(next_seq);
+            }
             Record::MoveTask(task) => {
                 self.move_tasks
                     .insert(task.handle.clone(), (task, location));
