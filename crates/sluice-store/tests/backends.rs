@@ -610,3 +610,42 @@ async fn moves_to_a_dead_letter_queue_are_atomic_in_both_backends_and_survive_re
         .iter()
         .any(|a| a.name == "DeadLetterQueueSourceArn"));
 }
+
+#[tokio::test]
+async fn sequence_numbers_are_not_reused_after_reclaiming_segments() {
+    let dir = temp_dir("seq-floor");
+    let q = key("q");
+    let options = DurableOptions {
+        segment_bytes: 16 * 1024,
+    };
+    let body = "x".repeat(4 * 1024);
+    let highest = {
+        let store = DurableStore::open_with(&dir, options).unwrap();
+        store.create_queue(record("q")).await.unwrap();
+        let mut highest = 0;
+        for i in 0..20 {
+            let sent = store
+                .send_messages(&q, vec![message(&format!("{i}{body}"), 0, 0)], 0)
+                .await
+                .unwrap();
+            highest = appended(&sent[0]);
+            store
+                .delete_messages(&q, &[deletion(highest)])
+                .await
+                .unwrap();
+        }
+        // Every message record is dead now; reclaiming removes them all.
+        store.compact_now().await.unwrap();
+        highest
+    };
+    let store = DurableStore::open_with(&dir, options).unwrap();
+    let sent = store
+        .send_messages(&q, vec![message("new", 0, 0)], 0)
+        .await
+        .unwrap();
+    assert!(
+        appended(&sent[0]) > highest,
+        "{} reused a number up to {highest}",
+        appended(&sent[0])
+    );
+}
