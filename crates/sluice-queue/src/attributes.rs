@@ -322,15 +322,19 @@ fn redrive_policy(raw: &str, cx: &ChangeContext<'_>) -> Result<String, QueueErro
             "Redrive policy is not a valid JSON map.",
         ));
     };
+    // SQS asks for maxReceiveCount first, and for both even though the API reference mentions a default.
+    let Some(count) = map.get("maxReceiveCount") else {
+        return Err(invalid_redrive(
+            raw,
+            "Redrive policy does not contain mandatory attribute: maxReceiveCount.",
+        ));
+    };
     let Some(target) = map.get("deadLetterTargetArn") else {
         return Err(invalid_redrive(
             raw,
             "Redrive policy does not contain mandatory attribute: deadLetterTargetArn.",
         ));
     };
-    // The API reference gives maxReceiveCount a default of 10.
-    let default_count = Value::from(10);
-    let count = map.get("maxReceiveCount").unwrap_or(&default_count);
     if let Some(extra) = map
         .keys()
         .find(|k| *k != "deadLetterTargetArn" && *k != "maxReceiveCount")
@@ -409,54 +413,41 @@ pub fn redrive_target(canonical: &str) -> Option<String> {
 
 /// `{"redrivePermission": "allowAll" | "denyAll" | "byQueue", "sourceQueueArns": [...]}`.
 fn redrive_allow_policy(raw: &str) -> Result<String, QueueError> {
-    let invalid = |reason: &str| QueueError::InvalidParameterValue {
+    let invalid = |reason: &str| QueueError::InvalidAttributeValueBecause {
         name: REDRIVE_ALLOW_POLICY.to_string(),
-        value: raw.to_string(),
-        reason: reason.to_string(),
+        reason: format!("Amazon SQS can't create the redrive allow policy{reason}"),
     };
+    let unsupported = || invalid(", as it\u{2019}s in an unsupported format.");
     let Ok(Value::Object(map)) = serde_json::from_str::<Value>(raw) else {
-        return Err(invalid("Redrive allow policy is not a valid JSON map."));
+        return Err(unsupported());
     };
     let permission = match map.get("redrivePermission").and_then(Value::as_str) {
         Some(p @ ("allowAll" | "denyAll" | "byQueue")) => p,
-        Some(_) => return Err(invalid("Invalid value for redrivePermission.")),
-        None => {
-            return Err(invalid(
-                "Redrive allow policy does not contain mandatory attribute: redrivePermission.",
-            ))
-        }
+        _ => return Err(unsupported()),
     };
-    let sources = map.get("sourceQueueArns");
     let mut out = Map::new();
     out.insert(
         "redrivePermission".into(),
         Value::String(permission.to_string()),
     );
-    match (permission, sources) {
+    match (permission, map.get("sourceQueueArns")) {
         ("byQueue", Some(Value::Array(arns))) => {
-            if arns.is_empty() || arns.len() > 10 {
-                return Err(invalid(
-                    "Amazon SQS supports between 1 and 10 source queue ARNs with byQueue.",
-                ));
+            if arns.is_empty() {
+                return Err(invalid(". When you specify the byQueue permission type, you must also specify one or more sourceQueueArns values."));
             }
-            if arns
-                .iter()
-                .any(|a| a.as_str().and_then(parse_queue_arn).is_none())
-            {
-                return Err(invalid("Invalid value for sourceQueueArns."));
+            if arns.len() > 10 {
+                return Err(invalid(". You can specify up to 10 source queue ARNs."));
+            }
+            if arns.iter().any(|a| a.as_str().and_then(parse_queue_arn).is_none()) {
+                return Err(unsupported());
             }
             out.insert("sourceQueueArns".into(), Value::Array(arns.clone()));
         }
-        ("byQueue", _) => {
-            return Err(invalid(
-                "sourceQueueArns is required when redrivePermission is byQueue.",
-            ))
+        ("byQueue", None) => {
+            return Err(invalid(". When you specify the byQueue permission type, you must also specify one or more sourceQueueArns values."))
         }
-        (_, Some(_)) => {
-            return Err(invalid(
-                "sourceQueueArns can only be given when redrivePermission is byQueue.",
-            ))
-        }
+        ("byQueue", Some(_)) => return Err(unsupported()),
+        (_, Some(_)) => return Err(invalid(". To specify one or more source queue ARNs, you must set redrivePermission to byQueue.")),
         (_, None) => {}
     }
     Ok(Value::Object(out).to_string())

@@ -21,6 +21,8 @@ pub enum QueueError {
     InvalidAttributeName(String),
     #[error("invalid value for attribute {0}")]
     InvalidAttributeValue(String),
+    #[error("invalid value for attribute {name}: {reason}")]
+    InvalidAttributeValueBecause { name: String, reason: String },
     /// An attribute value that is rejected with a reason, written as InvalidParameterValue.
     #[error("invalid value {value} for {name}: {reason}")]
     InvalidParameterValue {
@@ -90,6 +92,10 @@ impl From<QueueError> for ApiError {
             E::InvalidAttributeValue(name) => ApiError::new(
                 ErrorCode::InvalidAttributeValue,
                 format!("Invalid value for the parameter {name}."),
+            ),
+            E::InvalidAttributeValueBecause { name, reason } => ApiError::new(
+                ErrorCode::InvalidAttributeValue,
+                format!("Invalid value for the parameter {name}. Reason: {reason}"),
             ),
             E::InvalidParameterValue { name, value, reason } => ApiError::invalid_parameter(&name, &value, &reason),
             E::InvalidParameter(message) => ApiError::new(ErrorCode::InvalidParameterValue, message),

@@ -67,6 +67,7 @@ impl QueueService {
     async fn check_redrive_target(
         &self,
         source: &QueueKey,
+        given: &std::collections::BTreeMap<String, String>,
         changes: &AttributeChanges,
         fifo: bool,
     ) -> Result<(), QueueError> {
@@ -74,9 +75,11 @@ impl QueueService {
             return Ok(());
         };
         let target = attributes::redrive_target(policy).and_then(|arn| parse_queue_arn(&arn));
+        // Errors quote the policy as the caller wrote it.
+        let raw = given.get(attributes::REDRIVE_POLICY).unwrap_or(policy);
         let invalid = |reason: &str| QueueError::InvalidParameterValue {
             name: attributes::REDRIVE_POLICY.to_string(),
-            value: policy.clone(),
+            value: raw.clone(),
             reason: reason.to_string(),
         };
         let Some(target) = target else {
@@ -137,7 +140,8 @@ impl QueueService {
                 return Err(QueueError::QueueDeletedRecently);
             }
         }
-        self.check_redrive_target(&key, &changes, fifo).await?;
+        self.check_redrive_target(&key, &input.attributes, &changes, fifo)
+            .await?;
         let mut attributes = attributes::defaults(fifo);
         changes.apply_to(&mut attributes);
         attributes::check_consistency(&attributes)?;
@@ -332,7 +336,8 @@ impl QueueService {
                 region: &key.region,
             },
         )?;
-        self.check_redrive_target(&key, &changes, fifo).await?;
+        self.check_redrive_target(&key, &input.attributes, &changes, fifo)
+            .await?;
         let now = self.clock.now_millis();
         let updated = self
             .update_queue(&key, |record| {

@@ -31,15 +31,24 @@ const MAX_LISTED: i64 = 10;
 const STEP: usize = 10;
 const DEAD_LETTER_SOURCE: &str = "DeadLetterQueueSourceArn";
 
-/// The tasks running in this process, each with the flag that asks it to stop.
+/// How a running task is steered from outside.
+#[derive(Default)]
+struct Control {
+    cancel: AtomicBool,
+    /// Held while the task's record is written, by the mover and by a cancel, so that a cancel's
+    /// CANCELLING is never overwritten by the mover's progress and the mover always sees the cancel.
+    record: tokio::sync::Mutex<()>,
+}
+
+/// The tasks running in this process.
 #[derive(Default)]
 pub struct Movers {
     /// By task handle. A std mutex: held only to insert, look up or remove.
-    running: Mutex<HashMap<String, Arc<AtomicBool>>>,
+    running: Mutex<HashMap<String, Arc<Control>>>,
 }
 
 impl Movers {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<AtomicBool>>> {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Control>>> {
         self.running
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -99,9 +108,9 @@ impl QueueService {
         input: StartMessageMoveTaskInput,
     ) -> Result<StartMessageMoveTaskOutput, QueueError> {
         let source = parse_queue_arn(&input.source_arn).ok_or_else(|| not_found("SourceArn"))?;
-        if self.store.get_queue(&source).await?.is_none() {
+        let Some(source_record) = self.store.get_queue(&source).await? else {
             return Err(not_found("SourceArn"));
-        }
+        };
         if !self.is_dead_letter_queue(&source).await? {
             return Err(QueueError::InvalidParameter(
                 "Source queue must be configured as a Dead Letter Queue.".to_string(),
@@ -110,8 +119,14 @@ impl QueueService {
         let destination = match &input.destination_arn {
             Some(arn) => {
                 let key = parse_queue_arn(arn).ok_or_else(|| not_found("DestinationArn"))?;
-                if self.store.get_queue(&key).await?.is_none() {
+                let Some(destination) = self.store.get_queue(&key).await? else {
                     return Err(not_found("DestinationArn"));
+                };
+                if destination.fifo != source_record.fifo {
+                    return Err(QueueError::InvalidParameter(
+                        "The destination queue must be the same type of queue as the source queue."
+                            .to_string(),
+                    ));
                 }
                 Some(key)
             }
@@ -163,6 +178,12 @@ impl QueueService {
         &self,
         input: CancelMessageMoveTaskInput,
     ) -> Result<CancelMessageMoveTaskOutput, QueueError> {
+        let control = self.movers.map().get(&input.task_handle).cloned();
+        // With the task's record lock held, its status cannot change under us.
+        let _record = match &control {
+            Some(control) => Some(control.record.lock().await),
+            None => None,
+        };
         let task = self
             .store
             .move_tasks()
@@ -176,15 +197,18 @@ impl QueueService {
             ));
         }
         let moved = task.moved;
-        self.store
-            .put_move_task(MoveTaskRecord {
-                status: MoveTaskStatus::Cancelling,
-                ..task
-            })
-            .await?;
-        if let Some(flag) = self.movers.map().get(&input.task_handle) {
-            flag.store(true, Ordering::SeqCst);
+        // A running record with no mover here (it ended between our look and now) is simply cancelled.
+        let status = if control.is_some() {
+            MoveTaskStatus::Cancelling
+        } else {
+            MoveTaskStatus::Cancelled
+        };
+        if let Some(control) = &control {
+            control.cancel.store(true, Ordering::SeqCst);
         }
+        self.store
+            .put_move_task(MoveTaskRecord { status, ..task })
+            .await?;
         Ok(CancelMessageMoveTaskOutput {
             approximate_number_of_messages_moved: moved as i64,
         })
@@ -271,11 +295,11 @@ impl QueueService {
 }
 
 fn spawn_mover(cx: MoverContext, task: MoveTaskRecord) {
-    let flag = Arc::new(AtomicBool::new(false));
-    cx.movers.map().insert(task.handle.clone(), flag.clone());
+    let control = Arc::new(Control::default());
+    cx.movers.map().insert(task.handle.clone(), control.clone());
     tokio::spawn(async move {
         let handle = task.handle.clone();
-        if let Err(e) = run(&cx, task, &flag).await {
+        if let Err(e) = run(&cx, task, &control).await {
             tracing::warn!(error = %e, "message move task stopped on an error");
         }
         cx.movers.map().remove(&handle);
@@ -306,17 +330,46 @@ fn original_source(content: &MessageContent) -> Option<QueueKey> {
         })
 }
 
+/// Writes the task's record unless a cancel came first, in which case the task ends cancelled. Returns
+/// whether the task goes on.
+async fn save(
+    cx: &MoverContext,
+    control: &Control,
+    task: &mut MoveTaskRecord,
+) -> Result<bool, QueueError> {
+    let _record = control.record.lock().await;
+    if control.cancel.load(Ordering::SeqCst) {
+        task.status = MoveTaskStatus::Cancelled;
+    }
+    cx.store.put_move_task(task.clone()).await?;
+    Ok(task.status == MoveTaskStatus::Running)
+}
+
+/// Ends the task with a failure.
+async fn fail(
+    cx: &MoverContext,
+    control: &Control,
+    task: &mut MoveTaskRecord,
+    reason: &str,
+) -> Result<(), QueueError> {
+    task.status = MoveTaskStatus::Failed;
+    task.failure_reason = Some(reason.to_string());
+    save(cx, control, task).await.map(|_| ())
+}
+
 async fn run(
     cx: &MoverContext,
     mut task: MoveTaskRecord,
-    cancel: &AtomicBool,
+    control: &Control,
 ) -> Result<(), QueueError> {
+    const NO_QUEUE: &str = "AWS.SimpleQueueService.NonExistentQueue";
     let started = tokio::time::Instant::now();
     let moved_before = task.moved;
     loop {
-        if cancel.load(Ordering::SeqCst) {
-            task.status = MoveTaskStatus::Cancelled;
-            cx.store.put_move_task(task).await?;
+        // A server shutting down leaves the task running (its progress saved): the next start resumes it.
+        if cx.waiters.is_shutting_down()
+            || (control.cancel.load(Ordering::SeqCst) && !save(cx, control, &mut task).await?)
+        {
             return Ok(());
         }
         let step = task
@@ -326,16 +379,13 @@ async fn run(
         let candidates = match cx.store.peek_visible(&task.source, step, now).await {
             Ok(found) => found,
             Err(sluice_store::StoreError::QueueNotFound) => {
-                task.status = MoveTaskStatus::Failed;
-                task.failure_reason = Some("AWS.SimpleQueueService.NonExistentQueue".to_string());
-                cx.store.put_move_task(task).await?;
-                return Ok(());
+                return fail(cx, control, &mut task, NO_QUEUE).await
             }
             Err(e) => return Err(e.into()),
         };
         if candidates.is_empty() {
             task.status = MoveTaskStatus::Completed;
-            cx.store.put_move_task(task).await?;
+            save(cx, control, &mut task).await?;
             return Ok(());
         }
         for (seq, content) in candidates {
@@ -344,11 +394,13 @@ async fn run(
                 .clone()
                 .or_else(|| original_source(&content))
             else {
-                task.status = MoveTaskStatus::Failed;
-                task.failure_reason =
-                    Some("The message has no original source queue to move back to.".to_string());
-                cx.store.put_move_task(task).await?;
-                return Ok(());
+                return fail(
+                    cx,
+                    control,
+                    &mut task,
+                    "The message has no original source queue to move back to.",
+                )
+                .await;
             };
             match cx
                 .store
@@ -367,20 +419,21 @@ async fn run(
                 }
                 Ok(false) => {}
                 Err(sluice_store::StoreError::QueueNotFound) => {
-                    task.status = MoveTaskStatus::Failed;
-                    task.failure_reason =
-                        Some("AWS.SimpleQueueService.NonExistentQueue".to_string());
-                    cx.store.put_move_task(task).await?;
-                    return Ok(());
+                    return fail(cx, control, &mut task, NO_QUEUE).await
                 }
                 Err(e) => return Err(e.into()),
             }
         }
-        cx.store.put_move_task(task.clone()).await?;
+        if !save(cx, control, &mut task).await? {
+            return Ok(());
+        }
         // Keep to the requested rate: the n-th message moves no earlier than n / rate seconds in.
         if let Some(rate) = task.max_per_second {
             let due = Duration::from_secs_f64((task.moved - moved_before) as f64 / f64::from(rate));
-            tokio::time::sleep_until(started + due).await;
+            tokio::select! {
+                _ = tokio::time::sleep_until(started + due) => {}
+                _ = cx.waiters.shutting_down() => return Ok(()),
+            }
         } else {
             tokio::task::yield_now().await;
         }

@@ -54,6 +54,10 @@ impl Waiters {
         self.shutdown.send_replace(true);
     }
 
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
     /// Resolves once shutdown has begun.
     pub async fn shutting_down(&self) {
         let mut flag = self.shutdown.subscribe();

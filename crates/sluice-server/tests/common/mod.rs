@@ -80,6 +80,23 @@ impl TestServer {
         }
     }
 
+    /// Like [`TestServer::start_in`], but returns the start-up error instead of panicking.
+    pub async fn try_start_in(data_dir: &std::path::Path) -> Result<TestServer, String> {
+        let config = Config {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            data_dir: data_dir.to_path_buf(),
+            ..Config::default()
+        };
+        match sluice_server::start(config).await {
+            Ok(server) => Ok(TestServer {
+                server: Some(server),
+                data_dir: data_dir.to_path_buf(),
+                owns_data_dir: false,
+            }),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     /// Starts with an arbitrary config (its `bind` and `data_dir` are replaced).
     pub async fn try_start_config(mut config: Config) -> Result<TestServer, String> {
         let data_dir = fresh_data_dir();
@@ -152,6 +169,111 @@ impl Drop for TestServer {
         if self.owns_data_dir {
             let _ = std::fs::remove_dir_all(&self.data_dir);
         }
+    }
+}
+
+/// A server with durable storage in its own directory, running on its own runtime in its own thread, so a
+/// server that stops making progress (a deadlock among its worker threads) cannot stall the test's runtime:
+/// the test's own deadlines still fire and it fails with a message instead of hanging. If the server is stuck,
+/// dropping this leaves its thread behind rather than waiting for it.
+pub struct IsolatedServer {
+    url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stopped: Option<tokio::sync::oneshot::Receiver<()>>,
+    data_dir: PathBuf,
+}
+
+impl IsolatedServer {
+    pub async fn start(worker_threads: usize) -> IsolatedServer {
+        let data_dir = fresh_data_dir();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<String, String>>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
+        let dir = data_dir.clone();
+        std::thread::Builder::new()
+            .name("isolated-sluice".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(worker_threads)
+                    .enable_all()
+                    .build()
+                    .expect("server runtime");
+                runtime.block_on(async move {
+                    let config = Config {
+                        bind: "127.0.0.1:0".parse().unwrap(),
+                        data_dir: dir,
+                        ..Config::default()
+                    };
+                    match sluice_server::start(config).await {
+                        Ok(server) => {
+                            let _ = ready_tx.send(Ok(server.public_url().to_string()));
+                            let _ = stop_rx.await;
+                            server.shutdown().await;
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e.to_string()));
+                        }
+                    }
+                });
+                drop(runtime);
+                let _ = stopped_tx.send(());
+            })
+            .expect("spawn the server thread");
+        let url = ready_rx
+            .await
+            .expect("the server thread reports")
+            .unwrap_or_else(|e| panic!("server starts: {e}"));
+        IsolatedServer {
+            url,
+            stop: Some(stop_tx),
+            stopped: Some(stopped_rx),
+            data_dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// An SDK client for us-east-1 with access key `test` (so the default account) that gives up on a call
+    /// after 30 s, so a stuck server fails the test instead of hanging it.
+    pub fn client(&self) -> aws_sdk_sqs::Client {
+        let config = aws_sdk_sqs::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&self.url)
+            .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .timeout_config(
+                aws_sdk_sqs::config::timeout::TimeoutConfig::builder()
+                    .operation_timeout(Duration::from_secs(30))
+                    .build(),
+            )
+            .build();
+        aws_sdk_sqs::Client::from_conf(config)
+    }
+
+    /// Shuts the server down and waits (at most `within`) for its thread to finish.
+    pub async fn shutdown(mut self, within: Duration) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(stopped) = self.stopped.take() {
+            tokio::time::timeout(within, stopped)
+                .await
+                .unwrap_or_else(|_| panic!("the server did not shut down within {within:?}"))
+                .expect("the server thread ends");
+        }
+    }
+}
+
+impl Drop for IsolatedServer {
+    fn drop(&mut self) {
+        // Asks a healthy server to stop; never waits, so a stuck one is left behind.
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
 

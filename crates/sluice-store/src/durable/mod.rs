@@ -622,7 +622,10 @@ impl Store for DurableStore {
             // dead-letter queue is one atomic step.
             let (mut state, mut dead_letters) = match &target {
                 Some(target) => {
-                    let source_first = lock(&queue).incarnation < lock(target).incarnation;
+                    // One lock at a time to read the order: holding both here would be the deadlock
+                    // the order exists to prevent.
+                    let source_incarnation = lock(&queue).incarnation;
+                    let source_first = source_incarnation < lock(target).incarnation;
                     let (s, t) = lock_pair(&queue, target, source_first);
                     (s, Some(t))
                 }
@@ -898,7 +901,8 @@ impl Store for DurableStore {
         }
         let commit = {
             // Both queues are locked, always in the same (incarnation) order: the move is one atomic step.
-            let source_first = lock(&source).incarnation < lock(&target).incarnation;
+            let source_incarnation = lock(&source).incarnation;
+            let source_first = source_incarnation < lock(&target).incarnation;
             let (mut source, mut target) = lock_pair(&source, &target, source_first);
             let Some(left) = source.messages.take_visible(seq, now) else {
                 return Ok(false);
