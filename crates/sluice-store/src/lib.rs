@@ -218,3 +218,31 @@ pub(crate) fn lock_pair<'a, T>(
         (lock(a), b)
     }
 }
+
+/// The entries of a queue map, in key order, that a `list_queues` call asks for: one account and
+/// region, names starting with `prefix` and sorting after `after`, at most `limit`.
+pub(crate) fn list_page<'a, V>(
+    queues: &'a BTreeMap<QueueKey, V>,
+    account_id: &'a str,
+    region: &'a str,
+    prefix: &'a str,
+    after: Option<&'a str>,
+    limit: usize,
+) -> impl Iterator<Item = &'a V> + 'a {
+    let start = QueueKey {
+        account_id: account_id.to_string(),
+        region: region.to_string(),
+        name: match after {
+            Some(after) if after >= prefix => after.to_string(),
+            _ => prefix.to_string(),
+        },
+    };
+    queues
+        .range(start..)
+        .take_while(move |(k, _)| {
+            k.account_id == account_id && k.region == region && k.name.starts_with(prefix)
+        })
+        .filter(move |(k, _)| after.is_none_or(|after| k.name.as_str() > after))
+        .take(limit)
+        .map(|(_, v)| v)
+}

@@ -6,10 +6,10 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use crate::{
-    lock, lock_pair, CreateOutcome, Deduplicated, DeleteOutcome, Deletion, DeliveryState,
-    MessageContent, MessageCounts, MoveTaskRecord, NewMessage, QueueKey, QueueMessages,
-    QueueRecord, ReceiveOutcome, ReceiveRequest, ReceivedMessage, Redrive, SendOutcome, Store,
-    StoreError, VisibilityChange, VisibilityOutcome,
+    list_page, lock, lock_pair, CreateOutcome, Deduplicated, DeleteOutcome, Deletion,
+    DeliveryState, MessageContent, MessageCounts, MoveTaskRecord, NewMessage, QueueKey,
+    QueueMessages, QueueRecord, ReceiveOutcome, ReceiveRequest, ReceivedMessage, Redrive,
+    SendOutcome, Store, StoreError, VisibilityChange, VisibilityOutcome,
 };
 
 /// One queue's messages, their content held in memory.
@@ -86,23 +86,9 @@ impl Store for MemoryStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<QueueRecord>, StoreError> {
-        let start = QueueKey {
-            account_id: account_id.to_string(),
-            region: region.to_string(),
-            name: match after {
-                Some(after) if after >= prefix => after.to_string(),
-                _ => prefix.to_string(),
-            },
-        };
         let queues = lock(&self.queues);
-        Ok(queues
-            .range(start..)
-            .take_while(|(k, _)| {
-                k.account_id == account_id && k.region == region && k.name.starts_with(prefix)
-            })
-            .filter(|(k, _)| after.is_none_or(|after| k.name.as_str() > after))
-            .take(limit)
-            .map(|(_, r)| r.clone())
+        Ok(list_page(&queues, account_id, region, prefix, after, limit)
+            .cloned()
             .collect())
     }
 

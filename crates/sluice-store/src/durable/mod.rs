@@ -27,9 +27,10 @@ use self::codec::{Record, StateFields};
 use self::journal::{Commit, Journal, Location};
 use crate::queue_messages::{Deduplicated, DeliveryState, Payload, QueueMessages};
 use crate::{
-    lock, lock_pair, CreateOutcome, DeleteOutcome, Deletion, MessageContent, MessageCounts,
-    MoveTaskRecord, NewMessage, QueueKey, QueueRecord, ReceiveOutcome, ReceiveRequest,
-    ReceivedMessage, Redrive, SendOutcome, Store, StoreError, VisibilityChange, VisibilityOutcome,
+    list_page, lock, lock_pair, CreateOutcome, DeleteOutcome, Deletion, MessageContent,
+    MessageCounts, MoveTaskRecord, NewMessage, QueueKey, QueueRecord, ReceiveOutcome,
+    ReceiveRequest, ReceivedMessage, Redrive, SendOutcome, Store, StoreError, VisibilityChange,
+    VisibilityOutcome,
 };
 
 /// Message bodies kept in memory across all queues before the oldest are left to the disk.
@@ -435,25 +436,12 @@ impl Store for DurableStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<QueueRecord>, StoreError> {
-        let start = QueueKey {
-            account_id: account_id.to_string(),
-            region: region.to_string(),
-            name: match after {
-                Some(after) if after >= prefix => after.to_string(),
-                _ => prefix.to_string(),
-            },
-        };
         let catalog = lock(&self.inner.catalog);
-        Ok(catalog
-            .queues
-            .range(start..)
-            .take_while(|(k, _)| {
-                k.account_id == account_id && k.region == region && k.name.starts_with(prefix)
-            })
-            .filter(|(k, _)| after.is_none_or(|after| k.name.as_str() > after))
-            .take(limit)
-            .map(|(_, (r, _))| r.clone())
-            .collect())
+        Ok(
+            list_page(&catalog.queues, account_id, region, prefix, after, limit)
+                .map(|(record, _)| record.clone())
+                .collect(),
+        )
     }
 
     async fn all_queues(&self) -> Result<Vec<QueueKey>, StoreError> {
