@@ -164,6 +164,52 @@ def queue_url(sqs, queue_name) -> str:
     return sqs.create_queue(QueueName=queue_name)["QueueUrl"]
 
 
+# --- queue and message helpers shared by the test modules ----------------------------------------------------
+
+
+def new_queue(sqs, prefix: str = "q", **attributes) -> str:
+    """A standard queue with a unique name and `attributes` (values turned into strings)."""
+    return sqs.create_queue(QueueName=unique_name(prefix), Attributes={k: str(v) for k, v in attributes.items()})[
+        "QueueUrl"
+    ]
+
+
+def new_fifo(sqs, prefix: str = "f", **attributes) -> str:
+    """A FIFO queue with a unique name and `attributes` (values turned into strings)."""
+    attributes = {"FifoQueue": "true", **{k: str(v) for k, v in attributes.items()}}
+    return sqs.create_queue(QueueName=unique_name(prefix) + ".fifo", Attributes=attributes)["QueueUrl"]
+
+
+def arn_of(sqs, url) -> str:
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def counters(sqs, url) -> tuple[int, int, int]:
+    """(ApproximateNumberOfMessages, ...NotVisible, ...Delayed)."""
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ],
+    )["Attributes"]
+    return (
+        int(attrs["ApproximateNumberOfMessages"]),
+        int(attrs["ApproximateNumberOfMessagesNotVisible"]),
+        int(attrs["ApproximateNumberOfMessagesDelayed"]),
+    )
+
+
+def receive(sqs, url, **kwargs) -> list:
+    """The messages of one ReceiveMessage (none when the response has no `Messages`)."""
+    return sqs.receive_message(QueueUrl=url, **kwargs).get("Messages", [])
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
 # --- errors ------------------------------------------------------------------------------------------------
 
 NON_EXISTENT_QUEUE = "AWS.SimpleQueueService.NonExistentQueue"

@@ -6,11 +6,7 @@ Sources: the dead-letter queue guides (seed docs 00, 03), the ListDeadLetterSour
 
 import json
 
-from conftest import DEFAULT_ACCOUNT, expect_error, unique_name
-
-
-def arn_of(sqs, url):
-    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+from conftest import DEFAULT_ACCOUNT, arn_of, expect_error, unique_name
 
 
 def redrive(arn, count=5):

@@ -20,7 +20,8 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import DEFAULT_ACCOUNT, expect_error, unique_name
+import conftest
+from conftest import DEFAULT_ACCOUNT, arn_of, counters, expect_error, new_fifo, now_ms, receive, unique_name
 
 # Codes for the cases the notes only guess at (§11): a second task on a busy source, a cancel of a task that is
 # not running. InvalidParameterValue or UnsupportedOperation (Query code with its AWS.SimpleQueueService. prefix).
@@ -32,18 +33,7 @@ TERMINAL = ("COMPLETED", "CANCELLED", "FAILED")
 
 
 def new_queue(sqs, prefix="d", **attributes) -> str:
-    return sqs.create_queue(QueueName=unique_name(prefix), Attributes={k: str(v) for k, v in attributes.items()})[
-        "QueueUrl"
-    ]
-
-
-def new_fifo(sqs, prefix="f", **attributes) -> str:
-    attributes = {"FifoQueue": "true", **{k: str(v) for k, v in attributes.items()}}
-    return sqs.create_queue(QueueName=unique_name(prefix) + ".fifo", Attributes=attributes)["QueueUrl"]
-
-
-def arn_of(sqs, url) -> str:
-    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return conftest.new_queue(sqs, prefix, **attributes)
 
 
 def redrive(arn, count) -> str:
@@ -58,27 +48,6 @@ def pair(sqs, max_receive_count=1, fifo=False):
     dlq_arn = arn_of(sqs, dlq)
     source = make(sqs, "src", RedrivePolicy=redrive(dlq_arn, max_receive_count))
     return source, dlq, arn_of(sqs, source), dlq_arn
-
-
-def counters(sqs, url) -> tuple[int, int, int]:
-    """(ApproximateNumberOfMessages, ...NotVisible, ...Delayed)."""
-    attrs = sqs.get_queue_attributes(
-        QueueUrl=url,
-        AttributeNames=[
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ],
-    )["Attributes"]
-    return (
-        int(attrs["ApproximateNumberOfMessages"]),
-        int(attrs["ApproximateNumberOfMessagesNotVisible"]),
-        int(attrs["ApproximateNumberOfMessagesDelayed"]),
-    )
-
-
-def receive(sqs, url, **kwargs) -> list:
-    return sqs.receive_message(QueueUrl=url, **kwargs).get("Messages", [])
 
 
 def send_bodies(sqs, url, bodies, **extra):
@@ -131,10 +100,6 @@ def wait_for_status(sqs, source_arn, statuses, deadline_s=15) -> dict:
             return latest
         assert time.monotonic() < deadline, latest
         time.sleep(0.05)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 # --- moving to the dead-letter queue ---------------------------------------------------------------------------

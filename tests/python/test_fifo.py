@@ -21,7 +21,8 @@ import time
 
 import pytest
 
-from conftest import expect_error, unique_name
+from conftest import counters, expect_error, unique_name
+from conftest import new_fifo as fifo_queue
 from sqs_digests import md5_of_attributes, md5_of_body
 
 # --- helpers -------------------------------------------------------------------------------------------------
@@ -44,11 +45,6 @@ def token_reason(name: str) -> str:
 
 def invalid_value(value, name: str, reason: str) -> str:
     return f"Value {value} for parameter {name} is invalid. Reason: {reason}"
-
-
-def fifo_queue(sqs, prefix="f", **attributes) -> str:
-    attrs = {"FifoQueue": "true", **{k: str(v) for k, v in attributes.items()}}
-    return sqs.create_queue(QueueName=unique_name(prefix) + ".fifo", Attributes=attrs)["QueueUrl"]
 
 
 def send(sqs, url, body, group="g", dedup=None, **kwargs) -> dict:
@@ -77,22 +73,6 @@ def receive_bodies(sqs, url, **kwargs) -> list:
 
 def delete(sqs, url, message):
     sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-
-
-def counters(sqs, url) -> tuple[int, int, int]:
-    attrs = sqs.get_queue_attributes(
-        QueueUrl=url,
-        AttributeNames=[
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ],
-    )["Attributes"]
-    return (
-        int(attrs["ApproximateNumberOfMessages"]),
-        int(attrs["ApproximateNumberOfMessagesNotVisible"]),
-        int(attrs["ApproximateNumberOfMessagesDelayed"]),
-    )
 
 
 def drain(sqs, url, deadline_s=5.0) -> list:

@@ -30,14 +30,18 @@ import boto3
 import pytest
 from botocore.config import Config
 
+import conftest
 from conftest import (
     NO_RETRIES,
     NON_EXISTENT_QUEUE,
     _free_port,
     _sluice_binary,
+    counters,
     expect_error,
     missing_queue_message,
+    now_ms,
     raw_http_once,
+    receive,
     unique_name,
 )
 from sqs_digests import md5_of_attributes, md5_of_body
@@ -105,31 +109,7 @@ def test_digest_implementation_matches_the_published_values():
 
 
 def new_queue(sqs, prefix="m", **attributes) -> str:
-    return sqs.create_queue(
-        QueueName=unique_name(prefix), Attributes={k: str(v) for k, v in attributes.items()}
-    )["QueueUrl"]
-
-
-def counters(sqs, url) -> tuple[int, int, int]:
-    """(ApproximateNumberOfMessages, ...NotVisible, ...Delayed)."""
-    attrs = sqs.get_queue_attributes(
-        QueueUrl=url,
-        AttributeNames=[
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ],
-    )["Attributes"]
-    return (
-        int(attrs["ApproximateNumberOfMessages"]),
-        int(attrs["ApproximateNumberOfMessagesNotVisible"]),
-        int(attrs["ApproximateNumberOfMessagesDelayed"]),
-    )
-
-
-def receive(sqs, url, **kwargs) -> list:
-    response = sqs.receive_message(QueueUrl=url, **kwargs)
-    return response.get("Messages", [])
+    return conftest.new_queue(sqs, prefix, **attributes)
 
 
 def receive_one(sqs, url, **kwargs) -> dict:
@@ -169,10 +149,6 @@ def check_failed_entry(entry: dict, entry_id: str, code: str, message: str | Non
         assert entry["Message"] == message, entry
     if message_end is not None:
         assert entry["Message"].endswith(message_end), entry
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 # --- SendMessage and its digests -------------------------------------------------------------------------------

@@ -14,14 +14,11 @@ from conftest import (
     FIFO_NAME_MESSAGE,
     NAME_MESSAGE,
     NON_EXISTENT_QUEUE,
+    arn_of,
     expect_error,
     missing_queue_message,
     unique_name,
 )
-
-
-def arn_of(client, url):
-    return client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
 
 # --- CreateQueue -------------------------------------------------------------------------------------------

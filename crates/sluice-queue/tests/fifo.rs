@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Harness;
+use common::{attribute, bodies, Harness};
 use sluice_model::types::*;
 use sluice_model::{ApiError, ErrorCode};
 
@@ -53,19 +53,6 @@ async fn receive_with(
         Response::ReceiveMessage(o) => Ok(o.messages),
         other => panic!("{other:?}"),
     }
-}
-
-fn bodies(messages: &[Message]) -> Vec<&str> {
-    messages.iter().map(|m| m.body.as_str()).collect()
-}
-
-fn attribute<'a>(message: &'a Message, name: &str) -> &'a str {
-    &message
-        .attributes
-        .iter()
-        .find(|(k, _)| k == name)
-        .unwrap()
-        .1
 }
 
 #[tokio::test]

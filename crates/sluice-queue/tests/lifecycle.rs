@@ -3,22 +3,9 @@
 
 mod common;
 
-use common::{Harness, START};
+use common::{attribute, bodies, Harness, START};
 use sluice_model::types::*;
 use sluice_model::ErrorCode;
-
-fn bodies(messages: &[Message]) -> Vec<&str> {
-    messages.iter().map(|m| m.body.as_str()).collect()
-}
-
-fn attribute<'a>(message: &'a Message, name: &str) -> &'a str {
-    &message
-        .attributes
-        .iter()
-        .find(|(k, _)| k == name)
-        .unwrap()
-        .1
-}
 
 #[tokio::test]
 async fn a_received_message_is_hidden_until_its_visibility_timeout_ends() {

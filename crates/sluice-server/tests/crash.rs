@@ -38,11 +38,13 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::{
-    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message,
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
     MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
 };
 use aws_sdk_sqs::Client;
-use common::{free_port, single_shot_client, SplitMix64, TempDir};
+use common::{
+    counts as queue_counts, free_port, single_shot_client, system_attribute, SplitMix64, TempDir,
+};
 
 const ROUNDS: usize = 5;
 const PRODUCERS: usize = 4;
@@ -215,28 +217,6 @@ fn reclaimed_in(log: &Path) -> usize {
         .unwrap_or_default()
         .matches("journal segment reclaimed")
         .count()
-}
-
-async fn queue_counts(client: &Client, url: &str) -> (u64, u64, u64) {
-    let out = client
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::All)
-        .send()
-        .await
-        .expect("GetQueueAttributes");
-    let attributes = out.attributes().cloned().unwrap_or_default();
-    let get = |name: QueueAttributeName| -> u64 {
-        attributes
-            .get(&name)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("{name:?} in {attributes:?}"))
-    };
-    (
-        get(QueueAttributeName::ApproximateNumberOfMessages),
-        get(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
-        get(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
-    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -479,18 +459,29 @@ async fn consume(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn acknowledged_work_survives_repeated_kill_9() {
-    match tokio::time::timeout(TEST_DEADLINE, crash_rounds()).await {
+    within_deadline("the crash test", crash_rounds()).await;
+}
+
+/// Runs `rounds`, failing if it takes longer than [`TEST_DEADLINE`].
+async fn within_deadline(what: &str, rounds: impl std::future::Future<Output = ()>) {
+    match tokio::time::timeout(TEST_DEADLINE, rounds).await {
         Ok(()) => {}
-        Err(_) => panic!("the crash test did not finish within {TEST_DEADLINE:?}"),
+        Err(_) => panic!("{what} did not finish within {TEST_DEADLINE:?}"),
     }
 }
 
-async fn crash_rounds() {
+/// The seed from `SLUICE_CRASH_SEED`, or `default`; printed so that a failing run can be repeated.
+fn crash_seed(what: &str, default: u64) -> u64 {
     let seed = std::env::var("SLUICE_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(DEFAULT_SEED);
-    println!("crash test seed {seed} (set SLUICE_CRASH_SEED to repeat)");
+        .unwrap_or(default);
+    println!("{what} seed {seed} (set SLUICE_CRASH_SEED to repeat)");
+    seed
+}
+
+async fn crash_rounds() {
+    let seed = crash_seed("crash test", DEFAULT_SEED);
     let mut rng = SplitMix64::new(seed);
     let scratch = TempDir::new("crash");
     let data_dir = scratch.path().join("data");
@@ -915,10 +906,6 @@ fn fifo_dedup(key: &FifoKey) -> String {
 fn fifo_key(body: &str) -> Option<FifoKey> {
     let (group, counter) = body.split_once(':')?;
     Some((group.to_string(), counter.parse().ok()?))
-}
-
-fn system_attribute(message: &Message, name: MessageSystemAttributeName) -> Option<String> {
-    message.attributes().and_then(|a| a.get(&name)).cloned()
 }
 
 /// Sends `keys` in order (one SendMessage, or one batch), returning each one's MessageId and
@@ -1371,18 +1358,11 @@ async fn probe(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifo_order_and_deduplication_survive_repeated_kill_9() {
-    match tokio::time::timeout(TEST_DEADLINE, fifo_crash_rounds()).await {
-        Ok(()) => {}
-        Err(_) => panic!("the FIFO crash test did not finish within {TEST_DEADLINE:?}"),
-    }
+    within_deadline("the FIFO crash test", fifo_crash_rounds()).await;
 }
 
 async fn fifo_crash_rounds() {
-    let seed = std::env::var("SLUICE_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(FIFO_DEFAULT_SEED);
-    println!("FIFO crash test seed {seed} (set SLUICE_CRASH_SEED to repeat)");
+    let seed = crash_seed("FIFO crash test", FIFO_DEFAULT_SEED);
     let mut rng = SplitMix64::new(seed);
     let scratch = TempDir::new("crash-fifo");
     let data_dir = scratch.path().join("data");

@@ -14,8 +14,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_sqs::config::http::HttpResponse;
-use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::operation::cancel_message_move_task::CancelMessageMoveTaskError;
 use aws_sdk_sqs::operation::start_message_move_task::StartMessageMoveTaskError;
 use aws_sdk_sqs::types::{
@@ -24,7 +22,10 @@ use aws_sdk_sqs::types::{
     SendMessageBatchRequestEntry,
 };
 use aws_sdk_sqs::Client;
-use common::{IsolatedServer, TempDir, TestServer, DEFAULT_ACCOUNT};
+use common::{
+    create_with as create, parts, system_attribute as system, IsolatedServer, TempDir, TestServer,
+    DEFAULT_ACCOUNT,
+};
 
 /// The heavy tests (ten thousand messages, many cancel rounds) and the timing-sensitive restart test take
 /// this lock so they do not load the machine at the same time.
@@ -35,36 +36,6 @@ const TERMINAL: [&str; 3] = ["COMPLETED", "CANCELLED", "FAILED"];
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------------------
-
-/// HTTP status, error code (from `x-amzn-query-error`) and message of a service error.
-fn parts<E: ProvideErrorMetadata + std::fmt::Debug>(
-    err: &SdkError<E, HttpResponse>,
-) -> (u16, String, String) {
-    let status = err
-        .raw_response()
-        .unwrap_or_else(|| panic!("expected a service error, got {err:?}"))
-        .status()
-        .as_u16();
-    (
-        status,
-        err.code().unwrap_or_default().to_string(),
-        err.message().unwrap_or_default().to_string(),
-    )
-}
-
-async fn create(client: &Client, name: &str, attributes: &[(A, &str)]) -> String {
-    let mut request = client.create_queue().queue_name(name);
-    for (k, v) in attributes {
-        request = request.attributes(k.clone(), *v);
-    }
-    request
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create {name}: {e:?}"))
-        .queue_url()
-        .expect("CreateQueue returns QueueUrl")
-        .to_string()
-}
 
 async fn arn(client: &Client, url: &str) -> String {
     client
@@ -103,32 +74,14 @@ async fn pair(
     (source, dlq, source_arn, dlq_arn)
 }
 
-/// (ApproximateNumberOfMessages, ...NotVisible, ...Delayed).
+/// (ApproximateNumberOfMessages, ...NotVisible, ...Delayed), signed like the SDK's move-task counters.
 async fn counts(client: &Client, url: &str) -> (i64, i64, i64) {
-    let out = client
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(A::ApproximateNumberOfMessages)
-        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
-        .attribute_names(A::ApproximateNumberOfMessagesDelayed)
-        .send()
-        .await
-        .expect("GetQueueAttributes");
-    let attributes = out.attributes().expect("attributes");
-    let get = |name: A| -> i64 { attributes[&name].parse().expect("a number") };
-    (
-        get(A::ApproximateNumberOfMessages),
-        get(A::ApproximateNumberOfMessagesNotVisible),
-        get(A::ApproximateNumberOfMessagesDelayed),
-    )
+    let (visible, not_visible, delayed) = common::counts(client, url).await;
+    (visible as i64, not_visible as i64, delayed as i64)
 }
 
 fn body(m: &Message) -> String {
     m.body().unwrap_or_default().to_string()
-}
-
-fn system(m: &Message, name: S) -> Option<String> {
-    m.attributes().and_then(|a| a.get(&name).cloned())
 }
 
 async fn send_batch(client: &Client, url: &str, bodies: &[String]) -> Vec<String> {

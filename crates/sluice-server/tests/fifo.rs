@@ -26,11 +26,14 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::error::ProvideErrorMetadata;
 use aws_sdk_sqs::types::{
-    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message,
-    MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
+    BatchResultErrorEntry, ChangeMessageVisibilityBatchRequestEntry,
+    DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName, QueueAttributeName,
+    SendMessageBatchRequestEntry,
 };
 use aws_sdk_sqs::Client;
-use common::{single_shot_client, SplitMix64, TestServer};
+use common::{
+    counts, create_with, single_shot_client, system_attribute as attribute, SplitMix64, TestServer,
+};
 
 const PRODUCERS: usize = 4;
 const GROUPS_PER_PRODUCER: usize = 12;
@@ -53,20 +56,8 @@ async fn fifo_queue(
     name: &str,
     attributes: &[(QueueAttributeName, &str)],
 ) -> String {
-    let mut request = client
-        .create_queue()
-        .queue_name(name)
-        .attributes(QueueAttributeName::FifoQueue, "true");
-    for (k, v) in attributes {
-        request = request.attributes(k.clone(), *v);
-    }
-    request
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create {name}: {e:?}"))
-        .queue_url()
-        .unwrap()
-        .to_string()
+    let fifo = [(QueueAttributeName::FifoQueue, "true")];
+    create_with(client, name, &[&fifo[..], attributes].concat()).await
 }
 
 /// A SequenceNumber as a number, checking its form: a 20-digit decimal (C: every real value in fifo §2),
@@ -77,34 +68,6 @@ fn sequence(text: &str) -> u128 {
         "SequenceNumber {text:?} is not a 20-digit decimal"
     );
     text.parse().unwrap()
-}
-
-fn attribute(message: &Message, name: MessageSystemAttributeName) -> Option<String> {
-    message.attributes().and_then(|a| a.get(&name)).cloned()
-}
-
-async fn counts(client: &Client, url: &str) -> (u64, u64, u64) {
-    let out = client
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
-        .send()
-        .await
-        .expect("GetQueueAttributes");
-    let attributes = out.attributes().cloned().unwrap_or_default();
-    let get = |name: QueueAttributeName| -> u64 {
-        attributes
-            .get(&name)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("{name:?} in {attributes:?}"))
-    };
-    (
-        get(QueueAttributeName::ApproximateNumberOfMessages),
-        get(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
-        get(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
-    )
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -768,6 +731,26 @@ async fn consume(
     }
 }
 
+/// The outcome of each of the entries `i{n}` for `n` in `which` of a batch whose failures were `failed`.
+fn entry_results(failed: &[BatchResultErrorEntry], which: &[usize]) -> Vec<Result<(), String>> {
+    let failed: HashMap<&str, String> = failed
+        .iter()
+        .map(|f| {
+            (
+                f.id(),
+                format!("{}: {}", f.code(), f.message().unwrap_or_default()),
+            )
+        })
+        .collect();
+    which
+        .iter()
+        .map(|i| match failed.get(format!("i{i}").as_str()) {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        })
+        .collect()
+}
+
 /// Deletes or releases the given items of a receive, one request each or in one batch, and logs each
 /// outcome.
 #[allow(clippy::too_many_arguments)]
@@ -802,25 +785,7 @@ async fn act_on(
                     .set_entries(Some(entries))
                     .send()
                     .await
-                    .map(|out| {
-                        let failed: HashMap<&str, String> = out
-                            .failed()
-                            .iter()
-                            .map(|f| {
-                                (
-                                    f.id(),
-                                    format!("{}: {}", f.code(), f.message().unwrap_or_default()),
-                                )
-                            })
-                            .collect();
-                        which
-                            .iter()
-                            .map(|i| match failed.get(format!("i{i}").as_str()) {
-                                Some(e) => Err(e.clone()),
-                                None => Ok(()),
-                            })
-                            .collect()
-                    })
+                    .map(|out| entry_results(out.failed(), which))
                     .map_err(|e| format!("{e:?}"))
             }
             Act::Release => {
@@ -841,25 +806,7 @@ async fn act_on(
                     .set_entries(Some(entries))
                     .send()
                     .await
-                    .map(|out| {
-                        let failed: HashMap<&str, String> = out
-                            .failed()
-                            .iter()
-                            .map(|f| {
-                                (
-                                    f.id(),
-                                    format!("{}: {}", f.code(), f.message().unwrap_or_default()),
-                                )
-                            })
-                            .collect();
-                        which
-                            .iter()
-                            .map(|i| match failed.get(format!("i{i}").as_str()) {
-                                Some(e) => Err(e.clone()),
-                                None => Ok(()),
-                            })
-                            .collect()
-                    })
+                    .map(|out| entry_results(out.failed(), which))
                     .map_err(|e| format!("{e:?}"))
             }
         };

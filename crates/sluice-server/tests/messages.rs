@@ -35,7 +35,8 @@ use aws_sdk_sqs::types::{
 };
 use aws_sdk_sqs::Client;
 use common::{
-    md5_hex, md5_of_attribute_parts, md5_of_attributes, DigestValue, TempDir, TestServer,
+    counts, create, create_with, md5_hex, md5_of_attribute_parts, md5_of_attributes, now_millis,
+    parts, tags, DigestValue, TempDir, TestServer,
 };
 
 /// A trace header in the X-Ray format, from the research notes' worked example (§1c), whose
@@ -55,84 +56,13 @@ static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 // Helpers
 // ---------------------------------------------------------------------------------------------------------
 
-/// HTTP status, error code (from `x-amzn-query-error`) and message of a service error.
-fn parts<E: ProvideErrorMetadata + std::fmt::Debug>(
-    err: &SdkError<E, HttpResponse>,
-) -> (u16, String, String) {
-    let status = err
-        .raw_response()
-        .unwrap_or_else(|| panic!("expected a service error, got {err:?}"))
-        .status()
-        .as_u16();
-    (
-        status,
-        err.code().unwrap_or_default().to_string(),
-        err.message().unwrap_or_default().to_string(),
-    )
-}
-
 /// Asserts a 400 with `code`, and `message` when given.
 fn assert_error<E: ProvideErrorMetadata + std::fmt::Debug>(
     err: &SdkError<E, HttpResponse>,
     code: &str,
     message: Option<&str>,
 ) {
-    let (status, c, m) = parts(err);
-    assert_eq!((status, c.as_str()), (400, code), "{err:?}");
-    if let Some(message) = message {
-        assert_eq!(m, message, "{err:?}");
-    }
-}
-
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
-async fn create(client: &Client, name: &str) -> String {
-    create_with(client, name, &[]).await
-}
-
-async fn create_with(client: &Client, name: &str, attributes: &[(A, &str)]) -> String {
-    let mut request = client.create_queue().queue_name(name);
-    for (k, v) in attributes {
-        request = request.attributes(k.clone(), *v);
-    }
-    request
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create {name}: {e:?}"))
-        .queue_url()
-        .expect("CreateQueue returns QueueUrl")
-        .to_string()
-}
-
-/// ApproximateNumberOfMessages, ...NotVisible and ...Delayed.
-async fn counts(client: &Client, url: &str) -> (u64, u64, u64) {
-    let out = client
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(A::ApproximateNumberOfMessages)
-        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
-        .attribute_names(A::ApproximateNumberOfMessagesDelayed)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GetQueueAttributes {url}: {e:?}"));
-    let attributes = out.attributes().cloned().unwrap_or_default();
-    let get = |name: A| -> u64 {
-        attributes
-            .get(&name)
-            .unwrap_or_else(|| panic!("{name:?} missing from {attributes:?}"))
-            .parse()
-            .unwrap()
-    };
-    (
-        get(A::ApproximateNumberOfMessages),
-        get(A::ApproximateNumberOfMessagesNotVisible),
-        get(A::ApproximateNumberOfMessagesDelayed),
-    )
+    common::assert_service_error(err, 400, code, message);
 }
 
 async fn all_queue_attributes(client: &Client, url: &str) -> BTreeMap<String, String> {
@@ -2611,18 +2541,6 @@ async fn queue_names(client: &Client) -> BTreeSet<String> {
         .iter()
         .map(|u| u.rsplit('/').next().unwrap().to_string())
         .collect()
-}
-
-async fn tags(client: &Client, url: &str) -> HashMap<String, String> {
-    client
-        .list_queue_tags()
-        .queue_url(url)
-        .send()
-        .await
-        .unwrap()
-        .tags()
-        .cloned()
-        .unwrap_or_default()
 }
 
 /// Queue attributes without the message counters, which move with time.

@@ -9,8 +9,6 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use aws_sdk_sqs::config::http::HttpResponse;
-use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::operation::add_permission::AddPermissionError;
 use aws_sdk_sqs::operation::create_queue::CreateQueueError;
 use aws_sdk_sqs::operation::delete_queue::DeleteQueueError;
@@ -25,7 +23,10 @@ use aws_sdk_sqs::operation::tag_queue::TagQueueError;
 use aws_sdk_sqs::operation::untag_queue::UntagQueueError;
 use aws_sdk_sqs::types::QueueAttributeName as A;
 use aws_sdk_sqs::Client;
-use common::{TestServer, DEFAULT_ACCOUNT};
+use common::{
+    assert_service_error as assert_error, create, now_seconds, parts, tags, TestServer,
+    DEFAULT_ACCOUNT,
+};
 use sluice_server::QueueSpec;
 
 const NON_EXISTENT_CODE: &str = "AWS.SimpleQueueService.NonExistentQueue";
@@ -33,47 +34,6 @@ const NON_EXISTENT_MESSAGE: &str = "The specified queue does not exist.";
 const BAD_NAME_MESSAGE: &str =
     "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length";
 const BAD_FIFO_NAME_MESSAGE: &str = "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.";
-
-/// HTTP status, error code (from `x-amzn-query-error`) and message of a service error.
-fn parts<E: ProvideErrorMetadata + std::fmt::Debug>(
-    err: &SdkError<E, HttpResponse>,
-) -> (u16, String, String) {
-    let status = err
-        .raw_response()
-        .unwrap_or_else(|| panic!("expected a service error, got {err:?}"))
-        .status()
-        .as_u16();
-    (
-        status,
-        err.code().unwrap_or_default().to_string(),
-        err.message().unwrap_or_default().to_string(),
-    )
-}
-
-fn assert_error<E: ProvideErrorMetadata + std::fmt::Debug>(
-    err: &SdkError<E, HttpResponse>,
-    status: u16,
-    code: &str,
-    message: Option<&str>,
-) {
-    let (s, c, m) = parts(err);
-    assert_eq!((s, c.as_str()), (status, code), "{err:?}");
-    if let Some(message) = message {
-        assert_eq!(m, message, "{err:?}");
-    }
-}
-
-async fn create(client: &Client, name: &str) -> String {
-    client
-        .create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create {name}: {e:?}"))
-        .queue_url()
-        .expect("CreateQueue returns QueueUrl")
-        .to_string()
-}
 
 async fn attributes(client: &Client, url: &str, names: &[A]) -> BTreeMap<String, String> {
     let mut request = client.get_queue_attributes().queue_url(url);
@@ -95,25 +55,6 @@ async fn attributes(client: &Client, url: &str, names: &[A]) -> BTreeMap<String,
 
 async fn all_attributes(client: &Client, url: &str) -> BTreeMap<String, String> {
     attributes(client, url, &[A::All]).await
-}
-
-async fn tags(client: &Client, url: &str) -> HashMap<String, String> {
-    client
-        .list_queue_tags()
-        .queue_url(url)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("ListQueueTags {url}: {e:?}"))
-        .tags()
-        .cloned()
-        .unwrap_or_default()
-}
-
-fn now_seconds() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 fn set_of(items: &[&str]) -> BTreeSet<String> {

@@ -102,9 +102,15 @@ fn receive_at(now: i64, max: usize, visibility_ms: i64) -> ReceiveRequest {
     }
 }
 
-async fn bodies(store: &dyn Store, q: &QueueKey, now: i64) -> Vec<String> {
+/// The bodies of one receive of up to ten messages at `now`, hidden for `visibility_ms`.
+async fn received_bodies(
+    store: &dyn Store,
+    q: &QueueKey,
+    now: i64,
+    visibility_ms: i64,
+) -> Vec<String> {
     let outcome = store
-        .receive_messages(q, receive_at(now, 10, 0), None)
+        .receive_messages(q, receive_at(now, 10, visibility_ms), None)
         .await
         .unwrap();
     outcome
@@ -112,6 +118,10 @@ async fn bodies(store: &dyn Store, q: &QueueKey, now: i64) -> Vec<String> {
         .iter()
         .map(|m| m.content.body.clone())
         .collect()
+}
+
+async fn bodies(store: &dyn Store, q: &QueueKey, now: i64) -> Vec<String> {
+    received_bodies(store, q, now, 0).await
 }
 
 /// The behaviour every backend shares.
@@ -473,15 +483,7 @@ fn fifo_message(body: &str, group: &str, dedup: &str, sent_at: i64) -> NewMessag
 }
 
 async fn fifo_bodies(store: &dyn Store, q: &QueueKey, now: i64) -> Vec<String> {
-    let outcome = store
-        .receive_messages(q, receive_at(now, 10, 30_000), None)
-        .await
-        .unwrap();
-    outcome
-        .messages
-        .iter()
-        .map(|m| m.content.body.clone())
-        .collect()
+    received_bodies(store, q, now, 30_000).await
 }
 
 #[tokio::test]

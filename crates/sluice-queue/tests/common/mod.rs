@@ -161,3 +161,18 @@ impl Harness {
         self.clock.advance_millis(seconds * 1000);
     }
 }
+
+/// The bodies of `messages`, in order.
+pub fn bodies(messages: &[Message]) -> Vec<&str> {
+    messages.iter().map(|m| m.body.as_str()).collect()
+}
+
+/// The system attribute `name` of a received message (which must have it).
+pub fn attribute<'a>(message: &'a Message, name: &str) -> &'a str {
+    &message
+        .attributes
+        .iter()
+        .find(|(k, _)| k == name)
+        .unwrap()
+        .1
+}

@@ -10,7 +10,13 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use std::collections::HashMap;
+
+use aws_sdk_sqs::config::http::HttpResponse;
 use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName as A};
+use aws_sdk_sqs::Client;
 use sluice_server::{Config, QueueSpec, RunningServer};
 
 /// The account of requests whose access key is not a 12-digit number.
@@ -723,4 +729,118 @@ pub fn md5_of_attributes<'a>(
             })
             .collect(),
     )
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// SDK helpers shared by the test binaries
+// ---------------------------------------------------------------------------------------------------------
+
+/// HTTP status, error code (from `x-amzn-query-error`) and message of a service error.
+pub fn parts<E: ProvideErrorMetadata + std::fmt::Debug>(
+    err: &SdkError<E, HttpResponse>,
+) -> (u16, String, String) {
+    let status = err
+        .raw_response()
+        .unwrap_or_else(|| panic!("expected a service error, got {err:?}"))
+        .status()
+        .as_u16();
+    (
+        status,
+        err.code().unwrap_or_default().to_string(),
+        err.message().unwrap_or_default().to_string(),
+    )
+}
+
+/// Asserts a service error with `status` and `code`, and `message` when given.
+pub fn assert_service_error<E: ProvideErrorMetadata + std::fmt::Debug>(
+    err: &SdkError<E, HttpResponse>,
+    status: u16,
+    code: &str,
+    message: Option<&str>,
+) {
+    let (s, c, m) = parts(err);
+    assert_eq!((s, c.as_str()), (status, code), "{err:?}");
+    if let Some(message) = message {
+        assert_eq!(m, message, "{err:?}");
+    }
+}
+
+/// Creates the queue `name` without attributes and returns its URL.
+pub async fn create(client: &Client, name: &str) -> String {
+    create_with(client, name, &[]).await
+}
+
+/// Creates the queue `name` with `attributes` and returns its URL.
+pub async fn create_with(client: &Client, name: &str, attributes: &[(A, &str)]) -> String {
+    let mut request = client.create_queue().queue_name(name);
+    for (k, v) in attributes {
+        request = request.attributes(k.clone(), *v);
+    }
+    request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create {name}: {e:?}"))
+        .queue_url()
+        .expect("CreateQueue returns QueueUrl")
+        .to_string()
+}
+
+/// ApproximateNumberOfMessages, ...NotVisible and ...Delayed.
+pub async fn counts(client: &Client, url: &str) -> (u64, u64, u64) {
+    let out = client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+        .attribute_names(A::ApproximateNumberOfMessagesDelayed)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GetQueueAttributes {url}: {e:?}"));
+    let attributes = out.attributes().cloned().unwrap_or_default();
+    let get = |name: A| -> u64 {
+        attributes
+            .get(&name)
+            .unwrap_or_else(|| panic!("{name:?} missing from {attributes:?}"))
+            .parse()
+            .unwrap()
+    };
+    (
+        get(A::ApproximateNumberOfMessages),
+        get(A::ApproximateNumberOfMessagesNotVisible),
+        get(A::ApproximateNumberOfMessagesDelayed),
+    )
+}
+
+/// The tags of the queue at `url`.
+pub async fn tags(client: &Client, url: &str) -> HashMap<String, String> {
+    client
+        .list_queue_tags()
+        .queue_url(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("ListQueueTags {url}: {e:?}"))
+        .tags()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// A system attribute of a received message.
+pub fn system_attribute(message: &Message, name: MessageSystemAttributeName) -> Option<String> {
+    message.attributes().and_then(|a| a.get(&name)).cloned()
+}
+
+/// The current time in seconds since the Unix epoch.
+pub fn now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// The current time in milliseconds since the Unix epoch.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
