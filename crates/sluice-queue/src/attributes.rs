@@ -402,15 +402,6 @@ pub fn redrive_allows(canonical: &str, source_arn: &str) -> bool {
     }
 }
 
-/// The dead-letter target named by a stored, canonical redrive policy.
-pub fn redrive_target(canonical: &str) -> Option<String> {
-    let value: Value = serde_json::from_str(canonical).ok()?;
-    value
-        .get("deadLetterTargetArn")?
-        .as_str()
-        .map(str::to_string)
-}
-
 /// `{"redrivePermission": "allowAll" | "denyAll" | "byQueue", "sourceQueueArns": [...]}`.
 fn redrive_allow_policy(raw: &str) -> Result<String, QueueError> {
     let invalid = |reason: &str| QueueError::InvalidAttributeValueBecause {

@@ -2,6 +2,8 @@
 //! SetQueueAttributes, PurgeQueue, TagQueue, UntagQueue, ListQueueTags, AddPermission, RemovePermission
 //! and ListDeadLetterSourceQueues, as the SQS API reference describes them.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use sluice_model::types::{
     AddPermissionInput, CreateQueueInput, GetQueueAttributesInput, GetQueueAttributesOutput,
@@ -14,7 +16,7 @@ use sluice_store::{CreateOutcome, QueueKey, QueueRecord, StoreError};
 
 use crate::attributes::{self, AttributeChanges, ChangeContext};
 use crate::error::QueueError;
-use crate::naming::{parse_queue_arn, queue_arn, validate_queue_name};
+use crate::naming::{queue_arn, validate_queue_name};
 use crate::settings::QueueSettings;
 use crate::{policy, tags, QueueService};
 
@@ -33,7 +35,7 @@ impl QueueService {
         self.urls.resolve(queue_url, &ctx.region)
     }
 
-    async fn load(&self, key: &QueueKey) -> Result<QueueRecord, QueueError> {
+    async fn load(&self, key: &QueueKey) -> Result<Arc<QueueRecord>, QueueError> {
         self.store
             .get_queue(key)
             .await?
@@ -50,7 +52,7 @@ impl QueueService {
         F: FnMut(&mut QueueRecord) -> Result<(), QueueError>,
     {
         for _ in 0..MAX_UPDATE_ATTEMPTS {
-            let mut record = self.load(key).await?;
+            let mut record = QueueRecord::clone(&*self.load(key).await?);
             change(&mut record)?;
             match self.store.replace_queue(record).await {
                 Err(StoreError::Conflict) => continue,
@@ -74,7 +76,7 @@ impl QueueService {
         let Some(Some(policy)) = changes.values.get(attributes::REDRIVE_POLICY) else {
             return Ok(());
         };
-        let target = attributes::redrive_target(policy).and_then(|arn| parse_queue_arn(&arn));
+        let target = attributes::redrive_parts(policy).map(|(target, _)| target);
         // Errors quote the policy as the caller wrote it.
         let raw = given.get(attributes::REDRIVE_POLICY).unwrap_or(policy);
         let invalid = |reason: &str| QueueError::InvalidParameterValue {
@@ -88,7 +90,7 @@ impl QueueService {
         let Some(record) = self.store.get_queue(&target).await? else {
             return Err(invalid("Dead letter target does not exist."));
         };
-        if is_fifo(&record) != fifo {
+        if record.fifo != fifo {
             return Err(invalid(
                 "Dead-letter queue must be same type of queue as the source..",
             ));
@@ -326,7 +328,7 @@ impl QueueService {
         if input.attributes.is_empty() {
             return Err(QueueError::MissingParameter("Attribute.Name".to_string()));
         }
-        let fifo = is_fifo(&self.load(&key).await?);
+        let fifo = self.load(&key).await?.fifo;
         let changes = attributes::validate_changes(
             &input.attributes,
             &ChangeContext {
@@ -431,7 +433,9 @@ impl QueueService {
     ) -> Result<ListQueueTagsOutput, QueueError> {
         let key = self.key_for_url(ctx, &input.queue_url)?;
         let record = self.load(&key).await?;
-        Ok(ListQueueTagsOutput { tags: record.tags })
+        Ok(ListQueueTagsOutput {
+            tags: record.tags.clone(),
+        })
     }
 
     pub(crate) async fn add_permission(
@@ -490,29 +494,21 @@ impl QueueService {
         Ok(())
     }
 
-    pub(crate) async fn list_dead_letter_source_queues(
+    /// The queues whose redrive policy names `dlq`, in name order after `after`: at most `limit`, and
+    /// whether more follow. The account's queues are scanned a page at a time.
+    pub(crate) async fn dead_letter_sources(
         &self,
-        ctx: &RequestContext,
-        input: ListDeadLetterSourceQueuesInput,
-    ) -> Result<ListDeadLetterSourceQueuesOutput, QueueError> {
-        let key = self.key_for_url(ctx, &input.queue_url)?;
-        let limit = max_results(input.max_results)?;
-        let mut after = input
-            .next_token
-            .as_deref()
-            .map(decode_next_token)
-            .transpose()?;
-        let target = queue_arn(&self.load(&key).await?.key);
+        dlq: &QueueKey,
+        mut after: Option<String>,
+        limit: usize,
+    ) -> Result<(Vec<QueueKey>, bool), QueueError> {
         let mut sources = Vec::new();
-        let mut more = false;
-        // Scan the account's queues in name order, a page at a time, keeping those whose redrive policy
-        // names this queue.
-        'scan: loop {
+        loop {
             let page = self
                 .store
                 .list_queues(
-                    &key.account_id,
-                    &key.region,
+                    &dlq.account_id,
+                    &dlq.region,
                     "",
                     after.as_deref(),
                     MAX_LIST_RESULTS,
@@ -521,15 +517,14 @@ impl QueueService {
             let Some(last) = page.last() else { break };
             after = Some(last.key.name.clone());
             for record in &page {
-                let names_target = record
+                let names_dlq = record
                     .attributes
                     .get(attributes::REDRIVE_POLICY)
-                    .and_then(|p| attributes::redrive_target(p))
-                    .is_some_and(|t| t == target);
-                if names_target {
+                    .and_then(|p| attributes::redrive_parts(p))
+                    .is_some_and(|(target, _)| target == *dlq);
+                if names_dlq {
                     if sources.len() == limit {
-                        more = true;
-                        break 'scan;
+                        return Ok((sources, true));
                     }
                     sources.push(record.key.clone());
                 }
@@ -538,6 +533,23 @@ impl QueueService {
                 break;
             }
         }
+        Ok((sources, false))
+    }
+
+    pub(crate) async fn list_dead_letter_source_queues(
+        &self,
+        ctx: &RequestContext,
+        input: ListDeadLetterSourceQueuesInput,
+    ) -> Result<ListDeadLetterSourceQueuesOutput, QueueError> {
+        let key = self.key_for_url(ctx, &input.queue_url)?;
+        let limit = max_results(input.max_results)?;
+        let after = input
+            .next_token
+            .as_deref()
+            .map(decode_next_token)
+            .transpose()?;
+        self.load(&key).await?;
+        let (sources, more) = self.dead_letter_sources(&key, after, limit).await?;
         let next_token = (more && input.max_results.is_some())
             .then(|| sources.last().map(|k| encode_next_token(&k.name)))
             .flatten();
@@ -546,10 +558,6 @@ impl QueueService {
             next_token,
         })
     }
-}
-
-pub(crate) fn is_fifo(record: &QueueRecord) -> bool {
-    record.fifo
 }
 
 fn max_results(given: Option<i64>) -> Result<usize, QueueError> {

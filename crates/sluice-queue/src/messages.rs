@@ -78,7 +78,7 @@ impl QueueService {
         &self,
         ctx: &RequestContext,
         queue_url: &str,
-    ) -> Result<(QueueKey, QueueRecord), QueueError> {
+    ) -> Result<(QueueKey, Arc<QueueRecord>), QueueError> {
         let key = self.key_for_url(ctx, queue_url)?;
         let record = self
             .store
@@ -466,7 +466,7 @@ impl QueueService {
             // moved FIFO message is deduplicated by its message id.
             restart_retention: target.fifo,
             deduplicate_by_message_id: target.fifo,
-            target: target.key,
+            target: target.key.clone(),
         }))
     }
 

@@ -18,7 +18,6 @@ use sluice_model::types::{
 };
 use sluice_store::{MessageContent, MoveTaskRecord, MoveTaskStatus, QueueKey, Store};
 
-use crate::attributes;
 use crate::clock::Clock;
 use crate::error::QueueError;
 use crate::naming::{parse_queue_arn, queue_arn};
@@ -79,28 +78,8 @@ fn encode_handle(source_arn: &str) -> String {
 impl QueueService {
     /// A queue is a dead-letter queue when some queue's redrive policy names it.
     async fn is_dead_letter_queue(&self, key: &QueueKey) -> Result<bool, QueueError> {
-        let arn = queue_arn(key);
-        let mut after: Option<String> = None;
-        loop {
-            let page = self
-                .store
-                .list_queues(&key.account_id, &key.region, "", after.as_deref(), 1000)
-                .await?;
-            let Some(last) = page.last() else {
-                return Ok(false);
-            };
-            after = Some(last.key.name.clone());
-            let named = page.iter().any(|record| {
-                record
-                    .attributes
-                    .get(attributes::REDRIVE_POLICY)
-                    .and_then(|p| attributes::redrive_target(p))
-                    .is_some_and(|target| target == arn)
-            });
-            if named {
-                return Ok(true);
-            }
-        }
+        let (sources, _) = self.dead_letter_sources(key, None, 1).await?;
+        Ok(!sources.is_empty())
     }
 
     pub(crate) async fn start_message_move_task(

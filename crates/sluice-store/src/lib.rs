@@ -83,7 +83,8 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts the record unless a queue with its key exists.
     async fn create_queue(&self, record: QueueRecord) -> Result<CreateOutcome, StoreError>;
 
-    async fn get_queue(&self, key: &QueueKey) -> Result<Option<QueueRecord>, StoreError>;
+    /// The queue's record, shared rather than copied: it is read on every message request.
+    async fn get_queue(&self, key: &QueueKey) -> Result<Option<Arc<QueueRecord>>, StoreError>;
 
     /// The queues of an account in a region whose names start with `prefix` and sort after `after`, in name
     /// order, at most `limit` of them.

@@ -18,7 +18,7 @@ type Messages = QueueMessages<Arc<MessageContent>>;
 pub struct MemoryStore {
     /// Queue records in key order, so listing by account, region and name prefix is a range scan. A plain
     /// mutex: every critical section is a few map operations and never awaits.
-    queues: Mutex<BTreeMap<QueueKey, QueueRecord>>,
+    queues: Mutex<BTreeMap<QueueKey, Arc<QueueRecord>>>,
     /// When each deleted queue went, for the rule that a name cannot be reused for 60 seconds.
     tombstones: Mutex<HashMap<QueueKey, i64>>,
     /// Message-move tasks by handle.
@@ -62,9 +62,9 @@ impl Store for MemoryStore {
     async fn create_queue(&self, record: QueueRecord) -> Result<CreateOutcome, StoreError> {
         let mut queues = lock(&self.queues);
         if let Some(existing) = queues.get(&record.key) {
-            return Ok(CreateOutcome::Existing(existing.clone()));
+            return Ok(CreateOutcome::Existing((**existing).clone()));
         }
-        queues.insert(record.key.clone(), record.clone());
+        queues.insert(record.key.clone(), Arc::new(record.clone()));
         let messages = if record.fifo {
             Messages::fifo()
         } else {
@@ -74,7 +74,7 @@ impl Store for MemoryStore {
         Ok(CreateOutcome::Created(record))
     }
 
-    async fn get_queue(&self, key: &QueueKey) -> Result<Option<QueueRecord>, StoreError> {
+    async fn get_queue(&self, key: &QueueKey) -> Result<Option<Arc<QueueRecord>>, StoreError> {
         Ok(lock(&self.queues).get(key).cloned())
     }
 
@@ -88,7 +88,7 @@ impl Store for MemoryStore {
     ) -> Result<Vec<QueueRecord>, StoreError> {
         let queues = lock(&self.queues);
         Ok(list_page(&queues, account_id, region, prefix, after, limit)
-            .cloned()
+            .map(|record| (**record).clone())
             .collect())
     }
 
@@ -101,7 +101,7 @@ impl Store for MemoryStore {
         match queues.get_mut(&record.key) {
             Some(stored) if stored.version == record.version => {
                 record.version += 1;
-                *stored = record.clone();
+                *stored = Arc::new(record.clone());
                 Ok(record)
             }
             _ => Err(StoreError::Conflict),

@@ -135,7 +135,7 @@ async fn shared_suite(store: &dyn Store) {
         store.create_queue(record("suite")).await.unwrap(),
         CreateOutcome::Existing(_)
     ));
-    let stored = store.get_queue(&q).await.unwrap().unwrap();
+    let stored = QueueRecord::clone(&store.get_queue(&q).await.unwrap().unwrap());
     let replaced = store.replace_queue(stored.clone()).await.unwrap();
     assert_eq!(replaced.version, stored.version + 1);
     assert!(matches!(

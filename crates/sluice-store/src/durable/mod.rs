@@ -72,7 +72,7 @@ struct QueueState {
 }
 
 struct Catalog {
-    queues: BTreeMap<QueueKey, (QueueRecord, Location)>,
+    queues: BTreeMap<QueueKey, (Arc<QueueRecord>, Location)>,
     /// Deleted queues: when, which incarnation, and where that is recorded.
     tombstones: HashMap<QueueKey, (i64, u64, Location)>,
     /// Message-move tasks by handle, and where each is recorded.
@@ -169,7 +169,11 @@ impl DurableStore {
         let inner = Arc::new(Inner {
             journal,
             catalog: Mutex::new(Catalog {
-                queues: recovered.queues,
+                queues: recovered
+                    .queues
+                    .into_iter()
+                    .map(|(key, (record, location))| (key, (Arc::new(record), location)))
+                    .collect(),
                 tombstones: recovered.tombstones,
                 move_tasks: recovered.move_tasks,
             }),
@@ -398,12 +402,12 @@ impl Store for DurableStore {
         let commit = {
             let mut catalog = lock(&inner.catalog);
             if let Some((existing, _)) = catalog.queues.get(&record.key) {
-                return Ok(CreateOutcome::Existing(existing.clone()));
+                return Ok(CreateOutcome::Existing((**existing).clone()));
             }
             let (locations, commit) = inner.append(&[Record::QueuePut(record.clone())])?;
             catalog
                 .queues
-                .insert(record.key.clone(), (record.clone(), locations[0]));
+                .insert(record.key.clone(), (Arc::new(record.clone()), locations[0]));
             catalog.tombstones.remove(&record.key);
             let state = QueueState {
                 incarnation: record.incarnation,
@@ -421,7 +425,7 @@ impl Store for DurableStore {
         Ok(CreateOutcome::Created(record))
     }
 
-    async fn get_queue(&self, key: &QueueKey) -> Result<Option<QueueRecord>, StoreError> {
+    async fn get_queue(&self, key: &QueueKey) -> Result<Option<Arc<QueueRecord>>, StoreError> {
         Ok(lock(&self.inner.catalog)
             .queues
             .get(key)
@@ -439,7 +443,7 @@ impl Store for DurableStore {
         let catalog = lock(&self.inner.catalog);
         Ok(
             list_page(&catalog.queues, account_id, region, prefix, after, limit)
-                .map(|(record, _)| record.clone())
+                .map(|(record, _)| (**record).clone())
                 .collect(),
         )
     }
@@ -460,7 +464,7 @@ impl Store for DurableStore {
             let (locations, commit) = inner.append(&[Record::QueuePut(record.clone())])?;
             catalog
                 .queues
-                .insert(record.key.clone(), (record.clone(), locations[0]));
+                .insert(record.key.clone(), (Arc::new(record.clone()), locations[0]));
             commit
         };
         committed(commit).await?;
@@ -1043,7 +1047,7 @@ fn relocate(inner: &Inner, segment: u64) -> Result<(), String> {
         }
         for (record, location) in queues.values_mut().filter(|(_, l)| l.segment == segment) {
             let (locations, commit) = inner
-                .append(&[Record::QueuePut(record.clone())])
+                .append(&[Record::QueuePut((**record).clone())])
                 .map_err(|e| e.to_string())?;
             *location = locations[0];
             last_commit = Some(commit);
