@@ -18,14 +18,18 @@ use std::time::{Duration, Instant};
 use aws_sdk_sqs::config::http::HttpResponse;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::operation::change_message_visibility::ChangeMessageVisibilityError;
-use aws_sdk_sqs::operation::change_message_visibility_batch::ChangeMessageVisibilityBatchError;
+use aws_sdk_sqs::operation::change_message_visibility_batch::{
+    ChangeMessageVisibilityBatchError, ChangeMessageVisibilityBatchOutput,
+};
 use aws_sdk_sqs::operation::create_queue::CreateQueueError;
 use aws_sdk_sqs::operation::delete_message::DeleteMessageError;
-use aws_sdk_sqs::operation::delete_message_batch::DeleteMessageBatchError;
+use aws_sdk_sqs::operation::delete_message_batch::{
+    DeleteMessageBatchError, DeleteMessageBatchOutput,
+};
 use aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError;
 use aws_sdk_sqs::operation::receive_message::ReceiveMessageError;
 use aws_sdk_sqs::operation::send_message::SendMessageError;
-use aws_sdk_sqs::operation::send_message_batch::SendMessageBatchError;
+use aws_sdk_sqs::operation::send_message_batch::{SendMessageBatchError, SendMessageBatchOutput};
 use aws_sdk_sqs::primitives::Blob;
 use aws_sdk_sqs::types::{
     BatchResultErrorEntry, ChangeMessageVisibilityBatchRequestEntry,
@@ -35,8 +39,8 @@ use aws_sdk_sqs::types::{
 };
 use aws_sdk_sqs::Client;
 use common::{
-    counts, create, create_with, md5_hex, md5_of_attribute_parts, md5_of_attributes, now_millis,
-    parts, tags, DigestValue, TempDir, TestServer,
+    assert_is, counts, create, create_with, md5_hex, md5_of_attribute_parts, md5_of_attributes,
+    now_millis, parts, tags, try_create, try_set, DigestValue, TempDir, TestServer,
 };
 
 /// A trace header in the X-Ray format, from the research notes' worked example (§1c), whose
@@ -226,6 +230,48 @@ fn handle(message: &Message) -> String {
 
 fn body(message: &Message) -> String {
     message.body().expect("Body").to_string()
+}
+
+async fn try_send_batch(
+    client: &Client,
+    url: &str,
+    entries: Vec<SendMessageBatchRequestEntry>,
+) -> Result<SendMessageBatchOutput, SdkError<SendMessageBatchError, HttpResponse>> {
+    client
+        .send_message_batch()
+        .queue_url(url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+}
+
+async fn try_delete_batch(
+    client: &Client,
+    url: &str,
+    entries: Vec<DeleteMessageBatchRequestEntry>,
+) -> Result<DeleteMessageBatchOutput, SdkError<DeleteMessageBatchError, HttpResponse>> {
+    client
+        .delete_message_batch()
+        .queue_url(url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+}
+
+async fn try_visibility_batch(
+    client: &Client,
+    url: &str,
+    entries: Vec<ChangeMessageVisibilityBatchRequestEntry>,
+) -> Result<
+    ChangeMessageVisibilityBatchOutput,
+    SdkError<ChangeMessageVisibilityBatchError, HttpResponse>,
+> {
+    client
+        .change_message_visibility_batch()
+        .queue_url(url)
+        .set_entries(Some(entries))
+        .send()
+        .await
 }
 
 fn delete_entry(id: &str, receipt_handle: &str) -> DeleteMessageBatchRequestEntry {
@@ -1032,13 +1078,9 @@ async fn change_message_visibility_hides_reveals_and_rejects() {
         .send()
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(ChangeMessageVisibilityError::ReceiptHandleIsInvalid(_))
-        ),
-        "{err:?}"
-    );
+    assert_is(&err, |e| {
+        matches!(e, ChangeMessageVisibilityError::ReceiptHandleIsInvalid(_))
+    });
     assert_error(
         &err,
         INVALID_HANDLE_CODE,
@@ -1052,13 +1094,9 @@ async fn change_message_visibility_hides_reveals_and_rejects() {
         .send()
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(ChangeMessageVisibilityError::ReceiptHandleIsInvalid(_))
-        ),
-        "{err:?}"
-    );
+    assert_is(&err, |e| {
+        matches!(e, ChangeMessageVisibilityError::ReceiptHandleIsInvalid(_))
+    });
     assert_error(&err, INVALID_HANDLE_CODE, None);
 
     // A deleted message (C: aws-sdk-net#1927).
@@ -1157,17 +1195,19 @@ async fn change_message_visibility_batch_reports_each_entry() {
         .send()
         .await
         .unwrap();
-    let out = client
-        .change_message_visibility_batch()
-        .queue_url(&url)
-        .entries(visibility_entry("reveal", &handles["m0"], 0))
-        .entries(visibility_entry("extend", &handles["m1"], 600))
-        .entries(visibility_entry("garbage", "not-a-handle", 5))
-        .entries(visibility_entry("deleted", &handles["m2"], 5))
-        .entries(visibility_entry("too-long", &handles["m3"], 43_201))
-        .send()
-        .await
-        .unwrap();
+    let out = try_visibility_batch(
+        &client,
+        &url,
+        vec![
+            visibility_entry("reveal", &handles["m0"], 0),
+            visibility_entry("extend", &handles["m1"], 600),
+            visibility_entry("garbage", "not-a-handle", 5),
+            visibility_entry("deleted", &handles["m2"], 5),
+            visibility_entry("too-long", &handles["m3"], 43_201),
+        ],
+    )
+    .await
+    .unwrap();
     assert_eq!(
         ids(out.successful().iter().map(|s| s.id())),
         ids(["reveal", "extend"])
@@ -1248,13 +1288,9 @@ async fn delete_message_single_and_batch() {
         .send()
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(DeleteMessageError::ReceiptHandleIsInvalid(_))
-        ),
-        "{err:?}"
-    );
+    assert_is(&err, |e| {
+        matches!(e, DeleteMessageError::ReceiptHandleIsInvalid(_))
+    });
     assert_error(
         &err,
         INVALID_HANDLE_CODE,
@@ -1273,13 +1309,9 @@ async fn delete_message_single_and_batch() {
         .send()
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(DeleteMessageError::ReceiptHandleIsInvalid(_))
-        ),
-        "{err:?}"
-    );
+    assert_is(&err, |e| {
+        matches!(e, DeleteMessageError::ReceiptHandleIsInvalid(_))
+    });
     assert_eq!(counts(&client, &url).await, (0, 4, 0));
     // A handle of another queue (C for the batch wording, aws-sdk-java-v2#3101; G for the single op).
     let err = client
@@ -1289,13 +1321,9 @@ async fn delete_message_single_and_batch() {
         .send()
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(DeleteMessageError::ReceiptHandleIsInvalid(_))
-        ),
-        "{err:?}"
-    );
+    assert_is(&err, |e| {
+        matches!(e, DeleteMessageError::ReceiptHandleIsInvalid(_))
+    });
     assert_error(
         &err,
         INVALID_HANDLE_CODE,
@@ -1304,17 +1332,19 @@ async fn delete_message_single_and_batch() {
         )),
     );
 
-    let out = client
-        .delete_message_batch()
-        .queue_url(&url)
-        .entries(delete_entry("one", &handles["m1"]))
-        .entries(delete_entry("two", &handles["m2"]))
-        .entries(delete_entry("again", &handles["m0"]))
-        .entries(delete_entry("garbage", "invalid"))
-        .entries(delete_entry("other-queue", &other_handle))
-        .send()
-        .await
-        .unwrap();
+    let out = try_delete_batch(
+        &client,
+        &url,
+        vec![
+            delete_entry("one", &handles["m1"]),
+            delete_entry("two", &handles["m2"]),
+            delete_entry("again", &handles["m0"]),
+            delete_entry("garbage", "invalid"),
+            delete_entry("other-queue", &other_handle),
+        ],
+    )
+    .await
+    .unwrap();
     assert_eq!(
         ids(out.successful().iter().map(|s| s.id())),
         ids(["one", "two", "again"])
@@ -1341,15 +1371,17 @@ async fn delete_message_single_and_batch() {
 
     // The rest with a batch that names one handle twice: both entries succeed, as deleting a deleted
     // message does on a standard queue (C-ish: aws-sdk-go#893).
-    let out = client
-        .delete_message_batch()
-        .queue_url(&url)
-        .entries(delete_entry("m3", &handles["m3"]))
-        .entries(delete_entry("m4", &handles["m4"]))
-        .entries(delete_entry("m4-again", &handles["m4"]))
-        .send()
-        .await
-        .unwrap();
+    let out = try_delete_batch(
+        &client,
+        &url,
+        vec![
+            delete_entry("m3", &handles["m3"]),
+            delete_entry("m4", &handles["m4"]),
+            delete_entry("m4-again", &handles["m4"]),
+        ],
+    )
+    .await
+    .unwrap();
     assert_eq!(
         ids(out.successful().iter().map(|s| s.id())),
         ids(["m3", "m4", "m4-again"]),
@@ -1535,13 +1567,9 @@ async fn send_message_rejects_bad_bodies_attributes_and_delays() {
             .send()
             .await
             .unwrap_err();
-        assert!(
-            matches!(
-                err.as_service_error(),
-                Some(SendMessageError::InvalidMessageContents(_))
-            ),
-            "{err:?}"
-        );
+        assert_is(&err, |e| {
+            matches!(e, SendMessageError::InvalidMessageContents(_))
+        });
         assert_error(
             &err,
             "InvalidMessageContents",
@@ -1749,20 +1777,10 @@ async fn batch_requests_are_checked_as_a_whole() {
 
     // SendMessageBatch. C: moto#1799, vinyldns#347, broadway_sqs#49, NServiceBus.AmazonSQS#303,
     // aws-sdk-java-v2#5888 quoting AWS.
-    let err = client
-        .send_message_batch()
-        .queue_url(&url)
-        .set_entries(Some(vec![]))
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(SendMessageBatchError::EmptyBatchRequest(_))
-        ),
-        "{err:?}"
-    );
+    let err = try_send_batch(&client, &url, vec![]).await.unwrap_err();
+    assert_is(&err, |e| {
+        matches!(e, SendMessageBatchError::EmptyBatchRequest(_))
+    });
     assert_error(
         &err,
         "AWS.SimpleQueueService.EmptyBatchRequest",
@@ -1780,34 +1798,28 @@ async fn batch_requests_are_checked_as_a_whole() {
         .send()
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(SendMessageBatchError::TooManyEntriesInBatchRequest(_))
-        ),
-        "{err:?}"
-    );
+    assert_is(&err, |e| {
+        matches!(e, SendMessageBatchError::TooManyEntriesInBatchRequest(_))
+    });
     assert_error(
         &err,
         "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
         Some("Maximum number of entries per request are 10. You have sent 11."),
     );
-    let err = client
-        .send_message_batch()
-        .queue_url(&url)
-        .entries(send_entry("same", "a"))
-        .entries(send_entry("other", "b"))
-        .entries(send_entry("same", "c"))
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(SendMessageBatchError::BatchEntryIdsNotDistinct(_))
-        ),
-        "{err:?}"
-    );
+    let err = try_send_batch(
+        &client,
+        &url,
+        vec![
+            send_entry("same", "a"),
+            send_entry("other", "b"),
+            send_entry("same", "c"),
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert_is(&err, |e| {
+        matches!(e, SendMessageBatchError::BatchEntryIdsNotDistinct(_))
+    });
     assert_error(
         &err,
         "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
@@ -1815,11 +1827,7 @@ async fn batch_requests_are_checked_as_a_whole() {
     );
     let bad_id_message = "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.";
     for bad_id in ["has space", "dot.ted", &"x".repeat(81), ""] {
-        let err = client
-            .send_message_batch()
-            .queue_url(&url)
-            .entries(send_entry(bad_id, "x"))
-            .send()
+        let err = try_send_batch(&client, &url, vec![send_entry(bad_id, "x")])
             .await
             .unwrap_err();
         assert!(
@@ -1837,31 +1845,22 @@ async fn batch_requests_are_checked_as_a_whole() {
     }
     // An 80-character id of every allowed kind of character is fine.
     let long_id = format!("{}-_aZ9", "y".repeat(75));
-    let out = client
-        .send_message_batch()
-        .queue_url(&url)
-        .entries(send_entry(&long_id, "long id"))
-        .send()
+    let out = try_send_batch(&client, &url, vec![send_entry(&long_id, "long id")])
         .await
         .unwrap();
     assert_eq!(out.successful()[0].id(), long_id);
     // Two bodies of 600,000 bytes, each allowed alone, are too much together.
     let big = "b".repeat(600_000);
-    let err = client
-        .send_message_batch()
-        .queue_url(&url)
-        .entries(send_entry("one", &big))
-        .entries(send_entry("two", &big))
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(SendMessageBatchError::BatchRequestTooLong(_))
-        ),
-        "{err:?}"
-    );
+    let err = try_send_batch(
+        &client,
+        &url,
+        vec![send_entry("one", &big), send_entry("two", &big)],
+    )
+    .await
+    .unwrap_err();
+    assert_is(&err, |e| {
+        matches!(e, SendMessageBatchError::BatchRequestTooLong(_))
+    });
     assert_error(
         &err,
         "AWS.SimpleQueueService.BatchRequestTooLong",
@@ -1883,20 +1882,10 @@ async fn batch_requests_are_checked_as_a_whole() {
     assert!(out.failed().is_empty());
 
     // DeleteMessageBatch. C: aws-sdk-php#630 for the empty text.
-    let err = client
-        .delete_message_batch()
-        .queue_url(&url)
-        .set_entries(Some(vec![]))
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(DeleteMessageBatchError::EmptyBatchRequest(_))
-        ),
-        "{err:?}"
-    );
+    let err = try_delete_batch(&client, &url, vec![]).await.unwrap_err();
+    assert_is(&err, |e| {
+        matches!(e, DeleteMessageBatchError::EmptyBatchRequest(_))
+    });
     assert_error(
         &err,
         "AWS.SimpleQueueService.EmptyBatchRequest",
@@ -1914,52 +1903,35 @@ async fn batch_requests_are_checked_as_a_whole() {
         .send()
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(DeleteMessageBatchError::TooManyEntriesInBatchRequest(_))
-        ),
-        "{err:?}"
-    );
+    assert_is(&err, |e| {
+        matches!(e, DeleteMessageBatchError::TooManyEntriesInBatchRequest(_))
+    });
     assert_error(
         &err,
         "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
         Some("Maximum number of entries per request are 10. You have sent 11."),
     );
-    let err = client
-        .delete_message_batch()
-        .queue_url(&url)
-        .entries(delete_entry("dup", "h1"))
-        .entries(delete_entry("dup", "h2"))
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(DeleteMessageBatchError::BatchEntryIdsNotDistinct(_))
-        ),
-        "{err:?}"
-    );
+    let err = try_delete_batch(
+        &client,
+        &url,
+        vec![delete_entry("dup", "h1"), delete_entry("dup", "h2")],
+    )
+    .await
+    .unwrap_err();
+    assert_is(&err, |e| {
+        matches!(e, DeleteMessageBatchError::BatchEntryIdsNotDistinct(_))
+    });
     assert_error(
         &err,
         "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
         Some("Id dup repeated."),
     );
-    let err = client
-        .delete_message_batch()
-        .queue_url(&url)
-        .entries(delete_entry("bad/id", "h"))
-        .send()
+    let err = try_delete_batch(&client, &url, vec![delete_entry("bad/id", "h")])
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(DeleteMessageBatchError::InvalidBatchEntryId(_))
-        ),
-        "{err:?}"
-    );
+    assert_is(&err, |e| {
+        matches!(e, DeleteMessageBatchError::InvalidBatchEntryId(_))
+    });
     assert_error(
         &err,
         "AWS.SimpleQueueService.InvalidBatchEntryId",
@@ -1967,20 +1939,12 @@ async fn batch_requests_are_checked_as_a_whole() {
     );
 
     // ChangeMessageVisibilityBatch (the empty text by analogy, G).
-    let err = client
-        .change_message_visibility_batch()
-        .queue_url(&url)
-        .set_entries(Some(vec![]))
-        .send()
+    let err = try_visibility_batch(&client, &url, vec![])
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(ChangeMessageVisibilityBatchError::EmptyBatchRequest(_))
-        ),
-        "{err:?}"
-    );
+    assert_is(&err, |e| {
+        matches!(e, ChangeMessageVisibilityBatchError::EmptyBatchRequest(_))
+    });
     assert_error(
         &err,
         "AWS.SimpleQueueService.EmptyBatchRequest",
@@ -2000,54 +1964,48 @@ async fn batch_requests_are_checked_as_a_whole() {
         .send()
         .await
         .unwrap_err();
-    assert!(
+    assert_is(&err, |e| {
         matches!(
-            err.as_service_error(),
-            Some(ChangeMessageVisibilityBatchError::TooManyEntriesInBatchRequest(_))
-        ),
-        "{err:?}"
-    );
+            e,
+            ChangeMessageVisibilityBatchError::TooManyEntriesInBatchRequest(_)
+        )
+    });
     assert_error(
         &err,
         "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
         Some("Maximum number of entries per request are 10. You have sent 11."),
     );
-    let err = client
-        .change_message_visibility_batch()
-        .queue_url(&url)
-        .entries(visibility_entry("dup", "h1", 1))
-        .entries(visibility_entry("dup", "h2", 1))
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
+    let err = try_visibility_batch(
+        &client,
+        &url,
+        vec![
+            visibility_entry("dup", "h1", 1),
+            visibility_entry("dup", "h2", 1),
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert_is(&err, |e| {
         matches!(
-            err.as_service_error(),
-            Some(ChangeMessageVisibilityBatchError::BatchEntryIdsNotDistinct(
-                _
-            ))
-        ),
-        "{err:?}"
-    );
+            e,
+            ChangeMessageVisibilityBatchError::BatchEntryIdsNotDistinct(_)
+        )
+    });
     assert_error(
         &err,
         "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
         Some("Id dup repeated."),
     );
-    let err = client
-        .change_message_visibility_batch()
-        .queue_url(&url)
-        .entries(visibility_entry(&"z".repeat(81), "h", 1))
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(ChangeMessageVisibilityBatchError::InvalidBatchEntryId(_))
-        ),
-        "{err:?}"
-    );
+    let err = try_visibility_batch(
+        &client,
+        &url,
+        vec![visibility_entry(&"z".repeat(81), "h", 1)],
+    )
+    .await
+    .unwrap_err();
+    assert_is(&err, |e| {
+        matches!(e, ChangeMessageVisibilityBatchError::InvalidBatchEntryId(_))
+    });
     assert_error(
         &err,
         "AWS.SimpleQueueService.InvalidBatchEntryId",
@@ -2120,118 +2078,131 @@ async fn receive_message_rejects_out_of_range_parameters() {
     server.shutdown().await;
 }
 
+/// The modelled error the message actions are expected to fail with.
+#[derive(Clone, Copy)]
+enum QueueFault {
+    DoesNotExist,
+    InvalidAddress,
+}
+
+/// Runs each message action on `url`, asserts that each fails with the `fault` variant of its
+/// operation's error, and returns each operation's name with the error's status, code and message.
+async fn message_action_errors(
+    client: &Client,
+    url: &str,
+    fault: QueueFault,
+) -> Vec<(&'static str, (u16, String, String))> {
+    let missing = matches!(fault, QueueFault::DoesNotExist);
+    let mut out = Vec::new();
+    let err = client
+        .send_message()
+        .queue_url(url)
+        .message_body("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert_is(&err, |e| {
+        if missing {
+            matches!(e, SendMessageError::QueueDoesNotExist(_))
+        } else {
+            matches!(e, SendMessageError::InvalidAddress(_))
+        }
+    });
+    out.push(("SendMessage", parts(&err)));
+    let err = try_send_batch(client, url, vec![send_entry("a", "x")])
+        .await
+        .unwrap_err();
+    assert_is(&err, |e| {
+        if missing {
+            matches!(e, SendMessageBatchError::QueueDoesNotExist(_))
+        } else {
+            matches!(e, SendMessageBatchError::InvalidAddress(_))
+        }
+    });
+    out.push(("SendMessageBatch", parts(&err)));
+    let err = client
+        .receive_message()
+        .queue_url(url)
+        .send()
+        .await
+        .unwrap_err();
+    assert_is(&err, |e| {
+        if missing {
+            matches!(e, ReceiveMessageError::QueueDoesNotExist(_))
+        } else {
+            matches!(e, ReceiveMessageError::InvalidAddress(_))
+        }
+    });
+    out.push(("ReceiveMessage", parts(&err)));
+    let err = client
+        .delete_message()
+        .queue_url(url)
+        .receipt_handle("h")
+        .send()
+        .await
+        .unwrap_err();
+    assert_is(&err, |e| {
+        if missing {
+            matches!(e, DeleteMessageError::QueueDoesNotExist(_))
+        } else {
+            matches!(e, DeleteMessageError::InvalidAddress(_))
+        }
+    });
+    out.push(("DeleteMessage", parts(&err)));
+    let err = try_delete_batch(client, url, vec![delete_entry("a", "h")])
+        .await
+        .unwrap_err();
+    assert_is(&err, |e| {
+        if missing {
+            matches!(e, DeleteMessageBatchError::QueueDoesNotExist(_))
+        } else {
+            matches!(e, DeleteMessageBatchError::InvalidAddress(_))
+        }
+    });
+    out.push(("DeleteMessageBatch", parts(&err)));
+    let err = client
+        .change_message_visibility()
+        .queue_url(url)
+        .receipt_handle("h")
+        .visibility_timeout(1)
+        .send()
+        .await
+        .unwrap_err();
+    assert_is(&err, |e| {
+        if missing {
+            matches!(e, ChangeMessageVisibilityError::QueueDoesNotExist(_))
+        } else {
+            matches!(e, ChangeMessageVisibilityError::InvalidAddress(_))
+        }
+    });
+    out.push(("ChangeMessageVisibility", parts(&err)));
+    let err = try_visibility_batch(client, url, vec![visibility_entry("a", "h", 1)])
+        .await
+        .unwrap_err();
+    assert_is(&err, |e| {
+        if missing {
+            matches!(e, ChangeMessageVisibilityBatchError::QueueDoesNotExist(_))
+        } else {
+            matches!(e, ChangeMessageVisibilityBatchError::InvalidAddress(_))
+        }
+    });
+    out.push(("ChangeMessageVisibilityBatch", parts(&err)));
+    out
+}
+
 #[tokio::test]
 async fn message_actions_on_a_missing_queue_are_queue_does_not_exist() {
     let server = TestServer::start().await;
     let client = server.client();
     let url = server.queue_url("never-created");
     let code = "AWS.SimpleQueueService.NonExistentQueue";
-    let message = Some("The specified queue does not exist.");
-    let err = client
-        .send_message()
-        .queue_url(&url)
-        .message_body("x")
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(SendMessageError::QueueDoesNotExist(_))
-        ),
-        "{err:?}"
-    );
-    assert_error(&err, code, message);
-    let err = client
-        .send_message_batch()
-        .queue_url(&url)
-        .entries(send_entry("a", "x"))
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(SendMessageBatchError::QueueDoesNotExist(_))
-        ),
-        "{err:?}"
-    );
-    assert_error(&err, code, message);
-    let err = client
-        .receive_message()
-        .queue_url(&url)
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(ReceiveMessageError::QueueDoesNotExist(_))
-        ),
-        "{err:?}"
-    );
-    assert_error(&err, code, message);
-    let err = client
-        .delete_message()
-        .queue_url(&url)
-        .receipt_handle("h")
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(DeleteMessageError::QueueDoesNotExist(_))
-        ),
-        "{err:?}"
-    );
-    assert_error(&err, code, message);
-    let err = client
-        .delete_message_batch()
-        .queue_url(&url)
-        .entries(delete_entry("a", "h"))
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(DeleteMessageBatchError::QueueDoesNotExist(_))
-        ),
-        "{err:?}"
-    );
-    assert_error(&err, code, message);
-    let err = client
-        .change_message_visibility()
-        .queue_url(&url)
-        .receipt_handle("h")
-        .visibility_timeout(1)
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(ChangeMessageVisibilityError::QueueDoesNotExist(_))
-        ),
-        "{err:?}"
-    );
-    assert_error(&err, code, message);
-    let err = client
-        .change_message_visibility_batch()
-        .queue_url(&url)
-        .entries(visibility_entry("a", "h", 1))
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(ChangeMessageVisibilityBatchError::QueueDoesNotExist(_))
-        ),
-        "{err:?}"
-    );
-    assert_error(&err, code, message);
+    let message = "The specified queue does not exist.";
+    for (operation, (s, c, m)) in
+        message_action_errors(&client, &url, QueueFault::DoesNotExist).await
+    {
+        assert_eq!((s, c.as_str()), (400, code), "{operation}");
+        assert_eq!(m, message, "{operation}");
+    }
     server.shutdown().await;
 }
 
@@ -2240,105 +2211,10 @@ async fn message_actions_on_a_queue_url_that_is_not_one_are_invalid_address() {
     let server = TestServer::start().await;
     let client = server.client();
     let url = "not-a-queue-url";
-    let err = client
-        .send_message()
-        .queue_url(url)
-        .message_body("x")
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(SendMessageError::InvalidAddress(_))
-        ),
-        "{err:?}"
-    );
-    assert_error(&err, "InvalidAddress", None);
-    let err = client
-        .send_message_batch()
-        .queue_url(url)
-        .entries(send_entry("a", "x"))
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(SendMessageBatchError::InvalidAddress(_))
-        ),
-        "{err:?}"
-    );
-    let err = client
-        .receive_message()
-        .queue_url(url)
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(ReceiveMessageError::InvalidAddress(_))
-        ),
-        "{err:?}"
-    );
-    let err = client
-        .delete_message()
-        .queue_url(url)
-        .receipt_handle("h")
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(DeleteMessageError::InvalidAddress(_))
-        ),
-        "{err:?}"
-    );
-    let err = client
-        .delete_message_batch()
-        .queue_url(url)
-        .entries(delete_entry("a", "h"))
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(DeleteMessageBatchError::InvalidAddress(_))
-        ),
-        "{err:?}"
-    );
-    let err = client
-        .change_message_visibility()
-        .queue_url(url)
-        .receipt_handle("h")
-        .visibility_timeout(1)
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(ChangeMessageVisibilityError::InvalidAddress(_))
-        ),
-        "{err:?}"
-    );
-    let err = client
-        .change_message_visibility_batch()
-        .queue_url(url)
-        .entries(visibility_entry("a", "h", 1))
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(ChangeMessageVisibilityBatchError::InvalidAddress(_))
-        ),
-        "{err:?}"
-    );
+    let errors = message_action_errors(&client, url, QueueFault::InvalidAddress).await;
+    // SendMessage's error is checked to be a 400 with code InvalidAddress.
+    let (operation, (s, c, _)) = &errors[0];
+    assert_eq!((*s, c.as_str()), (400, "InvalidAddress"), "{operation}");
     server.shutdown().await;
 }
 
@@ -2568,14 +2444,16 @@ async fn state_survives_a_graceful_restart() {
         ],
     )
     .await;
-    client
-        .set_queue_attributes()
-        .queue_url(&url)
-        .attributes(A::VisibilityTimeout, "45")
-        .attributes(A::MessageRetentionPeriod, "86400")
-        .send()
-        .await
-        .unwrap();
+    try_set(
+        &client,
+        &url,
+        &[
+            (A::VisibilityTimeout, "45"),
+            (A::MessageRetentionPeriod, "86400"),
+        ],
+    )
+    .await
+    .unwrap();
     client
         .tag_queue()
         .queue_url(&url)
@@ -2643,13 +2521,13 @@ async fn state_survives_a_graceful_restart() {
     let long = receive(&client, &url, 1, 600, 0).await.remove(0);
     let revealed = receive(&client, &url, 1, 600, 0).await.remove(0);
     let extended = receive(&client, &url, 1, 3, 0).await.remove(0);
-    let out = client
-        .change_message_visibility_batch()
-        .queue_url(&url)
-        .entries(visibility_entry("extend", &handle(&extended), 600))
-        .send()
-        .await
-        .unwrap();
+    let out = try_visibility_batch(
+        &client,
+        &url,
+        vec![visibility_entry("extend", &handle(&extended), 600)],
+    )
+    .await
+    .unwrap();
     assert_eq!(out.successful().len(), 1, "{out:?}");
     let deleted = receive(&client, &url, 1, 600, 0).await.remove(0);
     client
@@ -2660,13 +2538,13 @@ async fn state_survives_a_graceful_restart() {
         .await
         .unwrap();
     let batch_deleted = receive(&client, &url, 1, 600, 0).await.remove(0);
-    let out = client
-        .delete_message_batch()
-        .queue_url(&url)
-        .entries(delete_entry("gone", &handle(&batch_deleted)))
-        .send()
-        .await
-        .unwrap();
+    let out = try_delete_batch(
+        &client,
+        &url,
+        vec![delete_entry("gone", &handle(&batch_deleted))],
+    )
+    .await
+    .unwrap();
     assert_eq!(out.successful().len(), 1, "{out:?}");
     let in_flight: BTreeSet<String> = [
         &short,
@@ -2719,27 +2597,14 @@ async fn state_survives_a_graceful_restart() {
         .send()
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(GetQueueUrlError::QueueDoesNotExist(_))
-        ),
-        "{err:?}"
-    );
+    assert_is(&err, |e| {
+        matches!(e, GetQueueUrlError::QueueDoesNotExist(_))
+    });
     // The deletion's 60-second rule is remembered too.
-    let err = client
-        .create_queue()
-        .queue_name("gone")
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(CreateQueueError::QueueDeletedRecently(_))
-        ),
-        "{err:?}"
-    );
+    let err = try_create(&client, "gone", &[]).await.unwrap_err();
+    assert_is(&err, |e| {
+        matches!(e, CreateQueueError::QueueDeletedRecently(_))
+    });
     assert_eq!(
         settled(all_queue_attributes(&client, &url).await),
         kept_before

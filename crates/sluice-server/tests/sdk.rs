@@ -24,8 +24,8 @@ use aws_sdk_sqs::operation::untag_queue::UntagQueueError;
 use aws_sdk_sqs::types::QueueAttributeName as A;
 use aws_sdk_sqs::Client;
 use common::{
-    assert_service_error as assert_error, create, now_seconds, parts, tags, TestServer,
-    DEFAULT_ACCOUNT,
+    assert_is, assert_service_error as assert_error, create, now_seconds, parts, tags, try_create,
+    try_set, TestServer, DEFAULT_ACCOUNT,
 };
 use sluice_server::QueueSpec;
 
@@ -94,13 +94,9 @@ async fn create_get_url_and_delete_round_trip() {
         .send()
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(GetQueueUrlError::QueueDoesNotExist(_))
-        ),
-        "{err:?}"
-    );
+    assert_is(&err, |e| {
+        matches!(e, GetQueueUrlError::QueueDoesNotExist(_))
+    });
     let listed = client.list_queues().send().await.unwrap();
     assert!(listed.queue_urls().is_empty(), "{listed:?}");
     server.shutdown().await;
@@ -135,20 +131,12 @@ async fn create_queue_with_attributes_and_tags_as_in_the_api_reference() {
     );
 
     // The same name with exactly the same attributes returns the existing queue's URL.
-    let again = client
-        .create_queue()
-        .queue_name("MyQueue")
-        .attributes(A::VisibilityTimeout, "40")
-        .send()
+    let again = try_create(&client, "MyQueue", &[(A::VisibilityTimeout, "40")])
         .await
         .unwrap();
     assert_eq!(again.queue_url(), Some(url.as_str()));
     // So does the same name with an attribute given at its current (default) value.
-    let again = client
-        .create_queue()
-        .queue_name("MyQueue")
-        .attributes(A::DelaySeconds, "0")
-        .send()
+    let again = try_create(&client, "MyQueue", &[(A::DelaySeconds, "0")])
         .await
         .unwrap();
     assert_eq!(again.queue_url(), Some(url.as_str()));
@@ -158,27 +146,13 @@ async fn create_queue_with_attributes_and_tags_as_in_the_api_reference() {
 async fn same_name_with_different_attributes_is_queue_name_exists() {
     let server = TestServer::start().await;
     let client = server.client();
-    client
-        .create_queue()
-        .queue_name("dup")
-        .attributes(A::VisibilityTimeout, "40")
-        .send()
+    try_create(&client, "dup", &[(A::VisibilityTimeout, "40")])
         .await
         .unwrap();
-    let err = client
-        .create_queue()
-        .queue_name("dup")
-        .attributes(A::VisibilityTimeout, "60")
-        .send()
+    let err = try_create(&client, "dup", &[(A::VisibilityTimeout, "60")])
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(CreateQueueError::QueueNameExists(_))
-        ),
-        "{err:?}"
-    );
+    assert_is(&err, |e| matches!(e, CreateQueueError::QueueNameExists(_)));
     // No trailing period in AWS's text.
     assert_error(
         &err,
@@ -189,20 +163,10 @@ async fn same_name_with_different_attributes_is_queue_name_exists() {
 
     // A queue created with defaults, then "created" again with a non-default value.
     create(&client, "dup2").await;
-    let err = client
-        .create_queue()
-        .queue_name("dup2")
-        .attributes(A::DelaySeconds, "5")
-        .send()
+    let err = try_create(&client, "dup2", &[(A::DelaySeconds, "5")])
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(CreateQueueError::QueueNameExists(_))
-        ),
-        "{err:?}"
-    );
+    assert_is(&err, |e| matches!(e, CreateQueueError::QueueNameExists(_)));
     assert_error(
         &err,
         400,
@@ -223,22 +187,13 @@ async fn bad_queue_names_are_invalid_parameter_value() {
         "q.fifo",
         too_long.as_str(),
     ] {
-        let err = client
-            .create_queue()
-            .queue_name(name)
-            .send()
-            .await
-            .unwrap_err();
+        let err = try_create(&client, name, &[]).await.unwrap_err();
         assert_error(&err, 400, "InvalidParameterValue", Some(BAD_NAME_MESSAGE));
     }
     // FifoQueue=true with a name that does not end in .fifo, or a .fifo name that is too long.
     let long_fifo = format!("{}.fifo", "a".repeat(76));
     for name in ["nofifo", ".fifo", long_fifo.as_str(), "bad name.fifo"] {
-        let err = client
-            .create_queue()
-            .queue_name(name)
-            .attributes(A::FifoQueue, "true")
-            .send()
+        let err = try_create(&client, name, &[(A::FifoQueue, "true")])
             .await
             .unwrap_err();
         assert_error(
@@ -249,20 +204,12 @@ async fn bad_queue_names_are_invalid_parameter_value() {
         );
     }
     // FifoQueue=false is an unknown attribute to SQS, whatever the name.
-    let err = client
-        .create_queue()
-        .queue_name("plain")
-        .attributes(A::FifoQueue, "false")
-        .send()
+    let err = try_create(&client, "plain", &[(A::FifoQueue, "false")])
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(CreateQueueError::InvalidAttributeName(_))
-        ),
-        "{err:?}"
-    );
+    assert_is(&err, |e| {
+        matches!(e, CreateQueueError::InvalidAttributeName(_))
+    });
     assert_error(
         &err,
         400,
@@ -278,11 +225,7 @@ async fn bad_queue_names_are_invalid_parameter_value() {
         "80 characters is allowed"
     );
     let fifo80 = format!("{}.fifo", "b".repeat(75));
-    client
-        .create_queue()
-        .queue_name(&fifo80)
-        .attributes(A::FifoQueue, "true")
-        .send()
+    try_create(&client, &fifo80, &[(A::FifoQueue, "true")])
         .await
         .unwrap();
     create(&client, "Mixed_Case-123").await;
@@ -313,10 +256,9 @@ async fn every_action_on_a_missing_queue_is_queue_does_not_exist() {
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(
-        err.as_service_error(),
-        Some(GetQueueUrlError::QueueDoesNotExist(_))
-    ));
+    assert_is(&err, |e| {
+        matches!(e, GetQueueUrlError::QueueDoesNotExist(_))
+    });
     let (s, c, m) = parts(&err);
     check(s, &c, &m, "GetQueueUrl");
 
@@ -327,24 +269,18 @@ async fn every_action_on_a_missing_queue_is_queue_does_not_exist() {
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(
-        err.as_service_error(),
-        Some(GetQueueAttributesError::QueueDoesNotExist(_))
-    ));
+    assert_is(&err, |e| {
+        matches!(e, GetQueueAttributesError::QueueDoesNotExist(_))
+    });
     let (s, c, m) = parts(&err);
     check(s, &c, &m, "GetQueueAttributes");
 
-    let err = client
-        .set_queue_attributes()
-        .queue_url(&missing)
-        .attributes(A::VisibilityTimeout, "10")
-        .send()
+    let err = try_set(&client, &missing, &[(A::VisibilityTimeout, "10")])
         .await
         .unwrap_err();
-    assert!(matches!(
-        err.as_service_error(),
-        Some(SetQueueAttributesError::QueueDoesNotExist(_))
-    ));
+    assert_is(&err, |e| {
+        matches!(e, SetQueueAttributesError::QueueDoesNotExist(_))
+    });
     let (s, c, m) = parts(&err);
     check(s, &c, &m, "SetQueueAttributes");
 
@@ -354,10 +290,9 @@ async fn every_action_on_a_missing_queue_is_queue_does_not_exist() {
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(
-        err.as_service_error(),
-        Some(DeleteQueueError::QueueDoesNotExist(_))
-    ));
+    assert_is(&err, |e| {
+        matches!(e, DeleteQueueError::QueueDoesNotExist(_))
+    });
     let (s, c, m) = parts(&err);
     check(s, &c, &m, "DeleteQueue");
 
@@ -367,10 +302,7 @@ async fn every_action_on_a_missing_queue_is_queue_does_not_exist() {
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(
-        err.as_service_error(),
-        Some(PurgeQueueError::QueueDoesNotExist(_))
-    ));
+    assert_is(&err, |e| matches!(e, PurgeQueueError::QueueDoesNotExist(_)));
     let (s, c, m) = parts(&err);
     check(s, &c, &m, "PurgeQueue");
 
@@ -381,10 +313,7 @@ async fn every_action_on_a_missing_queue_is_queue_does_not_exist() {
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(
-        err.as_service_error(),
-        Some(TagQueueError::QueueDoesNotExist(_))
-    ));
+    assert_is(&err, |e| matches!(e, TagQueueError::QueueDoesNotExist(_)));
     let (s, c, m) = parts(&err);
     check(s, &c, &m, "TagQueue");
 
@@ -395,10 +324,7 @@ async fn every_action_on_a_missing_queue_is_queue_does_not_exist() {
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(
-        err.as_service_error(),
-        Some(UntagQueueError::QueueDoesNotExist(_))
-    ));
+    assert_is(&err, |e| matches!(e, UntagQueueError::QueueDoesNotExist(_)));
     let (s, c, m) = parts(&err);
     check(s, &c, &m, "UntagQueue");
 
@@ -408,10 +334,9 @@ async fn every_action_on_a_missing_queue_is_queue_does_not_exist() {
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(
-        err.as_service_error(),
-        Some(ListQueueTagsError::QueueDoesNotExist(_))
-    ));
+    assert_is(&err, |e| {
+        matches!(e, ListQueueTagsError::QueueDoesNotExist(_))
+    });
     let (s, c, m) = parts(&err);
     check(s, &c, &m, "ListQueueTags");
 
@@ -424,10 +349,9 @@ async fn every_action_on_a_missing_queue_is_queue_does_not_exist() {
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(
-        err.as_service_error(),
-        Some(AddPermissionError::QueueDoesNotExist(_))
-    ));
+    assert_is(&err, |e| {
+        matches!(e, AddPermissionError::QueueDoesNotExist(_))
+    });
     let (s, c, m) = parts(&err);
     check(s, &c, &m, "AddPermission");
 
@@ -438,10 +362,9 @@ async fn every_action_on_a_missing_queue_is_queue_does_not_exist() {
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(
-        err.as_service_error(),
-        Some(RemovePermissionError::QueueDoesNotExist(_))
-    ));
+    assert_is(&err, |e| {
+        matches!(e, RemovePermissionError::QueueDoesNotExist(_))
+    });
     let (s, c, m) = parts(&err);
     check(s, &c, &m, "RemovePermission");
 
@@ -451,10 +374,9 @@ async fn every_action_on_a_missing_queue_is_queue_does_not_exist() {
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(
-        err.as_service_error(),
-        Some(ListDeadLetterSourceQueuesError::QueueDoesNotExist(_))
-    ));
+    assert_is(&err, |e| {
+        matches!(e, ListDeadLetterSourceQueuesError::QueueDoesNotExist(_))
+    });
     let (s, c, m) = parts(&err);
     check(s, &c, &m, "ListDeadLetterSourceQueues");
 }
@@ -470,13 +392,9 @@ async fn a_queue_url_that_is_not_a_url_is_invalid_address() {
         .send()
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(GetQueueAttributesError::InvalidAddress(_))
-        ),
-        "{err:?}"
-    );
+    assert_is(&err, |e| {
+        matches!(e, GetQueueAttributesError::InvalidAddress(_))
+    });
     let (_, code, _) = parts(&err);
     assert_eq!(code, "InvalidAddress");
 }
@@ -490,20 +408,12 @@ async fn unknown_attribute_names_are_invalid_attribute_name() {
     let server = TestServer::start().await;
     let client = server.client();
 
-    let err = client
-        .create_queue()
-        .queue_name("q")
-        .attributes(A::from("Colour"), "blue")
-        .send()
+    let err = try_create(&client, "q", &[(A::from("Colour"), "blue")])
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(CreateQueueError::InvalidAttributeName(_))
-        ),
-        "{err:?}"
-    );
+    assert_is(&err, |e| {
+        matches!(e, CreateQueueError::InvalidAttributeName(_))
+    });
     assert_error(
         &err,
         400,
@@ -512,36 +422,20 @@ async fn unknown_attribute_names_are_invalid_attribute_name() {
     );
 
     // FIFO-only attributes are unknown on a standard queue (consistent with FifoQueue=false; recalled).
-    let err = client
-        .create_queue()
-        .queue_name("q")
-        .attributes(A::ContentBasedDeduplication, "true")
-        .send()
+    let err = try_create(&client, "q", &[(A::ContentBasedDeduplication, "true")])
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(CreateQueueError::InvalidAttributeName(_))
-        ),
-        "{err:?}"
-    );
+    assert_is(&err, |e| {
+        matches!(e, CreateQueueError::InvalidAttributeName(_))
+    });
 
     let url = create(&client, "q").await;
-    let err = client
-        .set_queue_attributes()
-        .queue_url(&url)
-        .attributes(A::from("Colour"), "blue")
-        .send()
+    let err = try_set(&client, &url, &[(A::from("Colour"), "blue")])
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(SetQueueAttributesError::InvalidAttributeName(_))
-        ),
-        "{err:?}"
-    );
+    assert_is(&err, |e| {
+        matches!(e, SetQueueAttributesError::InvalidAttributeName(_))
+    });
     assert_error(
         &err,
         400,
@@ -556,13 +450,9 @@ async fn unknown_attribute_names_are_invalid_attribute_name() {
         .send()
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(GetQueueAttributesError::InvalidAttributeName(_))
-        ),
-        "{err:?}"
-    );
+    assert_is(&err, |e| {
+        matches!(e, GetQueueAttributesError::InvalidAttributeName(_))
+    });
     assert_error(
         &err,
         400,
@@ -609,11 +499,7 @@ async fn out_of_range_attribute_values_are_invalid_attribute_value() {
     ];
     for (name, value, wire) in cases {
         let expected = format!("Invalid value for the parameter {wire}.");
-        let err = client
-            .create_queue()
-            .queue_name("ranges-new")
-            .attributes(name.clone(), *value)
-            .send()
+        let err = try_create(&client, "ranges-new", &[(name.clone(), *value)])
             .await
             .unwrap_err();
         assert!(
@@ -625,11 +511,7 @@ async fn out_of_range_attribute_values_are_invalid_attribute_value() {
         );
         assert_error(&err, 400, "InvalidAttributeValue", Some(&expected));
 
-        let err = client
-            .set_queue_attributes()
-            .queue_url(&url)
-            .attributes(name.clone(), *value)
-            .send()
+        let err = try_set(&client, &url, &[(name.clone(), *value)])
             .await
             .unwrap_err();
         assert!(
@@ -648,10 +530,9 @@ async fn out_of_range_attribute_values_are_invalid_attribute_value() {
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(
-        err.as_service_error(),
-        Some(GetQueueUrlError::QueueDoesNotExist(_))
-    ));
+    assert_is(&err, |e| {
+        matches!(e, GetQueueUrlError::QueueDoesNotExist(_))
+    });
 
     // Both ends of each range are valid.
     let bounds: &[(A, &str)] = &[
@@ -667,11 +548,7 @@ async fn out_of_range_attribute_values_are_invalid_attribute_value() {
         (A::VisibilityTimeout, "43200"),
     ];
     for (name, value) in bounds {
-        client
-            .set_queue_attributes()
-            .queue_url(&url)
-            .attributes(name.clone(), *value)
-            .send()
+        try_set(&client, &url, &[(name.clone(), *value)])
             .await
             .unwrap_or_else(|e| panic!("{name:?}={value}: {e:?}"));
         let got = attributes(&client, &url, std::slice::from_ref(name)).await;
@@ -689,19 +566,10 @@ async fn recreating_a_deleted_queue_within_60_seconds_is_queue_deleted_recently(
     let client = server.client();
     let url = create(&client, "phoenix").await;
     client.delete_queue().queue_url(&url).send().await.unwrap();
-    let err = client
-        .create_queue()
-        .queue_name("phoenix")
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(CreateQueueError::QueueDeletedRecently(_))
-        ),
-        "{err:?}"
-    );
+    let err = try_create(&client, "phoenix", &[]).await.unwrap_err();
+    assert_is(&err, |e| {
+        matches!(e, CreateQueueError::QueueDeletedRecently(_))
+    });
     assert_error(
         &err,
         400,
@@ -715,10 +583,9 @@ async fn recreating_a_deleted_queue_within_60_seconds_is_queue_deleted_recently(
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(
-        err.as_service_error(),
-        Some(DeleteQueueError::QueueDoesNotExist(_))
-    ));
+    assert_is(&err, |e| {
+        matches!(e, DeleteQueueError::QueueDoesNotExist(_))
+    });
     // Other names are not affected.
     create(&client, "phoenix2").await;
 }
@@ -735,13 +602,9 @@ async fn a_second_purge_within_60_seconds_is_purge_queue_in_progress() {
         .send()
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(PurgeQueueError::PurgeQueueInProgress(_))
-        ),
-        "{err:?}"
-    );
+    assert_is(&err, |e| {
+        matches!(e, PurgeQueueError::PurgeQueueInProgress(_))
+    });
     let (_, code, message) = parts(&err);
     assert_eq!(code, "AWS.SimpleQueueService.PurgeQueueInProgress");
     // Recalled text.
@@ -893,22 +756,14 @@ async fn regions_hold_separate_queues_with_different_urls_and_arns() {
     let east = server.client();
     let eu = server.client_for("eu-west-1", "test");
 
-    let east_url = east
-        .create_queue()
-        .queue_name("shared")
-        .attributes(A::VisibilityTimeout, "10")
-        .send()
+    let east_url = try_create(&east, "shared", &[(A::VisibilityTimeout, "10")])
         .await
         .unwrap()
         .queue_url()
         .unwrap()
         .to_string();
     // Same name, different attributes, other region: a different queue, not QueueNameExists.
-    let eu_url = eu
-        .create_queue()
-        .queue_name("shared")
-        .attributes(A::VisibilityTimeout, "20")
-        .send()
+    let eu_url = try_create(&eu, "shared", &[(A::VisibilityTimeout, "20")])
         .await
         .unwrap()
         .queue_url()
@@ -931,11 +786,7 @@ async fn regions_hold_separate_queues_with_different_urls_and_arns() {
     assert_eq!(eu_attrs["VisibilityTimeout"], "20");
 
     // Each region lists only its own queues, and GetQueueUrl gives the region's URL.
-    eu.create_queue()
-        .queue_name("eu-only")
-        .send()
-        .await
-        .unwrap();
+    try_create(&eu, "eu-only", &[]).await.unwrap();
     let east_list = east.list_queues().send().await.unwrap();
     assert_eq!(east_list.queue_urls(), std::slice::from_ref(&east_url));
     let eu_list = eu.list_queues().send().await.unwrap();
@@ -956,10 +807,9 @@ async fn regions_hold_separate_queues_with_different_urls_and_arns() {
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(
-        err.as_service_error(),
-        Some(GetQueueUrlError::QueueDoesNotExist(_))
-    ));
+    assert_is(&err, |e| {
+        matches!(e, GetQueueUrlError::QueueDoesNotExist(_))
+    });
 
     // The region-qualified URL names the eu queue whichever region the request is signed for.
     let via_east = all_attributes(&east, &eu_url).await;
@@ -988,10 +838,9 @@ async fn a_twelve_digit_access_key_is_the_account() {
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(
-        err.as_service_error(),
-        Some(GetQueueUrlError::QueueDoesNotExist(_))
-    ));
+    assert_is(&err, |e| {
+        matches!(e, GetQueueUrlError::QueueDoesNotExist(_))
+    });
     assert!(default
         .list_queues()
         .send()
@@ -1015,10 +864,9 @@ async fn a_twelve_digit_access_key_is_the_account() {
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(
-        err.as_service_error(),
-        Some(GetQueueUrlError::QueueDoesNotExist(_))
-    ));
+    assert_is(&err, |e| {
+        matches!(e, GetQueueUrlError::QueueDoesNotExist(_))
+    });
 
     // Bob's queue of the same name is his own.
     let bob_url = create(&bob, "acct").await;
@@ -1038,11 +886,7 @@ async fn an_aws_form_queue_url_resolves() {
     let client = server.client();
     create(&client, "awsform").await;
     let aws_url = format!("https://sqs.us-east-1.amazonaws.com/{DEFAULT_ACCOUNT}/awsform");
-    client
-        .set_queue_attributes()
-        .queue_url(&aws_url)
-        .attributes(A::DelaySeconds, "7")
-        .send()
+    try_set(&client, &aws_url, &[(A::DelaySeconds, "7")])
         .await
         .unwrap();
     let attrs = all_attributes(&client, &aws_url).await;
@@ -1150,11 +994,7 @@ async fn get_queue_attributes_all_on_a_standard_queue() {
 async fn get_queue_attributes_all_on_a_fifo_queue() {
     let server = TestServer::start().await;
     let client = server.client();
-    let url = client
-        .create_queue()
-        .queue_name("jobs.fifo")
-        .attributes(A::FifoQueue, "true")
-        .send()
+    let url = try_create(&client, "jobs.fifo", &[(A::FifoQueue, "true")])
         .await
         .unwrap()
         .queue_url()
@@ -1180,15 +1020,17 @@ async fn get_queue_attributes_all_on_a_fifo_queue() {
     );
 
     // FIFO settings can be changed on a FIFO queue.
-    client
-        .set_queue_attributes()
-        .queue_url(&url)
-        .attributes(A::ContentBasedDeduplication, "true")
-        .attributes(A::DeduplicationScope, "messageGroup")
-        .attributes(A::FifoThroughputLimit, "perMessageGroupId")
-        .send()
-        .await
-        .unwrap();
+    try_set(
+        &client,
+        &url,
+        &[
+            (A::ContentBasedDeduplication, "true"),
+            (A::DeduplicationScope, "messageGroup"),
+            (A::FifoThroughputLimit, "perMessageGroupId"),
+        ],
+    )
+    .await
+    .unwrap();
     let attrs = all_attributes(&client, &url).await;
     assert_eq!(attrs["ContentBasedDeduplication"], "true");
     assert_eq!(attrs["DeduplicationScope"], "messageGroup");
@@ -1203,16 +1045,18 @@ async fn set_queue_attributes_changes_what_get_queue_attributes_returns() {
     // The API reference's examples: VisibilityTimeout 35, DelaySeconds 45, ReceiveMessageWaitTimeSeconds 20,
     // and a Policy.
     let policy = r#"{"Version":"2012-10-17","Id":"Policy1677095510157","Statement":[{"Sid":"Stmt1677095506939","Effect":"Allow","Principal":"*","Action":"sqs:ReceiveMessage","Resource":"arn:aws:sqs:us-east-1:000000000000:settable"}]}"#;
-    client
-        .set_queue_attributes()
-        .queue_url(&url)
-        .attributes(A::VisibilityTimeout, "35")
-        .attributes(A::DelaySeconds, "45")
-        .attributes(A::ReceiveMessageWaitTimeSeconds, "20")
-        .attributes(A::Policy, policy)
-        .send()
-        .await
-        .unwrap();
+    try_set(
+        &client,
+        &url,
+        &[
+            (A::VisibilityTimeout, "35"),
+            (A::DelaySeconds, "45"),
+            (A::ReceiveMessageWaitTimeSeconds, "20"),
+            (A::Policy, policy),
+        ],
+    )
+    .await
+    .unwrap();
     let got = attributes(
         &client,
         &url,
@@ -1234,22 +1078,12 @@ async fn set_queue_attributes_changes_what_get_queue_attributes_returns() {
     assert!(all.contains_key("Policy"));
 
     // An empty Policy removes it.
-    client
-        .set_queue_attributes()
-        .queue_url(&url)
-        .attributes(A::Policy, "")
-        .send()
-        .await
-        .unwrap();
+    try_set(&client, &url, &[(A::Policy, "")]).await.unwrap();
     let all = all_attributes(&client, &url).await;
     assert!(!all.contains_key("Policy"), "{all:?}");
 
     // SSE-KMS: a key id shows up with its reuse period.
-    client
-        .set_queue_attributes()
-        .queue_url(&url)
-        .attributes(A::KmsMasterKeyId, "alias/aws/sqs")
-        .send()
+    try_set(&client, &url, &[(A::KmsMasterKeyId, "alias/aws/sqs")])
         .await
         .unwrap();
     let all = all_attributes(&client, &url).await;
@@ -1464,22 +1298,14 @@ async fn list_dead_letter_source_queues_finds_queues_whose_redrive_policy_names_
     // As in the SetQueueAttributes example: maxReceiveCount as a string, keys in the other order.
     let redrive = format!(r#"{{"maxReceiveCount":"5","deadLetterTargetArn":"{dlq_arn}"}}"#);
 
-    let src_b = client
-        .create_queue()
-        .queue_name("src-b")
-        .attributes(A::RedrivePolicy, &redrive)
-        .send()
+    let src_b = try_create(&client, "src-b", &[(A::RedrivePolicy, &redrive)])
         .await
         .unwrap()
         .queue_url()
         .unwrap()
         .to_string();
     let src_a = create(&client, "src-a").await;
-    client
-        .set_queue_attributes()
-        .queue_url(&src_a)
-        .attributes(A::RedrivePolicy, &redrive)
-        .send()
+    try_set(&client, &src_a, &[(A::RedrivePolicy, &redrive)])
         .await
         .unwrap();
     create(&client, "unrelated").await;
@@ -1597,17 +1423,12 @@ async fn queues_in_the_config_exist_at_start_up() {
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(
-        err.as_service_error(),
-        Some(GetQueueUrlError::QueueDoesNotExist(_))
-    ));
+    assert_is(&err, |e| {
+        matches!(e, GetQueueUrlError::QueueDoesNotExist(_))
+    });
 
     // Creating a configured queue again with the same attributes is harmless.
-    let again = client
-        .create_queue()
-        .queue_name("boot")
-        .attributes(A::VisibilityTimeout, "60")
-        .send()
+    let again = try_create(&client, "boot", &[(A::VisibilityTimeout, "60")])
         .await
         .unwrap();
     assert_eq!(again.queue_url(), Some(boot.as_str()));
@@ -1686,13 +1507,7 @@ async fn add_permission_validates_its_arguments() {
         request = request.actions(action);
     }
     let err = request.send().await.unwrap_err();
-    assert!(
-        matches!(
-            err.as_service_error(),
-            Some(AddPermissionError::OverLimit(_))
-        ),
-        "{err:?}"
-    );
+    assert_is(&err, |e| matches!(e, AddPermissionError::OverLimit(_)));
     let (_, code, message) = parts(&err);
     assert_eq!(code, "OverLimit");
     assert_eq!(
@@ -1746,10 +1561,9 @@ async fn queue_names_are_case_sensitive() {
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(
-        err.as_service_error(),
-        Some(GetQueueUrlError::QueueDoesNotExist(_))
-    ));
+    assert_is(&err, |e| {
+        matches!(e, GetQueueUrlError::QueueDoesNotExist(_))
+    });
 }
 
 #[tokio::test]
@@ -1783,11 +1597,7 @@ async fn a_dead_letter_queue_must_be_of_the_same_type() {
     // documented; it must be a client error and nothing must change.
     let server = TestServer::start().await;
     let client = server.client();
-    let fifo_dlq = client
-        .create_queue()
-        .queue_name("dlq.fifo")
-        .attributes(A::FifoQueue, "true")
-        .send()
+    let fifo_dlq = try_create(&client, "dlq.fifo", &[(A::FifoQueue, "true")])
         .await
         .unwrap()
         .queue_url()

@@ -15,6 +15,10 @@ use std::collections::HashMap;
 use aws_sdk_sqs::config::http::HttpResponse;
 use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sqs::operation::create_queue::{CreateQueueError, CreateQueueOutput};
+use aws_sdk_sqs::operation::set_queue_attributes::{
+    SetQueueAttributesError, SetQueueAttributesOutput,
+};
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName as A};
 use aws_sdk_sqs::Client;
 use sluice_server::{Config, QueueSpec, RunningServer};
@@ -765,19 +769,48 @@ pub fn assert_service_error<E: ProvideErrorMetadata + std::fmt::Debug>(
     }
 }
 
+/// Asserts that `err` is a service error for which `is` holds (typically: it is one modelled variant).
+pub fn assert_is<E: std::fmt::Debug, R: std::fmt::Debug>(
+    err: &SdkError<E, R>,
+    is: impl FnOnce(&E) -> bool,
+) {
+    assert!(err.as_service_error().is_some_and(is), "{err:?}");
+}
+
 /// Creates the queue `name` without attributes and returns its URL.
 pub async fn create(client: &Client, name: &str) -> String {
     create_with(client, name, &[]).await
 }
 
-/// Creates the queue `name` with `attributes` and returns its URL.
-pub async fn create_with(client: &Client, name: &str, attributes: &[(A, &str)]) -> String {
+/// One CreateQueue of `name` with `attributes`.
+pub async fn try_create(
+    client: &Client,
+    name: &str,
+    attributes: &[(A, &str)],
+) -> Result<CreateQueueOutput, SdkError<CreateQueueError, HttpResponse>> {
     let mut request = client.create_queue().queue_name(name);
     for (k, v) in attributes {
         request = request.attributes(k.clone(), *v);
     }
-    request
-        .send()
+    request.send().await
+}
+
+/// One SetQueueAttributes of `attributes` on the queue at `url`.
+pub async fn try_set(
+    client: &Client,
+    url: &str,
+    attributes: &[(A, &str)],
+) -> Result<SetQueueAttributesOutput, SdkError<SetQueueAttributesError, HttpResponse>> {
+    let mut request = client.set_queue_attributes().queue_url(url);
+    for (k, v) in attributes {
+        request = request.attributes(k.clone(), *v);
+    }
+    request.send().await
+}
+
+/// Creates the queue `name` with `attributes` and returns its URL.
+pub async fn create_with(client: &Client, name: &str, attributes: &[(A, &str)]) -> String {
+    try_create(client, name, attributes)
         .await
         .unwrap_or_else(|e| panic!("create {name}: {e:?}"))
         .queue_url()
