@@ -409,6 +409,30 @@ async fn foreign_files_stop_start_up_and_name_the_file() {
     assert!(err.contains("sluice.meta"), "{err}");
 }
 
+/// Creates queue `q` and sends it 200 messages of 4 KiB (some 800 KiB, a dozen segments of 64 KiB),
+/// deleting all but every `keep_every`th; returns how many were kept.
+async fn sparse_segments(store: &DurableStore, q: &QueueKey, keep_every: u64) -> u64 {
+    store.create_queue(record(&q.name)).await.unwrap();
+    let body = "x".repeat(4 * 1024);
+    let mut kept = 0;
+    for i in 0..200 {
+        let seq = store
+            .send_messages(q, vec![message(&format!("{i}:{body}"), 0, 0)], 0)
+            .await
+            .unwrap()[0]
+            .clone();
+        if i % keep_every == 0 {
+            kept += 1;
+        } else {
+            store
+                .delete_messages(q, &[deletion(appended(&seq))])
+                .await
+                .unwrap();
+        }
+    }
+    kept
+}
+
 #[tokio::test]
 async fn reclaiming_segments_keeps_every_live_message() {
     let dir = temp_dir("compact");
@@ -416,27 +440,9 @@ async fn reclaiming_segments_keeps_every_live_message() {
     let options = DurableOptions {
         segment_bytes: 64 * 1024,
     };
-    let body = "x".repeat(4 * 1024);
     {
         let store = DurableStore::open_with(&dir, options).unwrap();
-        store.create_queue(record("q")).await.unwrap();
-        // Some 800 KiB over a dozen segments; most of it deleted, a few messages kept from each.
-        let mut kept = 0;
-        for i in 0..200 {
-            let seq = store
-                .send_messages(&q, vec![message(&format!("{i}:{body}"), 0, 0)], 0)
-                .await
-                .unwrap()[0]
-                .clone();
-            if i % 25 == 0 {
-                kept += 1;
-            } else {
-                store
-                    .delete_messages(&q, &[deletion(appended(&seq))])
-                    .await
-                    .unwrap();
-            }
-        }
+        let kept = sparse_segments(&store, &q, 25).await;
         assert!(store.active_segment() >= 10, "{}", store.active_segment());
         store.compact_now().await.unwrap();
         assert!(
@@ -467,6 +473,40 @@ async fn reclaiming_segments_keeps_every_live_message() {
     }
     seen.sort_by_key(|s| s.parse::<u32>().unwrap());
     assert_eq!(seen, ["0", "25", "50", "75", "100", "125", "150", "175"]);
+}
+
+/// A message whose body is only on disk (as after a restart) is written again at the head of the journal
+/// when its segment is reclaimed; receives in the meantime, before that copy is on disk, still read it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_stay_readable_while_their_segment_is_reclaimed() {
+    let dir = temp_dir("compact-read");
+    let q = key("q");
+    let options = DurableOptions {
+        segment_bytes: 64 * 1024,
+    };
+    {
+        let store = DurableStore::open_with(&dir, options).unwrap();
+        assert_eq!(sparse_segments(&store, &q, 5).await, 40);
+    }
+    let store = Arc::new(DurableStore::open_with(&dir, options).unwrap());
+    let compaction = tokio::spawn({
+        let store = store.clone();
+        async move { store.compact_now().await }
+    });
+    let mut receives = 0;
+    while !compaction.is_finished() && receives < 100_000 {
+        let got = store
+            .receive_messages(&q, receive_at(0, 10, 0), None)
+            .await
+            .expect("receive during reclaiming");
+        assert!(!got.messages.is_empty());
+        receives += 1;
+    }
+    assert!(compaction.await.unwrap().unwrap() > 0);
+    assert_eq!(
+        store.message_counts(&q, 0, i64::MIN).await.unwrap().visible,
+        40
+    );
 }
 
 fn fifo_message(body: &str, group: &str, dedup: &str, sent_at: i64) -> NewMessage {

@@ -13,6 +13,7 @@ use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -23,6 +24,10 @@ pub const MAGIC: &[u8; 8] = b"SLUICEJ1";
 /// Emptied write buffers kept for reuse.
 const SPARE_BUFFERS: usize = 4;
 pub const SEGMENT_HEADER: u64 = 16;
+/// A commit is not held back for more requests once this much is waiting to be written.
+const GATHER_BYTES: usize = 4 * 1024 * 1024;
+/// Nor for longer than this after the previous commit began.
+const GATHER_LIMIT: Duration = Duration::from_millis(2);
 /// By default a segment is closed once it holds this many bytes; a record is never split across
 /// segments.
 pub const SEGMENT_TARGET: u64 = 64 * 1024 * 1024;
@@ -73,9 +78,22 @@ impl Commit {
     }
 }
 
+/// Told the outcome of the commit it waits for.
+type Waiter = oneshot::Sender<Result<(), String>>;
+
 struct Chunk {
     segment: u64,
     bytes: Vec<u8>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WriterWait {
+    /// Busy writing: nobody needs to signal it.
+    Busy,
+    /// Nothing to write: any append should wake it.
+    Idle,
+    /// Gathering a commit: only an append that completes it need wake it before its deadline.
+    Gathering,
 }
 
 /// Appended but not yet written.
@@ -84,13 +102,21 @@ struct Pending {
     /// Buffers the writer has emptied, kept for reuse so that appending does not keep asking the
     /// allocator (and the kernel) for fresh memory.
     spare: Vec<Vec<u8>>,
-    waiters: Vec<oneshot::Sender<Result<(), String>>>,
+    waiters: Vec<Waiter>,
     /// Where the next record goes.
     segment: u64,
     offset: u64,
     /// Set once a write fails: the journal accepts nothing more.
     failed: Option<String>,
     stopping: bool,
+    /// Bytes appended and not yet taken by the writer.
+    unwritten: usize,
+    /// How many waiters the previous commit had: the writer expects as many for the next (see
+    /// `write_loop`).
+    expected: usize,
+    /// How the writer sleeps on `work`: appends signal it only when it waits for them, sparing a
+    /// system call each.
+    writer: WriterWait,
 }
 
 struct Shared {
@@ -127,6 +153,9 @@ impl Journal {
                 offset: SEGMENT_HEADER,
                 failed: None,
                 stopping: false,
+                expected: 0,
+                unwritten: SEGMENT_HEADER as usize,
+                writer: WriterWait::Busy,
             }),
             work: Condvar::new(),
             durable: Mutex::new((first_segment, 0)),
@@ -161,6 +190,7 @@ impl Journal {
                 pending.offset = SEGMENT_HEADER;
                 let mut bytes = pending.spare.pop().unwrap_or_default();
                 bytes.extend_from_slice(&segment_header(next));
+                pending.unwritten += SEGMENT_HEADER as usize;
                 pending.chunks.push(Chunk {
                     segment: next,
                     bytes,
@@ -181,10 +211,23 @@ impl Journal {
                 len: frame.len() as u32,
             });
             pending.offset += frame.len() as u64;
+            pending.unwritten += frame.len();
         }
         pending.waiters.push(tx);
+        let wake = match pending.writer {
+            WriterWait::Busy => false,
+            WriterWait::Idle => true,
+            WriterWait::Gathering => {
+                pending.waiters.len() >= pending.expected || pending.unwritten >= GATHER_BYTES
+            }
+        };
+        if wake {
+            pending.writer = WriterWait::Busy;
+        }
         drop(pending);
-        self.shared.work.notify_one();
+        if wake {
+            self.shared.work.notify_one();
+        }
         Ok((locations, Commit(rx)))
     }
 
@@ -247,7 +290,11 @@ impl Journal {
 
     /// Writes everything appended so far, syncs it, and stops the writer thread.
     pub fn close(&self) {
-        lock(&self.shared.pending).stopping = true;
+        {
+            let mut pending = lock(&self.shared.pending);
+            pending.stopping = true;
+            pending.writer = WriterWait::Busy;
+        }
         self.shared.work.notify_one();
         if let Some(writer) = lock(&self.writer).take() {
             let _ = writer.join();
@@ -267,24 +314,10 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
 
 fn write_loop(shared: &Shared) {
     let mut files: HashMap<u64, File> = HashMap::new();
+    let mut last_commit = Instant::now();
     loop {
-        let (chunks, waiters, stopping) = {
-            let mut pending = lock(&shared.pending);
-            while pending.waiters.is_empty()
-                && pending.chunks.iter().all(|c| c.bytes.is_empty())
-                && !pending.stopping
-            {
-                pending = shared
-                    .work
-                    .wait(pending)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-            }
-            (
-                std::mem::take(&mut pending.chunks),
-                std::mem::take(&mut pending.waiters),
-                pending.stopping,
-            )
-        };
+        let (chunks, waiters, stopping) = next_commit(shared, last_commit);
+        last_commit = Instant::now();
         let result = write_chunks(shared, &mut files, &chunks);
         match &result {
             Ok(end) => {
@@ -314,6 +347,48 @@ fn write_loop(shared: &Shared) {
             return;
         }
     }
+}
+
+/// Waits for the next commit and takes it. A commit is held back until as many requests wait for it
+/// as waited for the previous one, or until `GATHER_LIMIT` after the previous commit began. Under
+/// load the same clients come back commit after commit, so one fsync serves all of them instead of
+/// a few: the CPU an fsync costs the server, not the disk's latency, is what runs out first on a busy
+/// machine. A lone request finds one expected and is committed at once.
+fn next_commit(shared: &Shared, last_commit: Instant) -> (Vec<Chunk>, Vec<Waiter>, bool) {
+    let mut pending = lock(&shared.pending);
+    loop {
+        if pending.stopping {
+            break;
+        }
+        let deadline = (last_commit + GATHER_LIMIT).saturating_duration_since(Instant::now());
+        if pending.waiters.is_empty() && pending.unwritten == 0 {
+            pending.writer = WriterWait::Idle;
+            pending = shared
+                .work
+                .wait(pending)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        } else if pending.waiters.len() >= pending.expected
+            || pending.unwritten >= GATHER_BYTES
+            || deadline.is_zero()
+        {
+            break;
+        } else {
+            pending.writer = WriterWait::Gathering;
+            pending = shared
+                .work
+                .wait_timeout(pending, deadline)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+    }
+    pending.writer = WriterWait::Busy;
+    pending.unwritten = 0;
+    pending.expected = pending.waiters.len().max(1);
+    (
+        std::mem::take(&mut pending.chunks),
+        std::mem::take(&mut pending.waiters),
+        pending.stopping,
+    )
 }
 
 /// Writes chunks in order and syncs every file written; returns the new durable end.
@@ -348,4 +423,54 @@ fn write_chunks(
         }
     }
     Ok(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(label: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("sluice-journal-{label}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
+
+    fn frame(byte: u8) -> Vec<u8> {
+        vec![byte; 100]
+    }
+
+    /// After a commit that many requests waited for, the writer expects as many for the next one; a
+    /// lone append must still be committed, by the gathering deadline, rather than wait for company
+    /// that never comes.
+    #[test]
+    fn a_lone_append_after_a_crowded_commit_is_committed() {
+        let dir = temp_dir("lone");
+        let journal = Journal::start(&dir, 1, SEGMENT_TARGET).expect("start");
+        // Appended while the writer is busy with the first, most of these share the next commit.
+        let crowd: Vec<Commit> = (0..20)
+            .map(|i| journal.append(&[frame(i)]).expect("append").1)
+            .collect();
+        for commit in crowd {
+            commit.blocking_wait().expect("crowd committed");
+        }
+        let (locations, lone) = journal.append(&[frame(99)]).expect("append");
+        lone.blocking_wait().expect("lone append committed");
+        assert!(journal.is_durable(&locations[0]));
+        journal.close();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Closing writes and syncs whatever is still gathering.
+    #[test]
+    fn close_commits_what_is_pending() {
+        let dir = temp_dir("close");
+        let journal = Journal::start(&dir, 1, SEGMENT_TARGET).expect("start");
+        let (locations, commit) = journal.append(&[frame(1), frame(2)]).expect("append");
+        journal.close();
+        commit.blocking_wait().expect("committed at close");
+        assert!(journal.is_durable(&locations[1]));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

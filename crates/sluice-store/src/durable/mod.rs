@@ -1114,12 +1114,20 @@ fn relocate(inner: &Inner, segment: u64) -> Result<(), String> {
                 queue: state.incarnation,
                 seq,
                 state: state_fields(delivery),
-                content,
+                content: content.clone(),
                 deduplication: None,
             };
             let (locations, commit) = inner.append(&[record]).map_err(|e| e.to_string())?;
             if let Some(stored) = state.messages.payload_mut(seq) {
                 stored.location = locations[0];
+                // Until its new record is on disk the content can only come from memory.
+                if stored.hot.is_none() {
+                    inner
+                        .hot_bytes
+                        .fetch_add(content_bytes(&content), Ordering::Relaxed);
+                    stored.hot = Some(content);
+                    state.hot.push_back(seq);
+                }
             }
             inner.add_live(&locations[0]);
             if let Some(live) = lock(&inner.live).get_mut(&old.segment) {
