@@ -179,11 +179,7 @@ fn decode_json(headers: &HeaderMap, body: &[u8]) -> Decoded {
         );
         return Err(error);
     }
-    let value = sluice_protocol::parse_json_body(body)?;
-    Ok((
-        operation,
-        sluice_protocol::decode(Protocol::Json, operation, value)?,
-    ))
+    Ok((operation, sluice_protocol::decode_json(operation, body)?))
 }
 
 fn decode_query(method: &Method, uri: &http::Uri, headers: &HeaderMap, body: &[u8]) -> Decoded {
