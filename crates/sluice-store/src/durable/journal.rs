@@ -5,7 +5,7 @@
 //! A segment starts with a 16-byte header (`SLUICEJ1` and its number) followed by frames (see `codec`).
 //! Appending assigns each record its final place (segment and offset) at once, so an index can point at
 //! it before it is written; the writer thread then writes chunks in order and reports the position up to
-//! which everything is durable.
+//! which everything is durable. How long a commit waits for company is decided in `next_commit`.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -360,7 +360,7 @@ fn next_commit(shared: &Shared, last_commit: Instant) -> (Vec<Chunk>, Vec<Waiter
         if pending.stopping {
             break;
         }
-        let deadline = (last_commit + GATHER_LIMIT).saturating_duration_since(Instant::now());
+        let remaining = (last_commit + GATHER_LIMIT).saturating_duration_since(Instant::now());
         if pending.waiters.is_empty() && pending.unwritten == 0 {
             pending.writer = WriterWait::Idle;
             pending = shared
@@ -369,14 +369,14 @@ fn next_commit(shared: &Shared, last_commit: Instant) -> (Vec<Chunk>, Vec<Waiter
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
         } else if pending.waiters.len() >= pending.expected
             || pending.unwritten >= GATHER_BYTES
-            || deadline.is_zero()
+            || remaining.is_zero()
         {
             break;
         } else {
             pending.writer = WriterWait::Gathering;
             pending = shared
                 .work
-                .wait_timeout(pending, deadline)
+                .wait_timeout(pending, remaining)
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .0;
         }
