@@ -368,7 +368,15 @@ mod tests {
             }
             assert!(validate_body(&"y".repeat(len)).is_ok());
         }
+    }
+
+    #[test]
+    fn digests_are_written_in_lowercase_hex() {
         assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]
