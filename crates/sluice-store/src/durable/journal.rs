@@ -456,7 +456,14 @@ mod tests {
             commit.blocking_wait().expect("crowd committed");
         }
         let (locations, lone) = journal.append(&[frame(99)]).expect("append");
-        lone.blocking_wait().expect("lone append committed");
+        // Waited for on another thread, so that a writer that never commits fails the test instead of
+        // hanging it.
+        let (done, outcome) = std::sync::mpsc::channel();
+        std::thread::spawn(move || done.send(lone.blocking_wait()));
+        outcome
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the lone append is committed well within its gathering limit")
+            .expect("lone append committed");
         assert!(journal.is_durable(&locations[0]));
         journal.close();
         let _ = std::fs::remove_dir_all(&dir);
