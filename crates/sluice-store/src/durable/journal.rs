@@ -109,14 +109,19 @@ struct Pending {
     /// Set once a write fails: the journal accepts nothing more.
     failed: Option<String>,
     stopping: bool,
-    /// Bytes appended and not yet taken by the writer.
-    unwritten: usize,
     /// How many waiters the previous commit had: the writer expects as many for the next (see
     /// `write_loop`).
     expected: usize,
     /// How the writer sleeps on `work`: appends signal it only when it waits for them, sparing a
     /// system call each.
     writer: WriterWait,
+}
+
+impl Pending {
+    /// Bytes appended and not yet taken by the writer.
+    fn unwritten(&self) -> usize {
+        self.chunks.iter().map(|chunk| chunk.bytes.len()).sum()
+    }
 }
 
 struct Shared {
@@ -154,7 +159,6 @@ impl Journal {
                 failed: None,
                 stopping: false,
                 expected: 0,
-                unwritten: SEGMENT_HEADER as usize,
                 writer: WriterWait::Busy,
             }),
             work: Condvar::new(),
@@ -190,7 +194,6 @@ impl Journal {
                 pending.offset = SEGMENT_HEADER;
                 let mut bytes = pending.spare.pop().unwrap_or_default();
                 bytes.extend_from_slice(&segment_header(next));
-                pending.unwritten += SEGMENT_HEADER as usize;
                 pending.chunks.push(Chunk {
                     segment: next,
                     bytes,
@@ -211,14 +214,13 @@ impl Journal {
                 len: frame.len() as u32,
             });
             pending.offset += frame.len() as u64;
-            pending.unwritten += frame.len();
         }
         pending.waiters.push(tx);
         let wake = match pending.writer {
             WriterWait::Busy => false,
             WriterWait::Idle => true,
             WriterWait::Gathering => {
-                pending.waiters.len() >= pending.expected || pending.unwritten >= GATHER_BYTES
+                pending.waiters.len() >= pending.expected || pending.unwritten() >= GATHER_BYTES
             }
         };
         if wake {
@@ -361,14 +363,14 @@ fn next_commit(shared: &Shared, last_commit: Instant) -> (Vec<Chunk>, Vec<Waiter
             break;
         }
         let remaining = (last_commit + GATHER_LIMIT).saturating_duration_since(Instant::now());
-        if pending.waiters.is_empty() && pending.unwritten == 0 {
+        if pending.waiters.is_empty() && pending.unwritten() == 0 {
             pending.writer = WriterWait::Idle;
             pending = shared
                 .work
                 .wait(pending)
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
         } else if pending.waiters.len() >= pending.expected
-            || pending.unwritten >= GATHER_BYTES
+            || pending.unwritten() >= GATHER_BYTES
             || remaining.is_zero()
         {
             break;
@@ -382,7 +384,6 @@ fn next_commit(shared: &Shared, last_commit: Instant) -> (Vec<Chunk>, Vec<Waiter
         }
     }
     pending.writer = WriterWait::Busy;
-    pending.unwritten = 0;
     pending.expected = pending.waiters.len().max(1);
     (
         std::mem::take(&mut pending.chunks),

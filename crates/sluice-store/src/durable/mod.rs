@@ -348,6 +348,33 @@ impl Inner {
         }
     }
 
+    /// Counts `content` as held in memory for message `seq`; `cool` lets go of it once it is on disk.
+    fn hold(&self, hot: &mut VecDeque<u64>, seq: u64, content: &MessageContent) {
+        self.hot_bytes
+            .fetch_add(content_bytes(content), Ordering::Relaxed);
+        hot.push_back(seq);
+    }
+
+    /// Adds a message that arrived by a move (recorded at `location`) to the queue it moved to.
+    fn place_moved(
+        &self,
+        state: &mut QueueState,
+        seq: u64,
+        content: Arc<MessageContent>,
+        delivery: DeliveryState,
+        location: Location,
+    ) {
+        self.add_live(&location);
+        self.hold(&mut state.hot, seq, &content);
+        let stored = Stored {
+            location,
+            enqueued_at: content.enqueued_at,
+            group: content.group_id.clone(),
+            hot: Some(content),
+        };
+        state.messages.restore(seq, stored, delivery);
+    }
+
     /// Lets go of the oldest hot bodies of a queue while over budget, once they are on disk.
     fn cool(&self, state: &mut QueueState) {
         while self.hot_bytes.load(Ordering::Relaxed) > HOT_BYTES_BUDGET {
@@ -682,18 +709,7 @@ impl Store for DurableStore {
                     for ((seq, content, delivery), location) in
                         moving.into_iter().zip(moved_locations)
                     {
-                        inner.add_live(location);
-                        inner
-                            .hot_bytes
-                            .fetch_add(content_bytes(&content), Ordering::Relaxed);
-                        let stored = Stored {
-                            location: *location,
-                            enqueued_at: content.enqueued_at,
-                            group: content.group_id.clone(),
-                            hot: Some(content),
-                        };
-                        dead_letters.messages.restore(seq, stored, delivery);
-                        dead_letters.hot.push_back(seq);
+                        inner.place_moved(dead_letters, seq, content, delivery, *location);
                     }
                 }
                 Some(commit)
@@ -916,18 +932,7 @@ impl Store for DurableStore {
                 state: state_fields(delivery),
                 content: content.clone(),
             }])?;
-            inner.add_live(&locations[0]);
-            inner
-                .hot_bytes
-                .fetch_add(content_bytes(&content), Ordering::Relaxed);
-            let stored = Stored {
-                location: locations[0],
-                enqueued_at: content.enqueued_at,
-                group: content.group_id.clone(),
-                hot: Some(content),
-            };
-            target.messages.restore(to_seq, stored, delivery);
-            target.hot.push_back(to_seq);
+            inner.place_moved(&mut target, to_seq, content, delivery, locations[0]);
             commit
         };
         committed(commit).await?;
@@ -1122,11 +1127,8 @@ fn relocate(inner: &Inner, segment: u64) -> Result<(), String> {
                 stored.location = locations[0];
                 // Until its new record is on disk the content can only come from memory.
                 if stored.hot.is_none() {
-                    inner
-                        .hot_bytes
-                        .fetch_add(content_bytes(&content), Ordering::Relaxed);
-                    stored.hot = Some(content);
-                    state.hot.push_back(seq);
+                    stored.hot = Some(content.clone());
+                    inner.hold(&mut state.hot, seq, &content);
                 }
             }
             inner.add_live(&locations[0]);
