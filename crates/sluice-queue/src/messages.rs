@@ -51,9 +51,12 @@ const SYSTEM_ATTRIBUTES: &[&str] = &[
     "SequenceNumber",
     "MessageDeduplicationId",
     "MessageGroupId",
-    "AWSTraceHeader",
-    "DeadLetterQueueSourceArn",
+    content::AWS_TRACE_HEADER,
+    DEAD_LETTER_SOURCE,
 ];
+
+/// The system attribute naming the queue a dead-lettered message came from.
+pub(crate) const DEAD_LETTER_SOURCE: &str = "DeadLetterQueueSourceArn";
 
 fn out_of_range(name: &str, value: i64, reason: &str) -> QueueError {
     QueueError::InvalidParameterValue {
@@ -374,7 +377,7 @@ impl QueueService {
                 return Ok(retried);
             }
         }
-        let redrive = self.redrive(&key, &record).await?;
+        let redrive = Self::redrive(&key, &record);
         let deadline = self.clock.now_millis() + wait * 1000;
         let waiter = self.waiters.get(&key);
         loop {
@@ -440,34 +443,25 @@ impl QueueService {
     }
 
     /// Where a receive on this queue moves messages received too often: the dead-letter queue of its
-    /// redrive policy, if that queue exists.
-    async fn redrive(
-        &self,
-        key: &QueueKey,
-        record: &QueueRecord,
-    ) -> Result<Option<Redrive>, QueueError> {
-        let Some(policy) = record.attributes.get(crate::attributes::REDRIVE_POLICY) else {
-            return Ok(None);
-        };
-        let Some((target, max_receive_count)) = crate::attributes::redrive_parts(policy) else {
-            return Ok(None);
-        };
-        let Some(target) = self.store.get_queue(&target).await? else {
-            return Ok(None);
-        };
-        Ok(Some(Redrive {
+    /// redrive policy. A dead-letter queue that does not exist (any more) takes nothing: the store
+    /// moves messages only to a queue it has.
+    fn redrive(key: &QueueKey, record: &QueueRecord) -> Option<Redrive> {
+        let policy = record.attributes.get(crate::attributes::REDRIVE_POLICY)?;
+        let (target, max_receive_count) = crate::attributes::redrive_parts(policy)?;
+        Some(Redrive {
             max_receive_count,
             stamp: sluice_store::MessageAttribute {
-                name: "DeadLetterQueueSourceArn".to_string(),
+                name: DEAD_LETTER_SOURCE.to_string(),
                 data_type: "String".to_string(),
                 value: AttributeValue::String(crate::naming::queue_arn(key)),
             },
             // The dead-letter-queue page: a FIFO dead-letter queue restarts the retention clock, and a
-            // moved FIFO message is deduplicated by its message id.
-            restart_retention: target.fifo,
-            deduplicate_by_message_id: target.fifo,
-            target: target.key.clone(),
-        }))
+            // moved FIFO message is deduplicated by its message id. A dead-letter queue is always of
+            // its source's type (`check_redrive_target`), and a queue's name fixes its type.
+            restart_retention: record.fifo,
+            deduplicate_by_message_id: record.fifo,
+            target,
+        })
     }
 
     /// Answers a retried receive from its earlier attempt: the same messages and handles, hidden again

@@ -20,6 +20,7 @@ use sluice_store::{MessageContent, MoveTaskRecord, MoveTaskStatus, QueueKey, Sto
 
 use crate::clock::Clock;
 use crate::error::QueueError;
+use crate::messages::DEAD_LETTER_SOURCE;
 use crate::naming::{parse_queue_arn, queue_arn};
 use crate::waiters::Waiters;
 use crate::QueueService;
@@ -28,7 +29,6 @@ const MAX_RATE: i64 = 500;
 const MAX_LISTED: i64 = 10;
 /// Messages looked at per step of a task without a rate.
 const STEP: usize = 10;
-const DEAD_LETTER_SOURCE: &str = "DeadLetterQueueSourceArn";
 
 /// How a running task is steered from outside.
 #[derive(Default)]

@@ -23,17 +23,20 @@ pub struct ReceiptHandle {
 /// Seals and opens receipt handles with one server secret.
 #[derive(Clone)]
 pub struct ReceiptSealer {
-    secret: [u8; 32],
+    /// The HMAC keyed with the secret once; each handle starts from a copy of it.
+    keyed: Hmac<Sha256>,
 }
 
 impl ReceiptSealer {
     pub fn new(secret: [u8; 32]) -> Self {
-        ReceiptSealer { secret }
+        ReceiptSealer {
+            keyed: <Hmac<Sha256> as KeyInit>::new_from_slice(&secret)
+                .expect("HMAC accepts keys of any length"),
+        }
     }
 
     fn mac(&self, payload: &[u8]) -> [u8; MAC_BYTES] {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret)
-            .expect("HMAC accepts keys of any length");
+        let mut mac = self.keyed.clone();
         mac.update(payload);
         let full = mac.finalize().into_bytes();
         let mut out = [0u8; MAC_BYTES];
@@ -61,7 +64,7 @@ impl ReceiptSealer {
             return None;
         }
         let (payload, mac) = bytes.split_at(PAYLOAD_BYTES);
-        let mut verifier = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret).ok()?;
+        let mut verifier = self.keyed.clone();
         verifier.update(payload);
         verifier.verify_truncated_left(mac).ok()?;
         let word = |range: std::ops::Range<usize>| -> [u8; 8] {

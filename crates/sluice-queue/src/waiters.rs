@@ -33,7 +33,11 @@ impl Waiters {
     }
 
     pub fn get(&self, key: &QueueKey) -> Arc<Notify> {
-        self.map().entry(key.clone()).or_default().clone()
+        let mut map = self.map();
+        if let Some(notify) = map.get(key) {
+            return notify.clone();
+        }
+        map.entry(key.clone()).or_default().clone()
     }
 
     /// Wakes every receive parked on the queue; each looks again.
