@@ -89,12 +89,6 @@ impl ErrorCode {
             _ => None,
         }
     }
-
-    /// The name clients see as the error's code: the JSON `__type` without its namespace.
-    pub fn short_name(self) -> &'static str {
-        let full = self.json_type();
-        full.rsplit_once('#').map_or(full, |(_, name)| name)
-    }
 }
 
 /// An error as the API reports it: a code and a human message. Every layer's error converts into this once.

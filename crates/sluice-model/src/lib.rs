@@ -13,6 +13,11 @@ pub use context::{Identity, RequestContext};
 pub use error::{ApiError, ErrorCode};
 pub use operation::Operation;
 
+/// Whether the text is an AWS account id: exactly 12 digits.
+pub fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Whether SQS accepts the character in text it stores and returns: the characters XML 1.0 can carry,
 /// `#x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF`.
 pub fn is_allowed_char(c: char) -> bool {

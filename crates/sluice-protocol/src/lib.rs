@@ -23,15 +23,6 @@ pub enum Protocol {
     Query,
 }
 
-impl Protocol {
-    pub fn name(self) -> &'static str {
-        match self {
-            Protocol::Json => "json",
-            Protocol::Query => "query",
-        }
-    }
-}
-
 /// A response ready for the HTTP layer.
 #[derive(Debug)]
 pub struct WireResponse {

@@ -59,7 +59,7 @@ pub fn validate_grant(
         return Err(QueueError::MissingParameter("ActionName".to_string()));
     }
     for account in accounts {
-        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        if !sluice_model::is_account_id(account) {
             return Err(invalid(
                 "PrincipalId",
                 account,

@@ -172,7 +172,7 @@ impl Config {
             storage: args.storage.or(file.storage).unwrap_or_default(),
             queues: file.queues,
         };
-        if config.account_id.len() != 12 || !config.account_id.bytes().all(|b| b.is_ascii_digit()) {
+        if !sluice_model::is_account_id(&config.account_id) {
             return Err(ConfigError::AccountId(config.account_id));
         }
         Ok(config)

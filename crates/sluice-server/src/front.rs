@@ -11,6 +11,7 @@ use hyper::body::Incoming;
 use sluice_model::{ApiError, ErrorCode, Identity, Operation, RequestContext};
 use sluice_protocol::{Params, Protocol, WireResponse};
 use sluice_queue::{region_from_host, QueueService};
+use tracing::Instrument;
 
 /// The largest request body read. A 1 MiB message written as a percent-encoded form can take three times
 /// its size; anything larger than this cannot be a valid request.
@@ -87,12 +88,15 @@ impl Front {
             Protocol::Query => decode_query(method, uri, headers, &body),
         };
         let result = match decoded {
-            Ok((operation, request)) => {
+            Ok(request) => {
+                let operation = request.operation();
+                // Attached to the handling future, not entered: a long poll must not lend its span to
+                // whatever else runs on the thread while it waits.
                 let span =
                     tracing::debug_span!("request", op = operation.name(), id = %ctx.request_id);
-                let _entered = span.enter();
                 self.service
                     .handle(ctx, request)
+                    .instrument(span)
                     .await
                     .map(|response| (operation, response))
             }
@@ -143,7 +147,7 @@ impl Front {
             .unwrap_or_else(|| self.default_region.clone());
         let account_id = access_key_id
             .as_deref()
-            .filter(|k| k.len() == 12 && k.bytes().all(|b| b.is_ascii_digit()))
+            .filter(|k| sluice_model::is_account_id(k))
             .map_or_else(|| self.default_account_id.clone(), str::to_string);
         RequestContext {
             request_id,
@@ -154,7 +158,7 @@ impl Front {
     }
 }
 
-type Decoded = Result<(Operation, sluice_model::types::Request), ApiError>;
+type Decoded = Result<sluice_model::types::Request, ApiError>;
 
 fn decode_json(headers: &HeaderMap, body: &[u8]) -> Decoded {
     let target = headers
@@ -179,7 +183,7 @@ fn decode_json(headers: &HeaderMap, body: &[u8]) -> Decoded {
         );
         return Err(error);
     }
-    Ok((operation, sluice_protocol::decode_json(operation, body)?))
+    sluice_protocol::decode_json(operation, body)
 }
 
 fn decode_query(method: &Method, uri: &http::Uri, headers: &HeaderMap, body: &[u8]) -> Decoded {
@@ -229,10 +233,7 @@ fn decode_query(method: &Method, uri: &http::Uri, headers: &HeaderMap, body: &[u
         }
     }
     let value = sluice_protocol::params_to_value(operation, &params)?;
-    Ok((
-        operation,
-        sluice_protocol::decode(Protocol::Query, operation, value)?,
-    ))
+    sluice_protocol::decode(Protocol::Query, operation, value)
 }
 
 /// `Credential=<key>/<date>/<region>/<service>/aws4_request` from a SigV4 `Authorization` header.
