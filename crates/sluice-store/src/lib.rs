@@ -204,14 +204,13 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Locks two mutexes, `a` first when `a_first`, so that callers that agree on an order never deadlock;
-/// returns the guards as `(a, b)`.
+/// Locks two different mutexes, always the one at the lower address first, so that two calls on the
+/// same pair never deadlock; returns the guards as `(a, b)`.
 pub(crate) fn lock_pair<'a, T>(
     a: &'a Mutex<T>,
     b: &'a Mutex<T>,
-    a_first: bool,
 ) -> (MutexGuard<'a, T>, MutexGuard<'a, T>) {
-    if a_first {
+    if std::ptr::from_ref(a) < std::ptr::from_ref(b) {
         let a = lock(a);
         (a, lock(b))
     } else {

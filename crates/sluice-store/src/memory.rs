@@ -167,10 +167,10 @@ impl Store for MemoryStore {
             Some(redrive) if redrive.target != *key => self.queue_messages(&redrive.target).ok(),
             _ => None,
         };
-        // Both queues are locked, always in the same (address) order, so a move is one atomic step.
+        // Both queues are locked at once, so a move is one atomic step.
         let (mut messages, mut dead_letters) = match &target {
             Some(target) => {
-                let (q, t) = lock_pair(&queue, target, Arc::as_ptr(&queue) < Arc::as_ptr(target));
+                let (q, t) = lock_pair(&queue, target);
                 (q, Some(t))
             }
             None => (lock(&queue), None),
@@ -301,12 +301,8 @@ impl Store for MemoryStore {
         if Arc::ptr_eq(&source, &target) {
             return Ok(false);
         }
-        // Both queues are locked, always in the same (address) order, so the move is one atomic step.
-        let (mut source, mut target) = lock_pair(
-            &source,
-            &target,
-            Arc::as_ptr(&source) < Arc::as_ptr(&target),
-        );
+        // Both queues are locked at once, so the move is one atomic step.
+        let (mut source, mut target) = lock_pair(&source, &target);
         if source.take_visible(seq, now).is_none() {
             return Ok(false);
         }

@@ -283,7 +283,14 @@ impl<'a> Reader<'a> {
 
 /// Encodes a record as a whole frame, ready to append.
 pub fn encode(record: &Record) -> Vec<u8> {
-    let mut w = Writer(vec![0; FRAME_HEADER]);
+    // Room for a message's body and its fixed fields up front, so a large body is not copied again
+    // each time the buffer grows.
+    let body = match record {
+        Record::Message { content, .. } | Record::Move { content, .. } => content.body.len(),
+        _ => 0,
+    };
+    let mut w = Writer(Vec::with_capacity(FRAME_HEADER + body + 256));
+    w.0.resize(FRAME_HEADER, 0);
     match record {
         Record::QueuePut(r) => {
             w.u8(QUEUE_PUT);

@@ -373,6 +373,7 @@ impl Inner {
             hot: Some(content),
         };
         state.messages.restore(seq, stored, delivery);
+        self.cool(state);
     }
 
     /// Lets go of the oldest hot bodies of a queue while over budget, once they are on disk.
@@ -637,15 +638,11 @@ impl Store for DurableStore {
             _ => None,
         };
         let (delivered, next_visible_at, limit_reached, moved, commit) = {
-            // Both queues are locked, always in the same (incarnation) order, so that a move to the
-            // dead-letter queue is one atomic step.
+            // Both queues are locked at once, so that a move to the dead-letter queue is one atomic
+            // step.
             let (mut state, mut dead_letters) = match &target {
                 Some(target) => {
-                    // One lock at a time to read the order: holding both here would be the deadlock
-                    // the order exists to prevent.
-                    let source_incarnation = lock(&queue).incarnation;
-                    let source_first = source_incarnation < lock(target).incarnation;
-                    let (s, t) = lock_pair(&queue, target, source_first);
+                    let (s, t) = lock_pair(&queue, target);
                     (s, Some(t))
                 }
                 None => (lock(&queue), None),
@@ -908,10 +905,8 @@ impl Store for DurableStore {
             return Ok(false);
         }
         let commit = {
-            // Both queues are locked, always in the same (incarnation) order: the move is one atomic step.
-            let source_incarnation = lock(&source).incarnation;
-            let source_first = source_incarnation < lock(&target).incarnation;
-            let (mut source, mut target) = lock_pair(&source, &target, source_first);
+            // Both queues are locked at once: the move is one atomic step.
+            let (mut source, mut target) = lock_pair(&source, &target);
             let Some(left) = source.messages.take_visible(seq, now) else {
                 return Ok(false);
             };
@@ -1073,14 +1068,17 @@ fn relocate(inner: &Inner, segment: u64) -> Result<(), String> {
     }
     let queues: Vec<Arc<Mutex<QueueState>>> = lock(&inner.queues).values().cloned().collect();
     let now = now_millis();
-    for queue in queues {
-        let mut state = lock(&queue);
+    for queue in &queues {
+        let mut state = lock(queue);
         let incarnation = state.incarnation;
         // The records that tell how far the queue's sequence numbers have gone may be in this segment.
         let mut kept = vec![Record::SeqFloor {
             queue: incarnation,
             next_seq: state.messages.next_seq(),
         }];
+        // Entries recorded in this segment and still in force go with it, each noting where its
+        // new record lands (the records may straddle a segment boundary).
+        let mut carried = Vec::new();
         for (scope, id, entry) in state.messages.deduplications_mut() {
             if entry.origin == segment && entry.expires_at > now {
                 kept.push(Record::Deduplication {
@@ -1091,18 +1089,14 @@ fn relocate(inner: &Inner, segment: u64) -> Result<(), String> {
                     message_id: entry.message_id.clone(),
                     expires_at: entry.expires_at,
                 });
+                carried.push(entry);
             }
         }
-        if !kept.is_empty() {
-            let (locations, commit) = inner.append(&kept).map_err(|e| e.to_string())?;
-            let moved_to = locations.last().map_or(segment, |l| l.segment);
-            for (_, _, entry) in state.messages.deduplications_mut() {
-                if entry.origin == segment {
-                    entry.origin = moved_to;
-                }
-            }
-            last_commit = Some(commit);
+        let (locations, commit) = inner.append(&kept).map_err(|e| e.to_string())?;
+        for (entry, location) in carried.into_iter().zip(&locations[1..]) {
+            entry.origin = location.segment;
         }
+        last_commit = Some(commit);
         let moving: Vec<u64> = state
             .messages
             .payloads()
@@ -1140,6 +1134,10 @@ fn relocate(inner: &Inner, segment: u64) -> Result<(), String> {
     }
     if let Some(commit) = last_commit {
         commit.blocking_wait()?;
+    }
+    // The bodies held while their new records were written may go now.
+    for queue in &queues {
+        inner.cool(&mut lock(queue));
     }
     Ok(())
 }
