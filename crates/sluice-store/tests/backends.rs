@@ -691,3 +691,54 @@ async fn sequence_numbers_are_not_reused_after_reclaiming_segments() {
         appended(&sent[0])
     );
 }
+
+/// Deduplication entries that the compactor writes again note the segment their own new record lands
+/// in. When those records straddle a segment boundary into the active segment, and the earlier
+/// segment is reclaimed in turn, every entry in it must be written again, so the window survives a
+/// restart. Several record sizes make some batch straddle the boundary.
+#[tokio::test]
+async fn deduplication_entries_survive_their_segment_being_reclaimed_twice() {
+    // The compactor keeps only entries still in force by the wall clock.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let q = key("q.fifo");
+    let options = DurableOptions {
+        segment_bytes: 16 * 1024,
+    };
+    for padding in (20..80).step_by(6) {
+        let dir = temp_dir("dedup-reclaim");
+        let ids: Vec<String> = (0..300)
+            .map(|i| format!("dedup-{i:04}-{}", "x".repeat(padding)))
+            .collect();
+        {
+            let store = DurableStore::open_with(&dir, options).unwrap();
+            let mut fifo_record = record("q.fifo");
+            fifo_record.fifo = true;
+            store.create_queue(fifo_record).await.unwrap();
+            let batch = ids
+                .iter()
+                .map(|id| fifo_message("b", "g", id, now))
+                .collect();
+            let sent = store.send_messages(&q, batch, now).await.unwrap();
+            let deletions: Vec<Deletion> = sent.iter().map(|s| deletion(appended(s))).collect();
+            store.delete_messages(&q, &deletions).await.unwrap();
+            // The first pass writes the entries again at the head; the second reclaims the segments
+            // those copies began in.
+            store.compact_now().await.unwrap();
+            store.compact_now().await.unwrap();
+        }
+        let store = DurableStore::open_with(&dir, options).unwrap();
+        for id in &ids {
+            let again = store
+                .send_messages(&q, vec![fifo_message("b", "g", id, now + 1)], now + 1)
+                .await
+                .unwrap();
+            assert!(
+                matches!(again[0], SendOutcome::Duplicate { .. }),
+                "padding {padding}, {id}: {again:?}"
+            );
+        }
+    }
+}
