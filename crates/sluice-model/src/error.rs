@@ -77,6 +77,7 @@ error_codes! {
     SerializationException => ("com.amazon.coral.service#SerializationException", "SerializationException", 400, true),
     UnknownOperation => ("com.amazon.coral.service#UnknownOperationException", "InvalidAction", 400, true),
     InternalError => ("com.amazonaws.sqs#InternalError", "InternalError", 500, false),
+    ServiceUnavailable => ("com.amazonaws.sqs#ServiceUnavailable", "ServiceUnavailable", 503, false),
 }
 
 impl ErrorCode {
@@ -117,6 +118,23 @@ impl ApiError {
         ApiError::new(
             ErrorCode::MissingParameter,
             format!("The request must contain the parameter {name}."),
+        )
+    }
+
+    /// A failure the client should retry: AWS SDKs retry a 503 `ServiceUnavailable` on their own.
+    pub fn service_unavailable() -> Self {
+        ApiError::new(
+            ErrorCode::ServiceUnavailable,
+            "The request has failed due to a temporary failure of the server.",
+        )
+    }
+
+    /// A failure inside the service. What went wrong is logged, never sent: it can name files and
+    /// carry operating-system error text.
+    pub fn internal_error() -> Self {
+        ApiError::new(
+            ErrorCode::InternalError,
+            "We encountered an internal error. Please try again.",
         )
     }
 

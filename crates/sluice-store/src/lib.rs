@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-pub use durable::{DurableOptions, DurableStore};
+pub use durable::{DurableOptions, DurableStore, Fault, WriteFaults};
 pub use memory::MemoryStore;
 pub use message::{
     AttributeValue, DeduplicationKey, DeleteOutcome, Deletion, MessageAttribute, MessageContent,
@@ -66,8 +66,14 @@ pub enum StoreError {
     /// A message operation named a queue that does not exist.
     #[error("the queue does not exist")]
     QueueNotFound,
+    /// Storage failed in a way a retry does not cure by itself. The text is for the log: it can name
+    /// files and carry operating-system error text.
     #[error("storage failure: {0}")]
     Backend(String),
+    /// The backend is out of service until it can write again (a write or sync failed); nothing
+    /// the request changed survives, and a retry later can succeed. The text is for the log.
+    #[error("storage out of service: {0}")]
+    Unavailable(String),
 }
 
 /// What `create_queue` found.
@@ -196,6 +202,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Returns once everything acknowledged so far is durable.
     async fn flush(&self) -> Result<(), StoreError>;
+
+    /// Whether requests can be served now; false while the backend is out of service.
+    fn is_ready(&self) -> bool {
+        true
+    }
 }
 
 /// Locks a mutex, taking over a poisoned one: every critical section in this crate leaves its data

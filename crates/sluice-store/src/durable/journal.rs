@@ -6,18 +6,24 @@
 //! Appending assigns each record its final place (segment and offset) at once, so an index can point at
 //! it before it is written; the writer thread then writes chunks in order and reports the position up to
 //! which everything is durable. How long a commit waits for company is decided in `next_commit`.
+//!
+//! A write or sync that fails puts the journal out of service for good: after a failed fsync the page
+//! cache no longer says what is on disk, so the writer writes nothing more, every commit not yet
+//! durable fails, and appends are refused. The store then rebuilds from what is durable (see
+//! `durable_position`) with a new journal.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
 use super::codec::{self, FRAME_HEADER};
+use super::disk::Disk;
 use crate::lock;
 
 pub const MAGIC: &[u8; 8] = b"SLUICEJ1";
@@ -126,6 +132,10 @@ impl Pending {
 
 struct Shared {
     dir: PathBuf,
+    disk: Disk,
+    /// Set, before any waiter hears of it, once a write or sync fails; never cleared. Read on every
+    /// request, so kept outside `pending`.
+    broken: AtomicBool,
     /// Appends and the writer meet here. A std mutex: appends hold it for a memcpy, the writer for a swap.
     pending: Mutex<Pending>,
     /// Signals the writer that `pending` has work (or that it should stop).
@@ -142,16 +152,39 @@ pub struct Journal {
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
+impl Shared {
+    /// Takes the journal out of service.
+    fn fail(&self, reason: &str) {
+        let mut pending = lock(&self.pending);
+        if pending.failed.is_none() {
+            pending.failed = Some(reason.to_string());
+        }
+        self.broken.store(true, Ordering::SeqCst);
+    }
+}
+
 impl Journal {
-    /// Starts a journal that appends to a new segment `first_segment` in `dir`.
-    pub fn start(dir: &Path, first_segment: u64, segment_target: u64) -> std::io::Result<Journal> {
+    /// Starts a journal that appends to a new segment `first_segment` in `dir`. The segment's header
+    /// is written and synced before this returns, so a directory that cannot be written is found
+    /// out here rather than by the first request.
+    pub fn start(
+        dir: &Path,
+        first_segment: u64,
+        segment_target: u64,
+        disk: Disk,
+    ) -> std::io::Result<Journal> {
+        let path = segment_path(dir, first_segment);
+        let first = create_segment(&disk, dir, &path, first_segment).inspect_err(|_| {
+            // A header that did not fully reach the disk would read as damage once a newer segment
+            // exists.
+            let _ = std::fs::remove_file(&path);
+        })?;
         let shared = Arc::new(Shared {
             dir: dir.to_path_buf(),
+            disk,
+            broken: AtomicBool::new(false),
             pending: Mutex::new(Pending {
-                chunks: vec![Chunk {
-                    segment: first_segment,
-                    bytes: segment_header(first_segment).to_vec(),
-                }],
+                chunks: Vec::new(),
                 spare: Vec::new(),
                 waiters: Vec::new(),
                 segment: first_segment,
@@ -162,13 +195,14 @@ impl Journal {
                 writer: WriterWait::Busy,
             }),
             work: Condvar::new(),
-            durable: Mutex::new((first_segment, 0)),
+            durable: Mutex::new((first_segment, SEGMENT_HEADER)),
             readers: Mutex::new(HashMap::new()),
         });
         let thread_shared = shared.clone();
+        let files = HashMap::from([(first_segment, first)]);
         let writer = std::thread::Builder::new()
             .name("sluice-journal".into())
-            .spawn(move || write_loop(&thread_shared))?;
+            .spawn(move || write_loop(&thread_shared, files))?;
         Ok(Journal {
             shared,
             segment_target,
@@ -238,6 +272,26 @@ impl Journal {
         self.append(&[]).map(|(_, commit)| commit)
     }
 
+    /// Whether a write or sync has failed, which leaves the journal refusing everything.
+    pub fn is_broken(&self) -> bool {
+        self.shared.broken.load(Ordering::SeqCst)
+    }
+
+    /// Takes the journal out of service, as a failed write does: used when the state built on it can
+    /// no longer be trusted to match it.
+    pub fn fail(&self, reason: &str) {
+        if !self.is_broken() {
+            tracing::error!(reason, "journal taken out of service");
+        }
+        self.shared.fail(reason);
+    }
+
+    /// The position, as (segment, offset), up to which everything is written and synced. Once the
+    /// journal is broken this no longer moves: bytes past it were never acknowledged.
+    pub fn durable_position(&self) -> (u64, u64) {
+        *lock(&self.shared.durable)
+    }
+
     /// Whether the record at `location` has been written and synced.
     pub fn is_durable(&self, location: &Location) -> bool {
         let durable = *lock(&self.shared.durable);
@@ -286,8 +340,9 @@ impl Journal {
     /// Deletes a segment whose records are no longer needed.
     pub fn remove_segment(&self, segment: u64) -> std::io::Result<()> {
         lock(&self.shared.readers).remove(&segment);
-        std::fs::remove_file(segment_path(&self.shared.dir, segment))?;
-        sync_dir(&self.shared.dir)
+        let disk = &self.shared.disk;
+        disk.remove(&segment_path(&self.shared.dir, segment))?;
+        disk.sync_dir(&self.shared.dir)
     }
 
     /// Writes everything appended so far, syncs it, and stops the writer thread.
@@ -314,24 +369,40 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-fn write_loop(shared: &Shared) {
-    let mut files: HashMap<u64, File> = HashMap::new();
+/// Creates a segment file holding just its header, durably.
+fn create_segment(disk: &Disk, dir: &Path, path: &Path, segment: u64) -> std::io::Result<File> {
+    let mut file = disk.open_append(path)?;
+    disk.write_all(&mut file, &segment_header(segment))?;
+    disk.sync(&file)?;
+    disk.sync_dir(dir)?;
+    Ok(file)
+}
+
+fn write_loop(shared: &Shared, mut files: HashMap<u64, File>) {
     let mut last_commit = Instant::now();
     loop {
         let (chunks, waiters, stopping) = next_commit(shared, last_commit);
         last_commit = Instant::now();
-        let result = write_chunks(shared, &mut files, &chunks);
-        match &result {
-            Ok(end) => {
-                if let Some(end) = end {
-                    *lock(&shared.durable) = *end;
+        let outcome = if shared.broken.load(Ordering::SeqCst) {
+            // Where the files end after the failure is unknown: writing on would put records where
+            // their locations do not say.
+            Err("the journal is out of service after a failed write".to_string())
+        } else {
+            match write_chunks(shared, &mut files, &chunks) {
+                Ok(end) => {
+                    if let Some(end) = end {
+                        *lock(&shared.durable) = end;
+                    }
+                    Ok(())
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, dir = %shared.dir.display(), "journal write failed; out of service until the data directory can be written again");
+                    let reason = format!("journal write failed: {e}");
+                    shared.fail(&reason);
+                    Err(reason)
                 }
             }
-            Err(e) => {
-                tracing::error!(error = %e, "journal write failed; refusing further writes");
-                lock(&shared.pending).failed = Some(format!("journal write failed: {e}"));
-            }
-        }
+        };
         let reusable = chunks.into_iter().map(|mut chunk| {
             chunk.bytes.clear();
             chunk.bytes
@@ -339,9 +410,6 @@ fn write_loop(shared: &Shared) {
         lock(&shared.pending)
             .spare
             .extend(reusable.take(SPARE_BUFFERS));
-        let outcome = result
-            .map(|_| ())
-            .map_err(|e| format!("journal write failed: {e}"));
         for waiter in waiters {
             let _ = waiter.send(outcome.clone());
         }
@@ -403,14 +471,14 @@ fn write_chunks(
     for chunk in chunks.iter().filter(|c| !c.bytes.is_empty()) {
         if !files.contains_key(&chunk.segment) {
             let path = segment_path(&shared.dir, chunk.segment);
-            let file = OpenOptions::new().create(true).append(true).open(&path)?;
-            sync_dir(&shared.dir)?;
+            let file = shared.disk.open_append(&path)?;
+            shared.disk.sync_dir(&shared.dir)?;
             // Only the newest segment is ever appended to again.
             files.retain(|segment, _| *segment > chunk.segment);
             files.insert(chunk.segment, file);
         }
         if let Some(file) = files.get_mut(&chunk.segment) {
-            file.write_all(&chunk.bytes)?;
+            shared.disk.write_all(file, &chunk.bytes)?;
             let len = file.metadata()?.len();
             end = Some((chunk.segment, len));
         }
@@ -420,7 +488,7 @@ fn write_chunks(
     }
     for segment in touched {
         if let Some(file) = files.get(&segment) {
-            file.sync_data()?;
+            shared.disk.sync(file)?;
         }
     }
     Ok(end)
@@ -448,7 +516,7 @@ mod tests {
     #[test]
     fn a_lone_append_after_a_crowded_commit_is_committed() {
         let dir = temp_dir("lone");
-        let journal = Journal::start(&dir, 1, SEGMENT_TARGET).expect("start");
+        let journal = Journal::start(&dir, 1, SEGMENT_TARGET, Disk::default()).expect("start");
         // Appended while the writer is busy with the first, most of these share the next commit.
         let crowd: Vec<Commit> = (0..20)
             .map(|i| journal.append(&[frame(i)]).expect("append").1)
@@ -474,7 +542,7 @@ mod tests {
     #[test]
     fn close_commits_what_is_pending() {
         let dir = temp_dir("close");
-        let journal = Journal::start(&dir, 1, SEGMENT_TARGET).expect("start");
+        let journal = Journal::start(&dir, 1, SEGMENT_TARGET, Disk::default()).expect("start");
         let (locations, commit) = journal.append(&[frame(1), frame(2)]).expect("append");
         journal.close();
         commit.blocking_wait().expect("committed at close");

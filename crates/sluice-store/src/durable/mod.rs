@@ -9,8 +9,15 @@
 //!   journal, stops start-up with an error naming the file, which is left as it is.
 //! - Space is reclaimed from the oldest segment: once few of its messages are still live, those are
 //!   written again at the head of the journal with their current state, and the segment is deleted.
+//! - A write or sync that fails (EIO, ENOSPC, EROFS) takes the store out of service: every request,
+//!   and every commit not yet durable, fails with `StoreError::Unavailable`, so nothing the failed
+//!   writes changed in memory is ever served. The maintenance thread then retries, with backoff,
+//!   until the directory can be written again: it cuts the journal back to its last durable
+//!   position, replays it with the start-up recovery and serves from the rebuilt state. Whatever
+//!   was acknowledged was durable, so it all survives; nothing unacknowledged does.
 
 mod codec;
+mod disk;
 mod journal;
 mod recovery;
 
@@ -18,12 +25,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
 use self::codec::{Record, StateFields};
+use self::disk::Disk;
+pub use self::disk::{Fault, WriteFaults};
 use self::journal::{Commit, Journal, Location};
 use crate::queue_messages::{Deduplicated, DeliveryState, Payload, QueueMessages};
 use crate::{
@@ -40,6 +49,12 @@ const TOMBSTONE_MILLIS: i64 = 60_000;
 const META_FILE: &str = "sluice.meta";
 const LOCK_FILE: &str = "sluice.lock";
 const META_HEADER: &str = "sluice-data 1";
+/// How often the maintenance thread looks for segments to reclaim.
+const COMPACT_EVERY: Duration = Duration::from_secs(1);
+/// The first wait before retrying to bring an out-of-service store back, doubled after each failed
+/// attempt up to `RESTORE_RETRY_MAX`.
+const RESTORE_RETRY_FIRST: Duration = Duration::from_millis(50);
+const RESTORE_RETRY_MAX: Duration = Duration::from_secs(2);
 
 /// A message as the engine holds it: where its latest full record is, and its content while hot.
 #[derive(Clone, Debug)]
@@ -92,8 +107,6 @@ struct Inner {
     /// Segment files on disk.
     segments: Mutex<BTreeSet<u64>>,
     segment_bytes: u64,
-    secret: [u8; 32],
-    stopping: AtomicBool,
 }
 
 /// Tuning of the durable engine; the defaults suit production.
@@ -111,9 +124,32 @@ impl Default for DurableOptions {
     }
 }
 
+/// What the store and its maintenance thread share.
+struct Engine {
+    dir: PathBuf,
+    options: DurableOptions,
+    disk: Disk,
+    secret: [u8; 32],
+    /// The state requests are served from, replaced whole when it is rebuilt after a failed write. A
+    /// std `RwLock`: requests hold the read side only to clone the `Arc`; the maintenance thread takes
+    /// the write side once per rebuild.
+    current: RwLock<Arc<Inner>>,
+    stopping: AtomicBool,
+}
+
+impl Engine {
+    fn current(&self) -> Arc<Inner> {
+        self.current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+}
+
 pub struct DurableStore {
-    inner: Arc<Inner>,
-    compactor: Mutex<Option<std::thread::JoinHandle<()>>>,
+    engine: Arc<Engine>,
+    /// Reclaims segments and brings the store back after a failed write.
+    maintenance: Mutex<Option<std::thread::JoinHandle<()>>>,
     _lock: File,
 }
 
@@ -122,6 +158,11 @@ pub struct DurableStore {
 pub enum OpenError {
     #[error("cannot use data directory {path}: {source}")]
     Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("data directory {path} cannot be written: {source}")]
+    NotWritable {
         path: PathBuf,
         source: std::io::Error,
     },
@@ -142,6 +183,10 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
 impl DurableStore {
     /// Opens (or creates) the data directory, recovers its state and starts the journal.
     pub fn open(dir: &Path) -> Result<DurableStore, OpenError> {
@@ -149,6 +194,20 @@ impl DurableStore {
     }
 
     pub fn open_with(dir: &Path, options: DurableOptions) -> Result<DurableStore, OpenError> {
+        Self::open_on(dir, options, Disk::default())
+    }
+
+    /// Opens the store with `faults` injected into every write and sync it makes, for tests of how it
+    /// copes with a failing disk.
+    pub fn open_with_faults(
+        dir: &Path,
+        options: DurableOptions,
+        faults: Arc<WriteFaults>,
+    ) -> Result<DurableStore, OpenError> {
+        Self::open_on(dir, options, Disk::new(Some(faults)))
+    }
+
+    fn open_on(dir: &Path, options: DurableOptions, disk: Disk) -> Result<DurableStore, OpenError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let lock_path = dir.join(LOCK_FILE);
         let lock_file = File::options()
@@ -160,75 +219,78 @@ impl DurableStore {
         if lock_file.try_lock().is_err() {
             return Err(OpenError::Locked(dir.to_path_buf()));
         }
+        // Found now, a directory that cannot be written stops start-up instead of failing every
+        // request later.
+        disk.probe(dir).map_err(|source| OpenError::NotWritable {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let secret = load_or_create_meta(dir)?;
         let recovered = recovery::recover(dir)?;
-        let journal =
-            Journal::start(dir, recovered.next_segment, options.segment_bytes).map_err(io(dir))?;
-        let mut segments = recovered.segments;
-        segments.insert(recovered.next_segment);
-        let inner = Arc::new(Inner {
-            journal,
-            catalog: Mutex::new(Catalog {
-                queues: recovered
-                    .queues
-                    .into_iter()
-                    .map(|(key, (record, location))| (key, (Arc::new(record), location)))
-                    .collect(),
-                tombstones: recovered.tombstones,
-                move_tasks: recovered.move_tasks,
-            }),
-            queues: Mutex::new(
-                recovered
-                    .messages
-                    .into_iter()
-                    .map(|(incarnation, messages)| {
-                        let state = QueueState {
-                            incarnation,
-                            messages,
-                            hot: VecDeque::new(),
-                        };
-                        (incarnation, Arc::new(Mutex::new(state)))
-                    })
-                    .collect(),
-            ),
-            hot_bytes: AtomicUsize::new(0),
-            live: Mutex::new(recovered.live),
-            segments: Mutex::new(segments),
-            segment_bytes: options.segment_bytes,
+        let (queue_count, message_count, truncated_tail) = (
+            recovered.queue_count,
+            recovered.message_count,
+            recovered.truncated_tail,
+        );
+        let inner = Inner::start(dir, options, &disk, recovered).map_err(|source| {
+            OpenError::NotWritable {
+                path: dir.to_path_buf(),
+                source,
+            }
+        })?;
+        let engine = Arc::new(Engine {
+            dir: dir.to_path_buf(),
+            options,
+            disk,
             secret,
+            current: RwLock::new(Arc::new(inner)),
             stopping: AtomicBool::new(false),
         });
-        let compactor_inner = inner.clone();
-        let compactor = std::thread::Builder::new()
-            .name("sluice-compactor".into())
-            .spawn(move || compact_loop(&compactor_inner))
+        let maintained = engine.clone();
+        let maintenance = std::thread::Builder::new()
+            .name("sluice-maintenance".into())
+            .spawn(move || maintain(&maintained))
             .map_err(io(dir))?;
         tracing::info!(
-            queues = recovered.queue_count,
-            messages = recovered.message_count,
-            truncated_tail = recovered.truncated_tail,
+            queues = queue_count,
+            messages = message_count,
+            truncated_tail,
             "data directory recovered"
         );
         Ok(DurableStore {
-            inner,
-            compactor: Mutex::new(Some(compactor)),
+            engine,
+            maintenance: Mutex::new(Some(maintenance)),
             _lock: lock_file,
         })
     }
 
     /// Writes what is pending, stops background work and syncs. The store must not be used after.
     pub fn close(&self) {
-        self.inner.stopping.store(true, Ordering::SeqCst);
-        if let Some(compactor) = lock(&self.compactor).take() {
-            compactor.thread().unpark();
-            let _ = compactor.join();
+        self.engine.stopping.store(true, Ordering::SeqCst);
+        if let Some(maintenance) = lock(&self.maintenance).take() {
+            maintenance.thread().unpark();
+            let _ = maintenance.join();
         }
-        self.inner.journal.close();
+        self.engine.current().journal.close();
+    }
+
+    /// The state to serve a request from, unless the store is out of service.
+    fn serving(&self) -> Result<Arc<Inner>, StoreError> {
+        let inner = self.engine.current();
+        if inner.journal.is_broken() {
+            if let Some(maintenance) = lock(&self.maintenance).as_ref() {
+                maintenance.thread().unpark();
+            }
+            return Err(unavailable(
+                "a write to the data directory failed; waiting until it can be written again",
+            ));
+        }
+        Ok(inner)
     }
 
     /// Reclaims what it can from the oldest segments now; returns how many segments were removed.
     pub async fn compact_now(&self) -> Result<usize, StoreError> {
-        let inner = self.inner.clone();
+        let inner = self.serving()?;
         tokio::task::spawn_blocking(move || compact(&inner))
             .await
             .map_err(backend)?
@@ -237,14 +299,15 @@ impl DurableStore {
 
     /// The segment files the journal currently has.
     pub fn segment_count(&self) -> usize {
-        let mut segments = lock(&self.inner.segments);
-        segments.insert(self.inner.journal.active_segment());
+        let inner = self.engine.current();
+        let mut segments = lock(&inner.segments);
+        segments.insert(inner.journal.active_segment());
         segments.len()
     }
 
     /// The number of the segment being appended to; it grows by one with each new segment.
     pub fn active_segment(&self) -> u64 {
-        self.inner.journal.active_segment()
+        self.engine.current().journal.active_segment()
     }
 }
 
@@ -316,9 +379,68 @@ fn parse_meta(text: &str) -> Option<[u8; 32]> {
 }
 
 impl Inner {
+    /// Starts a journal after the recovered state and serves from that state.
+    fn start(
+        dir: &Path,
+        options: DurableOptions,
+        disk: &Disk,
+        recovered: recovery::Recovered,
+    ) -> std::io::Result<Inner> {
+        let journal = Journal::start(
+            dir,
+            recovered.next_segment,
+            options.segment_bytes,
+            disk.clone(),
+        )?;
+        let mut segments = recovered.segments;
+        segments.insert(recovered.next_segment);
+        Ok(Inner {
+            journal,
+            catalog: Mutex::new(Catalog {
+                queues: recovered
+                    .queues
+                    .into_iter()
+                    .map(|(key, (record, location))| (key, (Arc::new(record), location)))
+                    .collect(),
+                tombstones: recovered.tombstones,
+                move_tasks: recovered.move_tasks,
+            }),
+            queues: Mutex::new(
+                recovered
+                    .messages
+                    .into_iter()
+                    .map(|(incarnation, messages)| {
+                        let state = QueueState {
+                            incarnation,
+                            messages,
+                            hot: VecDeque::new(),
+                        };
+                        (incarnation, Arc::new(Mutex::new(state)))
+                    })
+                    .collect(),
+            ),
+            hot_bytes: AtomicUsize::new(0),
+            live: Mutex::new(recovered.live),
+            segments: Mutex::new(segments),
+            segment_bytes: options.segment_bytes,
+        })
+    }
+
     fn append(&self, records: &[Record]) -> Result<(Vec<Location>, Commit), StoreError> {
         let frames: Vec<Vec<u8>> = records.iter().map(codec::encode).collect();
-        self.journal.append(&frames).map_err(backend)
+        self.journal.append(&frames).map_err(unavailable)
+    }
+
+    fn barrier(&self) -> Result<Commit, StoreError> {
+        self.journal.barrier().map_err(unavailable)
+    }
+
+    /// Takes the store out of service because a mutation failed halfway: its in-memory changes can no
+    /// longer be undone, so the state is rebuilt from the journal instead.
+    fn abandon(&self, error: &StoreError) -> StoreError {
+        self.journal
+            .fail(&format!("a change failed after it began: {error}"));
+        unavailable(error)
     }
 
     fn queue_state(&self, key: &QueueKey) -> Result<Arc<Mutex<QueueState>>, StoreError> {
@@ -420,13 +542,13 @@ fn state_fields(state: DeliveryState) -> StateFields {
 }
 
 async fn committed(commit: Commit) -> Result<(), StoreError> {
-    commit.wait().await.map_err(backend)
+    commit.wait().await.map_err(unavailable)
 }
 
 #[async_trait]
 impl Store for DurableStore {
     async fn create_queue(&self, record: QueueRecord) -> Result<CreateOutcome, StoreError> {
-        let inner = &self.inner;
+        let inner = &self.serving()?;
         let commit = {
             let mut catalog = lock(&inner.catalog);
             if let Some((existing, _)) = catalog.queues.get(&record.key) {
@@ -454,7 +576,7 @@ impl Store for DurableStore {
     }
 
     async fn get_queue(&self, key: &QueueKey) -> Result<Option<Arc<QueueRecord>>, StoreError> {
-        Ok(lock(&self.inner.catalog)
+        Ok(lock(&self.serving()?.catalog)
             .queues
             .get(key)
             .map(|(r, _)| r.clone()))
@@ -468,7 +590,8 @@ impl Store for DurableStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<QueueRecord>, StoreError> {
-        let catalog = lock(&self.inner.catalog);
+        let inner = self.serving()?;
+        let catalog = lock(&inner.catalog);
         Ok(
             list_page(&catalog.queues, account_id, region, prefix, after, limit)
                 .map(|(record, _)| (**record).clone())
@@ -477,11 +600,15 @@ impl Store for DurableStore {
     }
 
     async fn all_queues(&self) -> Result<Vec<QueueKey>, StoreError> {
-        Ok(lock(&self.inner.catalog).queues.keys().cloned().collect())
+        Ok(lock(&self.serving()?.catalog)
+            .queues
+            .keys()
+            .cloned()
+            .collect())
     }
 
     async fn replace_queue(&self, mut record: QueueRecord) -> Result<QueueRecord, StoreError> {
-        let inner = &self.inner;
+        let inner = &self.serving()?;
         let commit = {
             let mut catalog = lock(&inner.catalog);
             match catalog.queues.get(&record.key) {
@@ -500,7 +627,7 @@ impl Store for DurableStore {
     }
 
     async fn delete_queue(&self, key: &QueueKey, now_millis: i64) -> Result<bool, StoreError> {
-        let inner = &self.inner;
+        let inner = &self.serving()?;
         let (commit, state) = {
             let mut catalog = lock(&inner.catalog);
             let Some((record, _)) = catalog.queues.remove(key) else {
@@ -527,7 +654,7 @@ impl Store for DurableStore {
     }
 
     async fn deleted_at(&self, key: &QueueKey) -> Result<Option<i64>, StoreError> {
-        Ok(lock(&self.inner.catalog)
+        Ok(lock(&self.serving()?.catalog)
             .tombstones
             .get(key)
             .map(|(at, _, _)| *at))
@@ -539,7 +666,7 @@ impl Store for DurableStore {
         messages: Vec<NewMessage>,
         now: i64,
     ) -> Result<Vec<SendOutcome>, StoreError> {
-        let inner = &self.inner;
+        let inner = &self.serving()?;
         let queue = inner.queue_state(key)?;
         let (outcomes, commit) = {
             let mut state = lock(&queue);
@@ -587,7 +714,7 @@ impl Store for DurableStore {
             }
             if records.is_empty() {
                 // Every message was a duplicate of one that may not be on disk yet: answer once it is.
-                (outcomes, inner.journal.barrier().map_err(backend)?)
+                (outcomes, inner.barrier()?)
             } else {
                 let (locations, commit) = inner.append(&records)?;
                 let mut hot_added = 0;
@@ -631,7 +758,7 @@ impl Store for DurableStore {
         request: ReceiveRequest,
         redrive: Option<&Redrive>,
     ) -> Result<ReceiveOutcome, StoreError> {
-        let inner = &self.inner;
+        let inner = &self.serving()?;
         let queue = inner.queue_state(key)?;
         let target = match redrive {
             Some(redrive) if redrive.target != *key => inner.queue_state(&redrive.target).ok(),
@@ -679,8 +806,10 @@ impl Store for DurableStore {
                 let first = dead_letters.messages.next_seq();
                 for (next, (seq, stored, delivery)) in (first..).zip(&delivered.dead) {
                     inner.forget(stored);
-                    let content =
-                        Arc::new(redrive.moved(inner.content(stored)?.as_ref(), request.now));
+                    // The queue has already changed in memory: a body that cannot be read now leaves
+                    // nothing to do but rebuild it from the journal.
+                    let original = inner.content(stored).map_err(|e| inner.abandon(&e))?;
+                    let content = Arc::new(redrive.moved(original.as_ref(), request.now));
                     let delivery = DeliveryState {
                         visible_at: request.now,
                         ..*delivery
@@ -744,7 +873,7 @@ impl Store for DurableStore {
         key: &QueueKey,
         deletions: &[Deletion],
     ) -> Result<Vec<DeleteOutcome>, StoreError> {
-        let inner = &self.inner;
+        let inner = &self.serving()?;
         let queue = inner.queue_state(key)?;
         let (outcomes, commit) = {
             let mut state = lock(&queue);
@@ -764,7 +893,7 @@ impl Store for DurableStore {
             // yet on disk) the answer still waits for everything appended before it, so an acknowledged
             // delete is never undone by a crash.
             let commit = if deleted.is_empty() {
-                inner.journal.barrier().map_err(backend)?
+                inner.barrier()?
             } else {
                 let record = Record::Delete {
                     queue: state.incarnation,
@@ -784,7 +913,7 @@ impl Store for DurableStore {
         delay: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        let inner = &self.inner;
+        let inner = &self.serving()?;
         let queue = inner.queue_state(key)?;
         let commit = {
             let mut state = lock(&queue);
@@ -804,7 +933,7 @@ impl Store for DurableStore {
         key: &QueueKey,
         changes: &[VisibilityChange],
     ) -> Result<Vec<VisibilityOutcome>, StoreError> {
-        let inner = &self.inner;
+        let inner = &self.serving()?;
         let queue = inner.queue_state(key)?;
         let (outcomes, commit) = {
             let mut state = lock(&queue);
@@ -823,7 +952,7 @@ impl Store for DurableStore {
                 })
                 .collect();
             let commit = if records.is_empty() {
-                inner.journal.barrier().map_err(backend)?
+                inner.barrier()?
             } else {
                 inner.append(&records)?.1
             };
@@ -834,7 +963,7 @@ impl Store for DurableStore {
     }
 
     async fn purge_messages(&self, key: &QueueKey) -> Result<u64, StoreError> {
-        let inner = &self.inner;
+        let inner = &self.serving()?;
         let queue = inner.queue_state(key)?;
         let (purged, commit) = {
             let mut state = lock(&queue);
@@ -858,7 +987,7 @@ impl Store for DurableStore {
         now: i64,
         expire_before: i64,
     ) -> Result<MessageCounts, StoreError> {
-        let inner = &self.inner;
+        let inner = &self.serving()?;
         let queue = inner.queue_state(key)?;
         let mut state = lock(&queue);
         let expired = state.messages.expire(expire_before);
@@ -881,7 +1010,7 @@ impl Store for DurableStore {
         max: usize,
         now: i64,
     ) -> Result<Vec<(u64, Arc<MessageContent>)>, StoreError> {
-        let inner = &self.inner;
+        let inner = &self.serving()?;
         let queue = inner.queue_state(key)?;
         let found = lock(&queue).messages.peek_visible(max, now);
         found
@@ -898,7 +1027,7 @@ impl Store for DurableStore {
         content: MessageContent,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let inner = &self.inner;
+        let inner = &self.serving()?;
         let source = inner.queue_state(from)?;
         let target = inner.queue_state(to)?;
         if Arc::ptr_eq(&source, &target) {
@@ -935,7 +1064,7 @@ impl Store for DurableStore {
     }
 
     async fn put_move_task(&self, task: MoveTaskRecord) -> Result<(), StoreError> {
-        let inner = &self.inner;
+        let inner = &self.serving()?;
         let commit = {
             let mut catalog = lock(&inner.catalog);
             let (locations, commit) = inner.append(&[Record::MoveTask(task.clone())])?;
@@ -948,7 +1077,7 @@ impl Store for DurableStore {
     }
 
     async fn move_tasks(&self) -> Result<Vec<MoveTaskRecord>, StoreError> {
-        Ok(lock(&self.inner.catalog)
+        Ok(lock(&self.serving()?.catalog)
             .move_tasks
             .values()
             .map(|(task, _)| task.clone())
@@ -956,25 +1085,101 @@ impl Store for DurableStore {
     }
 
     async fn server_secret(&self) -> Result<[u8; 32], StoreError> {
-        Ok(self.inner.secret)
+        Ok(self.engine.secret)
     }
 
     async fn flush(&self) -> Result<(), StoreError> {
-        committed(self.inner.journal.barrier().map_err(backend)?).await
+        committed(self.serving()?.barrier()?).await
+    }
+
+    /// False while the store is out of service after a failed write, until it has been rebuilt.
+    fn is_ready(&self) -> bool {
+        !self.engine.current().journal.is_broken()
     }
 }
 
-/// Checks once a second whether the oldest segments can be reclaimed.
-fn compact_loop(inner: &Inner) {
-    while !inner.stopping.load(Ordering::SeqCst) {
-        std::thread::park_timeout(Duration::from_secs(1));
-        if inner.stopping.load(Ordering::SeqCst) {
-            break;
+/// Reclaims segments once a second while the store is in service, and brings it back, retrying with
+/// backoff, when it is out of service.
+fn maintain(engine: &Engine) {
+    let mut backoff = RESTORE_RETRY_FIRST;
+    let mut next_attempt = Instant::now();
+    while !engine.stopping.load(Ordering::SeqCst) {
+        let inner = engine.current();
+        if inner.journal.is_broken() {
+            // Requests wake this thread whenever they find the store out of service; the backoff
+            // still decides how often the directory is tried.
+            let wait = next_attempt.saturating_duration_since(Instant::now());
+            if !wait.is_zero() {
+                std::thread::park_timeout(wait);
+                continue;
+            }
+            match restore(engine, &inner) {
+                Ok((queues, messages)) => {
+                    backoff = RESTORE_RETRY_FIRST;
+                    tracing::info!(
+                        queues,
+                        messages,
+                        "data directory writable again; store back in service"
+                    );
+                }
+                Err(e) => {
+                    next_attempt = Instant::now() + backoff;
+                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "store still out of service");
+                    backoff = (backoff * 2).min(RESTORE_RETRY_MAX);
+                }
+            }
+            continue;
         }
-        if let Err(e) = compact(inner) {
+        drop(inner);
+        std::thread::park_timeout(COMPACT_EVERY);
+        let inner = engine.current();
+        if engine.stopping.load(Ordering::SeqCst) || inner.journal.is_broken() {
+            continue;
+        }
+        if let Err(e) = compact(&inner) {
             tracing::warn!(error = %e, "journal compaction failed; will retry");
         }
     }
+}
+
+/// Rebuilds an out-of-service store from what its journal made durable and serves from that.
+/// Returns how many queues and messages it found.
+fn restore(engine: &Engine, broken: &Inner) -> Result<(usize, usize), String> {
+    broken.journal.close();
+    let (segment, offset) = broken.journal.durable_position();
+    discard_undurable(&engine.disk, &engine.dir, segment, offset)
+        .map_err(|e| format!("cannot cut the journal back to its durable end: {e}"))?;
+    engine
+        .disk
+        .probe(&engine.dir)
+        .map_err(|e| format!("cannot write the data directory: {e}"))?;
+    let recovered = recovery::recover(&engine.dir).map_err(|e| e.to_string())?;
+    let counts = (recovered.queue_count, recovered.message_count);
+    let inner = Inner::start(&engine.dir, engine.options, &engine.disk, recovered)
+        .map_err(|e| format!("cannot start a journal segment: {e}"))?;
+    *engine
+        .current
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(inner);
+    Ok(counts)
+}
+
+/// Removes from the journal every byte past the durable position (segment, offset): after a failed
+/// write or fsync they may be torn, or readable from the page cache while never reaching the disk,
+/// and none of them was acknowledged.
+fn discard_undurable(disk: &Disk, dir: &Path, segment: u64, offset: u64) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        if let Some(later) = name
+            .to_str()
+            .and_then(journal::segment_number)
+            .filter(|n| *n > segment)
+        {
+            disk.remove(&journal::segment_path(dir, later))?;
+        }
+    }
+    disk.truncate(&journal::segment_path(dir, segment), offset)?;
+    disk.sync_dir(dir)
 }
 
 /// Reclaims oldest segments while doing so is cheap (the segment is mostly dead) or space is being
