@@ -1,6 +1,6 @@
 //! The queue layer's errors and their one mapping to AWS error codes.
 
-use sluice_model::{ApiError, ErrorCode};
+use sluice_model::{ApiError, ErrorCode, RequestContext};
 use sluice_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +58,23 @@ pub enum QueueError {
     ResourceNotFound(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl QueueError {
+    /// The error the client of request `ctx` is sent. What a storage failure was is logged here, with
+    /// the request id, and never sent: it can name files and carry operating-system error text.
+    pub fn into_api_error(self, ctx: &RequestContext) -> ApiError {
+        match &self {
+            QueueError::Store(StoreError::Unavailable(detail)) => {
+                tracing::warn!(request_id = %ctx.request_id, error = %detail, "request refused: storage out of service");
+            }
+            QueueError::Store(e @ (StoreError::Conflict | StoreError::Backend(_))) => {
+                tracing::error!(request_id = %ctx.request_id, error = %e, "request failed in storage");
+            }
+            _ => {}
+        }
+        ApiError::from(self)
+    }
 }
 
 impl From<QueueError> for ApiError {
@@ -135,7 +152,52 @@ impl From<QueueError> for ApiError {
             E::ResourceNotFound(message) => ApiError::new(ErrorCode::ResourceNotFoundException, message),
             E::OverLimit(message) => ApiError::new(ErrorCode::OverLimit, message),
             E::Store(StoreError::QueueNotFound) => ApiError::queue_does_not_exist(),
-            E::Store(e) => ApiError::new(ErrorCode::InternalError, format!("We encountered an internal error: {e}")),
+            E::Store(StoreError::Unavailable(_)) => ApiError::service_unavailable(),
+            E::Store(StoreError::Conflict | StoreError::Backend(_)) => ApiError::internal_error(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_model::Identity;
+
+    fn context() -> RequestContext {
+        RequestContext {
+            request_id: "r-1".into(),
+            account_id: "000000000000".into(),
+            region: "us-east-1".into(),
+            identity: Identity {
+                access_key_id: None,
+            },
+        }
+    }
+
+    /// A storage failure's text, file paths and OS error included, was sent to clients as it was.
+    #[test]
+    fn a_storage_failure_is_sent_without_paths_or_os_errors() {
+        let failure = StoreError::Backend(
+            "record at offset 4096 of /var/lib/sluice/journal-0000000003.log fails its checksum: \
+             Input/output error (os error 5)"
+                .into(),
+        );
+        let error = QueueError::Store(failure).into_api_error(&context());
+        assert_eq!(error.code, ErrorCode::InternalError);
+        assert_eq!(
+            error.message,
+            "We encountered an internal error. Please try again."
+        );
+    }
+
+    #[test]
+    fn a_store_out_of_service_answers_service_unavailable() {
+        let failure = StoreError::Unavailable(
+            "journal write failed: No space left on device (os error 28)".into(),
+        );
+        let error = QueueError::Store(failure).into_api_error(&context());
+        assert_eq!(error.code, ErrorCode::ServiceUnavailable);
+        assert_eq!(error.code.http_status(), 503);
+        assert!(!error.message.contains("os error"));
     }
 }

@@ -82,6 +82,16 @@ impl QueueService {
         ctx: &RequestContext,
         request: Request,
     ) -> Result<Response, ApiError> {
+        self.dispatch(ctx, request)
+            .await
+            .map_err(|e| e.into_api_error(ctx))
+    }
+
+    async fn dispatch(
+        &self,
+        ctx: &RequestContext,
+        request: Request,
+    ) -> Result<Response, QueueError> {
         use Request as R;
         let response = match request {
             R::CreateQueue(input) => Response::QueueUrl(self.create_queue(ctx, input).await?),
