@@ -497,6 +497,7 @@ fn write_chunks(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::durable::disk::{Fault, WriteFaults};
 
     fn temp_dir(label: &str) -> PathBuf {
         let dir =
@@ -534,6 +535,30 @@ mod tests {
             .expect("the lone append is committed well within its gathering limit")
             .expect("lone append committed");
         assert!(journal.is_durable(&locations[0]));
+        journal.close();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// After a failed sync the file's contents are unknown, so nothing more may be written: the commit
+    /// fails, later appends are refused even once syncs work again, and the durable position stays
+    /// where it was.
+    #[test]
+    fn a_failed_sync_stops_the_journal_where_it_was_durable() {
+        let dir = temp_dir("failed-sync");
+        let faults = WriteFaults::new();
+        let disk = Disk::new(Some(faults.clone()));
+        let journal = Journal::start(&dir, 1, SEGMENT_TARGET, disk).expect("start");
+        let (_, first) = journal.append(&[frame(1)]).expect("append");
+        first.blocking_wait().expect("committed");
+        let durable = journal.durable_position();
+        faults.fail_syncs(Fault::Io);
+        let (_, failed) = journal.append(&[frame(2)]).expect("append");
+        assert!(failed.blocking_wait().is_err());
+        assert!(journal.is_broken());
+        faults.clear();
+        assert!(journal.append(&[frame(3)]).is_err());
+        assert!(journal.barrier().is_err());
+        assert_eq!(journal.durable_position(), durable);
         journal.close();
         let _ = std::fs::remove_dir_all(&dir);
     }
