@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use sluice_model::types::*;
 use sluice_model::{ApiError, ErrorCode, Identity, RequestContext};
 use sluice_queue::{ManualClock, QueueService, ServiceConfig};
-use sluice_store::{DurableOptions, DurableStore, Fault, WriteFaults};
+use sluice_store::{DiskFaults, DurableOptions, DurableStore, Fault};
 
 fn context() -> RequestContext {
     RequestContext {
@@ -51,7 +51,7 @@ async fn visible_count(service: &QueueService, url: &str) -> String {
 async fn a_write_the_disk_refuses_answers_service_unavailable_until_it_works_again() {
     let dir = std::env::temp_dir().join(format!("sluice-queue-faults-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let faults = WriteFaults::new();
+    let faults = DiskFaults::new();
     let store = DurableStore::open_with_faults(&dir, DurableOptions::default(), faults.clone())
         .expect("open");
     let service = QueueService::new(

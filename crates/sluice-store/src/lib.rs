@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-pub use durable::{DurableOptions, DurableStore, Fault, WriteFaults};
+pub use durable::{DiskFaults, DurableOptions, DurableStore, Fault};
 pub use memory::MemoryStore;
 pub use message::{
     AttributeValue, DeduplicationKey, DeleteOutcome, Deletion, MessageAttribute, MessageContent,

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sluice_store::{
-    DeleteOutcome, Deletion, DurableOptions, DurableStore, Fault, MessageContent, MessageCounts,
-    NewMessage, QueueKey, QueueRecord, ReceiveRequest, SendOutcome, Store, StoreError,
-    VisibilityChange, VisibilityOutcome, WriteFaults,
+    AttributeValue, DeleteOutcome, Deletion, DiskFaults, DurableOptions, DurableStore, Fault,
+    MessageAttribute, MessageContent, MessageCounts, NewMessage, QueueKey, QueueRecord,
+    ReceiveRequest, Redrive, SendOutcome, Store, StoreError, VisibilityChange, VisibilityOutcome,
 };
 
 /// How long a store may take to come back once its disk works again.
@@ -29,10 +29,14 @@ fn temp_dir(label: &str) -> PathBuf {
 }
 
 fn key() -> QueueKey {
+    named("q")
+}
+
+fn named(name: &str) -> QueueKey {
     QueueKey {
         account_id: "000000000000".into(),
         region: "us-east-1".into(),
-        name: "q".into(),
+        name: name.into(),
     }
 }
 
@@ -82,7 +86,7 @@ fn receive(now: i64, max: usize, hide_ms: i64) -> ReceiveRequest {
 
 struct Faulty {
     store: DurableStore,
-    faults: Arc<WriteFaults>,
+    faults: Arc<DiskFaults>,
     dir: PathBuf,
 }
 
@@ -96,7 +100,7 @@ impl Faulty {
 /// A store holding one queue with `count` acknowledged messages, `m0`, `m1`, ... in that order.
 async fn store_with(label: &str, count: usize) -> Faulty {
     let dir = temp_dir(label);
-    let faults = WriteFaults::new();
+    let faults = DiskFaults::new();
     let store = DurableStore::open_with_faults(&dir, DurableOptions::default(), faults.clone())
         .expect("open");
     store.create_queue(record()).await.expect("create");
@@ -359,7 +363,7 @@ async fn a_store_stays_out_of_service_until_its_disk_works_and_then_survives_a_r
 #[test]
 fn opening_a_directory_that_cannot_be_written_fails_naming_it() {
     let dir = temp_dir("unwritable");
-    let faults = WriteFaults::new();
+    let faults = DiskFaults::new();
     faults.fail_writes(Fault::ReadOnly);
     let error = DurableStore::open_with_faults(&dir, DurableOptions::default(), faults)
         .err()
@@ -376,12 +380,80 @@ fn opening_a_directory_that_cannot_be_written_fails_naming_it() {
 fn a_refused_start_leaves_the_directory_usable() {
     let dir = temp_dir("refused");
     DurableStore::open(&dir).expect("first open").close();
-    let faults = WriteFaults::new();
+    let faults = DiskFaults::new();
     faults.fail_syncs(Fault::Io);
     assert!(DurableStore::open_with_faults(&dir, DurableOptions::default(), faults).is_err());
     assert!(!dir.join("sluice.probe").exists());
     DurableStore::open(&dir)
         .expect("open after a refused start")
         .close();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A receive that moves a message to its dead-letter queue reads the body back from disk after the
+/// queue has already changed in memory. When that read failed, the message was gone from the queue
+/// in memory, in neither queue, and reads kept serving that.
+#[tokio::test]
+async fn a_dead_letter_move_whose_body_cannot_be_read_changes_nothing() {
+    let dir = temp_dir("dead-letter-read");
+    let dead_letters = QueueRecord {
+        key: named("dlq"),
+        incarnation: 8,
+        ..record()
+    };
+    {
+        let store = DurableStore::open(&dir).expect("open");
+        store.create_queue(record()).await.expect("create");
+        store.create_queue(dead_letters).await.expect("create");
+        store
+            .send_messages(&key(), vec![message("m0")], 0)
+            .await
+            .expect("send");
+        let first = store
+            .receive_messages(&key(), receive(0, 1, 1), None)
+            .await
+            .expect("receive");
+        assert_eq!(first.messages.len(), 1);
+    }
+    // Reopened, the store holds no body in memory: the move has to read it from the journal.
+    let faults = DiskFaults::new();
+    let store = DurableStore::open_with_faults(&dir, DurableOptions::default(), faults.clone())
+        .expect("reopen");
+    let redrive = Redrive {
+        target: named("dlq"),
+        max_receive_count: 1,
+        stamp: MessageAttribute {
+            name: "DeadLetterQueueSourceArn".into(),
+            data_type: "String".into(),
+            value: AttributeValue::String("arn:aws:sqs:us-east-1:000000000000:q".into()),
+        },
+        restart_retention: false,
+        deduplicate_by_message_id: false,
+    };
+    faults.fail_reads(Fault::Io);
+    assert!(is_unavailable(
+        store
+            .receive_messages(&key(), receive(10, 10, 1_000), Some(&redrive))
+            .await
+    ));
+    assert_out_of_service(&store).await;
+    faults.clear();
+    back_in_service(&store).await;
+    let dead = store
+        .message_counts(&named("dlq"), 10, i64::MIN)
+        .await
+        .expect("counts");
+    assert_eq!(dead.visible, 0);
+    let again = store
+        .receive_messages(&key(), receive(10, 10, 1_000), None)
+        .await
+        .expect("receive");
+    let received: Vec<(String, u32)> = again
+        .messages
+        .iter()
+        .map(|m| (m.content.body.clone(), m.receive_count))
+        .collect();
+    assert_eq!(received, vec![("m0".to_string(), 2)]);
+    drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,9 +1,11 @@
-//! How the engine writes to its data directory. In production every call goes straight to the file
-//! system; a store opened with `WriteFaults` makes writes and syncs fail on demand, the way a failing,
-//! full or read-only disk does, so that what the engine does about such failures can be tested.
+//! How the engine reaches its data directory's files once running. In production every call goes
+//! straight to the file system; a store opened with `DiskFaults` makes writes, syncs or journal reads
+//! fail on demand, the way a failing, full or read-only disk does, so that what the engine does about
+//! such failures can be tested.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
@@ -30,17 +32,19 @@ impl Fault {
     }
 }
 
-/// Faults to inject into a store's writes, switched on and off while it runs.
+/// Faults to inject into a store's disk, switched on and off while it runs.
 #[derive(Debug, Default)]
-pub struct WriteFaults {
+pub struct DiskFaults {
     /// The error number every write fails with, 0 for none.
     write: AtomicI32,
     /// The error number every sync fails with, 0 for none.
     sync: AtomicI32,
+    /// The error number every read of a journal record fails with, 0 for none.
+    read: AtomicI32,
 }
 
-impl WriteFaults {
-    pub fn new() -> Arc<WriteFaults> {
+impl DiskFaults {
+    pub fn new() -> Arc<DiskFaults> {
         Arc::default()
     }
 
@@ -56,10 +60,17 @@ impl WriteFaults {
         self.sync.store(fault.errno(), Ordering::SeqCst);
     }
 
-    /// Lets writes and syncs succeed again.
+    /// Makes every read of a journal record (a message body no longer held in memory) fail with
+    /// `fault`.
+    pub fn fail_reads(&self, fault: Fault) {
+        self.read.store(fault.errno(), Ordering::SeqCst);
+    }
+
+    /// Lets writes, syncs and reads succeed again.
     pub fn clear(&self) {
         self.write.store(0, Ordering::SeqCst);
         self.sync.store(0, Ordering::SeqCst);
+        self.read.store(0, Ordering::SeqCst);
     }
 }
 
@@ -73,11 +84,11 @@ fn injected(errno: &AtomicI32) -> std::io::Result<()> {
 /// The data directory's write path.
 #[derive(Clone, Debug, Default)]
 pub struct Disk {
-    faults: Option<Arc<WriteFaults>>,
+    faults: Option<Arc<DiskFaults>>,
 }
 
 impl Disk {
-    pub fn new(faults: Option<Arc<WriteFaults>>) -> Disk {
+    pub fn new(faults: Option<Arc<DiskFaults>>) -> Disk {
         Disk { faults }
     }
 
@@ -87,6 +98,14 @@ impl Disk {
 
     fn check_sync(&self) -> std::io::Result<()> {
         self.faults.as_ref().map_or(Ok(()), |f| injected(&f.sync))
+    }
+
+    /// Reads exactly `buf.len()` bytes at `offset`.
+    pub fn read_at(&self, file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        if let Some(faults) = &self.faults {
+            injected(&faults.read)?;
+        }
+        file.read_exact_at(buf, offset)
     }
 
     /// Opens a file for appending, creating it if needed.

@@ -14,7 +14,6 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -307,7 +306,9 @@ impl Journal {
     pub fn read(&self, location: &Location) -> std::io::Result<Vec<u8>> {
         let file = self.reader(location.segment)?;
         let mut frame = vec![0u8; location.len as usize];
-        file.read_exact_at(&mut frame, location.offset)?;
+        self.shared
+            .disk
+            .read_at(&file, &mut frame, location.offset)?;
         match codec::frame_header(&frame) {
             Some((len, crc))
                 if len + FRAME_HEADER == frame.len()
@@ -497,7 +498,7 @@ fn write_chunks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::durable::disk::{Fault, WriteFaults};
+    use crate::durable::disk::{DiskFaults, Fault};
 
     fn temp_dir(label: &str) -> PathBuf {
         let dir =
@@ -545,7 +546,7 @@ mod tests {
     #[test]
     fn a_failed_sync_stops_the_journal_where_it_was_durable() {
         let dir = temp_dir("failed-sync");
-        let faults = WriteFaults::new();
+        let faults = DiskFaults::new();
         let disk = Disk::new(Some(faults.clone()));
         let journal = Journal::start(&dir, 1, SEGMENT_TARGET, disk).expect("start");
         let (_, first) = journal.append(&[frame(1)]).expect("append");

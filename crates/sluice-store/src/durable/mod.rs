@@ -32,7 +32,7 @@ use async_trait::async_trait;
 
 use self::codec::{Record, StateFields};
 use self::disk::Disk;
-pub use self::disk::{Fault, WriteFaults};
+pub use self::disk::{DiskFaults, Fault};
 use self::journal::{Commit, Journal, Location};
 use crate::queue_messages::{Deduplicated, DeliveryState, Payload, QueueMessages};
 use crate::{
@@ -202,7 +202,7 @@ impl DurableStore {
     pub fn open_with_faults(
         dir: &Path,
         options: DurableOptions,
-        faults: Arc<WriteFaults>,
+        faults: Arc<DiskFaults>,
     ) -> Result<DurableStore, OpenError> {
         Self::open_on(dir, options, Disk::new(Some(faults)))
     }
