@@ -65,8 +65,10 @@ impl QueueError {
     /// the request id, and never sent: it can name files and carry operating-system error text.
     pub fn into_api_error(self, ctx: &RequestContext) -> ApiError {
         match &self {
+            // The failure that took the store out of service is logged once where it happened; every
+            // request refused until it is back is only worth a debug line.
             QueueError::Store(StoreError::Unavailable(detail)) => {
-                tracing::warn!(request_id = %ctx.request_id, error = %detail, "request refused: storage out of service");
+                tracing::debug!(request_id = %ctx.request_id, error = %detail, "request refused: storage out of service");
             }
             QueueError::Store(e @ (StoreError::Conflict | StoreError::Backend(_))) => {
                 tracing::error!(request_id = %ctx.request_id, error = %e, "request failed in storage");
