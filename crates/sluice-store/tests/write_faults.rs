@@ -457,3 +457,76 @@ async fn a_dead_letter_move_whose_body_cannot_be_read_changes_nothing() {
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Senders keep sending, each retrying a refused message until it is acknowledged, while the disk
+/// fails and recovers again and again: in the end every message is there exactly once, before and
+/// after a restart, since a refused send leaves nothing behind and an acknowledged one is durable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn senders_retrying_through_repeated_disk_failures_leave_each_message_once() {
+    const SENDERS: usize = 6;
+    const EACH: usize = 150;
+    let Faulty { store, faults, dir } = store_with("flapping", 0).await;
+    let store = Arc::new(store);
+    let give_up = Instant::now() + Duration::from_secs(60);
+    let senders: Vec<_> = (0..SENDERS)
+        .map(|sender| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut refused = 0;
+                for i in 0..EACH {
+                    let body = format!("s{sender}-{i}");
+                    loop {
+                        match store.send_messages(&key(), vec![message(&body)], 0).await {
+                            Ok(_) => break,
+                            Err(StoreError::Unavailable(_)) if Instant::now() < give_up => {
+                                refused += 1;
+                                tokio::time::sleep(Duration::from_millis(5)).await;
+                            }
+                            Err(e) => panic!("send {body}: {e}"),
+                        }
+                    }
+                }
+                refused
+            })
+        })
+        .collect();
+    let faults_flipper = faults.clone();
+    let flipper = tokio::spawn(async move {
+        let kinds = [Fault::Io, Fault::NoSpace, Fault::ReadOnly];
+        for round in 0..8 {
+            tokio::time::sleep(Duration::from_millis(40)).await;
+            if round % 2 == 0 {
+                faults_flipper.fail_writes(kinds[round % 3]);
+            } else {
+                faults_flipper.fail_syncs(kinds[round % 3]);
+            }
+            tokio::time::sleep(Duration::from_millis(60)).await;
+            faults_flipper.clear();
+        }
+    });
+    flipper.await.expect("flipper");
+    let mut refused = 0;
+    for sender in senders {
+        refused += sender.await.expect("sender");
+    }
+    assert!(
+        refused > 0,
+        "no send was ever refused: the faults did not bite"
+    );
+    back_in_service(&store).await;
+    let mut expected: Vec<String> = (0..SENDERS)
+        .flat_map(|s| (0..EACH).map(move |i| format!("s{s}-{i}")))
+        .collect();
+    expected.sort();
+    let mut found = drain(&store, 0).await;
+    found.sort();
+    assert_eq!(found, expected);
+    drop(store);
+    let reopened = DurableStore::open(&dir).expect("reopen");
+    // Past the hiding of the first drain's receives, which are durable too.
+    let mut found = drain(&reopened, 2_000_000).await;
+    found.sort();
+    assert_eq!(found, expected);
+    drop(reopened);
+    let _ = std::fs::remove_dir_all(&dir);
+}
