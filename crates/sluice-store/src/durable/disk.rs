@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 
-/// A write failure a disk can report.
+/// A failure a disk can report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
     /// `EIO`: the device failed.
@@ -81,7 +81,7 @@ fn injected(errno: &AtomicI32) -> std::io::Result<()> {
     }
 }
 
-/// The data directory's write path.
+/// The data directory's files, as the running engine reaches them.
 #[derive(Clone, Debug, Default)]
 pub struct Disk {
     faults: Option<Arc<DiskFaults>>,

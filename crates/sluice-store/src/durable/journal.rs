@@ -397,7 +397,11 @@ fn write_loop(shared: &Shared, mut files: HashMap<u64, File>) {
                     Ok(())
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, dir = %shared.dir.display(), "journal write failed; out of service until the data directory can be written again");
+                    tracing::error!(
+                        error = %e,
+                        dir = %shared.dir.display(),
+                        "journal write failed; out of service until the data directory can be written again"
+                    );
                     let reason = format!("journal write failed: {e}");
                     shared.fail(&reason);
                     Err(reason)

@@ -379,7 +379,8 @@ fn parse_meta(text: &str) -> Option<[u8; 32]> {
 }
 
 impl Inner {
-    /// Starts a journal after the recovered state and serves from that state.
+    /// The state to serve from, built from what recovery found, with a new journal segment (written
+    /// and synced here) to append to.
     fn start(
         dir: &Path,
         options: DurableOptions,
