@@ -344,3 +344,17 @@ async fn move_task_rules() {
         Some(other_arn.as_str())
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_move_task_onto_its_own_source_queue_is_refused() {
+    let h = Harness::new();
+    let (_, dlq, dlq_arn) = dead_lettered(&h, 1).await;
+    let err = start(&h, &dlq_arn, Some(&dlq_arn), None).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidParameterValue);
+    assert_eq!(
+        err.message,
+        "The destination queue must be different from the source queue."
+    );
+    assert!(move_tasks(&h, &dlq_arn, 10).await.is_empty());
+    assert_eq!(h.counts(&dlq).await, (1, 0, 0));
+}
