@@ -78,6 +78,30 @@ async fn a_standard_dead_letter_queue_keeps_the_original_enqueue_time_for_retent
 }
 
 #[tokio::test]
+async fn a_dead_letter_sent_before_the_ones_ahead_of_it_still_expires_on_time() {
+    let h = Harness::new();
+    let dlq = h.create("dlq", &[("MessageRetentionPeriod", "120")]).await;
+    let dlq_arn = arn_of(&h, &dlq).await;
+    let policy = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":1}}"#);
+    let slow = h.create("slow", &[("RedrivePolicy", &policy)]).await;
+    let quick = h.create("quick", &[("RedrivePolicy", &policy)]).await;
+    h.send(&slow, "old", None).await.unwrap();
+    h.advance_seconds(60);
+    h.send(&quick, "young", None).await.unwrap();
+    // The younger message reaches the dead-letter queue first.
+    for source in [&quick, &slow] {
+        h.receive(source, 1, Some(0)).await.unwrap();
+        assert!(h.receive(source, 1, None).await.unwrap().is_empty());
+    }
+    assert_eq!(h.counts(&dlq).await, (2, 0, 0));
+    // 121 s after its send the older one is past retention, though a younger one is ahead of it.
+    h.advance_seconds(61);
+    assert_eq!(h.counts(&dlq).await, (1, 0, 0));
+    let left = h.receive(&dlq, 10, None).await.unwrap();
+    assert_eq!(common::bodies(&left), ["young"]);
+}
+
+#[tokio::test]
 async fn a_fifo_dead_letter_queue_keeps_group_order_and_restarts_retention() {
     let h = Harness::new();
     let dlq = h

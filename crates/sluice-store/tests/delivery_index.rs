@@ -1,7 +1,8 @@
 //! The delivery index (`QueueMessages`) against a model that is plainly right: a list of messages in
 //! send order, each with its state, scanned in full for every question. Any sequence of sends (with
 //! delays and deduplication), receives (with the in-flight limit and dead-lettering), visibility
-//! changes, deletes, purges, expiries, moves, FIFO re-timings and clock steps must give the same
+//! changes, deletes, purges, expiries, moves, FIFO re-timings, arrivals from another queue's
+//! redrive and clock steps must give the same
 //! observable results, on standard and FIFO queues: what each call returns, in order, and the counts
 //! after every step.
 
@@ -79,6 +80,13 @@ enum Op {
     },
     Retime {
         delay: i64,
+    },
+    /// A message arriving from the queue whose dead-letter queue this is: put at the end, received
+    /// `receive_count` times already, keeping the time it was first sent `age` ago.
+    DeadLetter {
+        group: u8,
+        age: i64,
+        receive_count: u32,
     },
 }
 
@@ -351,6 +359,22 @@ impl Model {
         (self.messages[i].state == State::Visible).then(|| self.messages.remove(i).seq)
     }
 
+    fn dead_letter(&mut self, group: Option<Arc<str>>, age: i64, receive_count: u32) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.messages.push(Message {
+            seq,
+            group,
+            enqueued_at: self.now - age,
+            state: State::InFlight(self.now),
+            visible_at: self.now,
+            receive_count,
+            first_receive_at: Some(self.now - age),
+            received_at: self.now - 1,
+        });
+        seq
+    }
+
     fn retime(&mut self, delay: i64) {
         for m in self.messages.iter_mut().filter(|m| m.receive_count == 0) {
             let visible_at = m.enqueued_at + delay;
@@ -535,6 +559,26 @@ fn check(fifo: bool, ops: &[Op]) -> Result<(), TestCaseError> {
                 model.retime(delay);
                 index.retime_unreceived(delay, now);
             }
+            Op::DeadLetter {
+                group,
+                age,
+                receive_count,
+            } => {
+                let group = group_name(fifo, group);
+                let seq = model.dead_letter(group.clone(), age, receive_count);
+                prop_assert_eq!(index.next_seq(), seq, "step {}", step);
+                let item = Item {
+                    enqueued_at: now - age,
+                    group,
+                };
+                let state = DeliveryState {
+                    visible_at: now,
+                    receive_count,
+                    first_receive_at: Some(now - age),
+                    received_at: now - 1,
+                };
+                index.restore(seq, item, state);
+            }
         }
         model.settle();
         prop_assert_eq!(
@@ -593,6 +637,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (1usize..=10).prop_map(|max| Op::Peek { max }),
         1 => pick.prop_map(|pick| Op::TakeVisible { pick }),
         1 => (0i64..30).prop_map(|delay| Op::Retime { delay }),
+        1 => (0u8..3, 0i64..100, 1u32..4)
+            .prop_map(|(group, age, receive_count)| Op::DeadLetter { group, age, receive_count }),
     ]
 }
 
@@ -612,4 +658,28 @@ proptest! {
     fn a_fifo_queue_index_behaves_as_the_model(ops in operations()) {
         check(true, &ops)?;
     }
+}
+
+#[test]
+fn expiry_reaches_a_message_enqueued_before_those_ahead_of_it() {
+    let mut index: QueueMessages<Item> = QueueMessages::default();
+    let item = |enqueued_at| Item {
+        enqueued_at,
+        group: None,
+    };
+    index.append(vec![(item(100), 100)]);
+    // A dead letter first sent at 10, put behind a message sent at 100.
+    let moved = DeliveryState {
+        visible_at: 100,
+        receive_count: 1,
+        first_receive_at: Some(50),
+        received_at: 50,
+    };
+    index.restore(index.next_seq(), item(10), moved);
+    index.append(vec![(item(10), 100)]);
+    let expired: Vec<u64> = index.expire(50).into_iter().map(|(seq, _)| seq).collect();
+    assert_eq!(expired, [1, 2]);
+    assert_eq!(index.len(), 1);
+    assert_eq!(index.expire(101).len(), 1);
+    assert!(index.is_empty());
 }
