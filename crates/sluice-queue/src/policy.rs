@@ -164,16 +164,16 @@ pub fn check_limits(policy: &Map<String, Value>) -> Result<(), QueueError> {
             )));
         }
     }
-    let principals: usize = statements.iter().map(|s| principals(s)).sum();
-    if principals > MAX_PRINCIPALS {
+    let principal_count: usize = statements.iter().map(|s| principals(s)).sum();
+    if principal_count > MAX_PRINCIPALS {
         return Err(QueueError::OverLimit(format!(
-            "{principals} principals were found in the submitted policy, max allowed is {MAX_PRINCIPALS}"
+            "{principal_count} principals were found in the submitted policy, max allowed is {MAX_PRINCIPALS}"
         )));
     }
-    let conditions: usize = statements.iter().map(|s| conditions(s)).sum();
-    if conditions > MAX_CONDITIONS {
+    let condition_count: usize = statements.iter().map(|s| conditions(s)).sum();
+    if condition_count > MAX_CONDITIONS {
         return Err(QueueError::OverLimit(format!(
-            "{conditions} conditions were found in the submitted policy, max allowed is {MAX_CONDITIONS}"
+            "{condition_count} conditions were found in the submitted policy, max allowed is {MAX_CONDITIONS}"
         )));
     }
     Ok(())

@@ -228,17 +228,20 @@ impl<P: Payload> QueueMessages<P> {
     /// does not.
     fn index_enqueue_time(&mut self, seq: u64, enqueued_at: i64) {
         if self.by_enqueue.is_none() {
-            let earlier_ok = self
-                .slots
-                .range(..seq)
-                .next_back()
-                .is_none_or(|(_, slot)| slot.payload.enqueued_at() <= enqueued_at);
-            let later_ok = self
-                .slots
-                .range((Bound::Excluded(seq), Bound::Unbounded))
-                .next()
-                .is_none_or(|(_, slot)| slot.payload.enqueued_at() >= enqueued_at);
-            if earlier_ok && later_ok {
+            // Most messages go at the end, where the last one is the only neighbour.
+            let (earlier, later) = match self.slots.last_key_value() {
+                Some((&last, slot)) if last < seq => (Some(slot), None),
+                _ => (
+                    self.slots.range(..seq).next_back().map(|(_, slot)| slot),
+                    self.slots
+                        .range((Bound::Excluded(seq), Bound::Unbounded))
+                        .next()
+                        .map(|(_, slot)| slot),
+                ),
+            };
+            let in_order = earlier.is_none_or(|slot| slot.payload.enqueued_at() <= enqueued_at)
+                && later.is_none_or(|slot| slot.payload.enqueued_at() >= enqueued_at);
+            if in_order {
                 return;
             }
             self.by_enqueue = Some(
