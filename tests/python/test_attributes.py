@@ -332,3 +332,65 @@ def test_only_one_server_side_encryption_option(sqs):
         return
     attrs = all_attributes(sqs, url)
     assert not ("KmsMasterKeyId" in attrs and attrs.get("SqsManagedSseEnabled") == "true"), attrs
+
+
+# SQS policy quotas (developer guide): 8,192 bytes, 20 statements, 7 actions a statement, 50 principals, 10
+# conditions. Real AWS answers a policy beyond them with OverLimit and status 403, through SetQueueAttributes
+# too: `OverLimit: Submitted policy is over max allowed size.` (BishopFox/cloudfoxable#29, Particular/
+# NServiceBus.AmazonSQS#830) and `21 statements were found in the submitted policy, max allowed is 20`
+# (dapr/components-contrib#1780). The principals and conditions wording follows the statements one.
+
+
+def policy_with(statements):
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
+
+
+def test_policy_over_8192_bytes_is_over_limit(sqs, queue_url):
+    huge = policy_with([{"Sid": "x" * (7 * 1024 * 1024), "Effect": "Allow", "Principal": "*", "Action": "sqs:*"}])
+    with expect_error("OverLimit", 403, "Submitted policy is over max allowed size."):
+        sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": huge})
+    assert "Policy" not in all_attributes(sqs, queue_url)
+    name = unique_name("big")
+    just_over = policy_with([{"Sid": "", "Effect": "Allow", "Principal": "*", "Action": "sqs:*"}])
+    just_over = just_over.replace('"Sid":""', '"Sid":"' + "s" * (8193 - len(just_over)) + '"')
+    assert len(just_over) == 8193
+    with expect_error("OverLimit", 403, "Submitted policy is over max allowed size."):
+        sqs.create_queue(QueueName=name, Attributes={"Policy": just_over})
+    with expect_error("AWS.SimpleQueueService.NonExistentQueue", 400):
+        sqs.get_queue_url(QueueName=name)
+    at_limit = just_over.replace('"Sid":"s', '"Sid":"', 1)
+    assert len(at_limit) == 8192
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": at_limit})
+    assert all_attributes(sqs, queue_url)["Policy"] == at_limit
+
+
+def test_policy_with_more_than_fifty_principals_is_over_limit(sqs, queue_url):
+    accounts = [f"arn:aws:iam::{100000000000 + i}:root" for i in range(50)]
+    statements = [
+        {"Effect": "Allow", "Principal": {"AWS": accounts}, "Action": "sqs:SendMessage"},
+        {"Effect": "Allow", "Principal": "*", "Action": "sqs:ReceiveMessage"},
+    ]
+    with expect_error("OverLimit", 403, "51 principals were found in the submitted policy, max allowed is 50"):
+        sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": policy_with(statements)})
+    assert "Policy" not in all_attributes(sqs, queue_url)
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": policy_with(statements[:1])})
+
+
+def test_policy_with_more_than_ten_conditions_is_over_limit(sqs, queue_url):
+    keys = {f"aws:SourceArn{i}": "arn:aws:sns:us-east-1:111122223333:t" for i in range(10)}
+    statements = [
+        {"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Condition": {"ArnEquals": keys}},
+        {"Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+    ]
+    with expect_error("OverLimit", 403, "11 conditions were found in the submitted policy, max allowed is 10"):
+        sqs.create_queue(QueueName=unique_name("cond"), Attributes={"Policy": policy_with(statements)})
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": policy_with(statements[:1])})
+
+
+def test_policy_with_more_than_twenty_statements_is_over_limit(sqs, queue_url):
+    statements = [
+        {"Sid": f"s{i}", "Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage"} for i in range(21)
+    ]
+    with expect_error("OverLimit", 403, "21 statements were found in the submitted policy, max allowed is 20"):
+        sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": policy_with(statements)})
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": policy_with(statements[:20])})

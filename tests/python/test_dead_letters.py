@@ -631,6 +631,19 @@ def test_missing_source_or_destination(sqs):
     assert tasks(sqs, dlq_arn, max_results=10) == []
 
 
+def test_a_task_moving_a_queue_onto_itself_is_refused(sqs):
+    # SQS refuses such a task; its wording is not documented, so this one names the rule.
+    source, dlq, _, dlq_arn = pair(sqs)
+    send_bodies(sqs, source, ["m"])
+    dead_letter_all(sqs, source, dlq, 1)
+    with expect_error(
+        "InvalidParameterValue", 400, "The destination queue must be different from the source queue."
+    ):
+        sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=dlq_arn)
+    assert tasks(sqs, dlq_arn) == []
+    assert counters(sqs, dlq) == (1, 0, 0)
+
+
 @pytest.mark.parametrize("rate", [0, 501, -5])
 def test_rate_out_of_range(sqs, rate):
     # Model (C): at most 500; G: at least 1.

@@ -1264,6 +1264,15 @@ def test_invalid_number_values(sqs, value):
         sqs.send_message(QueueUrl=url, MessageBody="x", MessageAttributes={"n": number(value)})
 
 
+@pytest.mark.parametrize("value", ["0.01e-2147483648", "10e2147483647", "-1E-2147483648", "1e2147483648"])
+def test_numbers_with_an_extreme_exponent_are_out_of_range(sqs, value, assert_alive):
+    # Far outside 10^-128..10^126; the exponent alone is at the edge of a 32-bit integer.
+    url = new_queue(sqs)
+    with expect_error("InvalidParameterValue", 400, "Can't cast the value of message (user) attribute 'n' to a number."):
+        sqs.send_message(QueueUrl=url, MessageBody="x", MessageAttributes={"n": number(value)})
+    assert_alive()
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "3.25", "-0.5", "1" * 38])
 def test_valid_number_values_keep_their_text(sqs, value):
     url = new_queue(sqs)

@@ -11,7 +11,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import DEFAULT_ACCOUNT, expect_error
+from conftest import DEFAULT_ACCOUNT, check_error, expect_error
 
 
 def policy_of(sqs, url):
@@ -127,3 +127,34 @@ def test_more_than_seven_actions_is_over_limit(sqs, queue_url):
     assert error["Error"]["Code"] == "OverLimit", error
     assert error["ResponseMetadata"]["HTTPStatusCode"] in (400, 403), error
     assert policy_of(sqs, queue_url) is None
+
+
+def test_add_permission_keeps_the_policy_within_its_quotas(sqs, queue_url):
+    # SQS policy quotas: 20 statements, 50 principals, 8,192 bytes; what AddPermission would produce is held
+    # to them as a submitted policy is (OverLimit, 403).
+    with expect_error("OverLimit", 403, "51 principals were found in the submitted policy, max allowed is 50"):
+        sqs.add_permission(
+            QueueUrl=queue_url, Label="crowd", AWSAccountIds=[f"{100000000000 + i}" for i in range(51)],
+            Actions=["SendMessage"],
+        )
+    assert policy_of(sqs, queue_url) is None
+    for i in range(20):
+        sqs.add_permission(QueueUrl=queue_url, Label=f"L{i}", AWSAccountIds=["111122223333"], Actions=["SendMessage"])
+    with expect_error("OverLimit", 403, "21 statements were found in the submitted policy, max allowed is 20"):
+        sqs.add_permission(QueueUrl=queue_url, Label="L20", AWSAccountIds=["111122223333"], Actions=["SendMessage"])
+    assert len(json.loads(policy_of(sqs, queue_url))["Statement"]) == 20
+
+
+def test_add_permission_refuses_to_grow_the_policy_over_8192_bytes(sqs, queue_url):
+    actions = ["SendMessage", "ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility", "GetQueueAttributes",
+               "GetQueueUrl", "ListDeadLetterSourceQueues"]
+    accounts = ["111122223333", "444455556666"]
+    for i in range(20):
+        try:
+            sqs.add_permission(QueueUrl=queue_url, Label=f"{i:0>80}", AWSAccountIds=accounts, Actions=actions)
+        except ClientError as error:
+            check_error(error, "OverLimit", 403, "Submitted policy is over max allowed size.")
+            break
+    else:
+        pytest.fail("twenty long statements fit in 8,192 bytes")
+    assert 0 < len(policy_of(sqs, queue_url).encode()) <= 8192

@@ -293,15 +293,11 @@ fn one_of(name: &str, raw: &str, allowed: &[&str]) -> Result<String, QueueError>
 
 /// A queue policy must be a JSON object within SQS's policy limits; it is kept as given.
 fn policy_document(raw: &str) -> Result<String, QueueError> {
+    crate::policy::check_size(raw)?;
     let Ok(Value::Object(policy)) = serde_json::from_str::<Value>(raw) else {
         return Err(QueueError::InvalidAttributeValue(POLICY.to_string()));
     };
-    let statements = match policy.get("Statement") {
-        Some(Value::Array(list)) => list.iter().collect(),
-        Some(single) => vec![single],
-        None => Vec::new(),
-    };
-    crate::policy::check_limits(&statements)?;
+    crate::policy::check_limits(&policy)?;
     Ok(raw.to_string())
 }
 
@@ -612,6 +608,23 @@ mod tests {
         assert!(
             matches!(&err, QueueError::OverLimit(m) if m == "8 actions were found in a statement from the submitted policy, max allowed is 7")
         );
+    }
+
+    #[test]
+    fn a_policy_over_8192_bytes_is_over_limit() {
+        let padding = "x".repeat(7 * 1024 * 1024);
+        let policy = format!(r#"{{"Id":"{padding}","Statement":[]}}"#);
+        for creating in [true, false] {
+            let err =
+                validate_changes(&given(&[(POLICY, &policy)]), &cx(creating, false)).unwrap_err();
+            assert!(
+                matches!(&err, QueueError::OverLimit(m) if m == "Submitted policy is over max allowed size."),
+                "{err:?}"
+            );
+        }
+        let fits = format!(r#"{{"Id":"{}","Statement":[]}}"#, "x".repeat(8192 - 24));
+        assert_eq!(fits.len(), 8192);
+        assert!(validate_changes(&given(&[(POLICY, &fits)]), &cx(false, false)).is_ok());
     }
 
     #[test]

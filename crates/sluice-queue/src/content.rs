@@ -123,9 +123,10 @@ fn is_valid_number(text: &str) -> bool {
     if significant.trim_end_matches('0').len() > 38 {
         return false;
     }
-    // The decimal exponent of the leading significant digit.
-    let leading_zeros = digits.len() - significant.len();
-    let magnitude = exponent + int_part.len() as i32 - 1 - leading_zeros as i32;
+    // The decimal exponent of the leading significant digit. Worked out in i64: the written exponent
+    // may be any i32, and the digit counts (bounded by the request size) move it further either way.
+    let leading_zeros = (digits.len() - significant.len()) as i64;
+    let magnitude = i64::from(exponent) + int_part.len() as i64 - 1 - leading_zeros;
     (-128..=126).contains(&magnitude)
 }
 
@@ -406,6 +407,23 @@ mod tests {
         ] {
             assert!(!is_valid_number(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn extreme_exponents_are_out_of_range_not_an_overflow() {
+        for bad in [
+            "0.01e-2147483648",
+            "1e-2147483648",
+            "-0.001e-2147483647",
+            "10e2147483647",
+            "12345.6e2147483647",
+            "1e2147483648",
+        ] {
+            assert!(!is_valid_number(bad), "{bad}");
+        }
+        assert!(is_valid_number("0e-2147483648"));
+        assert!(is_valid_number("0.0000000001e-118"));
+        assert!(!is_valid_number("0.0000000001e-119"));
     }
 
     #[test]

@@ -29,6 +29,11 @@ const MAX_RATE: i64 = 500;
 const MAX_LISTED: i64 = 10;
 /// Messages looked at per step of a task without a rate.
 const STEP: usize = 10;
+/// How long a task waits after a step in which it found messages but could move none of them (they were
+/// received or deleted meanwhile), rather than writing its unchanged record again at once.
+const IDLE_PAUSE: Duration = Duration::from_secs(1);
+/// SQS documents no wording for a move onto the queue being moved from; this names the rule.
+const SAME_QUEUE: &str = "The destination queue must be different from the source queue.";
 
 /// How a running task is steered from outside.
 #[derive(Default)]
@@ -98,6 +103,9 @@ impl QueueService {
         let destination = match &input.destination_arn {
             Some(arn) => {
                 let key = parse_queue_arn(arn).ok_or_else(|| not_found("DestinationArn"))?;
+                if key == source {
+                    return Err(QueueError::InvalidParameter(SAME_QUEUE.to_string()));
+                }
                 let Some(destination) = self.store.get_queue(&key).await? else {
                     return Err(not_found("DestinationArn"));
                 };
@@ -367,6 +375,7 @@ async fn run(
             save(cx, control, &mut task).await?;
             return Ok(());
         }
+        let moved_before_step = task.moved;
         for (seq, content) in candidates {
             let Some(destination) = task
                 .destination
@@ -381,6 +390,10 @@ async fn run(
                 )
                 .await;
             };
+            // The store never moves a message onto its own queue: such a task could only go round.
+            if destination == task.source {
+                return fail(cx, control, &mut task, SAME_QUEUE).await;
+            }
             match cx
                 .store
                 .move_message(
@@ -403,6 +416,15 @@ async fn run(
                 Err(e) => return Err(e.into()),
             }
         }
+        if task.moved == moved_before_step {
+            // Nothing changed, so there is nothing to write; the messages seen went elsewhere
+            // meanwhile, and the next look finds what is left.
+            tokio::select! {
+                _ = tokio::time::sleep(IDLE_PAUSE) => {}
+                _ = cx.waiters.shutting_down() => return Ok(()),
+            }
+            continue;
+        }
         if !save(cx, control, &mut task).await? {
             return Ok(());
         }
@@ -415,6 +437,270 @@ async fn run(
             }
         } else {
             tokio::task::yield_now().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::AtomicUsize;
+
+    use async_trait::async_trait;
+    use sluice_store::{
+        CreateOutcome, DeleteOutcome, Deletion, MemoryStore, MessageCounts, NewMessage,
+        QueueRecord, ReceiveOutcome, ReceiveRequest, Redrive, SendOutcome, StoreError,
+        VisibilityChange, VisibilityOutcome,
+    };
+
+    use super::*;
+    use crate::clock::ManualClock;
+
+    /// Task records written before a mover is taken to be spinning.
+    const WRITE_LIMIT: usize = 100;
+
+    /// The memory store, counting task-record writes (and refusing them past `WRITE_LIMIT`, so a mover
+    /// that writes in a loop stops with an error instead of running forever), and, when `stuck`, never
+    /// moving a message.
+    struct Watched {
+        inner: MemoryStore,
+        stuck: bool,
+        task_writes: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl Store for Watched {
+        async fn create_queue(&self, record: QueueRecord) -> Result<CreateOutcome, StoreError> {
+            self.inner.create_queue(record).await
+        }
+        async fn get_queue(&self, key: &QueueKey) -> Result<Option<Arc<QueueRecord>>, StoreError> {
+            self.inner.get_queue(key).await
+        }
+        async fn list_queues(
+            &self,
+            account_id: &str,
+            region: &str,
+            prefix: &str,
+            after: Option<&str>,
+            limit: usize,
+        ) -> Result<Vec<QueueRecord>, StoreError> {
+            self.inner
+                .list_queues(account_id, region, prefix, after, limit)
+                .await
+        }
+        async fn all_queues(&self) -> Result<Vec<QueueKey>, StoreError> {
+            self.inner.all_queues().await
+        }
+        async fn replace_queue(&self, record: QueueRecord) -> Result<QueueRecord, StoreError> {
+            self.inner.replace_queue(record).await
+        }
+        async fn delete_queue(&self, key: &QueueKey, now: i64) -> Result<bool, StoreError> {
+            self.inner.delete_queue(key, now).await
+        }
+        async fn deleted_at(&self, key: &QueueKey) -> Result<Option<i64>, StoreError> {
+            self.inner.deleted_at(key).await
+        }
+        async fn send_messages(
+            &self,
+            key: &QueueKey,
+            messages: Vec<NewMessage>,
+            now: i64,
+        ) -> Result<Vec<SendOutcome>, StoreError> {
+            self.inner.send_messages(key, messages, now).await
+        }
+        async fn receive_messages(
+            &self,
+            key: &QueueKey,
+            request: ReceiveRequest,
+            redrive: Option<&Redrive>,
+        ) -> Result<ReceiveOutcome, StoreError> {
+            self.inner.receive_messages(key, request, redrive).await
+        }
+        async fn delete_messages(
+            &self,
+            key: &QueueKey,
+            deletions: &[Deletion],
+        ) -> Result<Vec<DeleteOutcome>, StoreError> {
+            self.inner.delete_messages(key, deletions).await
+        }
+        async fn retime_unreceived(
+            &self,
+            key: &QueueKey,
+            delay: i64,
+            now: i64,
+        ) -> Result<(), StoreError> {
+            self.inner.retime_unreceived(key, delay, now).await
+        }
+        async fn change_visibility(
+            &self,
+            key: &QueueKey,
+            changes: &[VisibilityChange],
+        ) -> Result<Vec<VisibilityOutcome>, StoreError> {
+            self.inner.change_visibility(key, changes).await
+        }
+        async fn purge_messages(&self, key: &QueueKey) -> Result<u64, StoreError> {
+            self.inner.purge_messages(key).await
+        }
+        async fn message_counts(
+            &self,
+            key: &QueueKey,
+            now: i64,
+            expire_before: i64,
+        ) -> Result<MessageCounts, StoreError> {
+            self.inner.message_counts(key, now, expire_before).await
+        }
+        async fn peek_visible(
+            &self,
+            key: &QueueKey,
+            max: usize,
+            now: i64,
+        ) -> Result<Vec<(u64, Arc<MessageContent>)>, StoreError> {
+            self.inner.peek_visible(key, max, now).await
+        }
+        async fn move_message(
+            &self,
+            from: &QueueKey,
+            seq: u64,
+            to: &QueueKey,
+            content: MessageContent,
+            now: i64,
+        ) -> Result<bool, StoreError> {
+            if self.stuck {
+                return Ok(false);
+            }
+            self.inner.move_message(from, seq, to, content, now).await
+        }
+        async fn put_move_task(&self, task: MoveTaskRecord) -> Result<(), StoreError> {
+            if self.task_writes.fetch_add(1, Ordering::SeqCst) >= WRITE_LIMIT {
+                return Err(StoreError::Backend("task record written in a loop".into()));
+            }
+            self.inner.put_move_task(task).await
+        }
+        async fn move_tasks(&self) -> Result<Vec<MoveTaskRecord>, StoreError> {
+            self.inner.move_tasks().await
+        }
+        async fn server_secret(&self) -> Result<[u8; 32], StoreError> {
+            self.inner.server_secret().await
+        }
+        async fn flush(&self) -> Result<(), StoreError> {
+            self.inner.flush().await
+        }
+    }
+
+    fn key(name: &str) -> QueueKey {
+        QueueKey {
+            account_id: "000000000000".into(),
+            region: "us-east-1".into(),
+            name: name.into(),
+        }
+    }
+
+    fn record(name: &str) -> QueueRecord {
+        QueueRecord {
+            key: key(name),
+            attributes: BTreeMap::new(),
+            tags: BTreeMap::new(),
+            created_timestamp: 0,
+            last_modified_timestamp: 0,
+            last_purge_millis: None,
+            fifo: false,
+            incarnation: 1,
+            version: 0,
+        }
+    }
+
+    /// A store with a dead-letter queue holding one visible message whose original source is `origin`,
+    /// and a mover context over it.
+    async fn setup(stuck: bool, origin: &str) -> (Arc<Watched>, MoverContext) {
+        let store = Arc::new(Watched {
+            inner: MemoryStore::new(),
+            stuck,
+            task_writes: AtomicUsize::new(0),
+        });
+        for name in ["dlq", "source"] {
+            store.create_queue(record(name)).await.unwrap();
+        }
+        let content = MessageContent {
+            message_id: "m".into(),
+            body: "b".into(),
+            attributes: Vec::new(),
+            system_attributes: vec![sluice_store::MessageAttribute {
+                name: DEAD_LETTER_SOURCE.into(),
+                data_type: "String".into(),
+                value: sluice_store::AttributeValue::String(queue_arn(&key(origin))),
+            }],
+            md5_of_body: String::new(),
+            md5_of_attributes: None,
+            sender_id: "s".into(),
+            sent_at: 0,
+            enqueued_at: 0,
+            group_id: None,
+            deduplication_id: None,
+        };
+        let message = NewMessage {
+            content: Arc::new(content),
+            visible_at: 0,
+            deduplication: None,
+        };
+        store
+            .send_messages(&key("dlq"), vec![message], 0)
+            .await
+            .unwrap();
+        let cx = MoverContext {
+            store: store.clone(),
+            clock: Arc::new(ManualClock::new(1_000)),
+            waiters: Arc::default(),
+            movers: Arc::default(),
+        };
+        (store, cx)
+    }
+
+    fn task(destination: Option<&str>) -> MoveTaskRecord {
+        MoveTaskRecord {
+            handle: "h".into(),
+            source: key("dlq"),
+            destination: destination.map(key),
+            max_per_second: None,
+            status: MoveTaskStatus::Running,
+            moved: 0,
+            to_move: 1,
+            started_at: 0,
+            failure_reason: None,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_mover_that_moves_nothing_does_not_rewrite_its_record() {
+        let (store, cx) = setup(true, "source").await;
+        let control = Control::default();
+        let ran =
+            tokio::time::timeout(Duration::from_secs(60), run(&cx, task(None), &control)).await;
+        assert!(ran.is_err(), "the task ended: {ran:?}");
+        assert_eq!(store.task_writes.load(Ordering::SeqCst), 0);
+        // It still sees a cancel, and ends cancelled.
+        control.cancel.store(true, Ordering::SeqCst);
+        let ran =
+            tokio::time::timeout(Duration::from_secs(5), run(&cx, task(None), &control)).await;
+        assert!(matches!(ran, Ok(Ok(()))), "{ran:?}");
+        let tasks = store.move_tasks().await.unwrap();
+        assert_eq!(tasks[0].status, MoveTaskStatus::Cancelled);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_task_moving_messages_onto_their_own_queue_fails() {
+        for (destination, origin) in [(Some("dlq"), "source"), (None, "dlq")] {
+            let (store, cx) = setup(false, origin).await;
+            let control = Control::default();
+            let ran = tokio::time::timeout(
+                Duration::from_secs(60),
+                run(&cx, task(destination), &control),
+            )
+            .await;
+            assert!(matches!(ran, Ok(Ok(()))), "{ran:?}");
+            let tasks = store.move_tasks().await.unwrap();
+            assert_eq!(tasks[0].status, MoveTaskStatus::Failed);
+            assert_eq!(tasks[0].failure_reason.as_deref(), Some(SAME_QUEUE));
+            assert_eq!(store.task_writes.load(Ordering::SeqCst), 1);
         }
     }
 }

@@ -2,6 +2,12 @@
 //! `{"Version":"2008-10-17","Id":"<queue arn>/SQSDefaultPolicy","Statement":[...]}` with one statement per
 //! label, principals as `arn:aws:iam::<account>:root` and actions as `SQS:<Action>`; a single principal or
 //! action is a bare string, several are an array.
+//!
+//! Every policy a queue keeps, set as the `Policy` attribute or built by AddPermission, stays within the
+//! SQS policy quotas (developer guide, "Amazon SQS policy quotas"): 8,192 bytes, 20 statements, 7 actions
+//! in a statement, 50 principals and 10 conditions. The page gives the last two per policy, so they are
+//! counted over all statements; a condition is one key under one operator. SQS answers each with
+//! `OverLimit`, whichever action submitted the policy.
 
 use serde_json::{json, Map, Value};
 
@@ -21,9 +27,11 @@ const GRANTABLE_ACTIONS: &[&str] = &[
     "PurgeQueue",
 ];
 
-/// AWS's limits on a queue policy.
+const MAX_BYTES: usize = 8192;
 const MAX_ACTIONS_PER_STATEMENT: usize = 7;
 const MAX_STATEMENTS: usize = 20;
+const MAX_PRINCIPALS: usize = 50;
+const MAX_CONDITIONS: usize = 10;
 const MAX_LABEL: usize = 80;
 
 fn invalid(name: &str, value: &str, reason: &str) -> QueueError {
@@ -85,28 +93,88 @@ pub fn validate_grant(
     Ok(())
 }
 
-/// SQS's limits on a policy's statements: at most 20 statements and 7 actions in each.
-pub fn check_limits(statements: &[&Value]) -> Result<(), QueueError> {
+/// The size limit, checked on the document as submitted before anything reads it.
+pub fn check_size(document: &str) -> Result<(), QueueError> {
+    if document.len() > MAX_BYTES {
+        return Err(QueueError::OverLimit(
+            "Submitted policy is over max allowed size.".to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// The statements of a policy: a single statement may be written as an object instead of a list.
+fn statement_list(policy: &Map<String, Value>) -> Vec<&Value> {
+    match policy.get("Statement") {
+        Some(Value::Array(list)) => list.iter().collect(),
+        Some(single) => vec![single],
+        None => Vec::new(),
+    }
+}
+
+/// How many entries a string-or-list element holds.
+fn entries(element: Option<&Value>) -> usize {
+    match element {
+        Some(Value::Array(list)) => list.len(),
+        Some(_) => 1,
+        None => 0,
+    }
+}
+
+/// `"*"` is one principal; `{"AWS": [...], "Service": ...}` holds the entries of each kind.
+fn principals(statement: &Value) -> usize {
+    match statement
+        .get("Principal")
+        .or_else(|| statement.get("NotPrincipal"))
+    {
+        Some(Value::Object(kinds)) => kinds.values().map(|v| entries(Some(v))).sum(),
+        other => entries(other),
+    }
+}
+
+/// `{"StringEquals": {"aws:SourceArn": ..., "aws:SourceAccount": ...}}` holds two conditions.
+fn conditions(statement: &Value) -> usize {
+    match statement.get("Condition") {
+        Some(Value::Object(operators)) => operators
+            .values()
+            .map(|keys| keys.as_object().map_or(1, Map::len))
+            .sum(),
+        other => entries(other),
+    }
+}
+
+/// The limits on what a policy holds: statements, actions in each, principals and conditions.
+pub fn check_limits(policy: &Map<String, Value>) -> Result<(), QueueError> {
+    let statements = statement_list(policy);
     if statements.len() > MAX_STATEMENTS {
         return Err(QueueError::OverLimit(format!(
             "{} statements were found in the submitted policy, max allowed is {MAX_STATEMENTS}",
             statements.len()
         )));
     }
-    for statement in statements {
-        let actions = match statement
-            .get("Action")
-            .or_else(|| statement.get("NotAction"))
-        {
-            Some(Value::Array(list)) => list.len(),
-            Some(_) => 1,
-            None => 0,
-        };
+    for statement in &statements {
+        let actions = entries(
+            statement
+                .get("Action")
+                .or_else(|| statement.get("NotAction")),
+        );
         if actions > MAX_ACTIONS_PER_STATEMENT {
             return Err(QueueError::OverLimit(format!(
                 "{actions} actions were found in a statement from the submitted policy, max allowed is {MAX_ACTIONS_PER_STATEMENT}"
             )));
         }
+    }
+    let principal_count: usize = statements.iter().map(|s| principals(s)).sum();
+    if principal_count > MAX_PRINCIPALS {
+        return Err(QueueError::OverLimit(format!(
+            "{principal_count} principals were found in the submitted policy, max allowed is {MAX_PRINCIPALS}"
+        )));
+    }
+    let condition_count: usize = statements.iter().map(|s| conditions(s)).sum();
+    if condition_count > MAX_CONDITIONS {
+        return Err(QueueError::OverLimit(format!(
+            "{condition_count} conditions were found in the submitted policy, max allowed is {MAX_CONDITIONS}"
+        )));
     }
     Ok(())
 }
@@ -161,12 +229,6 @@ pub fn add_permission(
     if has_label(list, label) {
         return Err(invalid("Label", label, "Already exists."));
     }
-    if list.len() >= MAX_STATEMENTS {
-        return Err(QueueError::OverLimit(format!(
-            "{} statements were found in the submitted policy, max allowed is {MAX_STATEMENTS}",
-            list.len() + 1
-        )));
-    }
     let principals = accounts
         .iter()
         .map(|a| format!("arn:aws:iam::{a}:root"))
@@ -182,7 +244,10 @@ pub fn add_permission(
     statement.insert("Action".into(), one_or_many(granted));
     statement.insert("Resource".into(), json!(queue_arn));
     list.push(Value::Object(statement));
-    Ok(Value::Object(policy).to_string())
+    check_limits(&policy)?;
+    let document = Value::Object(policy).to_string();
+    check_size(&document)?;
+    Ok(document)
 }
 
 /// Removes the statement for `label`; the policy itself goes when its last statement does.
@@ -255,6 +320,134 @@ mod tests {
         assert_eq!(remove_permission(Some(&one), "B").unwrap(), None);
         assert!(remove_permission(Some(&one), "missing").is_err());
         assert!(remove_permission(None, "B").is_err());
+    }
+
+    fn over_limit(result: Result<impl std::fmt::Debug, QueueError>) -> String {
+        match result {
+            Err(QueueError::OverLimit(message)) => message,
+            other => panic!("not over limit: {other:?}"),
+        }
+    }
+
+    fn limits_of(document: &Value) -> Result<(), QueueError> {
+        check_limits(document.as_object().expect("an object"))
+    }
+
+    #[test]
+    fn policies_hold_at_most_fifty_principals() {
+        let accounts = |n: usize| -> Vec<Value> {
+            (0..n)
+                .map(|i| json!(format!("arn:aws:iam::{:012}:root", i)))
+                .collect()
+        };
+        // Counted over the whole policy, "*" being one.
+        let document = |n: usize| {
+            json!({"Statement": [
+                {"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage"},
+                {"Effect": "Allow", "Principal": {"AWS": accounts(n), "Service": "sns.amazonaws.com"},
+                 "Action": "sqs:SendMessage"},
+            ]})
+        };
+        assert!(limits_of(&document(48)).is_ok());
+        assert_eq!(
+            over_limit(limits_of(&document(49))),
+            "51 principals were found in the submitted policy, max allowed is 50"
+        );
+        let many = strings(&["111122223333"; 51]);
+        assert_eq!(
+            over_limit(add_permission(None, ARN, "L", &many, &strings(&["*"]))),
+            "51 principals were found in the submitted policy, max allowed is 50"
+        );
+    }
+
+    #[test]
+    fn policies_hold_at_most_ten_conditions() {
+        let keys = |n: usize| -> Map<String, Value> {
+            (0..n)
+                .map(|i| (format!("aws:SourceArn{i}"), json!("x")))
+                .collect()
+        };
+        let document = |n: usize| {
+            json!({"Statement": [
+                {"Effect": "Allow", "Condition": {"StringEquals": keys(n), "IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}},
+                {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+            ]})
+        };
+        assert!(limits_of(&document(8)).is_ok());
+        assert_eq!(
+            over_limit(limits_of(&document(9))),
+            "11 conditions were found in the submitted policy, max allowed is 10"
+        );
+    }
+
+    #[test]
+    fn policies_hold_at_most_8192_bytes() {
+        assert!(check_size(&"x".repeat(8192)).is_ok());
+        assert_eq!(
+            over_limit(check_size(&"x".repeat(8193))),
+            "Submitted policy is over max allowed size."
+        );
+        // AddPermission refuses a statement that would take the document over the limit, and the
+        // document stays as it was.
+        let accounts = strings(&["111122223333", "444455556666"]);
+        let actions = strings(&[
+            "SendMessage",
+            "ReceiveMessage",
+            "DeleteMessage",
+            "ChangeMessageVisibility",
+            "GetQueueAttributes",
+            "GetQueueUrl",
+            "ListDeadLetterSourceQueues",
+        ]);
+        let mut document: Option<String> = None;
+        for i in 0.. {
+            let label = format!("{i:0>80}");
+            match add_permission(document.as_deref(), ARN, &label, &accounts, &actions) {
+                Ok(grown) => document = Some(grown),
+                Err(e) => {
+                    assert_eq!(
+                        over_limit(Err::<(), _>(e)),
+                        "Submitted policy is over max allowed size."
+                    );
+                    break;
+                }
+            }
+        }
+        let kept = document.expect("some statements fit");
+        assert!(
+            kept.len() <= 8192 && kept.len() > 8192 - 600,
+            "{}",
+            kept.len()
+        );
+    }
+
+    #[test]
+    fn add_permission_stops_at_twenty_statements() {
+        let accounts = strings(&["111122223333"]);
+        let actions = strings(&["SendMessage"]);
+        let mut document = None;
+        for i in 0..20 {
+            document = Some(
+                add_permission(
+                    document.as_deref(),
+                    ARN,
+                    &format!("L{i}"),
+                    &accounts,
+                    &actions,
+                )
+                .unwrap(),
+            );
+        }
+        assert_eq!(
+            over_limit(add_permission(
+                document.as_deref(),
+                ARN,
+                "L20",
+                &accounts,
+                &actions
+            )),
+            "21 statements were found in the submitted policy, max allowed is 20"
+        );
     }
 
     #[test]

@@ -78,6 +78,30 @@ async fn a_standard_dead_letter_queue_keeps_the_original_enqueue_time_for_retent
 }
 
 #[tokio::test]
+async fn a_dead_letter_sent_before_the_ones_ahead_of_it_still_expires_on_time() {
+    let h = Harness::new();
+    let dlq = h.create("dlq", &[("MessageRetentionPeriod", "120")]).await;
+    let dlq_arn = arn_of(&h, &dlq).await;
+    let policy = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":1}}"#);
+    let slow = h.create("slow", &[("RedrivePolicy", &policy)]).await;
+    let quick = h.create("quick", &[("RedrivePolicy", &policy)]).await;
+    h.send(&slow, "old", None).await.unwrap();
+    h.advance_seconds(60);
+    h.send(&quick, "young", None).await.unwrap();
+    // The younger message reaches the dead-letter queue first.
+    for source in [&quick, &slow] {
+        h.receive(source, 1, Some(0)).await.unwrap();
+        assert!(h.receive(source, 1, None).await.unwrap().is_empty());
+    }
+    assert_eq!(h.counts(&dlq).await, (2, 0, 0));
+    // 121 s after its send the older one is past retention, though a younger one is ahead of it.
+    h.advance_seconds(61);
+    assert_eq!(h.counts(&dlq).await, (1, 0, 0));
+    let left = h.receive(&dlq, 10, None).await.unwrap();
+    assert_eq!(common::bodies(&left), ["young"]);
+}
+
+#[tokio::test]
 async fn a_fifo_dead_letter_queue_keeps_group_order_and_restarts_retention() {
     let h = Harness::new();
     let dlq = h
@@ -343,4 +367,18 @@ async fn move_task_rules() {
             .as_deref(),
         Some(other_arn.as_str())
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_move_task_onto_its_own_source_queue_is_refused() {
+    let h = Harness::new();
+    let (_, dlq, dlq_arn) = dead_lettered(&h, 1).await;
+    let err = start(&h, &dlq_arn, Some(&dlq_arn), None).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidParameterValue);
+    assert_eq!(
+        err.message,
+        "The destination queue must be different from the source queue."
+    );
+    assert!(move_tasks(&h, &dlq_arn, 10).await.is_empty());
+    assert_eq!(h.counts(&dlq).await, (1, 0, 0));
 }

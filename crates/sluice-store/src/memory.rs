@@ -24,7 +24,8 @@ pub struct MemoryStore {
     /// Message-move tasks by handle.
     move_tasks: Mutex<BTreeMap<String, MoveTaskRecord>>,
     /// Each queue's messages behind a lock of its own, so queues do not contend. The outer lock is held
-    /// only to find a queue's entry; a receive holds one queue's lock for its few map operations.
+    /// only to find a queue's entry; a receive holds one queue's lock for its few map operations. Creating
+    /// and deleting a queue take it while holding `queues`, so a record never lacks its entry.
     messages: Mutex<HashMap<QueueKey, Arc<Mutex<Messages>>>>,
     secret: [u8; 32],
 }
@@ -109,8 +110,12 @@ impl Store for MemoryStore {
     }
 
     async fn delete_queue(&self, key: &QueueKey, now_millis: i64) -> Result<bool, StoreError> {
-        let removed = lock(&self.queues).remove(key).is_some();
+        // The record and the messages go under the catalog lock, taken before the messages lock as
+        // `create_queue` takes them: a create cannot slip in between and lose its messages.
+        let mut queues = lock(&self.queues);
+        let removed = queues.remove(key).is_some();
         lock(&self.messages).remove(key);
+        drop(queues);
         if removed {
             lock(&self.tombstones).insert(key.clone(), now_millis);
         }
@@ -317,5 +322,92 @@ impl Store for MemoryStore {
 
     async fn move_tasks(&self) -> Result<Vec<MoveTaskRecord>, StoreError> {
         Ok(lock(&self.move_tasks).values().cloned().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    fn key() -> QueueKey {
+        QueueKey {
+            account_id: "000000000000".into(),
+            region: "us-east-1".into(),
+            name: "churn".into(),
+        }
+    }
+
+    fn record() -> QueueRecord {
+        QueueRecord {
+            key: key(),
+            attributes: BTreeMap::new(),
+            tags: BTreeMap::new(),
+            created_timestamp: 1,
+            last_modified_timestamp: 1,
+            last_purge_millis: None,
+            fifo: false,
+            incarnation: 1,
+            version: 0,
+        }
+    }
+
+    fn message() -> NewMessage {
+        NewMessage {
+            content: Arc::new(MessageContent {
+                message_id: "m".into(),
+                body: "b".into(),
+                attributes: Vec::new(),
+                system_attributes: Vec::new(),
+                md5_of_body: String::new(),
+                md5_of_attributes: None,
+                sender_id: "s".into(),
+                sent_at: 0,
+                enqueued_at: 0,
+                group_id: None,
+                deduplication_id: None,
+            }),
+            visible_at: 0,
+            deduplication: None,
+        }
+    }
+
+    /// One task creates the queue and sends to it while another deletes it, over and over. Only the
+    /// first task creates, so a send that finds no messages while the record is there means a delete
+    /// left a created queue without its messages.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_queue_created_during_a_delete_can_take_messages() {
+        const ROUNDS: usize = 100_000;
+        let store = Arc::new(MemoryStore::new());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let deleter = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for _ in 0..ROUNDS {
+                    if Instant::now() > deadline {
+                        break;
+                    }
+                    store.delete_queue(&key(), 0).await.expect("delete");
+                }
+            })
+        };
+        for _ in 0..ROUNDS {
+            if Instant::now() > deadline {
+                break;
+            }
+            store.create_queue(record()).await.expect("create");
+            if let Err(StoreError::QueueNotFound) =
+                store.send_messages(&key(), vec![message()], 0).await
+            {
+                assert!(
+                    store.get_queue(&key()).await.expect("get").is_none(),
+                    "a queue record without its messages"
+                );
+            }
+        }
+        deleter.await.expect("deleter");
     }
 }

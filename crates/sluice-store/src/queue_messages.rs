@@ -3,6 +3,7 @@
 //! O(log n) per message however long the backlog.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::ops::Bound;
 use std::sync::Arc;
 
 use crate::message::{
@@ -121,6 +122,10 @@ pub struct QueueMessages<P> {
     /// Present on FIFO queues, whose delivery follows message groups.
     lanes: Option<Lanes>,
     deduplication: Deduplication,
+    /// Every message by (enqueue time, sequence number), kept only once a message has come in out of
+    /// enqueue-time order (a standard dead-letter queue takes messages with the time they were first
+    /// sent). Until then queue order is enqueue order, and expiry finds the old messages at the front.
+    by_enqueue: Option<BTreeSet<(i64, u64)>>,
 }
 
 impl<P> Default for QueueMessages<P> {
@@ -134,6 +139,7 @@ impl<P> Default for QueueMessages<P> {
             delayed: 0,
             lanes: None,
             deduplication: Deduplication::default(),
+            by_enqueue: None,
         }
     }
 }
@@ -175,6 +181,7 @@ impl<P: Payload> QueueMessages<P> {
     pub fn restore(&mut self, seq: u64, payload: P, state: DeliveryState) {
         self.remove(seq);
         self.next_seq = self.next_seq.max(seq + 1);
+        self.index_enqueue_time(seq, payload.enqueued_at());
         let waiting = if state.receive_count == 0 {
             (state.visible_at > payload.enqueued_at()).then_some(Delivery::Delayed)
         } else {
@@ -213,6 +220,39 @@ impl<P: Payload> QueueMessages<P> {
                 lane.in_flight += 1;
             }
             refresh(lanes, &self.slots, &group);
+        }
+    }
+
+    /// Notes a message's enqueue time where expiry needs it: nowhere while the message keeps queue order
+    /// and enqueue order the same (as its neighbours show), in `by_enqueue` from the first one that
+    /// does not.
+    fn index_enqueue_time(&mut self, seq: u64, enqueued_at: i64) {
+        if self.by_enqueue.is_none() {
+            // Most messages go at the end, where the last one is the only neighbour.
+            let (earlier, later) = match self.slots.last_key_value() {
+                Some((&last, slot)) if last < seq => (Some(slot), None),
+                _ => (
+                    self.slots.range(..seq).next_back().map(|(_, slot)| slot),
+                    self.slots
+                        .range((Bound::Excluded(seq), Bound::Unbounded))
+                        .next()
+                        .map(|(_, slot)| slot),
+                ),
+            };
+            let in_order = earlier.is_none_or(|slot| slot.payload.enqueued_at() <= enqueued_at)
+                && later.is_none_or(|slot| slot.payload.enqueued_at() >= enqueued_at);
+            if in_order {
+                return;
+            }
+            self.by_enqueue = Some(
+                self.slots
+                    .iter()
+                    .map(|(seq, slot)| (slot.payload.enqueued_at(), *seq))
+                    .collect(),
+            );
+        }
+        if let Some(index) = self.by_enqueue.as_mut() {
+            index.insert((enqueued_at, seq));
         }
     }
 
@@ -278,10 +318,24 @@ impl<P: Payload> QueueMessages<P> {
         }
     }
 
-    /// Removes messages sent before `expire_before`, returning their sequence numbers. Messages are
-    /// appended in send order, so the expired ones are at the front.
+    /// Removes messages enqueued before `expire_before`, returning them in queue order.
     pub fn expire(&mut self, expire_before: i64) -> Vec<(u64, P)> {
         let mut removed = Vec::new();
+        if self.by_enqueue.is_some() {
+            while let Some(&(at, seq)) = self.by_enqueue.as_ref().and_then(BTreeSet::first) {
+                if at >= expire_before {
+                    break;
+                }
+                // `remove` takes the entry out of the index as well.
+                if let Some(payload) = self.remove(seq) {
+                    removed.push((seq, payload));
+                } else if let Some(index) = self.by_enqueue.as_mut() {
+                    index.remove(&(at, seq));
+                }
+            }
+            removed.sort_unstable_by_key(|(seq, _)| *seq);
+            return removed;
+        }
         while let Some((&seq, slot)) = self.slots.first_key_value() {
             if slot.payload.enqueued_at() >= expire_before {
                 break;
@@ -295,6 +349,9 @@ impl<P: Payload> QueueMessages<P> {
 
     fn remove(&mut self, seq: u64) -> Option<P> {
         let slot = self.slots.remove(&seq)?;
+        if let Some(index) = self.by_enqueue.as_mut() {
+            index.remove(&(slot.payload.enqueued_at(), seq));
+        }
         if let (Some(lanes), Some(group)) = (self.lanes.as_mut(), slot.payload.group()) {
             if let Some(lane) = lanes.groups.get_mut(group) {
                 lane.members.remove(&seq);
@@ -524,6 +581,7 @@ impl<P: Payload> QueueMessages<P> {
         self.timers.clear();
         self.in_flight = 0;
         self.delayed = 0;
+        self.by_enqueue = None;
         slots.into_values().map(|slot| slot.payload).collect()
     }
 
