@@ -77,6 +77,8 @@ error_codes! {
     SerializationException => ("com.amazon.coral.service#SerializationException", "SerializationException", 400, true),
     UnknownOperation => ("com.amazon.coral.service#UnknownOperationException", "InvalidAction", 400, true),
     InternalError => ("com.amazonaws.sqs#InternalError", "InternalError", 500, false),
+    SignatureDoesNotMatch => ("com.amazon.coral.service#InvalidSignatureException", "SignatureDoesNotMatch", 403, true),
+    ServiceUnavailable => ("com.amazon.coral.service#ServiceUnavailableException", "ServiceUnavailable", 503, false),
 }
 
 impl ErrorCode {

@@ -154,22 +154,7 @@ pub fn region_from_host(host: &str) -> Option<&str> {
     } else {
         return None;
     };
-    looks_like_region(region).then_some(region)
-}
-
-/// `us-east-1`, `eu-central-2`, `us-gov-west-1`: letters and digits in dash-separated parts ending in a
-/// number.
-fn looks_like_region(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+    sluice_model::is_region_name(region).then_some(region)
 }
 
 #[cfg(test)]
