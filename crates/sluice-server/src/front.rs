@@ -250,7 +250,7 @@ fn decode_json(headers: &HeaderMap, body: &[u8]) -> Decoded {
 fn decode_query(method: &Method, uri: &http::Uri, headers: &HeaderMap, body: &[u8]) -> Decoded {
     let mut params = Params::new();
     if let Some(query) = uri.query() {
-        sluice_protocol::parse_form(query.as_bytes(), &mut params);
+        sluice_protocol::parse_form(query.as_bytes(), &mut params)?;
     }
     if !body.is_empty() {
         let content_type = headers
@@ -258,17 +258,19 @@ fn decode_query(method: &Method, uri: &http::Uri, headers: &HeaderMap, body: &[u
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
         let media = content_type.split(';').next().unwrap_or_default().trim();
-        if method != Method::POST
-            || !(media.is_empty()
-                || media.eq_ignore_ascii_case("application/x-www-form-urlencoded"))
-        {
-            let error = ApiError::new(
+        if method != Method::POST {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                format!("A {method} request cannot carry Query parameters in its body; Query requests send them with POST or in the query string of a GET."),
+            ));
+        }
+        if !(media.is_empty() || media.eq_ignore_ascii_case("application/x-www-form-urlencoded")) {
+            return Err(ApiError::new(
                 ErrorCode::UnsupportedMediaType,
                 format!("Content-Type {content_type:?} is not supported; Query requests use application/x-www-form-urlencoded."),
-            );
-            return Err(error);
+            ));
         }
-        sluice_protocol::parse_form(body, &mut params);
+        sluice_protocol::parse_form(body, &mut params)?;
     }
     let Some(action) = params.get("Action").cloned() else {
         return Err(ApiError::new(
