@@ -47,7 +47,11 @@ pub fn parse_queue_arn(arn: &str) -> Option<QueueKey> {
     ) else {
         return None;
     };
-    if !partition.starts_with("aws") || region.is_empty() || account.is_empty() || name.is_empty() {
+    if !partition.starts_with("aws")
+        || !sluice_model::is_region_name(region)
+        || account.is_empty()
+        || name.is_empty()
+    {
         return None;
     }
     Some(QueueKey {
@@ -244,5 +248,6 @@ mod tests {
         assert_eq!(parse_queue_arn(&queue_arn(&k)), Some(k));
         assert_eq!(parse_queue_arn("arn:aws:sns:us-east-1:1:q"), None);
         assert_eq!(parse_queue_arn("arn:aws:sqs:us-east-1:1"), None);
+        assert_eq!(parse_queue_arn("arn:aws:sqs:a b:1:q"), None);
     }
 }

@@ -39,6 +39,8 @@ pub fn raise_nofile_limit() -> Option<u64> {
             );
         }
     }
+    // `rlim_t` is 32 bits wide on some targets.
+    #[allow(clippy::useless_conversion)]
     Some(u64::try_from(limit.rlim_cur).unwrap_or(u64::MAX))
 }
 
@@ -89,7 +91,7 @@ mod tests {
             unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
             0
         );
-        assert_eq!(limit.rlim_cur as u64, soft);
+        assert_eq!(limit.rlim_cur, soft);
         assert_eq!(limit.rlim_cur, limit.rlim_max);
     }
 }

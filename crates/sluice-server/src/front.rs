@@ -9,12 +9,11 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use sluice_model::{ApiError, ErrorCode, Identity, Operation, RequestContext};
-use sluice_protocol::{Params, Protocol, WireResponse};
+use sluice_protocol::{sigv4, Params, Protocol, WireResponse};
 use sluice_queue::{region_from_host, QueueService};
 use tracing::Instrument;
 
 use crate::connection::Activity;
-use crate::sigv4;
 use crate::Config;
 
 /// The largest request body read. A 1 MiB message written as a percent-encoded form can take three times

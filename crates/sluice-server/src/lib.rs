@@ -4,7 +4,6 @@ pub mod config;
 mod connection;
 mod fdlimit;
 mod front;
-pub mod sigv4;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
