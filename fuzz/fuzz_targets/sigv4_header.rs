@@ -26,6 +26,9 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(authorization.signature.len(), 64);
         assert!(!authorization.signed_headers.is_empty());
     }
+    if let Ok(credential) = sigv4::authorization_credential(text) {
+        check(&credential);
+    }
     if let Some(Ok(credential)) = sigv4::presigned_credential(text) {
         check(&credential);
     }

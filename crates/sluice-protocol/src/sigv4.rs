@@ -44,25 +44,20 @@ pub enum SigV4Error {
 /// Reads an `Authorization` header. Components may come in any order, separated by commas with or
 /// without spaces, as AWS accepts them.
 pub fn parse_authorization(header: &str) -> Result<Authorization, SigV4Error> {
-    let rest = header
-        .trim_start()
-        .strip_prefix(ALGORITHM)
-        .filter(|rest| rest.starts_with(' '))
-        .ok_or(SigV4Error::NotSigV4)?;
-    let (mut credential, mut signed_headers, mut signature) = (None, None, None);
-    for component in rest.split(',').map(str::trim) {
-        if let Some(value) = component.strip_prefix("Credential=") {
-            credential = Some(value);
-        } else if let Some(value) = component.strip_prefix("SignedHeaders=") {
-            signed_headers = Some(value);
-        } else if let Some(value) = component.strip_prefix("Signature=") {
-            signature = Some(value);
-        }
-    }
-    let credential = parse_credential(credential.ok_or(SigV4Error::Missing("Credential"))?)?;
-    let signed_headers =
-        parse_signed_headers(signed_headers.ok_or(SigV4Error::Missing("SignedHeaders"))?)?;
-    let signature = signature.ok_or(SigV4Error::Missing("Signature"))?;
+    let components = components(header)?;
+    let credential = parse_credential(
+        components
+            .credential
+            .ok_or(SigV4Error::Missing("Credential"))?,
+    )?;
+    let signed_headers = parse_signed_headers(
+        components
+            .signed_headers
+            .ok_or(SigV4Error::Missing("SignedHeaders"))?,
+    )?;
+    let signature = components
+        .signature
+        .ok_or(SigV4Error::Missing("Signature"))?;
     if signature.len() != 64 || !signature.bytes().all(is_lower_hex) {
         return Err(SigV4Error::Signature);
     }
@@ -71,6 +66,45 @@ pub fn parse_authorization(header: &str) -> Result<Authorization, SigV4Error> {
         signed_headers,
         signature: signature.to_string(),
     })
+}
+
+/// Only the credential of an `Authorization` header: what names the account and region of a request
+/// while signatures are not verified, so a header with a signature of another form still names them.
+pub fn authorization_credential(header: &str) -> Result<Credential, SigV4Error> {
+    parse_credential(
+        components(header)?
+            .credential
+            .ok_or(SigV4Error::Missing("Credential"))?,
+    )
+}
+
+struct Components<'a> {
+    credential: Option<&'a str>,
+    signed_headers: Option<&'a str>,
+    signature: Option<&'a str>,
+}
+
+fn components(header: &str) -> Result<Components<'_>, SigV4Error> {
+    let rest = header
+        .trim_start()
+        .strip_prefix(ALGORITHM)
+        .filter(|rest| rest.starts_with(' '))
+        .ok_or(SigV4Error::NotSigV4)?;
+    let mut found = Components {
+        credential: None,
+        signed_headers: None,
+        signature: None,
+    };
+    for component in rest.split(',').map(str::trim) {
+        if let Some(value) = component.strip_prefix("Credential=") {
+            found.credential = Some(value);
+        } else if let Some(value) = component.strip_prefix("SignedHeaders=") {
+            found.signed_headers = Some(value);
+        } else if let Some(value) = component.strip_prefix("Signature=") {
+            found.signature = Some(value);
+        }
+    }
+    Ok(found)
 }
 
 /// Reads `<key>/<date>/<region>/<service>/aws4_request`. The region is returned as written: whether it
@@ -178,6 +212,22 @@ mod tests {
         assert_eq!(
             parse_authorization(&PUBLISHED.replace("5d672d79", "5D672D79")),
             Err(SigV4Error::Signature)
+        );
+    }
+
+    #[test]
+    fn the_credential_alone_is_read_whatever_the_signature() {
+        let header = "AWS4-HMAC-SHA256 Credential=123456789012/20240101/eu-west-1/sqs/aws4_request, Signature=abc";
+        assert_eq!(
+            parse_authorization(header),
+            Err(SigV4Error::Missing("SignedHeaders"))
+        );
+        let credential = authorization_credential(header).unwrap();
+        assert_eq!(credential.access_key_id, "123456789012");
+        assert_eq!(credential.region, "eu-west-1");
+        assert_eq!(
+            authorization_credential("AWS4-HMAC-SHA256 Signature=abc"),
+            Err(SigV4Error::Missing("Credential"))
         );
     }
 

@@ -117,8 +117,7 @@ impl Front {
         let credential = headers
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|header| sigv4::parse_authorization(header).ok())
-            .map(|authorization| authorization.credential)
+            .and_then(|header| sigv4::authorization_credential(header).ok())
             .or_else(|| {
                 query
                     .and_then(sigv4::presigned_credential)
