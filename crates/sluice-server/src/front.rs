@@ -35,28 +35,24 @@ impl Front {
         let (parts, body) = request.into_parts();
         let protocol = protocol_of(&parts.headers);
         let context = self.context(&parts.headers, parts.uri.query(), request_id.clone());
-        let wire = match read_body(protocol, &parts.headers, body).await {
-            Ok(body) => {
-                activity.handling();
-                match context {
-                    Ok(ctx) => {
-                        self.run(
-                            protocol,
-                            &ctx,
-                            &parts.method,
-                            &parts.uri,
-                            &parts.headers,
-                            body,
-                        )
-                        .await
-                    }
-                    Err(error) => {
-                        tracing::debug!(code = error.code.query_code(), message = %error.message, "request rejected");
-                        sluice_protocol::encode_error(protocol, &error, &request_id)
-                    }
-                }
+        let body = read_body(protocol, &parts.headers, body).await;
+        activity.handling();
+        let wire = match (body, context) {
+            (Ok(body), Ok(ctx)) => {
+                self.run(
+                    protocol,
+                    &ctx,
+                    &parts.method,
+                    &parts.uri,
+                    &parts.headers,
+                    body,
+                )
+                .await
             }
-            Err(error) => sluice_protocol::encode_error(protocol, &error, &request_id),
+            (Err(error), _) | (Ok(_), Err(error)) => {
+                tracing::debug!(code = error.code.query_code(), message = %error.message, "request rejected");
+                sluice_protocol::encode_error(protocol, &error, &request_id)
+            }
         };
         Ok(http_response(wire, &request_id))
     }
