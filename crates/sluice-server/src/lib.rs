@@ -13,15 +13,14 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use sluice_model::types::{CreateQueueInput, Request};
-use sluice_model::ApiError;
-use sluice_model::{ErrorCode, Identity, RequestContext};
+use sluice_model::{ApiError, ErrorCode, Identity, RequestContext};
 use sluice_queue::{QueueService, ServiceConfig, SystemClock};
 use sluice_store::{DurableStore, MemoryStore, Store};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-pub use config::{Config, QueueSpec, StorageKind};
+pub use config::{Config, ConfigError, QueueSpec, StorageKind};
 
 use crate::connection::{Activity, Timeouts, TrackedIo};
 use crate::front::Front;
@@ -31,6 +30,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -85,6 +86,7 @@ impl RunningServer {
 
 /// Binds, prepares storage, creates the configured queues, and starts serving.
 pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
+    config.validate()?;
     // Recovery comes before binding, so the port accepts connections only once requests can be answered.
     let store: Arc<dyn Store> = match config.storage {
         StorageKind::Durable => {
@@ -337,7 +339,7 @@ async fn serve_connection(
 async fn refuse_connection(stream: TcpStream, within: Duration, _permit: OwnedSemaphorePermit) {
     let service = service_fn(|request: http::Request<hyper::body::Incoming>| async move {
         let error = ApiError::new(
-            sluice_model::ErrorCode::ServiceUnavailable,
+            ErrorCode::ServiceUnavailable,
             "The server is serving as many connections as it may; retry later.",
         );
         Ok::<_, std::convert::Infallible>(front::error_response(request.headers(), &error))

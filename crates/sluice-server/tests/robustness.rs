@@ -1026,6 +1026,17 @@ async fn only_configured_regions_are_served() {
     .await;
     assert_eq!(r.status, 403, "{}", r.text());
     server.shutdown().await;
+
+    // The default region is one of those served.
+    let config = sluice_server::Config {
+        regions: vec!["eu-west-1".into()],
+        ..sluice_server::Config::default()
+    };
+    let refused = TestServer::try_start_config(config).await.err().unwrap();
+    assert!(
+        refused.contains("not one of the configured regions"),
+        "{refused}"
+    );
 }
 
 /// A form body on a method other than POST is refused with a message that names the method (it once
