@@ -42,9 +42,10 @@ macro_rules! error_codes {
 // Modelled errors take their `__type` from the shape name in the JSON model and their Query code, status and
 // fault from the Query model. Errors the models do not list are the service's common errors: over JSON,
 // InvalidParameterValue and MissingParameter come as the service framework's validation exceptions (a
-// real response shows `com.amazon.coral.service#InvalidParameterValueException`), the rest under the
-// service's own namespace; the `x-amzn-query-error` header always carries the Query code, so a client
-// sees one code whichever protocol it speaks.
+// real response shows `com.amazon.coral.service#InvalidParameterValueException`), and so do a refused
+// signature (a credential scoped to a region not served) and ServiceUnavailable (a server at its
+// connection limit); the rest come under the service's own namespace. The `x-amzn-query-error` header
+// always carries the Query code, so a client sees one code whichever protocol it speaks.
 error_codes! {
     BatchEntryIdsNotDistinct => ("com.amazonaws.sqs#BatchEntryIdsNotDistinct", "AWS.SimpleQueueService.BatchEntryIdsNotDistinct", 400, true),
     BatchRequestTooLong => ("com.amazonaws.sqs#BatchRequestTooLong", "AWS.SimpleQueueService.BatchRequestTooLong", 400, true),
@@ -77,7 +78,8 @@ error_codes! {
     SerializationException => ("com.amazon.coral.service#SerializationException", "SerializationException", 400, true),
     UnknownOperation => ("com.amazon.coral.service#UnknownOperationException", "InvalidAction", 400, true),
     InternalError => ("com.amazonaws.sqs#InternalError", "InternalError", 500, false),
-    ServiceUnavailable => ("com.amazonaws.sqs#ServiceUnavailable", "ServiceUnavailable", 503, false),
+    SignatureDoesNotMatch => ("com.amazon.coral.service#InvalidSignatureException", "SignatureDoesNotMatch", 403, true),
+    ServiceUnavailable => ("com.amazon.coral.service#ServiceUnavailableException", "ServiceUnavailable", 503, false),
 }
 
 impl ErrorCode {

@@ -5,6 +5,7 @@
 mod json;
 mod model;
 mod query;
+pub mod sigv4;
 
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;

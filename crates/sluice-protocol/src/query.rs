@@ -17,11 +17,56 @@ pub const XML_NAMESPACE: &str = "http://queue.amazonaws.com/doc/2012-11-05/";
 /// Form parameters by name. A name given twice keeps its last value.
 pub type Params = BTreeMap<String, String>;
 
-/// Reads `application/x-www-form-urlencoded` text into parameters.
-pub fn parse_form(text: &[u8], into: &mut Params) {
-    for (name, value) in form_urlencoded::parse(text) {
-        into.insert(name.into_owned(), value.into_owned());
+/// Reads `application/x-www-form-urlencoded` text into parameters. A name or value whose bytes, once
+/// percent-decoded, are not UTF-8 is refused: replacing them would store text the client never sent
+/// (and answer an MD5 of other bytes than it hashed).
+pub fn parse_form(text: &[u8], into: &mut Params) -> Result<(), ApiError> {
+    for pair in text.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        let (name, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, &pair[pair.len()..]),
+        };
+        let name = decode_component(name).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::MalformedQueryString,
+                "A parameter name is not valid UTF-8 once percent-decoded.",
+            )
+        })?;
+        let value = decode_component(value).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::MalformedQueryString,
+                format!("The value of parameter {name} is not valid UTF-8 once percent-decoded."),
+            )
+        })?;
+        into.insert(name, value);
     }
+    Ok(())
+}
+
+/// `+` is a space and `%XX` a byte; a `%` not followed by two hex digits stands for itself, as
+/// browsers and AWS's own clients treat it.
+fn decode_component(raw: &[u8]) -> Option<String> {
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'+' => bytes.push(b' '),
+            b'%' => match (raw.get(i + 1).and_then(hex), raw.get(i + 2).and_then(hex)) {
+                (Some(high), Some(low)) => {
+                    bytes.push(high << 4 | low);
+                    i += 2;
+                }
+                _ => bytes.push(b'%'),
+            },
+            b => bytes.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(bytes).ok()
+}
+
+fn hex(b: &u8) -> Option<u8> {
+    (*b as char).to_digit(16).map(|d| d as u8)
 }
 
 /// Builds the JSON-shaped input of `operation` from Query parameters.
@@ -106,7 +151,7 @@ fn value_at(
                     .unwrap_or("member");
                 format!("{key}.{name}")
             };
-            let entries = entries_under(params, &base);
+            let entries = entries_under(params, &base)?;
             if entries.is_empty() {
                 // `AttributeName=All` names a single element without an index; an empty value is how
                 // clients write an empty list.
@@ -143,7 +188,7 @@ fn value_at(
                 .and_then(|r| r.location_name.as_deref())
                 .unwrap_or("value");
             let value_shape = value_ref.map(|r| r.shape.as_str()).unwrap_or("String");
-            let entries = entries_under(params, &base);
+            let entries = entries_under(params, &base)?;
             if entries.is_empty() {
                 return Ok(None);
             }
@@ -193,8 +238,9 @@ fn has_prefix(params: &Params, prefix: &str) -> bool {
 
 /// The prefixes of the entries of a list or map at `base`: `base.1`, `base.2`, ... in numeric order. A
 /// single entry written without an index (`Attribute.Name=...`, as the API reference's own examples do)
-/// is the entry `base`.
-fn entries_under(params: &Params, base: &str) -> Vec<String> {
+/// is the entry `base`. Entries are numbered from 1: an index of 0 or with a leading zero names no
+/// entry, and is refused rather than silently dropped.
+fn entries_under(params: &Params, base: &str) -> Result<Vec<String>, ApiError> {
     let prefix = format!("{base}.");
     let mut indices = Vec::new();
     let mut unindexed = false;
@@ -204,17 +250,23 @@ fn entries_under(params: &Params, base: &str) -> Vec<String> {
     {
         let segment = k[prefix.len()..].split('.').next().unwrap_or_default();
         match segment.parse::<u32>() {
-            Ok(i) if i > 0 => indices.push(i),
-            Ok(_) => {}
+            Ok(i) if i > 0 && !segment.starts_with('0') => indices.push(i),
+            Ok(_) => {
+                return Err(ApiError::invalid_parameter(
+                    k,
+                    segment,
+                    "List and map entries are numbered from 1.",
+                ))
+            }
             Err(_) => unindexed = true,
         }
     }
     indices.sort_unstable();
     indices.dedup();
     if indices.is_empty() && unindexed {
-        return vec![base.to_string()];
+        return Ok(vec![base.to_string()]);
     }
-    indices.into_iter().map(|i| format!("{base}.{i}")).collect()
+    Ok(indices.into_iter().map(|i| format!("{base}.{i}")).collect())
 }
 
 /// Renders a successful response.
@@ -364,4 +416,52 @@ pub fn unknown_action(action: &str) -> ApiError {
         ErrorCode::InvalidAction,
         format!("The action {action} is not valid for this endpoint."),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(text: &str) -> Result<Params, ApiError> {
+        let mut params = Params::new();
+        parse_form(text.as_bytes(), &mut params).map(|()| params)
+    }
+
+    #[test]
+    fn form_values_decode_to_the_bytes_sent() {
+        let params = form("MessageBody=caf%C3%A9+au+lait&Empty=&Bare&Odd=100%&Plus=%2B").unwrap();
+        assert_eq!(params["MessageBody"], "café au lait");
+        assert_eq!(params["Empty"], "");
+        assert_eq!(params["Bare"], "");
+        assert_eq!(params["Odd"], "100%");
+        assert_eq!(params["Plus"], "+");
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_form_is_refused_not_replaced() {
+        for text in [
+            "Action=SendMessage&MessageBody=%FF",
+            "Action=SendMessage&MessageBody=%C3",
+            "Action=SendMessage&Message%FFBody=x",
+        ] {
+            let error = form(text).unwrap_err();
+            assert_eq!(error.code, ErrorCode::MalformedQueryString, "{text}");
+        }
+    }
+
+    #[test]
+    fn entries_numbered_zero_are_refused_not_dropped() {
+        for text in [
+            "Attribute.0.Name=DelaySeconds&Attribute.0.Value=5",
+            "Attribute.1.Name=DelaySeconds&Attribute.1.Value=5&Attribute.01.Name=VisibilityTimeout&Attribute.01.Value=9",
+        ] {
+            let params = form(text).unwrap();
+            let error = params_to_value(Operation::SetQueueAttributes, &params).unwrap_err();
+            assert_eq!(error.code, ErrorCode::InvalidParameterValue, "{text}");
+            assert!(error.message.contains("numbered from 1"), "{error:?}");
+        }
+        let params = form("QueueUrl=q&Attribute.1.Name=DelaySeconds&Attribute.1.Value=5").unwrap();
+        let value = params_to_value(Operation::SetQueueAttributes, &params).unwrap();
+        assert_eq!(value["Attributes"]["DelaySeconds"], "5");
+    }
 }

@@ -47,7 +47,11 @@ pub fn parse_queue_arn(arn: &str) -> Option<QueueKey> {
     ) else {
         return None;
     };
-    if !partition.starts_with("aws") || region.is_empty() || account.is_empty() || name.is_empty() {
+    if !partition.starts_with("aws")
+        || !sluice_model::is_region_name(region)
+        || account.is_empty()
+        || name.is_empty()
+    {
         return None;
     }
     Some(QueueKey {
@@ -154,22 +158,7 @@ pub fn region_from_host(host: &str) -> Option<&str> {
     } else {
         return None;
     };
-    looks_like_region(region).then_some(region)
-}
-
-/// `us-east-1`, `eu-central-2`, `us-gov-west-1`: letters and digits in dash-separated parts ending in a
-/// number.
-fn looks_like_region(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+    sluice_model::is_region_name(region).then_some(region)
 }
 
 #[cfg(test)]
@@ -259,5 +248,6 @@ mod tests {
         assert_eq!(parse_queue_arn(&queue_arn(&k)), Some(k));
         assert_eq!(parse_queue_arn("arn:aws:sns:us-east-1:1:q"), None);
         assert_eq!(parse_queue_arn("arn:aws:sqs:us-east-1:1"), None);
+        assert_eq!(parse_queue_arn("arn:aws:sqs:a b:1:q"), None);
     }
 }

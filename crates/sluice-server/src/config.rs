@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
@@ -12,6 +14,10 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:9324";
 pub const DEFAULT_DATA_DIR: &str = "./sluice-data";
 pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longer than the longest long poll (20 s), so a client that polls in a loop keeps its connection.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Parser)]
 #[command(
@@ -57,6 +63,63 @@ pub struct ServeArgs {
     /// (gone at exit; for tests and throw-away runs) [default: durable].
     #[arg(long, env = "SLUICE_STORAGE", value_name = "ENGINE")]
     pub storage: Option<StorageKind>,
+    /// The only regions requests may name, comma-separated [default: any name of AWS's shape].
+    #[arg(
+        long,
+        env = "SLUICE_REGIONS",
+        value_name = "REGION,...",
+        value_delimiter = ','
+    )]
+    pub regions: Option<Vec<String>>,
+    /// Seconds a client has to send a request's headers, from its first byte (or from connecting)
+    /// [default: 10].
+    #[arg(long, env = "SLUICE_HEADER_READ_TIMEOUT", value_name = "SECONDS")]
+    pub header_read_timeout: Option<Seconds>,
+    /// Seconds a client has to send a request's body, from the end of its headers [default: 30].
+    #[arg(long, env = "SLUICE_BODY_READ_TIMEOUT", value_name = "SECONDS")]
+    pub body_read_timeout: Option<Seconds>,
+    /// Seconds a keep-alive connection may wait for its next request before it is closed; a long poll
+    /// in progress is not idle [default: 60].
+    #[arg(long, env = "SLUICE_IDLE_TIMEOUT", value_name = "SECONDS")]
+    pub idle_timeout: Option<Seconds>,
+    /// Connections served at once; more are answered 503 ServiceUnavailable and closed [default:
+    /// the open-file limit less a reserve, at most 10000].
+    #[arg(long, env = "SLUICE_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+}
+
+/// A positive number of seconds, decimals allowed (`0.5`), as flags, variables and file keys give it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Seconds(pub Duration);
+
+impl FromStr for Seconds {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let seconds: f64 = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+        Seconds::try_from(seconds)
+    }
+}
+
+impl TryFrom<f64> for Seconds {
+    type Error = String;
+
+    fn try_from(seconds: f64) -> Result<Self, Self::Error> {
+        match Duration::try_from_secs_f64(seconds) {
+            Ok(d) if !d.is_zero() => Ok(Seconds(d)),
+            _ => Err(format!("{seconds} is not a positive number of seconds")),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let seconds = f64::deserialize(deserializer)?;
+        Seconds::try_from(seconds).map_err(serde::de::Error::custom)
+    }
 }
 
 /// The storage engine.
@@ -78,6 +141,11 @@ pub struct FileConfig {
     pub account_id: Option<String>,
     pub public_url: Option<String>,
     pub storage: Option<StorageKind>,
+    pub regions: Option<Vec<String>>,
+    pub header_read_timeout: Option<Seconds>,
+    pub body_read_timeout: Option<Seconds>,
+    pub idle_timeout: Option<Seconds>,
+    pub max_connections: Option<usize>,
     #[serde(default)]
     pub queues: Vec<QueueSpec>,
 }
@@ -108,6 +176,13 @@ pub struct Config {
     /// `None` derives it from the address actually bound (so port 0 gets the real port).
     pub public_url: Option<String>,
     pub storage: StorageKind,
+    /// The regions requests may name; empty allows any name of AWS's shape.
+    pub regions: Vec<String>,
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    /// `None` derives the limit from the open-file limit at start-up.
+    pub max_connections: Option<usize>,
     pub queues: Vec<QueueSpec>,
 }
 
@@ -122,6 +197,11 @@ impl Default for Config {
             account_id: DEFAULT_ACCOUNT_ID.to_string(),
             public_url: None,
             storage: StorageKind::Durable,
+            regions: Vec::new(),
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: None,
             queues: Vec::new(),
         }
     }
@@ -141,6 +221,12 @@ pub enum ConfigError {
     },
     #[error("account id {0:?} is not 12 digits")]
     AccountId(String),
+    #[error("region {0:?} is not an AWS region name")]
+    RegionName(String),
+    #[error("region {0:?} is not one of the configured regions")]
+    RegionNotListed(String),
+    #[error("max-connections must be at least 1")]
+    MaxConnections,
 }
 
 impl Config {
@@ -170,12 +256,60 @@ impl Config {
                 .unwrap_or(defaults.account_id),
             public_url: args.public_url.clone().or(file.public_url),
             storage: args.storage.or(file.storage).unwrap_or_default(),
+            regions: args.regions.clone().or(file.regions).unwrap_or_default(),
+            header_read_timeout: args
+                .header_read_timeout
+                .or(file.header_read_timeout)
+                .map_or(defaults.header_read_timeout, |s| s.0),
+            body_read_timeout: args
+                .body_read_timeout
+                .or(file.body_read_timeout)
+                .map_or(defaults.body_read_timeout, |s| s.0),
+            idle_timeout: args
+                .idle_timeout
+                .or(file.idle_timeout)
+                .map_or(defaults.idle_timeout, |s| s.0),
+            max_connections: args.max_connections.or(file.max_connections),
             queues: file.queues,
         };
-        if !sluice_model::is_account_id(&config.account_id) {
-            return Err(ConfigError::AccountId(config.account_id));
-        }
+        config.validate()?;
         Ok(config)
+    }
+
+    /// Checks what flags, variables and file cannot say by their types: every region named (the
+    /// default one and the configured queues' among them) has AWS's shape and, when regions are listed,
+    /// is one of them.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !sluice_model::is_account_id(&self.account_id) {
+            return Err(ConfigError::AccountId(self.account_id.clone()));
+        }
+        if let Some(bad) = self
+            .regions
+            .iter()
+            .find(|r| !sluice_model::is_region_name(r))
+        {
+            return Err(ConfigError::RegionName(bad.clone()));
+        }
+        let named = std::iter::once(&self.region)
+            .chain(self.queues.iter().filter_map(|q| q.region.as_ref()));
+        for region in named {
+            if !sluice_model::is_region_name(region) {
+                return Err(ConfigError::RegionName(region.clone()));
+            }
+            if !self.allows_region(region) {
+                return Err(ConfigError::RegionNotListed(region.clone()));
+            }
+        }
+        if self.max_connections == Some(0) {
+            return Err(ConfigError::MaxConnections);
+        }
+        Ok(())
+    }
+
+    /// Whether requests may name `region`: one of AWS's shape, and one of the listed regions if any.
+    pub fn allows_region(&self, region: &str) -> bool {
+        sluice_model::is_region_name(region)
+            && (self.regions.is_empty() || self.regions.iter().any(|r| r == region))
     }
 
     /// The public URL for a server bound to `bound`: the configured one, else `http://<bound>`, with a
@@ -260,5 +394,68 @@ tags = { team = "shop" }
             ..ServeArgs::default()
         };
         assert!(Config::resolve(&args).is_err());
+    }
+
+    #[test]
+    fn timeouts_regions_and_connection_limit_come_from_flags_and_file() {
+        let dir = std::env::temp_dir().join(format!("sluice-config-net-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("net.toml");
+        std::fs::write(
+            &path,
+            "header-read-timeout = 2\nbody-read-timeout = 0.5\nidle-timeout = 90\nmax-connections = 100\nregions = [\"us-east-1\", \"eu-west-1\"]\n",
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from([
+            "sluice",
+            "--config",
+            path.to_str().unwrap(),
+            "--idle-timeout",
+            "0.25",
+        ])
+        .unwrap();
+        let config = Config::resolve(&cli.serve).unwrap();
+        assert_eq!(config.header_read_timeout, Duration::from_secs(2));
+        assert_eq!(config.body_read_timeout, Duration::from_millis(500));
+        assert_eq!(config.idle_timeout, Duration::from_millis(250));
+        assert_eq!(config.max_connections, Some(100));
+        assert_eq!(config.regions, ["us-east-1", "eu-west-1"]);
+        assert!(config.allows_region("eu-west-1"));
+        assert!(!config.allows_region("eu-west-2"));
+
+        let defaults = Config::resolve(&ServeArgs::default()).unwrap();
+        assert_eq!(defaults.header_read_timeout, DEFAULT_HEADER_READ_TIMEOUT);
+        assert_eq!(defaults.idle_timeout, DEFAULT_IDLE_TIMEOUT);
+        assert!(defaults.allows_region("ap-southeast-5"));
+        assert!(!defaults.allows_region("x@evil.example"));
+
+        let cli = Cli::try_parse_from(["sluice", "--regions", "eu-west-1,eu-central-2"]).unwrap();
+        assert_eq!(
+            cli.serve.regions.as_deref().unwrap(),
+            ["eu-west-1", "eu-central-2"]
+        );
+        // The default region must be one of those listed.
+        assert!(matches!(
+            Config::resolve(&cli.serve),
+            Err(ConfigError::RegionNotListed(r)) if r == DEFAULT_REGION
+        ));
+        for bad in [
+            ["--idle-timeout", "0"],
+            ["--idle-timeout", "-1"],
+            ["--body-read-timeout", "soon"],
+        ] {
+            assert!(
+                Cli::try_parse_from(["sluice", bad[0], bad[1]]).is_err(),
+                "{bad:?}"
+            );
+        }
+        let args = ServeArgs {
+            region: Some("a b".into()),
+            ..ServeArgs::default()
+        };
+        assert!(matches!(
+            Config::resolve(&args),
+            Err(ConfigError::RegionName(_))
+        ));
     }
 }

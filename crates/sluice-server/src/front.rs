@@ -9,9 +9,12 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use sluice_model::{ApiError, ErrorCode, Identity, Operation, RequestContext};
-use sluice_protocol::{Params, Protocol, WireResponse};
+use sluice_protocol::{sigv4, Params, Protocol, WireResponse};
 use sluice_queue::{region_from_host, QueueService};
 use tracing::Instrument;
+
+use crate::connection::Activity;
+use crate::Config;
 
 /// The largest request body read. A 1 MiB message written as a percent-encoded form can take three times
 /// its size; anything larger than this cannot be a valid request.
@@ -19,71 +22,51 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 pub struct Front {
     pub service: QueueService,
-    pub default_region: String,
-    pub default_account_id: String,
-}
-
-/// What the HTTP request says before its parameters are read.
-struct Envelope {
-    protocol: Protocol,
-    context: RequestContext,
+    pub config: Config,
 }
 
 impl Front {
     pub async fn serve(
         self: Arc<Self>,
         request: Request<Incoming>,
+        activity: &Activity,
     ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
         let request_id = uuid::Uuid::new_v4().to_string();
         let (parts, body) = request.into_parts();
-        let protocol = if parts.headers.contains_key("x-amz-target") {
-            Protocol::Json
-        } else {
-            Protocol::Query
-        };
-        let envelope = Envelope {
-            protocol,
-            context: self.context(&parts.headers, parts.uri.query(), request_id),
-        };
-        let wire = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-            Ok(collected) => {
+        let protocol = protocol_of(&parts.headers);
+        let context = self.context(&parts.headers, parts.uri.query(), request_id.clone());
+        let body = read_body(protocol, &parts.headers, body).await;
+        activity.handling();
+        let wire = match (body, context) {
+            (Ok(body), Ok(ctx)) => {
                 self.run(
-                    &envelope,
+                    protocol,
+                    &ctx,
                     &parts.method,
                     &parts.uri,
                     &parts.headers,
-                    collected.to_bytes(),
+                    body,
                 )
                 .await
             }
-            Err(e) => {
-                let error = if e.is::<http_body_util::LengthLimitError>() {
-                    ApiError::new(
-                        ErrorCode::RequestEntityTooLarge,
-                        format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
-                    )
-                } else {
-                    ApiError::new(
-                        ErrorCode::MalformedQueryString,
-                        "The request body could not be read.",
-                    )
-                };
-                sluice_protocol::encode_error(protocol, &error, &envelope.context.request_id)
+            (Err(error), _) | (Ok(_), Err(error)) => {
+                tracing::debug!(code = error.code.query_code(), message = %error.message, "request rejected");
+                sluice_protocol::encode_error(protocol, &error, &request_id)
             }
         };
-        Ok(http_response(wire, &envelope.context.request_id))
+        Ok(http_response(wire, &request_id))
     }
 
     async fn run(
         &self,
-        envelope: &Envelope,
+        protocol: Protocol,
+        ctx: &RequestContext,
         method: &Method,
         uri: &http::Uri,
         headers: &HeaderMap,
         body: Bytes,
     ) -> WireResponse {
-        let ctx = &envelope.context;
-        let decoded = match envelope.protocol {
+        let decoded = match protocol {
             Protocol::Json => decode_json(headers, &body),
             Protocol::Query => decode_query(method, uri, headers, &body),
         };
@@ -103,39 +86,41 @@ impl Front {
             Err(e) => Err(e),
         };
         match result {
-            Ok((operation, response)) => sluice_protocol::encode_response(
-                envelope.protocol,
-                operation,
-                &response,
-                &ctx.request_id,
-            ),
+            Ok((operation, response)) => {
+                sluice_protocol::encode_response(protocol, operation, &response, &ctx.request_id)
+            }
             Err(error) => {
                 if error.code.sender_fault() {
                     tracing::debug!(code = error.code.query_code(), message = %error.message, "request rejected");
                 } else {
                     tracing::warn!(code = error.code.query_code(), message = %error.message, "request failed");
                 }
-                sluice_protocol::encode_error(envelope.protocol, &error, &ctx.request_id)
+                sluice_protocol::encode_error(protocol, &error, &ctx.request_id)
             }
         }
     }
 
     /// Region and account from the SigV4 credential (header or presigned query), else the `sqs.<region>.`
     /// host, else the configured defaults. A 12-digit access key names the account, the convention of
-    /// local AWS emulators, until authentication verifies identities.
+    /// local AWS emulators, until authentication verifies identities. A credential scoped to a region
+    /// the server does not serve gets what AWS answers such a request: `SignatureDoesNotMatch`.
     fn context(
         &self,
         headers: &HeaderMap,
         query: Option<&str>,
         request_id: String,
-    ) -> RequestContext {
+    ) -> Result<RequestContext, ApiError> {
         let credential = headers
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(credential_from_authorization)
-            .or_else(|| query.and_then(credential_from_query));
+            .and_then(|header| sigv4::authorization_credential(header).ok())
+            .or_else(|| {
+                query
+                    .and_then(sigv4::presigned_credential)
+                    .and_then(Result::ok)
+            });
         let (access_key_id, scope_region) = match credential {
-            Some((key, region)) => (Some(key), region),
+            Some(c) => (Some(c.access_key_id), Some(c.region)),
             None => (None, None),
         };
         let host_region = headers
@@ -144,17 +129,87 @@ impl Front {
             .and_then(|h| region_from_host(h.split(':').next().unwrap_or(h)).map(str::to_string));
         let region = scope_region
             .or(host_region)
-            .unwrap_or_else(|| self.default_region.clone());
+            .unwrap_or_else(|| self.config.region.clone());
+        if !self.config.allows_region(&region) {
+            return Err(invalid_region(&region));
+        }
         let account_id = access_key_id
             .as_deref()
             .filter(|k| sluice_model::is_account_id(k))
-            .map_or_else(|| self.default_account_id.clone(), str::to_string);
-        RequestContext {
+            .map_or_else(|| self.config.account_id.clone(), str::to_string);
+        Ok(RequestContext {
             request_id,
             account_id,
             region,
             identity: Identity { access_key_id },
-        }
+        })
+    }
+}
+
+/// AWS's answer to a credential scoped to a region it does not serve. The region is named only when it
+/// is short and printable, as a client-made name is echoed back otherwise.
+fn invalid_region(region: &str) -> ApiError {
+    let printable = region.len() <= 64 && region.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
+    let message = if printable {
+        format!("Credential should be scoped to a valid region, not '{region}'. ")
+    } else {
+        "Credential should be scoped to a valid region. ".to_string()
+    };
+    ApiError::new(ErrorCode::SignatureDoesNotMatch, message)
+}
+
+/// An `X-Amz-Target` header means AWS JSON 1.0; anything else is AWS Query.
+fn protocol_of(headers: &HeaderMap) -> Protocol {
+    if headers.contains_key("x-amz-target") {
+        Protocol::Json
+    } else {
+        Protocol::Query
+    }
+}
+
+/// The answer to a request that is refused before it is read, in its protocol.
+pub fn error_response(headers: &HeaderMap, error: &ApiError) -> Response<Full<Bytes>> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let wire = sluice_protocol::encode_error(protocol_of(headers), error, &request_id);
+    http_response(wire, &request_id)
+}
+
+/// Reads the body, at most `MAX_BODY_BYTES` of it. A declared length over the limit is refused before
+/// a byte is read, so a client waiting on `Expect: 100-continue` hears 413 at once instead of sending
+/// megabytes first.
+async fn read_body(
+    protocol: Protocol,
+    headers: &HeaderMap,
+    body: Incoming,
+) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::RequestEntityTooLarge,
+            format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
+        )
+    };
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        // A broken chunked encoding or a connection cut mid-body: the error each protocol gives a
+        // body it cannot read.
+        Err(_) => Err(match protocol {
+            Protocol::Json => ApiError::new(
+                ErrorCode::SerializationException,
+                "The request body could not be read.",
+            ),
+            Protocol::Query => ApiError::new(
+                ErrorCode::MalformedQueryString,
+                "The request body could not be read.",
+            ),
+        }),
     }
 }
 
@@ -189,7 +244,7 @@ fn decode_json(headers: &HeaderMap, body: &[u8]) -> Decoded {
 fn decode_query(method: &Method, uri: &http::Uri, headers: &HeaderMap, body: &[u8]) -> Decoded {
     let mut params = Params::new();
     if let Some(query) = uri.query() {
-        sluice_protocol::parse_form(query.as_bytes(), &mut params);
+        sluice_protocol::parse_form(query.as_bytes(), &mut params)?;
     }
     if !body.is_empty() {
         let content_type = headers
@@ -197,17 +252,19 @@ fn decode_query(method: &Method, uri: &http::Uri, headers: &HeaderMap, body: &[u
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
         let media = content_type.split(';').next().unwrap_or_default().trim();
-        if method != Method::POST
-            || !(media.is_empty()
-                || media.eq_ignore_ascii_case("application/x-www-form-urlencoded"))
-        {
-            let error = ApiError::new(
+        if method != Method::POST {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                format!("A {method} request cannot carry Query parameters in its body; Query requests send them with POST or in the query string of a GET."),
+            ));
+        }
+        if !(media.is_empty() || media.eq_ignore_ascii_case("application/x-www-form-urlencoded")) {
+            return Err(ApiError::new(
                 ErrorCode::UnsupportedMediaType,
                 format!("Content-Type {content_type:?} is not supported; Query requests use application/x-www-form-urlencoded."),
-            );
-            return Err(error);
+            ));
         }
-        sluice_protocol::parse_form(body, &mut params);
+        sluice_protocol::parse_form(body, &mut params)?;
     }
     let Some(action) = params.get("Action").cloned() else {
         return Err(ApiError::new(
@@ -236,30 +293,6 @@ fn decode_query(method: &Method, uri: &http::Uri, headers: &HeaderMap, body: &[u
     sluice_protocol::decode(Protocol::Query, operation, value)
 }
 
-/// `Credential=<key>/<date>/<region>/<service>/aws4_request` from a SigV4 `Authorization` header.
-fn credential_from_authorization(header: &str) -> Option<(String, Option<String>)> {
-    let rest = header.strip_prefix("AWS4-HMAC-SHA256")?;
-    let credential = rest
-        .split(',')
-        .map(str::trim)
-        .find_map(|part| part.strip_prefix("Credential="))?;
-    Some(split_credential(credential))
-}
-
-/// `X-Amz-Credential` from a presigned URL.
-fn credential_from_query(query: &str) -> Option<(String, Option<String>)> {
-    let mut params = Params::new();
-    sluice_protocol::parse_form(query.as_bytes(), &mut params);
-    params.get("X-Amz-Credential").map(|c| split_credential(c))
-}
-
-fn split_credential(credential: &str) -> (String, Option<String>) {
-    let mut parts = credential.split('/');
-    let key = parts.next().unwrap_or_default().to_string();
-    let region = parts.nth(1).filter(|r| !r.is_empty()).map(str::to_string);
-    (key, region)
-}
-
 fn http_response(wire: WireResponse, request_id: &str) -> Response<Full<Bytes>> {
     let status = StatusCode::from_u16(wire.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let length = wire.body.len();
@@ -278,25 +311,4 @@ fn http_response(wire: WireResponse, request_id: &str) -> Response<Full<Bytes>> 
         headers.insert("x-amzn-query-error", query_error);
     }
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn credential_scope_gives_key_and_region() {
-        let header = "AWS4-HMAC-SHA256 Credential=123456789012/20240101/eu-west-1/sqs/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc";
-        assert_eq!(
-            credential_from_authorization(header),
-            Some(("123456789012".to_string(), Some("eu-west-1".to_string())))
-        );
-        assert_eq!(credential_from_authorization("Basic abc"), None);
-        let query =
-            "Action=ListQueues&X-Amz-Credential=AKID%2F20240101%2Fap-south-1%2Fsqs%2Faws4_request";
-        assert_eq!(
-            credential_from_query(query),
-            Some(("AKID".to_string(), Some("ap-south-1".to_string())))
-        );
-    }
 }

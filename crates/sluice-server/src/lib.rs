@@ -1,6 +1,8 @@
 //! The Sluice server: configuration, the HTTP front end, and start-up and shutdown of the whole.
 
 pub mod config;
+mod connection;
+mod fdlimit;
 mod front;
 
 use std::net::SocketAddr;
@@ -11,15 +13,16 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use sluice_model::types::{CreateQueueInput, Request};
-use sluice_model::{ErrorCode, Identity, RequestContext};
+use sluice_model::{ApiError, ErrorCode, Identity, RequestContext};
 use sluice_queue::{QueueService, ServiceConfig, SystemClock};
 use sluice_store::{DurableStore, MemoryStore, Store};
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-pub use config::{Config, QueueSpec, StorageKind};
+pub use config::{Config, ConfigError, QueueSpec, StorageKind};
 
+use crate::connection::{Activity, Timeouts, TrackedIo};
 use crate::front::Front;
 
 /// How long shutdown waits for requests in flight before closing their connections.
@@ -27,6 +30,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -81,6 +86,7 @@ impl RunningServer {
 
 /// Binds, prepares storage, creates the configured queues, and starts serving.
 pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
+    config.validate()?;
     // Recovery comes before binding, so the port accepts connections only once requests can be answered.
     let store: Arc<dyn Store> = match config.storage {
         StorageKind::Durable => {
@@ -124,15 +130,26 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     if resumed > 0 {
         tracing::info!(tasks = resumed, "message move tasks resumed");
     }
+    let max_connections =
+        fdlimit::max_connections(config.max_connections, fdlimit::raise_nofile_limit());
+    tracing::debug!(max_connections, "connection limit");
+    let limits = Limits {
+        timeouts: Timeouts {
+            header_read: config.header_read_timeout,
+            body_read: config.body_read_timeout,
+            idle: config.idle_timeout,
+        },
+        connections: Arc::new(Semaphore::new(max_connections)),
+        refusals: Arc::new(Semaphore::new(MAX_REFUSALS)),
+    };
     let front = Arc::new(Front {
         service,
-        default_region: config.region.clone(),
-        default_account_id: config.account_id.clone(),
+        config: config.clone(),
     });
     let (stop, stopped) = watch::channel(false);
     let sweeper = tokio::spawn(sweep_expired(front.clone(), stopped.clone()));
     let task = tokio::spawn(async move {
-        accept_loop(listener, front.clone(), stopped).await;
+        accept_loop(listener, front.clone(), limits, stopped).await;
         let _ = sweeper.await;
         if let Err(e) = front.service.flush().await {
             tracing::error!(error = %e, "final flush failed");
@@ -202,9 +219,33 @@ async fn sweep_expired(front: Arc<Front>, mut stopped: watch::Receiver<bool>) {
     }
 }
 
-async fn accept_loop(listener: TcpListener, front: Arc<Front>, mut stopped: watch::Receiver<bool>) {
+/// Connections being answered `ServiceUnavailable` at once; beyond this, a connection over the limit is
+/// closed without an answer, so a flood cannot take the descriptors the refusals hold.
+const MAX_REFUSALS: usize = 64;
+
+/// The shortest and longest pause after a failed accept (out of file descriptors, say): short enough
+/// to resume quickly, doubling so a persistent failure does not spin.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// What a connection may take: time per phase, and a place among the connections served.
+struct Limits {
+    timeouts: Timeouts,
+    /// One permit per connection served; a connection holds its permit until it closes.
+    connections: Arc<Semaphore>,
+    /// One permit per connection being refused.
+    refusals: Arc<Semaphore>,
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    front: Arc<Front>,
+    limits: Limits,
+    mut stopped: watch::Receiver<bool>,
+) {
     // Connections in flight, so shutdown can wait for them.
     let mut connections = JoinSet::new();
+    let mut backoff = ACCEPT_BACKOFF_MIN;
     loop {
         tokio::select! {
             _ = stopped.changed() => {
@@ -212,32 +253,31 @@ async fn accept_loop(listener: TcpListener, front: Arc<Front>, mut stopped: watc
                 break;
             }
             accepted = listener.accept() => {
-                let (stream, _) = match accepted {
-                    Ok(pair) => pair,
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    // The peer gave up between connecting and being accepted; nothing is wrong here.
+                    Err(e) if matches!(e.kind(), std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::ConnectionReset) => continue,
                     Err(e) => {
                         // Running out of file descriptors must not end the server; back off and retry.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        tracing::warn!(error = %e, backoff_ms = backoff.as_millis() as u64, "accept failed");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
                         continue;
                     }
                 };
+                backoff = ACCEPT_BACKOFF_MIN;
                 let _ = stream.set_nodelay(true);
-                let front = front.clone();
-                let mut stop = stopped.clone();
-                connections.spawn(async move {
-                    let service = service_fn(move |request| front.clone().serve(request));
-                    let connection = http1::Builder::new()
-                        .keep_alive(true)
-                        .serve_connection(TokioIo::new(stream), service);
-                    tokio::pin!(connection);
-                    tokio::select! {
-                        _ = connection.as_mut() => {}
-                        _ = stop.changed() => {
-                            connection.as_mut().graceful_shutdown();
-                            let _ = connection.await;
-                        }
+                match limits.connections.clone().try_acquire_owned() {
+                    Ok(permit) => {
+                        connections.spawn(serve_connection(stream, front.clone(), limits.timeouts, permit, stopped.clone()));
                     }
-                });
+                    Err(_) => match limits.refusals.clone().try_acquire_owned() {
+                        Ok(permit) => {
+                            connections.spawn(refuse_connection(stream, limits.timeouts.header_read, permit));
+                        }
+                        Err(_) => tracing::debug!("connection limit reached; connection closed unanswered"),
+                    },
+                }
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
@@ -252,4 +292,60 @@ async fn accept_loop(listener: TcpListener, front: Arc<Front>, mut stopped: watc
         tracing::warn!("connections still open after the shutdown grace period; closing them");
         connections.abort_all();
     }
+}
+
+/// Serves one connection until the client closes it, a phase deadline passes, or the server stops.
+async fn serve_connection(
+    stream: TcpStream,
+    front: Arc<Front>,
+    timeouts: Timeouts,
+    _permit: OwnedSemaphorePermit,
+    mut stop: watch::Receiver<bool>,
+) {
+    let activity = Activity::new(timeouts);
+    let io = TokioIo::new(TrackedIo::new(stream, activity.clone()));
+    let service = {
+        let activity = activity.clone();
+        service_fn(move |request| {
+            let front = front.clone();
+            let activity = activity.clone();
+            async move {
+                activity.reading_body();
+                let response = front.serve(request, &activity).await;
+                activity.responded();
+                response
+            }
+        })
+    };
+    let connection = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(io, service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = activity.expired() => {
+            tracing::debug!("connection closed: read or idle timeout");
+        }
+        _ = stop.changed() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
+}
+
+/// Answers a connection over the limit with `503 ServiceUnavailable` (SDKs retry it after a pause) and
+/// closes it. The request is read first, so the answer comes in its protocol and the client is not
+/// reset while still sending; a client that does not send one within the header timeout is closed.
+async fn refuse_connection(stream: TcpStream, within: Duration, _permit: OwnedSemaphorePermit) {
+    let service = service_fn(|request: http::Request<hyper::body::Incoming>| async move {
+        let error = ApiError::new(
+            ErrorCode::ServiceUnavailable,
+            "The server is serving as many connections as it may; retry later.",
+        );
+        Ok::<_, std::convert::Infallible>(front::error_response(request.headers(), &error))
+    });
+    let connection = http1::Builder::new()
+        .keep_alive(false)
+        .serve_connection(TokioIo::new(stream), service);
+    let _ = tokio::time::timeout(within, connection).await;
 }

@@ -888,3 +888,322 @@ fn check_413(r: &RawResponse, json: bool, label: &str) {
         );
     }
 }
+
+/// A request signed for a region that is not of AWS's shape, or not one the server is configured
+/// for, is answered as AWS answers a credential scoped to a region it does not serve: 403
+/// `SignatureDoesNotMatch` ("Credential should be scoped to a valid region"), a Sender fault; over
+/// JSON the `__type` is the service framework's `InvalidSignatureException` and `x-amzn-query-error`
+/// carries the Query code. Nothing of the region reaches a queue URL, an ARN or the journal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regions_not_of_aws_shape_get_signature_does_not_match() {
+    let server = TestServer::start().await;
+    let host = server.host();
+    let long = format!("us-{}-1", "a".repeat(10_000));
+    for region in ["x@evil.example", "..", "a b", "US-EAST-1", long.as_str()] {
+        let auth = common::authorization("test", region);
+        let label = &region[..region.len().min(20)];
+        let r = common::raw(
+            server.addr(),
+            http_request(
+                "POST",
+                "/",
+                &host,
+                &[
+                    ("Content-Type", JSON_TYPE),
+                    ("X-Amz-Target", "AmazonSQS.CreateQueue"),
+                    ("Authorization", &auth),
+                ],
+                b"{\"QueueName\":\"regional\"}",
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 403, "{label}: {}", r.text());
+        check_error(&r, true).unwrap();
+        assert_eq!(
+            r.header("x-amzn-query-error"),
+            Some("SignatureDoesNotMatch;Sender")
+        );
+        let body = r.json();
+        assert_eq!(
+            body["__type"],
+            "com.amazon.coral.service#InvalidSignatureException"
+        );
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("Credential should be scoped to a valid region"),
+            "{message}"
+        );
+        assert!(message.len() < 200, "the long name is not echoed");
+
+        let r = common::raw(
+            server.addr(),
+            http_request(
+                "POST",
+                "/",
+                &host,
+                &[("Content-Type", FORM), ("Authorization", &auth)],
+                b"Action=CreateQueue&QueueName=regional",
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 403, "{label}: {}", r.text());
+        assert!(
+            r.text().contains("<Code>SignatureDoesNotMatch</Code>"),
+            "{}",
+            r.text()
+        );
+
+        let presigned = format!(
+            "/?Action=CreateQueue&QueueName=regional&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=test%2F20240101%2F{}%2Fsqs%2Faws4_request",
+            common::form_encode(region)
+        );
+        let r = common::raw(
+            server.addr(),
+            http_request("GET", &presigned, &host, &[], b""),
+        )
+        .await;
+        assert_eq!(r.status, 403, "{label}: {}", r.text());
+    }
+    let listed = common::raw(
+        server.addr(),
+        http_request("GET", "/?Action=ListQueues", &host, &[], b""),
+    )
+    .await;
+    assert!(!listed.text().contains("regional"), "{}", listed.text());
+    create_works(&server, "after-regions").await;
+    server.shutdown().await;
+}
+
+/// With `regions` configured, only those are served, whether named by the credential or the host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_configured_regions_are_served() {
+    let config = sluice_server::Config {
+        regions: vec!["us-east-1".into(), "eu-west-1".into()],
+        ..sluice_server::Config::default()
+    };
+    let server = TestServer::try_start_config(config).await.unwrap();
+    let host = server.host();
+    let create = |auth: String, host: String| {
+        http_request(
+            "POST",
+            "/",
+            &host.clone(),
+            &[
+                ("Content-Type", JSON_TYPE),
+                ("X-Amz-Target", "AmazonSQS.CreateQueue"),
+                ("Authorization", &auth),
+            ],
+            b"{\"QueueName\":\"listed\"}",
+        )
+    };
+    let r = common::raw(
+        server.addr(),
+        create(common::authorization("test", "eu-west-1"), host.clone()),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = common::raw(
+        server.addr(),
+        create(common::authorization("test", "eu-west-2"), host.clone()),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(
+        r.header("x-amzn-query-error"),
+        Some("SignatureDoesNotMatch;Sender")
+    );
+    let port = server.addr().port();
+    let r = common::raw(
+        server.addr(),
+        http_request(
+            "GET",
+            "/?Action=ListQueues",
+            &format!("sqs.ap-south-1.localhost:{port}"),
+            &[],
+            b"",
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    server.shutdown().await;
+
+    // The default region is one of those served.
+    let config = sluice_server::Config {
+        regions: vec!["eu-west-1".into()],
+        ..sluice_server::Config::default()
+    };
+    let refused = TestServer::try_start_config(config).await.err().unwrap();
+    assert!(
+        refused.contains("not one of the configured regions"),
+        "{refused}"
+    );
+}
+
+/// A form body on a method other than POST is refused with a message that names the method (it once
+/// said the form's own media type was unsupported).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_body_on_put_or_delete_names_the_method() {
+    let server = TestServer::start().await;
+    for method in ["PUT", "DELETE"] {
+        let r = common::raw(
+            server.addr(),
+            http_request(
+                method,
+                "/",
+                &server.host(),
+                &[("Content-Type", FORM)],
+                b"Action=ListQueues",
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 415, "{method}: {}", r.text());
+        check_error(&r, false).unwrap();
+        let text = r.text();
+        assert!(
+            text.contains(&format!("A {method} request cannot carry")),
+            "{text}"
+        );
+        assert!(!text.contains("is not supported"), "{text}");
+    }
+    server.shutdown().await;
+}
+
+/// A JSON request whose chunked body cannot be read gets the JSON error for an unreadable body, not
+/// the Query protocol's `MalformedQueryString`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_chunked_json_body_gets_a_serialization_error() {
+    let server = TestServer::start().await;
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: {JSON_TYPE}\r\nX-Amz-Target: AmazonSQS.ListQueues\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{{}}\r\nzz\r\n\r\n",
+        server.host()
+    );
+    let r = common::raw(server.addr(), request.into_bytes()).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    check_error(&r, true).unwrap();
+    assert_eq!(
+        r.header("x-amzn-query-error"),
+        Some("SerializationException;Sender")
+    );
+    create_works(&server, "after-chunks").await;
+    server.shutdown().await;
+}
+
+/// A client that declares a body over the limit and waits for `100 Continue` hears 413 at once,
+/// without sending (or being asked for) a byte of the body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expect_continue_over_the_limit_gets_an_early_413() {
+    use std::io::{Read, Write};
+    let server = TestServer::start().await;
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: {FORM}\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+        server.host(),
+        MAX_BODY + 1
+    );
+    let addr = server.addr();
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        stream.write_all(head.as_bytes()).unwrap();
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !String::from_utf8_lossy(&answer).contains("</ErrorResponse>") {
+            match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&chunk[..n]),
+            }
+        }
+        String::from_utf8_lossy(&answer).to_string()
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+    assert!(!answer.contains("100 Continue"), "{answer}");
+    assert!(
+        answer.contains("<Code>RequestEntityTooLarge</Code>"),
+        "{answer}"
+    );
+    server.shutdown().await;
+}
+
+/// Query list and map entries are numbered from 1. `Attribute.0` was silently dropped, so a
+/// SetQueueAttributes succeeded without setting anything; it is now refused as SQS refuses a bad
+/// parameter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_entries_numbered_zero_are_refused() {
+    let server = TestServer::start().await;
+    create_works(&server, "numbered").await;
+    let url = common::form_encode(&server.queue_url("numbered"));
+    let r = common::raw(
+        server.addr(),
+        common::query_post(
+            &server.host(),
+            "/",
+            &format!("Action=SetQueueAttributes&QueueUrl={url}&Attribute.0.Name=DelaySeconds&Attribute.0.Value=5"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    check_error(&r, false).unwrap();
+    assert!(
+        r.text().contains("<Code>InvalidParameterValue</Code>"),
+        "{}",
+        r.text()
+    );
+    server.shutdown().await;
+}
+
+/// A form value whose percent-decoded bytes are not UTF-8 is refused (`MalformedQueryString`, AWS's
+/// error for a query string it cannot read) instead of being stored with U+FFFD in place of the bytes,
+/// which made the MD5 in the answer differ from the one of the bytes sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_utf8_in_a_form_value_is_refused() {
+    let server = TestServer::start().await;
+    create_works(&server, "bytes").await;
+    let url = common::form_encode(&server.queue_url("bytes"));
+    for body in [
+        format!("Action=SendMessage&QueueUrl={url}&MessageBody=caf%E9"),
+        format!("Action=SendMessage&QueueUrl={url}&MessageBody=%FF%FE"),
+    ] {
+        let r = common::raw(
+            server.addr(),
+            common::query_post(&server.host(), "/", &body),
+        )
+        .await;
+        assert_eq!(r.status, 404, "{}", r.text());
+        check_error(&r, false).unwrap();
+        assert!(
+            r.text().contains("<Code>MalformedQueryString</Code>"),
+            "{}",
+            r.text()
+        );
+    }
+    let r = common::raw(
+        server.addr(),
+        http_request(
+            "GET",
+            &format!("/?Action=SendMessage&QueueUrl={url}&MessageBody=%C3"),
+            &server.host(),
+            &[],
+            b"",
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    let received = common::raw(
+        server.addr(),
+        common::query_post(
+            &server.host(),
+            "/",
+            &format!("Action=ReceiveMessage&QueueUrl={url}"),
+        ),
+    )
+    .await;
+    assert!(
+        !received.text().contains("<Message>"),
+        "{}",
+        received.text()
+    );
+    server.shutdown().await;
+}
