@@ -802,6 +802,7 @@ async fn consumer(
         let client = link.client().clone();
         let sent = shared.tick();
         let epoch_sent = shared.epoch();
+        let began = Instant::now();
         let receive = client
             .receive_message()
             .queue_url(&url)
@@ -820,6 +821,17 @@ async fn consumer(
             Ok(out) => out,
             Err(e) => {
                 shared.failed("ReceiveMessage", &e);
+                // A connection can break as a request starts (a kill, or the server closing it as idle
+                // just then), never in the middle of a long poll the server is still serving.
+                let waited = began.elapsed();
+                if !shared.met_kill(epoch_sent)
+                    && waited > Duration::from_secs(SERVER_TIMEOUT_SECS) + CLOSE_SLACK
+                {
+                    shared.problem(format!(
+                        "a long poll broke after {waited:?} with no kill: {}",
+                        aws_sdk_sqs::error::DisplayErrorContext(&e)
+                    ));
+                }
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
@@ -1143,7 +1155,8 @@ async fn slow_client(
             _ if met_kill => {
                 shared.stats.slow_met_kill.fetch_add(1, Ordering::Relaxed);
             }
-            Some(status) if status != 408 && status != 400 => {
+            // A request the server gave up on may be answered with a client error before it closes.
+            Some(status) if !(400..500).contains(&status) => {
                 shared.problem(format!("slow {mode:?} request answered {status}"));
             }
             _ => {
@@ -1682,6 +1695,12 @@ async fn soak(duration: Duration) {
     let mut next_kill =
         traffic_started + Duration::from_secs(rng.range(KILL_EVERY_SECS.0, KILL_EVERY_SECS.1));
     loop {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            panic!(
+                "sluice exited on its own with {status}:\n{}",
+                log_tail(&server.log)
+            );
+        }
         let now = Instant::now();
         if now >= traffic_end {
             break;
