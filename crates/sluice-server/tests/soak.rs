@@ -1890,3 +1890,152 @@ async fn soak(duration: Duration) {
         "RSS {end_rss} KiB at the end, baseline {baseline_rss} KiB (+{RSS_SLACK_KIB} KiB allowed)"
     );
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// The verdict's own checks, on made-up ledgers (these run with every `cargo test`)
+// ---------------------------------------------------------------------------------------------------------
+
+/// A receive of `keys` (in that order) started at tick `sent` in `epoch`, answered at the next tick.
+fn received(ledger: &mut Ledger, keys: &[Key], sent: u64, epoch: u64, abandoned: bool) {
+    for (position, key) in keys.iter().enumerate() {
+        ledger.deliveries.push(Delivery {
+            key: *key,
+            sent,
+            answered: sent + 1,
+            epoch_sent: epoch,
+            epoch_answered: epoch,
+            at: Instant::now(),
+            visibility: if abandoned {
+                ABANDON_VISIBILITY
+            } else {
+                DELETER_VISIBILITY
+            },
+            abandoned,
+            position,
+        });
+    }
+}
+
+/// A delete of `key` attempted at tick `attempted` and answered at the next tick.
+fn deleted(ledger: &mut Ledger, key: Key, attempted: u64, outcome: Outcome, met_kill: bool) {
+    ledger.deletions.push(Deletion {
+        key,
+        attempted,
+        answered: attempted + 1,
+        outcome,
+        met_kill,
+        since_receive: Duration::ZERO,
+    });
+}
+
+fn sent(keys: &[Key]) -> Ledger {
+    Ledger {
+        attempted: keys.iter().copied().collect(),
+        acked: keys.iter().copied().collect(),
+        ..Ledger::default()
+    }
+}
+
+#[test]
+fn verdict_accepts_abandoned_and_killed_redeliveries() {
+    let mut ledger = sent(&[(0, 1), (0, 2), (0, 3)]);
+    received(&mut ledger, &[(0, 1)], 1, 0, false);
+    deleted(&mut ledger, (0, 1), 3, Outcome::Ok, false);
+    received(&mut ledger, &[(0, 2)], 5, 0, true);
+    received(&mut ledger, &[(0, 2)], 7, 0, false);
+    deleted(&mut ledger, (0, 2), 9, Outcome::Ok, false);
+    // Received, its delete broken by a kill without taking effect, received again after the restart.
+    received(&mut ledger, &[(0, 3)], 11, 0, false);
+    deleted(&mut ledger, (0, 3), 13, Outcome::Unknown, true);
+    received(&mut ledger, &[(0, 3)], 15, 2, false);
+    deleted(&mut ledger, (0, 3), 17, Outcome::Ok, false);
+    let v = analyse(&ledger, false);
+    assert!(v.violations.is_empty(), "{:?}", v.violations);
+    assert_eq!(
+        (v.redelivered_after_abandon, v.redelivered_across_kill),
+        (1, 1)
+    );
+}
+
+#[test]
+fn verdict_finds_a_lost_message() {
+    let mut ledger = sent(&[(0, 1), (0, 2)]);
+    received(&mut ledger, &[(0, 1)], 1, 0, false);
+    deleted(&mut ledger, (0, 1), 3, Outcome::Ok, false);
+    let v = analyse(&ledger, false);
+    assert_eq!(v.violations.len(), 1, "{:?}", v.violations);
+    assert!(v.violations[0].contains("lost"), "{:?}", v.violations);
+}
+
+#[test]
+fn verdict_finds_a_message_back_after_its_acknowledged_delete() {
+    let mut ledger = sent(&[(0, 1)]);
+    received(&mut ledger, &[(0, 1)], 1, 0, false);
+    deleted(&mut ledger, (0, 1), 3, Outcome::Ok, false);
+    received(&mut ledger, &[(0, 1)], 5, 2, false);
+    let v = analyse(&ledger, false);
+    assert!(
+        v.violations
+            .iter()
+            .any(|x| x.contains("after its delete was acknowledged")),
+        "{:?}",
+        v.violations
+    );
+}
+
+#[test]
+fn verdict_finds_a_redelivery_with_no_cause() {
+    let mut ledger = sent(&[(0, 1)]);
+    received(&mut ledger, &[(0, 1)], 1, 0, false);
+    received(&mut ledger, &[(0, 1)], 3, 0, false);
+    deleted(&mut ledger, (0, 1), 5, Outcome::Ok, false);
+    let v = analyse(&ledger, false);
+    assert_eq!(v.violations.len(), 1, "{:?}", v.violations);
+    assert!(v.violations[0].contains("received again"));
+}
+
+#[test]
+fn verdict_finds_fifo_messages_out_of_order_or_skipped() {
+    let in_order = {
+        let mut ledger = sent(&[(7, 1), (7, 2), (7, 3)]);
+        received(&mut ledger, &[(7, 1), (7, 2)], 1, 0, false);
+        deleted(&mut ledger, (7, 1), 3, Outcome::Ok, false);
+        deleted(&mut ledger, (7, 2), 3, Outcome::Unknown, true);
+        received(&mut ledger, &[(7, 3)], 5, 2, false);
+        deleted(&mut ledger, (7, 3), 7, Outcome::Ok, false);
+        analyse(&ledger, true)
+    };
+    assert!(in_order.violations.is_empty(), "{:?}", in_order.violations);
+
+    let reversed = {
+        let mut ledger = sent(&[(7, 1), (7, 2)]);
+        received(&mut ledger, &[(7, 2), (7, 1)], 1, 0, false);
+        deleted(&mut ledger, (7, 1), 3, Outcome::Ok, false);
+        deleted(&mut ledger, (7, 2), 5, Outcome::Ok, false);
+        analyse(&ledger, true)
+    };
+    assert_eq!(reversed.violations.len(), 1, "{:?}", reversed.violations);
+    assert!(reversed.violations[0].contains("not consecutive"));
+
+    let skipped = {
+        let mut ledger = sent(&[(7, 1), (7, 2)]);
+        received(&mut ledger, &[(7, 2)], 1, 0, false);
+        deleted(&mut ledger, (7, 2), 3, Outcome::Ok, false);
+        received(&mut ledger, &[(7, 1)], 5, 0, false);
+        deleted(&mut ledger, (7, 1), 7, Outcome::Ok, false);
+        analyse(&ledger, true)
+    };
+    assert_eq!(skipped.violations.len(), 1, "{:?}", skipped.violations);
+    assert!(skipped.violations[0].contains("neither deleted nor being deleted"));
+}
+
+#[test]
+fn verdict_finds_a_refused_delete_with_no_kill() {
+    let mut ledger = sent(&[(7, 1)]);
+    received(&mut ledger, &[(7, 1)], 1, 0, false);
+    deleted(&mut ledger, (7, 1), 3, Outcome::Refused, false);
+    deleted(&mut ledger, (7, 1), 5, Outcome::Ok, false);
+    let v = analyse(&ledger, true);
+    assert_eq!(v.violations.len(), 1, "{:?}", v.violations);
+    assert!(v.violations[0].contains("refused"));
+}
