@@ -1451,9 +1451,9 @@ fn check_fifo_order(ledger: &Ledger, v: &mut Verdict) {
                 ));
             }
             if let Some(skipped) = (lowest..first).find(|c| {
-                !attempted_delete
+                attempted_delete
                     .get(&(group, *c))
-                    .is_some_and(|t| *t < answered)
+                    .is_none_or(|t| *t >= answered)
             }) {
                 v.violation(format!(
                     "group {group}: a receive handed out {counters:?} while {skipped} was neither \
