@@ -1560,11 +1560,18 @@ async fn warm_up(endpoint: &str) -> (String, String) {
 }
 
 /// The server's descriptors and RSS once its connections are gone: polled until the socket count is at
-/// most `sockets` (or the deadline), then read again a moment later.
+/// most `sockets` (or, without one, until it stays the same for half a second), within the deadline,
+/// then read again a moment later.
 async fn settled(pid: u32, sockets: Option<usize>, deadline: Duration) -> (Fds, u64) {
     let started = Instant::now();
-    while sockets.is_some_and(|s| Fds::of(pid).sockets > s) && started.elapsed() < deadline {
-        tokio::time::sleep(Duration::from_millis(250)).await;
+    let mut last = Fds::of(pid).sockets;
+    while started.elapsed() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = Fds::of(pid).sockets;
+        if sockets.map_or(now == last, |s| now <= s) {
+            break;
+        }
+        last = now;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     (Fds::of(pid), rss_kib(pid))
