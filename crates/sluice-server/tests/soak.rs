@@ -21,8 +21,8 @@
 //!   after an abandoning consumer had it, after its visibility timeout ran out, or across a kill;
 //! - FIFO queue: the same, and within a group each receive hands out consecutive messages starting at the
 //!   oldest one whose delete nobody had attempted: never out of order, never one skipped;
-//! - with the server's connection timeouts: a stalled request and an idle connection are closed by the
-//!   server within the timeout;
+//! - the server runs with short connection timeouts (`TIMEOUT_ARGS`): a stalled request and an idle
+//!   connection are closed by the server within the timeout;
 //! - after the traffic stops, the queues are drained and the connections are gone, the last server's open
 //!   file descriptors are those the first had after its warm-up, and its RSS is back near that baseline.
 //!
@@ -59,10 +59,6 @@ const TIMEOUT_ARGS: [&str; 6] = [
 ];
 /// The timeout above, in seconds, that every connection this test leaves alone runs into.
 const SERVER_TIMEOUT_SECS: u64 = 2;
-/// Whether a server without [`TIMEOUT_ARGS`] fails the test. While false, such a server runs without them,
-/// the checks that the server closes stalled and idle connections are left out, and the test closes its
-/// idle connections itself before the descriptor count is compared.
-const TIMEOUTS_REQUIRED: bool = false;
 
 /// Traffic time when `SLUICE_SOAK=1` names none.
 const DEFAULT_SOAK_SECS: u64 = 150;
@@ -135,15 +131,6 @@ fn sluice_bin() -> PathBuf {
     std::env::var_os("SLUICE_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_sluice")))
-}
-
-/// Whether the binary has the connection timeout flags.
-fn has_timeout_flags(bin: &Path) -> bool {
-    let help = Command::new(bin)
-        .arg("--help")
-        .output()
-        .unwrap_or_else(|e| panic!("run {} --help: {e}", bin.display()));
-    String::from_utf8_lossy(&help.stdout).contains(TIMEOUT_ARGS[0])
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -351,8 +338,6 @@ struct Shared {
     stats: Stats,
     /// Answers no request should get (HTTP errors, failed batch entries, unexpected outcomes).
     problems: Mutex<Vec<String>>,
-    /// Whether the server runs with its connection timeouts.
-    timeouts: bool,
 }
 
 impl Shared {
@@ -1145,7 +1130,7 @@ async fn slow_client(
             Some(200) => {
                 shared.stats.slow_acked.fetch_add(1, Ordering::Relaxed);
                 shared.standard.lock().unwrap().acked.insert(key);
-                if shared.timeouts && mode != Slowness::Dribble && !met_kill {
+                if mode != Slowness::Dribble && !met_kill {
                     shared.problem(format!(
                         "a request stalled for longer than the server's timeouts was served ({mode:?}, \
                          {elapsed:?})"
@@ -1161,12 +1146,6 @@ async fn slow_client(
             }
             _ => {
                 shared.stats.slow_cut.fetch_add(1, Ordering::Relaxed);
-                if !shared.timeouts {
-                    shared.problem(format!(
-                        "a slow {mode:?} request was cut off by a server without timeouts after \
-                         {elapsed:?}"
-                    ));
-                }
             }
         }
         tokio::time::sleep(Duration::from_millis(rng.range(100, 1_000))).await;
@@ -1226,22 +1205,16 @@ async fn idle_connection(shared: Arc<Shared>, with_request: bool, hold: Duration
             .stats
             .idle_closed_by_server
             .fetch_add(1, Ordering::Relaxed);
-        if !shared.timeouts {
-            shared.problem(format!(
-                "a server without an idle timeout closed an idle connection after {after:?}"
-            ));
-        } else if after > Duration::from_secs(SERVER_TIMEOUT_SECS) + CLOSE_SLACK {
+        if after > Duration::from_secs(SERVER_TIMEOUT_SECS) + CLOSE_SLACK {
             shared.problem(format!(
                 "an idle connection was closed only after {after:?}"
             ));
         }
     } else {
         shared.stats.idle_left_open.fetch_add(1, Ordering::Relaxed);
-        if shared.timeouts {
-            shared.problem(format!(
-                "an idle connection (after a request: {with_request}) was still open after {after:?}"
-            ));
-        }
+        shared.problem(format!(
+            "an idle connection (after a request: {with_request}) was still open after {after:?}"
+        ));
     }
 }
 
@@ -1585,30 +1558,12 @@ async fn soak(duration: Duration) {
     println!("soak: seed {seed} (set SLUICE_SOAK_SEED to repeat), {duration:?} of traffic");
     let mut rng = SplitMix64::new(seed);
     let bin = sluice_bin();
-    let timeouts = has_timeout_flags(&bin);
-    assert!(
-        timeouts || !TIMEOUTS_REQUIRED,
-        "{} has no {} flag",
-        bin.display(),
-        TIMEOUT_ARGS[0]
-    );
-    if !timeouts {
-        println!(
-            "soak: NOTE {} has no connection timeout flags: run without them, without the checks that \
-             the server closes stalled and idle connections",
-            bin.display()
-        );
-    }
     let scratch = TempDir::new("soak");
     let launch = Launch {
         bin,
         data_dir: scratch.path().join("data"),
         logs: scratch.path().to_path_buf(),
-        extra_args: if timeouts {
-            TIMEOUT_ARGS.to_vec()
-        } else {
-            Vec::new()
-        },
+        extra_args: TIMEOUT_ARGS.to_vec(),
     };
 
     // ---- First start, warm-up and baseline.
@@ -1635,7 +1590,6 @@ async fn soak(duration: Duration) {
         fifo: Mutex::default(),
         stats: Stats::default(),
         problems: Mutex::default(),
-        timeouts,
     });
 
     // ---- The traffic.
@@ -1795,10 +1749,6 @@ async fn soak(duration: Duration) {
         if let Some(connection) = open_idle(&shared, i % 2 == 0).await {
             last_idle.push(connection);
         }
-    }
-    if !timeouts {
-        // Without an idle timeout nothing would ever close them on the server's side.
-        last_idle.clear();
     }
     let (end_fds, end_rss) = settled(
         server.pid(),
