@@ -521,7 +521,10 @@ impl<P: Payload> QueueMessages<P> {
         let Some(slot) = self.slots.get_mut(&change.seq) else {
             return VisibilityOutcome::Gone;
         };
-        if slot.receive_count != change.receive_count {
+        // An older handle still works while the message is in flight under a newer receive, as in SQS.
+        let older_in_flight =
+            change.receive_count < slot.receive_count && slot.delivery == Delivery::InFlight;
+        if slot.receive_count != change.receive_count && !older_in_flight {
             return VisibilityOutcome::Stale;
         }
         if change.deadline
@@ -844,7 +847,7 @@ mod tests {
             VisibilityOutcome::Changed
         );
         assert_eq!(
-            q.change_visibility(&change(0, 10, 50)),
+            q.change_visibility(&change(2, 10, 50)),
             VisibilityOutcome::Stale
         );
         assert_eq!(
