@@ -309,9 +309,11 @@ impl Model {
         let Some(i) = self.position(change.seq) else {
             return VisibilityOutcome::Gone;
         };
+        let fifo = self.fifo;
         let m = &mut self.messages[i];
-        let older_in_flight =
-            change.receive_count < m.receive_count && matches!(m.state, State::InFlight(_));
+        let older_in_flight = !fifo
+            && change.receive_count < m.receive_count
+            && matches!(m.state, State::InFlight(_));
         if m.receive_count != change.receive_count && !older_in_flight {
             return VisibilityOutcome::Stale;
         }
