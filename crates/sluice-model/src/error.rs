@@ -43,8 +43,9 @@ macro_rules! error_codes {
 // fault from the Query model. Errors the models do not list are the service's common errors: over JSON,
 // InvalidParameterValue and MissingParameter come as the service framework's validation exceptions (real
 // responses show `com.amazon.coral.service#InvalidParameterValueException` and, for a missing parameter,
-// `com.amazon.coral.service#MissingRequiredParameterException`), the rest under the service's own namespace; the `x-amzn-query-error` header always carries the Query code, so a client
-// sees one code whichever protocol it speaks.
+// `com.amazon.coral.service#MissingRequiredParameterException`), the rest under the service's own
+// namespace; the `x-amzn-query-error` header always carries the Query code, so a client sees one code
+// whichever protocol it speaks.
 error_codes! {
     BatchEntryIdsNotDistinct => ("com.amazonaws.sqs#BatchEntryIdsNotDistinct", "AWS.SimpleQueueService.BatchEntryIdsNotDistinct", 400, true),
     BatchRequestTooLong => ("com.amazonaws.sqs#BatchRequestTooLong", "AWS.SimpleQueueService.BatchRequestTooLong", 400, true),

@@ -68,6 +68,9 @@ const FIFO_ONLY: &[&str] = &[
     FIFO_THROUGHPUT_LIMIT,
 ];
 
+/// The FIFO high-throughput settings, which CreateQueue of a standard queue refuses by naming FifoQueue.
+const HIGH_THROUGHPUT: &[&str] = &[DEDUPLICATION_SCOPE, FIFO_THROUGHPUT_LIMIT];
+
 /// Whether the attribute is one CreateQueue or SetQueueAttributes may be given.
 fn settable(name: &str) -> bool {
     matches!(
@@ -147,13 +150,11 @@ pub fn validate_changes(
     cx: &ChangeContext<'_>,
 ) -> Result<AttributeChanges, QueueError> {
     for name in given.keys() {
-        let fifo_only = FIFO_ONLY.contains(&name.as_str());
-        // CreateQueue of a standard queue names the FIFO-only attributes it refuses; other uses of them
-        // on a standard queue are unknown attributes.
-        if cx.creating && !cx.fifo && fifo_only && name != CONTENT_BASED_DEDUPLICATION {
+        // Any other use of a FIFO-only attribute on a standard queue is an unknown attribute to SQS.
+        if cx.creating && !cx.fifo && HIGH_THROUGHPUT.contains(&name.as_str()) {
             return Err(QueueError::FifoOnlyAttribute(name.clone()));
         }
-        if !settable(name) || (!cx.fifo && fifo_only) {
+        if !settable(name) || (!cx.fifo && FIFO_ONLY.contains(&name.as_str())) {
             return Err(QueueError::InvalidAttributeName(name.clone()));
         }
     }

@@ -6,9 +6,8 @@
 //! characters with U+FFFD, says a message with any other character is rejected); at most 10 attributes;
 //! names of up to 256 characters that are letters or digits of any script, `_`, `-` or `.` (SQS takes
 //! `attr.1øßä`), not starting with `AWS.` or `Amazon.` in any case, not starting or ending with a period
-//! and without `..`; types
-//! `String`, `Number` or `Binary` with an optional `.suffix`; a message's size is its body plus every
-//! attribute's name, type and value.
+//! and without `..`; types `String`, `Number` or `Binary` with an optional `.suffix`; a message's size is
+//! its body plus every attribute's name, type and value.
 
 use md5::{Digest, Md5};
 use sluice_model::types::{MessageAttributeMap, MessageAttributeValue};
