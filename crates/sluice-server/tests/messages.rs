@@ -1284,7 +1284,7 @@ async fn the_x_amzn_trace_id_header_of_a_send_is_the_aws_trace_header() {
 }
 
 #[tokio::test]
-async fn a_fifo_batch_entry_without_a_group_or_deduplication_id_fails_the_whole_request() {
+async fn fifo_sends_without_a_group_or_deduplication_id_or_with_a_delay_are_refused() {
     let server = TestServer::start().await;
     let client = server.client();
     let url = create_with(&client, "whole.fifo", &[(A::FifoQueue, "true")]).await;
@@ -1311,7 +1311,26 @@ async fn a_fifo_batch_entry_without_a_group_or_deduplication_id_fails_the_whole_
         let err = try_send_batch(&client, &url, entries).await.unwrap_err();
         assert_error(&err, "InvalidParameterValue", Some(message));
     }
+    // SendMessage on a FIFO queue takes no per-message delay but 0.
+    let delayed = |delay: i32| {
+        client
+            .send_message()
+            .queue_url(&url)
+            .message_body("late")
+            .message_group_id("g")
+            .message_deduplication_id(format!("late-{delay}"))
+            .delay_seconds(delay)
+            .send()
+    };
+    let err = delayed(5).await.unwrap_err();
+    assert_error(
+        &err,
+        "InvalidParameterValue",
+        Some("Value 5 for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type."),
+    );
     assert_eq!(counts(&client, &url).await, (0, 0, 0));
+    delayed(0).await.unwrap();
+    assert_eq!(counts(&client, &url).await, (1, 0, 0));
 }
 
 #[tokio::test]
