@@ -226,6 +226,29 @@ def test_fifo_queue_cannot_be_changed_after_creation(sqs, queue_url):
         sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"FifoQueue": "true"})
 
 
+@pytest.mark.parametrize("name, value", [("DeduplicationScope", "queue"), ("FifoThroughputLimit", "perQueue")])
+def test_high_throughput_attributes_at_the_creation_of_a_standard_queue(sqs, name, value):
+    with expect_error("InvalidAttributeName", 400, f"You can specify the {name} only when FifoQueue is set to true."):
+        sqs.create_queue(QueueName=unique_name("std"), Attributes={name: value})
+
+
+def test_fifo_queue_true_on_a_fifo_queue_changes_nothing_and_false_is_refused(sqs):
+    url = sqs.create_queue(QueueName=unique_name("fq") + ".fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    before = all_attributes(sqs, url)
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"FifoQueue": "true"})
+    after = all_attributes(sqs, url)
+    assert {k: v for k, v in after.items() if k != "LastModifiedTimestamp"} == {
+        k: v for k, v in before.items() if k != "LastModifiedTimestamp"
+    }
+    with expect_error(
+        "InvalidAttributeValue",
+        400,
+        "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.",
+    ):
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"FifoQueue": "false"})
+    assert all_attributes(sqs, url)["FifoQueue"] == "true"
+
+
 def test_set_queue_attributes_failure_changes_nothing(sqs, queue_url):
     with expect_error("InvalidAttributeValue", 400):
         sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"DelaySeconds": "7", "VisibilityTimeout": "-5"})
@@ -293,6 +316,25 @@ def test_kms_key_replaces_sqs_managed_encryption(sqs):
     assert attrs.get("SqsManagedSseEnabled", "false") == "false"
     with expect_error("InvalidAttributeValue", 400, "Invalid value for the parameter KmsDataKeyReusePeriodSeconds."):
         sqs.set_queue_attributes(QueueUrl=url, Attributes={"KmsDataKeyReusePeriodSeconds": "59"})
+
+
+def test_kms_data_key_reuse_period_is_listed_only_with_a_kms_key(sqs):
+    # An SQS-managed (default) or unencrypted queue does not list the reuse period, even once it is set.
+    url = sqs.create_queue(QueueName=unique_name("sse"), Attributes={"KmsDataKeyReusePeriodSeconds": "600"})["QueueUrl"]
+    attrs = all_attributes(sqs, url)
+    assert attrs["SqsManagedSseEnabled"] == "true"
+    assert "KmsDataKeyReusePeriodSeconds" not in attrs
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"SqsManagedSseEnabled": "false"})
+    assert "KmsDataKeyReusePeriodSeconds" not in all_attributes(sqs, url)
+    # With a KMS key it is listed; without one again it is not.
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"KmsMasterKeyId": "alias/aws/sqs"})
+    attrs = all_attributes(sqs, url)
+    assert attrs["KmsMasterKeyId"] == "alias/aws/sqs"
+    assert attrs["KmsDataKeyReusePeriodSeconds"] == "600"
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"KmsMasterKeyId": ""})
+    attrs = all_attributes(sqs, url)
+    assert "KmsMasterKeyId" not in attrs
+    assert "KmsDataKeyReusePeriodSeconds" not in attrs
 
 
 def test_per_message_group_throughput_requires_message_group_deduplication(sqs):

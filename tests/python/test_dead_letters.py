@@ -14,6 +14,7 @@ notes only guess an error code, the assertion accepts each code they consider.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 
@@ -689,10 +690,36 @@ def test_destination_must_be_the_same_queue_type(sqs):
     assert counters(sqs, dlq) == (1, 0, 0)
 
 
-def test_cancel_an_unknown_task(sqs):
+@pytest.mark.parametrize(
+    "handle",
+    ["AQEBunknownTaskHandle==", "not a handle", base64.b64encode(b'{"taskId":"t"}').decode()],
+    ids=["not-base64", "text", "no-source"],
+)
+def test_cancel_with_a_malformed_task_handle(sqs, handle):
+    with expect_error("InvalidParameterValue", 400, "Value for parameter TaskHandle is invalid."):
+        sqs.cancel_message_move_task(TaskHandle=handle)
+
+
+def task_handle(source_arn: str) -> str:
+    """A task handle of the form StartMessageMoveTask returns, for a task that never ran."""
+    body = json.dumps({"taskId": "8a1c5b7e-0000-4000-8000-000000000000", "sourceArn": source_arn})
+    return base64.b64encode(body.encode()).decode()
+
+
+def test_cancel_a_task_of_a_source_queue_that_does_not_exist(sqs):
+    with expect_error(
+        "ResourceNotFoundException",
+        404,
+        "The resource that you specified for the SourceArn parameter doesn't exist.",
+    ):
+        sqs.cancel_message_move_task(TaskHandle=task_handle(f"arn:aws:sqs:us-east-1:{DEFAULT_ACCOUNT}:{unique_name('gone')}"))
+
+
+def test_cancel_an_unknown_task_of_an_existing_queue(sqs):
     # G: ResourceNotFoundException (the model lists it for CancelMessageMoveTask).
+    url = conftest.new_queue(sqs, "dlq")
     with expect_error("ResourceNotFoundException", 404):
-        sqs.cancel_message_move_task(TaskHandle="AQEBunknownTaskHandle==")
+        sqs.cancel_message_move_task(TaskHandle=task_handle(arn_of(sqs, url)))
 
 
 @pytest.mark.parametrize("max_results", [0, 11])

@@ -232,6 +232,56 @@ def test_aws_trace_header_system_attribute(sqs, protocol):
     assert message["Attributes"]["AWSTraceHeader"] == TRACE_HEADER
 
 
+def trace_id_header(client, value):
+    """Makes `client` send `X-Amzn-Trace-Id: value` with every SendMessage, as X-Ray instrumentation does."""
+
+    def add(request, **kwargs):
+        request.headers["X-Amzn-Trace-Id"] = value
+
+    client.meta.events.register("before-sign.sqs.SendMessage", add)
+    return client
+
+
+def test_x_amzn_trace_id_header_is_kept_as_the_aws_trace_header(sqs, make_client, protocol):
+    url = new_queue(sqs)
+    traced = trace_id_header(make_client(), TRACE_HEADER)
+    sent = traced.send_message(QueueUrl=url, MessageBody="traced by its request")
+    # The request gave no system attributes, so there is no digest of them to check.
+    assert "MD5OfMessageSystemAttributes" not in sent
+    message = receive_one(sqs, url, **system_attribute_kwargs(protocol, ["AWSTraceHeader"]))
+    assert message["Attributes"] == {"AWSTraceHeader": TRACE_HEADER}
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    message = receive_one(sqs, url, AttributeNames=["All"])
+    assert set(message["Attributes"]) == SYSTEM_ATTRIBUTES_OF_A_STANDARD_MESSAGE | {"AWSTraceHeader"}
+
+
+def test_an_aws_trace_header_attribute_wins_over_the_x_amzn_trace_id_header(sqs, make_client, protocol):
+    url = new_queue(sqs)
+    traced = trace_id_header(make_client(), "Root=1-00000000-000000000000000000000000")
+    system = {"AWSTraceHeader": string(TRACE_HEADER)}
+    sent = traced.send_message(QueueUrl=url, MessageBody="traced twice", MessageSystemAttributes=system)
+    assert sent["MD5OfMessageSystemAttributes"] == md5_of_attributes(system)
+    message = receive_one(sqs, url, **system_attribute_kwargs(protocol, ["AWSTraceHeader"]))
+    assert message["Attributes"] == {"AWSTraceHeader": TRACE_HEADER}
+
+
+def test_send_message_batch_keeps_each_entrys_aws_trace_header(sqs, protocol):
+    url = new_queue(sqs)
+    entries = [
+        {"Id": "one", "MessageBody": "1", "MessageSystemAttributes": {"AWSTraceHeader": string("Root=1-a-1")}},
+        {"Id": "two", "MessageBody": "2", "MessageSystemAttributes": {"AWSTraceHeader": string("Root=1-b-2")}},
+        {"Id": "none", "MessageBody": "3"},
+    ]
+    response = sqs.send_message_batch(QueueUrl=url, Entries=entries)
+    assert len(response["Successful"]) == 3
+    got = receive_all(sqs, url, 3, **system_attribute_kwargs(protocol, ["AWSTraceHeader"]))
+    assert {m["Body"]: m.get("Attributes", {}).get("AWSTraceHeader") for m in got} == {
+        "1": "Root=1-a-1",
+        "2": "Root=1-b-2",
+        "3": None,
+    }
+
+
 def test_user_and_system_attributes_together(sqs):
     url = new_queue(sqs)
     system = {"AWSTraceHeader": string("Root=1-abc-def")}
@@ -362,6 +412,38 @@ def test_system_attribute_name_filters(sqs, protocol, parameter, names, expected
         assert message["Attributes"]["ApproximateReceiveCount"] == "1"
 
 
+WILDCARD_ATTRIBUTES = {
+    "Hello": string("1"),
+    "Help.me": string("2"),
+    "Hel": string("3"),
+    "hello": string("4"),
+    "World": string("5"),
+}
+
+
+@pytest.mark.parametrize(
+    "names, expected",
+    [
+        (["*"], set(WILDCARD_ATTRIBUTES)),
+        (["Hel.*"], {"Hello", "Help.me", "Hel"}),
+        (["Help.*"], {"Help.me"}),
+        (["Wor.*", "hello"], {"World", "hello"}),
+        (["x.*"], set()),
+    ],
+    ids=["star", "prefix-without-dot", "prefix-with-dot", "prefix-and-exact", "prefix-of-nothing"],
+)
+def test_message_attribute_names_take_a_star_and_any_prefix(sqs, names, expected):
+    url = new_queue(sqs)
+    sqs.send_message(QueueUrl=url, MessageBody="filtered", MessageAttributes=WILDCARD_ATTRIBUTES)
+    message = receive_one(sqs, url, MessageAttributeNames=names)
+    returned = normalised(message.get("MessageAttributes"))
+    assert returned == {name: WILDCARD_ATTRIBUTES[name] for name in expected}, message
+    if expected:
+        assert message["MD5OfMessageAttributes"] == md5_of_attributes(returned)
+    else:
+        assert "MD5OfMessageAttributes" not in message
+
+
 # --- visibility ------------------------------------------------------------------------------------------------
 
 
@@ -428,6 +510,27 @@ def test_change_visibility_to_zero_makes_the_message_visible(sqs):
     assert counters(sqs, url) == (1, 0, 0)
     again = receive_one(sqs, url, WaitTimeSeconds=0)
     assert again["MessageId"] == message["MessageId"]
+
+
+def test_change_visibility_with_an_older_handle_of_a_message_in_flight(sqs):
+    url = new_queue(sqs)
+    sqs.send_message(QueueUrl=url, MessageBody="received twice")
+    first = receive_one(sqs, url, VisibilityTimeout=0)
+    second = receive_one(sqs, url, VisibilityTimeout=3)
+    assert second["MessageId"] == first["MessageId"]
+    assert second["ReceiptHandle"] != first["ReceiptHandle"]
+    # The first handle still works while the message is in flight under the second receive.
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"], VisibilityTimeout=0)
+    third = receive(sqs, url, WaitTimeSeconds=0, VisibilityTimeout=30, AttributeNames=["ApproximateReceiveCount"])
+    assert [m["MessageId"] for m in third] == [first["MessageId"]], third
+    assert third[0]["Attributes"]["ApproximateReceiveCount"] == "3"
+    # Likewise in a batch, with the second (now older) handle.
+    response = sqs.change_message_visibility_batch(
+        QueueUrl=url, Entries=[{"Id": "older", "ReceiptHandle": second["ReceiptHandle"], "VisibilityTimeout": 0}]
+    )
+    assert [e["Id"] for e in response["Successful"]] == ["older"]
+    assert response.get("Failed", []) == []
+    assert counters(sqs, url) == (1, 0, 0)
 
 
 def test_change_visibility_extends_the_timeout(sqs):
@@ -722,6 +825,49 @@ def test_send_message_batch_with_mixed_results(sqs):
         "Value 901 for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.",
     )
     assert counters(sqs, url) == (2, 0, 0)
+
+
+def test_send_message_batch_leaves_out_an_empty_list(sqs):
+    url = new_queue(sqs)
+    response = sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "a", "MessageBody": "fine"}])
+    assert [e["Id"] for e in response["Successful"]] == ["a"]
+    assert "Failed" not in response, response
+    response = sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "b", "MessageBody": "x", "DelaySeconds": 901}])
+    assert [e["Id"] for e in response["Failed"]] == ["b"]
+    assert "Successful" not in response, response
+
+
+FIFO_NO_DEDUPLICATION = (
+    "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly"
+)
+
+
+@pytest.mark.parametrize(
+    "missing, message",
+    [
+        ("MessageGroupId", "The request must contain the parameter MessageGroupId."),
+        ("MessageDeduplicationId", FIFO_NO_DEDUPLICATION),
+    ],
+    ids=["group", "deduplication"],
+)
+def test_a_fifo_batch_entry_without_a_group_or_deduplication_id_fails_the_whole_request(sqs, missing, message):
+    url = conftest.new_fifo(sqs, "mf")
+    entries = [
+        {"Id": "ok", "MessageBody": "m", "MessageGroupId": "g", "MessageDeduplicationId": "d0"},
+        {"Id": "lacking", "MessageBody": "x", "MessageGroupId": "g", "MessageDeduplicationId": "d1"},
+    ]
+    del entries[1][missing]
+    with expect_error("InvalidParameterValue", 400, message):
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+    assert counters(sqs, url) == (0, 0, 0)
+
+
+def test_a_fifo_batch_without_deduplication_ids_takes_them_from_the_bodies(sqs):
+    url = conftest.new_fifo(sqs, "mf", ContentBasedDeduplication="true")
+    entries = [{"Id": f"e{i}", "MessageBody": f"m{i}", "MessageGroupId": "g"} for i in range(3)]
+    response = sqs.send_message_batch(QueueUrl=url, Entries=entries)
+    assert [e["Id"] for e in response["Successful"]] == ["e0", "e1", "e2"]
+    assert counters(sqs, url) == (3, 0, 0)
 
 
 def test_send_message_batch_entry_with_an_empty_attribute_value_fails_alone(sqs):
@@ -1189,6 +1335,32 @@ def test_invalid_attribute_names(sqs, name):
     url = new_queue(sqs)
     with expect_error("InvalidParameterValue", 400):
         sqs.send_message(QueueUrl=url, MessageBody="x", MessageAttributes={name: string("v")})
+    assert counters(sqs, url) == (0, 0, 0)
+
+
+def test_attribute_names_may_hold_letters_of_any_script(sqs, protocol):
+    url = new_queue(sqs)
+    attributes = {"attr.1øßä": string("v"), "名前": string("w"), "имя-2": number("3"), "Ωmega_x": binary(b"\x01")}
+    sent = sqs.send_message(QueueUrl=url, MessageBody="x", MessageAttributes=attributes)
+    assert sent["MD5OfMessageAttributes"] == md5_of_attributes(attributes)
+    message = receive_one(sqs, url, MessageAttributeNames=["All"])
+    assert normalised(message["MessageAttributes"]) == attributes
+    assert message["MD5OfMessageAttributes"] == md5_of_attributes(attributes)
+
+
+@pytest.mark.parametrize(
+    "character, shown",
+    [("\x07", "#x7"), ("\x1f", "#x1F"), ("\ufffe", "#xFFFE")],
+    ids=["bell", "unit-separator", "fffe"],
+)
+def test_invalid_characters_in_a_string_attribute_value(sqs, character, shown):
+    url = new_queue(sqs)
+    with expect_error(
+        "InvalidParameterValue",
+        400,
+        f"Invalid binary character '{shown}' was found in the message attribute 'k', {INVALID_CHARACTERS}",
+    ):
+        sqs.send_message(QueueUrl=url, MessageBody="x", MessageAttributes={"k": string(f"a{character}b")})
     assert counters(sqs, url) == (0, 0, 0)
 
 

@@ -88,8 +88,14 @@ def test_duplicate_label_is_rejected(sqs, queue_url):
 
 
 def test_remove_unknown_label_is_rejected(sqs, queue_url):
-    with expect_error("InvalidParameterValue", 400):
+    message = "Value never-added for parameter Label is invalid. Reason: can't find label."
+    with expect_error("InvalidParameterValue", 400, message):
         sqs.remove_permission(QueueUrl=queue_url, Label="never-added")
+    # Also when the queue has a policy with other labels.
+    sqs.add_permission(QueueUrl=queue_url, Label="other", AWSAccountIds=["111122223333"], Actions=["SendMessage"])
+    with expect_error("InvalidParameterValue", 400, message):
+        sqs.remove_permission(QueueUrl=queue_url, Label="never-added")
+    assert len(json.loads(policy_of(sqs, queue_url))["Statement"]) == 1
 
 
 def test_invalid_action_is_rejected(sqs, queue_url):

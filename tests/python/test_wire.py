@@ -245,9 +245,19 @@ def test_json_queue_name_exists_error(raw):
 def test_json_missing_required_parameter(raw, assert_alive):
     response = json_call(raw, "AmazonSQS.GetQueueUrl", {})
     assert response.status == 400, response
+    # The body names the service framework's exception; clients show the header's code.
+    assert response.json()["__type"] == "com.amazon.coral.service#MissingRequiredParameterException"
     assert response.header("x-amzn-query-error") == "MissingParameter;Sender"
     assert response.json()["message"] == "The request must contain the parameter QueueName."
     assert_alive()
+
+
+@raw_http_once
+def test_json_invalid_parameter_value_pairs_the_exception_with_the_query_code(raw):
+    response = json_call(raw, "AmazonSQS.CreateQueue", {"QueueName": "bad name"})
+    assert response.status == 400, response
+    assert response.json() == {"__type": "com.amazon.coral.service#InvalidParameterValueException", "message": NAME_MESSAGE}
+    assert response.header("x-amzn-query-error") == "InvalidParameterValue;Sender"
 
 
 @raw_http_once

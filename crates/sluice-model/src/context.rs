@@ -16,4 +16,6 @@ pub struct RequestContext {
     /// The region the request is addressed to (SigV4 credential scope, then the `sqs.<region>.` host).
     pub region: String,
     pub identity: Identity,
+    /// The request's `X-Amzn-Trace-Id` header, which SendMessage keeps as the message's `AWSTraceHeader`.
+    pub trace_header: Option<String>,
 }

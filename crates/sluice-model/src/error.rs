@@ -41,11 +41,12 @@ macro_rules! error_codes {
 
 // Modelled errors take their `__type` from the shape name in the JSON model and their Query code, status and
 // fault from the Query model. Errors the models do not list are the service's common errors: over JSON,
-// InvalidParameterValue and MissingParameter come as the service framework's validation exceptions (a
-// real response shows `com.amazon.coral.service#InvalidParameterValueException`), and so do a refused
-// signature (a credential scoped to a region not served) and ServiceUnavailable (a server at its
-// connection limit); the rest come under the service's own namespace. The `x-amzn-query-error` header
-// always carries the Query code, so a client sees one code whichever protocol it speaks.
+// InvalidParameterValue and MissingParameter come as the service framework's validation exceptions (real
+// responses show `com.amazon.coral.service#InvalidParameterValueException` and, for a missing parameter,
+// `com.amazon.coral.service#MissingRequiredParameterException`), and so do a refused signature (a
+// credential scoped to a region not served) and ServiceUnavailable (a server at its connection limit); the
+// rest come under the service's own namespace. The `x-amzn-query-error` header always carries the Query
+// code, so a client sees one code whichever protocol it speaks.
 error_codes! {
     BatchEntryIdsNotDistinct => ("com.amazonaws.sqs#BatchEntryIdsNotDistinct", "AWS.SimpleQueueService.BatchEntryIdsNotDistinct", 400, true),
     BatchRequestTooLong => ("com.amazonaws.sqs#BatchRequestTooLong", "AWS.SimpleQueueService.BatchRequestTooLong", 400, true),
@@ -70,7 +71,7 @@ error_codes! {
     AccessDenied => ("com.amazonaws.sqs#AccessDenied", "AccessDenied", 403, true),
     InvalidAction => ("com.amazonaws.sqs#InvalidAction", "InvalidAction", 400, true),
     InvalidParameterValue => ("com.amazon.coral.service#InvalidParameterValueException", "InvalidParameterValue", 400, true),
-    MissingParameter => ("com.amazon.coral.service#MissingParameterException", "MissingParameter", 400, true),
+    MissingParameter => ("com.amazon.coral.service#MissingRequiredParameterException", "MissingParameter", 400, true),
     MalformedQueryString => ("com.amazonaws.sqs#MalformedQueryString", "MalformedQueryString", 404, true),
     MissingAction => ("com.amazonaws.sqs#MissingAction", "MissingAction", 400, true),
     UnsupportedMediaType => ("com.amazonaws.sqs#UnsupportedMediaType", "UnsupportedMediaType", 415, true),

@@ -271,7 +271,11 @@ pub struct BatchResultErrorEntry {
 #[derive(Clone, Debug, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SendMessageBatchOutput {
+    // SQS leaves out whichever of the two lists is empty (over JSON; over Query an empty flattened list
+    // writes nothing either way).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub successful: Vec<SendMessageBatchResultEntry>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failed: Vec<BatchResultErrorEntry>,
 }
 

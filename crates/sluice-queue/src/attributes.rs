@@ -68,6 +68,9 @@ const FIFO_ONLY: &[&str] = &[
     FIFO_THROUGHPUT_LIMIT,
 ];
 
+/// The FIFO high-throughput settings, which CreateQueue of a standard queue refuses by naming FifoQueue.
+const HIGH_THROUGHPUT: &[&str] = &[DEDUPLICATION_SCOPE, FIFO_THROUGHPUT_LIMIT];
+
 /// Whether the attribute is one CreateQueue or SetQueueAttributes may be given.
 fn settable(name: &str) -> bool {
     matches!(
@@ -147,6 +150,10 @@ pub fn validate_changes(
     cx: &ChangeContext<'_>,
 ) -> Result<AttributeChanges, QueueError> {
     for name in given.keys() {
+        // Any other use of a FIFO-only attribute on a standard queue is an unknown attribute to SQS.
+        if cx.creating && !cx.fifo && HIGH_THROUGHPUT.contains(&name.as_str()) {
+            return Err(QueueError::FifoOnlyAttribute(name.clone()));
+        }
         if !settable(name) || (!cx.fifo && FIFO_ONLY.contains(&name.as_str())) {
             return Err(QueueError::InvalidAttributeName(name.clone()));
         }
@@ -175,12 +182,20 @@ pub fn validate_changes(
             SQS_MANAGED_SSE_ENABLED => Some(bool_text(parse_bool(name, raw)?)),
             CONTENT_BASED_DEDUPLICATION => Some(bool_text(parse_bool(name, raw)?)),
             FIFO_QUEUE => {
-                // FifoQueue exists only as `true` when a queue is created; SQS calls any other use of it
-                // an unknown attribute.
-                if !parse_bool(name, raw)? || !cx.creating {
-                    return Err(QueueError::InvalidAttributeName(name.clone()));
+                // CreateQueue takes FifoQueue only as `true`, and a standard queue knows no FifoQueue at
+                // all: SQS calls anything else an unknown attribute. A FIFO queue accepts `true`, which
+                // changes nothing, and refuses `false`.
+                match (parse_bool(name, raw)?, cx.creating, cx.fifo) {
+                    (true, true, _) => Some(bool_text(true)),
+                    (true, false, true) => continue,
+                    (false, false, true) => {
+                        return Err(QueueError::InvalidAttributeValueBecause {
+                            name: name.clone(),
+                            reason: "Modifying queue type is not supported.".to_string(),
+                        })
+                    }
+                    _ => return Err(QueueError::InvalidAttributeName(name.clone())),
                 }
-                Some(bool_text(true))
             }
             DEDUPLICATION_SCOPE => Some(one_of(name, raw, &["queue", "messageGroup"])?),
             FIFO_THROUGHPUT_LIMIT => Some(one_of(name, raw, &["perQueue", "perMessageGroupId"])?),
@@ -503,18 +518,42 @@ mod tests {
     }
 
     #[test]
-    fn fifo_queue_is_only_ever_true_at_creation() {
+    fn fifo_queue_is_unknown_except_as_true_at_creation_or_on_a_fifo_queue() {
         assert!(validate_changes(&given(&[(FIFO_QUEUE, "true")]), &cx(true, true)).is_ok());
-        for (value, creating) in [("true", false), ("false", true), ("false", false)] {
-            let err = validate_changes(
-                &given(&[(FIFO_QUEUE, value)]),
-                &cx(creating, value == "true"),
-            )
-            .unwrap_err();
+        for (value, creating) in [("false", true), ("true", false), ("false", false)] {
+            let err =
+                validate_changes(&given(&[(FIFO_QUEUE, value)]), &cx(creating, false)).unwrap_err();
             assert!(matches!(err, QueueError::InvalidAttributeName(n) if n == FIFO_QUEUE));
         }
         let err = validate_changes(&given(&[(FIFO_QUEUE, "yes")]), &cx(true, false)).unwrap_err();
         assert!(matches!(err, QueueError::InvalidAttributeValue(_)));
+    }
+
+    /// SetQueueAttributes with FifoQueue on a FIFO queue was refused as an unknown attribute; SQS
+    /// accepts `true` (nothing changes) and refuses `false` as a change of queue type.
+    #[test]
+    fn fifo_queue_true_on_a_fifo_queue_changes_nothing_and_false_is_a_change_of_type() {
+        let same = validate_changes(&given(&[(FIFO_QUEUE, "true")]), &cx(false, true)).unwrap();
+        assert!(same.values.is_empty());
+        let err = validate_changes(&given(&[(FIFO_QUEUE, "false")]), &cx(false, true)).unwrap_err();
+        assert!(
+            matches!(&err, QueueError::InvalidAttributeValueBecause { name, reason }
+                if name == FIFO_QUEUE && reason == "Modifying queue type is not supported."),
+            "{err:?}"
+        );
+    }
+
+    /// DeduplicationScope and FifoThroughputLimit at the creation of a standard queue were called unknown
+    /// attributes; SQS says they need FifoQueue.
+    #[test]
+    fn high_throughput_attributes_at_the_creation_of_a_standard_queue_name_the_fifo_rule() {
+        for name in [DEDUPLICATION_SCOPE, FIFO_THROUGHPUT_LIMIT] {
+            let err = validate_changes(&given(&[(name, "queue")]), &cx(true, false)).unwrap_err();
+            assert!(
+                matches!(&err, QueueError::FifoOnlyAttribute(n) if n == name),
+                "{err:?}"
+            );
+        }
     }
 
     #[test]

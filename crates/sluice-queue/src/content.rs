@@ -3,10 +3,11 @@
 //! Rules from the SendMessage API reference and the message-attributes section of the developer guide:
 //! bodies and string values are Unicode from `#x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD |
 //! #x10000-#x10FFFF` (the service model, newer than the seed page that spoke of replacing other
-//! characters with U+FFFD, says a message with any other character is rejected); at most 10 attributes; names of up to 256 characters from `[A-Za-z0-9_.-]`,
-//! not starting with `AWS.` or `Amazon.`, not starting or ending with a period and without `..`; types
-//! `String`, `Number` or `Binary` with an optional `.suffix`; a message's size is its body plus every
-//! attribute's name, type and value.
+//! characters with U+FFFD, says a message with any other character is rejected); at most 10 attributes;
+//! names of up to 256 characters that are letters or digits of any script, `_`, `-` or `.` (SQS takes
+//! `attr.1øßä`), not starting with `AWS.` or `Amazon.` in any case, not starting or ending with a period
+//! and without `..`; types `String`, `Number` or `Binary` with an optional `.suffix`; a message's size is
+//! its body plus every attribute's name, type and value.
 
 use md5::{Digest, Md5};
 use sluice_model::types::{MessageAttributeMap, MessageAttributeValue};
@@ -20,11 +21,16 @@ const MAX_DATA_TYPE: usize = 256;
 pub const AWS_TRACE_HEADER: &str = "AWSTraceHeader";
 
 /// The first character outside the allowed ranges, written as SQS writes it (`#x7`).
-fn invalid_contents(c: char, place: &str) -> QueueError {
-    QueueError::InvalidMessageContents(format!(
+fn invalid_character(c: char, place: &str) -> String {
+    format!(
         "Invalid binary character '#x{:X}' was found in the {place}, the set of allowed characters is #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].",
         c as u32
-    ))
+    )
+}
+
+/// A body with a character outside the allowed ranges is invalid message contents.
+fn invalid_contents(c: char, place: &str) -> QueueError {
+    QueueError::InvalidMessageContents(invalid_character(c, place))
 }
 
 /// A body must have at least one character, all of them allowed; SQS rejects any other.
@@ -64,10 +70,10 @@ fn validate_name(name: &str, kind: &str) -> Result<(), QueueError> {
             "The request must contain non-empty message attribute name.".to_string(),
         ));
     }
-    let bad = name.len() > MAX_ATTRIBUTE_NAME
+    let bad = name.chars().count() > MAX_ATTRIBUTE_NAME
         || !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
         || name.starts_with('.')
         || name.ends_with('.')
         || name.contains("..")
@@ -164,6 +170,27 @@ pub fn system_attributes(given: &MessageAttributeMap) -> Result<Vec<MessageAttri
         .collect()
 }
 
+/// Adds the `X-Amzn-Trace-Id` header of a SendMessage as its `AWSTraceHeader`, unless the request gave
+/// that attribute itself (the explicit attribute wins). A header value a message could not carry is
+/// left out rather than failing the send: the header is set by tracing middleware, not by the sender.
+pub fn with_trace_header(
+    mut given: Vec<MessageAttribute>,
+    header: Option<&str>,
+) -> Vec<MessageAttribute> {
+    let Some(header) = header else {
+        return given;
+    };
+    let usable = !header.is_empty() && header.chars().all(sluice_model::is_allowed_char);
+    if usable && !given.iter().any(|a| a.name == AWS_TRACE_HEADER) {
+        given.push(MessageAttribute {
+            name: AWS_TRACE_HEADER.to_string(),
+            data_type: "String".to_string(),
+            value: AttributeValue::String(header.to_string()),
+        });
+    }
+    given
+}
+
 fn attribute(
     name: &str,
     value: &MessageAttributeValue,
@@ -186,8 +213,13 @@ fn attribute(
         },
         _ => match &value.string_value {
             Some(text) if !text.is_empty() && value.binary_value.is_none() => {
+                // Unlike a body, a value with a character outside the allowed ranges is an invalid
+                // parameter value to SQS.
                 if let Some(c) = text.chars().find(|c| !sluice_model::is_allowed_char(*c)) {
-                    return Err(invalid_contents(c, &format!("message attribute '{name}'")));
+                    return Err(invalid_attribute(invalid_character(
+                        c,
+                        &format!("message attribute '{name}'"),
+                    )));
                 }
                 if base == "Number" && !is_valid_number(text) {
                     return Err(invalid_attribute(format!(
@@ -371,6 +403,41 @@ mod tests {
         }
     }
 
+    /// Names with letters outside ASCII were refused; SQS takes letters of any script.
+    #[test]
+    fn attribute_names_take_letters_of_any_script() {
+        let value = MessageAttributeValue {
+            string_value: Some("v".into()),
+            data_type: "String".into(),
+            ..Default::default()
+        };
+        for ok in [
+            "attr.1\u{f8}\u{df}\u{e4}",
+            "\u{540d}\u{524d}",
+            "\u{0438}\u{043c}\u{044f}-2",
+        ] {
+            assert!(attribute(ok, &value, "user").is_ok(), "{ok}");
+        }
+        assert!(attribute(&"\u{e4}".repeat(256), &value, "user").is_ok());
+        assert!(attribute(&"\u{e4}".repeat(257), &value, "user").is_err());
+    }
+
+    /// A string value with a character outside the allowed ranges was answered InvalidMessageContents;
+    /// SQS answers InvalidParameterValue (a body keeps InvalidMessageContents).
+    #[test]
+    fn a_forbidden_character_in_an_attribute_value_is_an_invalid_parameter_value() {
+        let value = MessageAttributeValue {
+            string_value: Some("a\u{1}b".into()),
+            data_type: "String".into(),
+            ..Default::default()
+        };
+        let err = attribute("n", &value, "user").unwrap_err();
+        assert!(
+            matches!(&err, QueueError::InvalidParameter(m) if m.starts_with("Invalid binary character '#x1' was found in the message attribute 'n'")),
+            "{err:?}"
+        );
+    }
+
     #[test]
     fn digests_are_written_in_lowercase_hex() {
         assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
@@ -433,7 +500,9 @@ mod tests {
             data_type: t.into(),
             ..Default::default()
         };
-        for bad in ["AWS.x", "amazon.x", ".x", "x.", "a..b", "a b", ""] {
+        for bad in [
+            "AWS.x", "amazon.x", "aMaZoN.x", ".x", "x.", "a..b", "a b", "a/b", "a\u{e9}!", "",
+        ] {
             assert!(attribute(bad, &value("String"), "user").is_err(), "{bad}");
         }
         assert!(attribute(&"n".repeat(256), &value("String"), "user").is_ok());

@@ -19,6 +19,8 @@ pub enum QueueError {
     QueueDeletedRecently,
     #[error("unknown attribute {0}")]
     InvalidAttributeName(String),
+    #[error("attribute {0} needs a fifo queue")]
+    FifoOnlyAttribute(String),
     #[error("invalid value for attribute {0}")]
     InvalidAttributeValue(String),
     #[error("invalid value for attribute {name}: {reason}")]
@@ -108,6 +110,10 @@ impl From<QueueError> for ApiError {
             E::InvalidAttributeName(name) => {
                 ApiError::new(ErrorCode::InvalidAttributeName, format!("Unknown Attribute {name}."))
             }
+            E::FifoOnlyAttribute(name) => ApiError::new(
+                ErrorCode::InvalidAttributeName,
+                format!("You can specify the {name} only when FifoQueue is set to true."),
+            ),
             E::InvalidAttributeValue(name) => ApiError::new(
                 ErrorCode::InvalidAttributeValue,
                 format!("Invalid value for the parameter {name}."),
@@ -173,6 +179,7 @@ mod tests {
             identity: Identity {
                 access_key_id: None,
             },
+            trace_header: None,
         }
     }
 

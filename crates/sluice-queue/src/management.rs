@@ -310,6 +310,14 @@ impl QueueService {
                 attributes::APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED => {
                     Some(counts.delayed.to_string())
                 }
+                // The reuse period belongs to a KMS key: SQS lists it only while the queue has one.
+                attributes::KMS_DATA_KEY_REUSE_PERIOD_SECONDS
+                    if !record
+                        .attributes
+                        .contains_key(attributes::KMS_MASTER_KEY_ID) =>
+                {
+                    None
+                }
                 other => record.attributes.get(other).cloned(),
             };
             if let Some(value) = value {

@@ -10,8 +10,8 @@ use sluice_model::types::{
     BatchOutput, BatchResultEntry, BatchResultErrorEntry, ChangeMessageVisibilityBatchInput,
     ChangeMessageVisibilityInput, DeleteMessageBatchInput, DeleteMessageInput, Message,
     MessageAttributeMap, MessageAttributeValue, ReceiveMessageInput, ReceiveMessageOutput,
-    SendMessageBatchInput, SendMessageBatchOutput, SendMessageBatchResultEntry, SendMessageInput,
-    SendMessageOutput,
+    SendMessageBatchInput, SendMessageBatchOutput, SendMessageBatchRequestEntry,
+    SendMessageBatchResultEntry, SendMessageInput, SendMessageOutput,
 };
 use sluice_model::{ApiError, RequestContext};
 use sluice_store::{
@@ -74,6 +74,8 @@ struct Outgoing<'a> {
     system_attributes: &'a MessageAttributeMap,
     deduplication_id: Option<&'a str>,
     group_id: Option<&'a str>,
+    /// The request's `X-Amzn-Trace-Id` header; only SendMessage reads it.
+    trace_header: Option<&'a str>,
 }
 
 impl QueueService {
@@ -166,6 +168,9 @@ impl QueueService {
         };
         let attributes = content::user_attributes(message.attributes)?;
         let system_attributes = content::system_attributes(message.system_attributes)?;
+        // The digest covers the system attributes the request gave, which is what SDKs check it against.
+        let md5_of_system_attributes = content::md5_of_attributes(&system_attributes);
+        let system_attributes = content::with_trace_header(system_attributes, message.trace_header);
         if content::message_size(&body, &attributes) > settings.maximum_message_size {
             return Err(QueueError::InvalidParameter(format!(
                 "One or more parameters are invalid. Reason: Message must be shorter than {} bytes.",
@@ -177,7 +182,7 @@ impl QueueService {
             message_id: uuid::Uuid::new_v4().to_string(),
             md5_of_message_body: content::md5_hex(body.as_bytes()),
             md5_of_message_attributes: md5_of_attributes.clone(),
-            md5_of_message_system_attributes: content::md5_of_attributes(&system_attributes),
+            md5_of_message_system_attributes: md5_of_system_attributes,
             sequence_number: None,
         };
         let content = MessageContent {
@@ -246,6 +251,7 @@ impl QueueService {
                 system_attributes: &input.message_system_attributes,
                 deduplication_id: input.message_deduplication_id.as_deref(),
                 group_id: input.message_group_id.as_deref(),
+                trace_header: ctx.trace_header.as_deref(),
             },
         )?;
         let outcomes = self.store.send_messages(&key, vec![message], now).await?;
@@ -266,6 +272,8 @@ impl QueueService {
             input.entries.iter().map(|e| e.id.as_str()),
             "SendMessageBatchRequestEntry",
         )?;
+        let settings = QueueSettings::of(&record);
+        check_fifo_batch_entries(&settings, &input.entries)?;
         let payload: usize = input
             .entries
             .iter()
@@ -283,7 +291,6 @@ impl QueueService {
         if payload > MAX_BATCH_PAYLOAD {
             return Err(QueueError::BatchRequestTooLong(payload));
         }
-        let settings = QueueSettings::of(&record);
         let now = self.clock.now_millis();
         let mut output = SendMessageBatchOutput::default();
         let mut accepted = Vec::new();
@@ -295,6 +302,7 @@ impl QueueService {
                 system_attributes: &entry.message_system_attributes,
                 deduplication_id: entry.message_deduplication_id.as_deref(),
                 group_id: entry.message_group_id.as_deref(),
+                trace_header: None,
             };
             match self.prepare(ctx, &settings, now, &outgoing) {
                 Ok((message, result)) => {
@@ -799,6 +807,31 @@ impl QueueService {
     }
 }
 
+/// On a FIFO queue, an entry without a message group, or without a deduplication id where the queue
+/// does not derive one from the body, fails the whole SendMessageBatch rather than that entry, as in SQS.
+fn check_fifo_batch_entries(
+    settings: &QueueSettings,
+    entries: &[SendMessageBatchRequestEntry],
+) -> Result<(), QueueError> {
+    if !settings.fifo {
+        return Ok(());
+    }
+    for entry in entries {
+        if entry.message_group_id.is_none() {
+            return Err(QueueError::InvalidParameter(
+                "The request must contain the parameter MessageGroupId.".to_string(),
+            ));
+        }
+        if entry.message_deduplication_id.is_none() && !settings.content_based_deduplication {
+            return Err(QueueError::InvalidParameter(
+                "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly"
+                    .to_string(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Successful and failed entries of a batch, from each entry's outcome in order.
 fn batch_output<'a>(
     ids: impl Iterator<Item = &'a str>,
@@ -821,16 +854,15 @@ fn attribute_value_len(value: &MessageAttributeValue) -> usize {
         + value.binary_value.as_ref().map_or(0, |b| b.0.len())
 }
 
-/// `All` and `.*` select every attribute, `prefix.*` those under a prefix, anything else one name.
+/// `All`, `*` and `.*` select every attribute, `prefix.*` every one whose name starts with the prefix
+/// (`Hel.*` takes `Hello`), anything else one name.
 fn attribute_selected(name: &str, requested: &[String]) -> bool {
     requested.iter().any(|r| {
         r == "All"
-            || r == ".*"
+            || r == "*"
             || r == name
-            || r.strip_suffix(".*").is_some_and(|prefix| {
-                name.strip_prefix(prefix)
-                    .is_some_and(|rest| rest.starts_with('.'))
-            })
+            || r.strip_suffix(".*")
+                .is_some_and(|prefix| name.starts_with(prefix))
     })
 }
 

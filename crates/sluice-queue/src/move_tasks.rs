@@ -80,6 +80,17 @@ fn encode_handle(source_arn: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(body.to_string())
 }
 
+/// The source queue a task handle names, if the handle is one this service could have written: base64
+/// of a JSON object with a `taskId` and a `sourceArn`.
+fn handle_source(handle: &str) -> Option<String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(handle)
+        .ok()?;
+    let body: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    body.get("taskId")?.as_str()?;
+    body.get("sourceArn")?.as_str().map(str::to_string)
+}
+
 impl QueueService {
     /// A queue is a dead-letter queue when some queue's redrive policy names it.
     async fn is_dead_letter_queue(&self, key: &QueueKey) -> Result<bool, QueueError> {
@@ -165,6 +176,15 @@ impl QueueService {
         &self,
         input: CancelMessageMoveTaskInput,
     ) -> Result<CancelMessageMoveTaskOutput, QueueError> {
+        // SQS reads the handle before looking for the task: a handle it cannot read is an invalid
+        // value, and one whose source queue is gone names a resource that does not exist.
+        let source_arn = handle_source(&input.task_handle).ok_or_else(|| {
+            QueueError::InvalidParameter("Value for parameter TaskHandle is invalid.".to_string())
+        })?;
+        let source = parse_queue_arn(&source_arn).ok_or_else(|| not_found("SourceArn"))?;
+        if self.store.get_queue(&source).await?.is_none() {
+            return Err(not_found("SourceArn"));
+        }
         let control = self.movers.map().get(&input.task_handle).cloned();
         // With the task's record lock held, its status cannot change under us.
         let _record = match &control {

@@ -255,7 +255,7 @@ pub fn remove_permission(
     existing: Option<&str>,
     label: &str,
 ) -> Result<Option<String>, QueueError> {
-    let not_found = || invalid("Label", label, "can't find label on existing policy.");
+    let not_found = || invalid("Label", label, "can't find label.");
     let Some(Ok(Value::Object(mut policy))) = existing.map(serde_json::from_str::<Value>) else {
         return Err(not_found());
     };

@@ -3,6 +3,7 @@
 
 mod common;
 
+use base64::Engine;
 use common::{Harness, START};
 use sluice_model::types::*;
 use sluice_model::ErrorCode;
@@ -292,16 +293,45 @@ async fn a_cancelled_task_stops_and_reports_what_it_moved() {
         task_handle: handle,
     };
     assert!(h.call(Request::CancelMessageMoveTask(input)).await.is_err());
-    let input = CancelMessageMoveTaskInput {
-        task_handle: "nope".into(),
+    // A handle that is no task handle at all is an invalid value; a task handle whose source queue does
+    // not exist names a missing SourceArn; one of an existing queue but no task is an unknown task.
+    let cancel = |handle: String| {
+        h.call(Request::CancelMessageMoveTask(CancelMessageMoveTaskInput {
+            task_handle: handle,
+        }))
     };
+    let task_handle = |arn: &str| {
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            r#"{{"taskId":"8a1c5b7e-0000-4000-8000-000000000000","sourceArn":"{arn}"}}"#
+        ))
+    };
+    for malformed in [
+        "nope",
+        "AQEBunknownTaskHandle==",
+        &base64::engine::general_purpose::STANDARD.encode("{}"),
+    ] {
+        let err = cancel(malformed.to_string()).await.unwrap_err();
+        assert_eq!(
+            (err.code, err.message.as_str()),
+            (
+                ErrorCode::InvalidParameterValue,
+                "Value for parameter TaskHandle is invalid."
+            ),
+            "{malformed}"
+        );
+    }
+    let err = cancel(task_handle("arn:aws:sqs:us-east-1:000000000000:gone"))
+        .await
+        .unwrap_err();
     assert_eq!(
-        h.call(Request::CancelMessageMoveTask(input))
-            .await
-            .unwrap_err()
-            .code,
-        ErrorCode::ResourceNotFoundException
+        (err.code, err.message.as_str()),
+        (
+            ErrorCode::ResourceNotFoundException,
+            "The resource that you specified for the SourceArn parameter doesn't exist."
+        )
     );
+    let err = cancel(task_handle(&dlq_arn)).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::ResourceNotFoundException);
 }
 
 #[tokio::test(start_paused = true)]

@@ -112,18 +112,30 @@ async fn visibility_changes_follow_sqs_rules() {
         .message
         .contains("Total VisibilityTimeout for the message is beyond the limit [43200 seconds]"));
     h.change(&url, &handle, 43_100).await.unwrap();
-    // A handle superseded by a newer receive, or of a deleted message, cannot change visibility.
+    // A handle superseded by a newer receive still changes the visibility while the message is in
+    // flight, as SQS allows; the 12-hour cap then counts from the newer receive.
     h.change(&url, &handle, 0).await.unwrap();
     let newer = h.receive(&url, 1, None).await.unwrap()[0]
         .receipt_handle
         .clone();
+    h.advance_seconds(20);
+    let err = h.change(&url, &handle, 43_181).await.unwrap_err();
+    assert!(err
+        .message
+        .contains("Total VisibilityTimeout for the message is beyond the limit [43200 seconds]"));
+    h.change(&url, &handle, 43_180).await.unwrap();
+    h.change(&url, &handle, 0).await.unwrap();
+    assert_eq!(h.counts(&url).await, (1, 0, 0));
+    // Once the message is visible again only the latest receive's handle can hide it.
     let err = h.change(&url, &handle, 10).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidParameterValue);
     assert!(err.message.ends_with(
         "Reason: Message does not exist or is not available for visibility timeout change."
     ));
+    // Nor can any handle of a deleted message.
     h.delete(&url, &newer).await.unwrap();
     assert!(h.change(&url, &newer, 10).await.is_err());
+    assert!(h.change(&url, &handle, 10).await.is_err());
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@ fn context() -> RequestContext {
         identity: Identity {
             access_key_id: Some("AKIDEXAMPLE".into()),
         },
+        trace_header: None,
     }
 }
 

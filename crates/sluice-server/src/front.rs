@@ -142,6 +142,10 @@ impl Front {
             account_id,
             region,
             identity: Identity { access_key_id },
+            trace_header: headers
+                .get("x-amzn-trace-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
         })
     }
 }

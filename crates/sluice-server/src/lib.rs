@@ -178,6 +178,7 @@ async fn create_configured_queues(
             identity: Identity {
                 access_key_id: None,
             },
+            trace_header: None,
         };
         let input = CreateQueueInput {
             queue_name: spec.name.clone(),

@@ -451,9 +451,26 @@ async fn the_redrive_flow_through_the_sdk() {
         .contains(&code.as_str()),
         "{err:?}"
     );
+    // A handle that is no task handle is an invalid value (real SQS's answer); a task handle of a source
+    // queue that does not exist names the missing SourceArn.
     let err = client
         .cancel_message_move_task()
         .task_handle("AQEBnotAHandle==")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        parts(&err),
+        (
+            400,
+            "InvalidParameterValue".to_string(),
+            "Value for parameter TaskHandle is invalid.".to_string()
+        )
+    );
+    // Base64 of {"taskId":"8a1c5b7e-0000-4000-8000-000000000000","sourceArn":"arn:aws:sqs:us-east-1:000000000000:no-such-queue"}.
+    let err = client
+        .cancel_message_move_task()
+        .task_handle("eyJ0YXNrSWQiOiI4YTFjNWI3ZS0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDAiLCJzb3VyY2VBcm4iOiJhcm46YXdzOnNxczp1cy1lYXN0LTE6MDAwMDAwMDAwMDAwOm5vLXN1Y2gtcXVldWUifQ==")
         .send()
         .await
         .unwrap_err();
@@ -464,7 +481,15 @@ async fn the_redrive_flow_through_the_sdk() {
         ),
         "{err:?}"
     );
-    assert_eq!(parts(&err).0, 404);
+    assert_eq!(
+        parts(&err),
+        (
+            404,
+            "ResourceNotFoundException".to_string(),
+            "The resource that you specified for the SourceArn parameter doesn't exist."
+                .to_string()
+        )
+    );
     let err = client
         .start_message_move_task()
         .source_arn(format!(

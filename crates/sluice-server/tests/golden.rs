@@ -896,12 +896,13 @@ async fn missing_parameter_on_both_protocols() {
             "The request must contain the parameter QueueName."
         )
     );
-    // The JSON `__type` of this unmodelled error is not known for certain; the header code is what SDKs read.
+    // Over JSON the body names the service framework's exception while the header keeps the Query code,
+    // which is what SDKs show, as real SQS answers.
     let r = json(&server, "CreateQueue", "{}").await;
     assert_head(&r, 400, JSON_TYPE, Some("MissingParameter;Sender"));
     assert_eq!(
         r.text(),
-        r#"{"__type":"com.amazon.coral.service#MissingParameterException","message":"The request must contain the parameter QueueName."}"#
+        r#"{"__type":"com.amazon.coral.service#MissingRequiredParameterException","message":"The request must contain the parameter QueueName."}"#
     );
     // `null` is absent.
     let r = json(&server, "CreateQueue", r#"{"QueueName":null}"#).await;
@@ -914,6 +915,70 @@ async fn missing_parameter_on_both_protocols() {
         xml_error(
             "MissingParameter",
             "The request must contain the parameter QueueUrl."
+        )
+    );
+}
+
+/// InvalidParameterValue over JSON: the framework's exception in the body, the Query code in the header.
+#[tokio::test]
+async fn invalid_parameter_value_json_pairs_the_exception_with_the_query_code() {
+    let server = TestServer::start().await;
+    let r = json(&server, "CreateQueue", r#"{"QueueName":"bad name"}"#).await;
+    assert_head(&r, 400, JSON_TYPE, Some("InvalidParameterValue;Sender"));
+    assert_eq!(
+        r.text(),
+        r#"{"__type":"com.amazon.coral.service#InvalidParameterValueException","message":"Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length"}"#
+    );
+}
+
+/// A JSON SendMessageBatch response carried `"Failed":[]` when every entry succeeded and
+/// `"Successful":[]` when every entry failed; SQS leaves the empty list out. Query writes nothing for an
+/// empty list either way.
+#[tokio::test]
+async fn send_message_batch_json_leaves_out_an_empty_list() {
+    let server = TestServer::start().await;
+    let r = json(&server, "CreateQueue", r#"{"QueueName":"batch"}"#).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let url = format!("{}/000000000000/batch", server.url());
+
+    let r = json(
+        &server,
+        "SendMessageBatch",
+        &format!(r#"{{"QueueUrl":"{url}","Entries":[{{"Id":"a","MessageBody":"x"}}]}}"#),
+    )
+    .await;
+    assert_head(&r, 200, JSON_TYPE, None);
+    let body = r.json();
+    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["Successful"], "{}", r.text());
+
+    let late = r#"[{"Id":"a","MessageBody":"x","DelaySeconds":901}]"#;
+    let r = json(
+        &server,
+        "SendMessageBatch",
+        &format!(r#"{{"QueueUrl":"{url}","Entries":{late}}}"#),
+    )
+    .await;
+    assert_head(&r, 200, JSON_TYPE, None);
+    assert_eq!(
+        r.text(),
+        r#"{"Failed":[{"Id":"a","SenderFault":true,"Code":"InvalidParameterValue","Message":"Value 901 for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900."}]}"#
+    );
+
+    let r = query(
+        &server,
+        &format!(
+            "Action=SendMessageBatch&QueueUrl={}&SendMessageBatchRequestEntry.1.Id=a&SendMessageBatchRequestEntry.1.MessageBody=x&SendMessageBatchRequestEntry.1.DelaySeconds=901",
+            form_encode(&url)
+        ),
+    )
+    .await;
+    assert_head(&r, 200, "text/xml", None);
+    assert_eq!(
+        r.normalised(),
+        xml_ok(
+            "SendMessageBatch",
+            Some("<BatchResultErrorEntry><Id>a</Id><SenderFault>true</SenderFault><Code>InvalidParameterValue</Code><Message>Value 901 for parameter DelaySeconds is invalid. Reason: DelaySeconds must be &gt;= 0 and &lt;= 900.</Message></BatchResultErrorEntry>")
         )
     );
 }

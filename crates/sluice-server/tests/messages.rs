@@ -994,22 +994,17 @@ async fn change_message_visibility_hides_reveals_and_rejects() {
     assert_eq!(receive_count(&second[0]), 2);
     let h2 = handle(&second[0]);
 
-    // A handle superseded by a newer receive (C: mapbox/ecs-watchbot#135).
-    let err = client
+    // A handle superseded by a newer receive still works while the message is in flight, as real SQS
+    // answers (recorded responses); it moves the deadline the newer receive set.
+    client
         .change_message_visibility()
         .queue_url(&url)
         .receipt_handle(&h1)
         .visibility_timeout(10)
         .send()
         .await
-        .unwrap_err();
-    assert_error(
-        &err,
-        "InvalidParameterValue",
-        Some(&format!(
-            "Value {h1} for parameter ReceiptHandle is invalid. {NOT_IN_FLIGHT_REASON}"
-        )),
-    );
+        .unwrap();
+    assert_eq!(counts(&client, &url).await, (0, 1, 0));
 
     // A short timeout: hidden now, back about two seconds later.
     let changed = Instant::now();
@@ -1155,12 +1150,23 @@ async fn visibility_edge_cases() {
         .await
         .unwrap();
     assert_eq!(counts(&client, &url).await, (0, 1, 0));
-    // The handle of the receive before is stale (C: superseded by a newer receive).
-    let err = client
+    // The handle of the receive before still changes it while it is in flight (recorded responses of
+    // real SQS): the message is visible again.
+    client
         .change_message_visibility()
         .queue_url(&url)
         .receipt_handle(handle(&first[0]))
         .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(counts(&client, &url).await, (1, 0, 0));
+    // Once it is visible, that older handle cannot hide it again: only the latest receive's can.
+    let err = client
+        .change_message_visibility()
+        .queue_url(&url)
+        .receipt_handle(handle(&first[0]))
+        .visibility_timeout(30)
         .send()
         .await
         .unwrap_err();
@@ -1176,6 +1182,155 @@ async fn visibility_edge_cases() {
         .await
         .unwrap();
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn attribute_names_of_any_script_and_star_and_prefix_filters() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    let url = create(&client, "any-script").await;
+    let attributes = HashMap::from([
+        (
+            "attr.1\u{f8}\u{df}\u{e4}".to_string(),
+            string_value("String", "v"),
+        ),
+        ("Hello".to_string(), string_value("String", "1")),
+        ("Help.me".to_string(), string_value("Number", "2")),
+        ("World".to_string(), binary_value("Binary", b"\x01")),
+    ]);
+    let sent = client
+        .send_message()
+        .queue_url(&url)
+        .message_body("named")
+        .set_message_attributes(Some(attributes.clone()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.md5_of_message_attributes(),
+        md5_of_attributes(&attributes).as_deref()
+    );
+    for (filter, names) in [
+        (
+            "*",
+            &["attr.1\u{f8}\u{df}\u{e4}", "Hello", "Help.me", "World"][..],
+        ),
+        ("Hel.*", &["Hello", "Help.me"][..]),
+        ("attr.*", &["attr.1\u{f8}\u{df}\u{e4}"][..]),
+    ] {
+        let out = client
+            .receive_message()
+            .queue_url(&url)
+            .message_attribute_names(filter)
+            .visibility_timeout(0)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        let m = &out.messages()[0];
+        let expected: HashMap<String, MessageAttributeValue> = attributes
+            .iter()
+            .filter(|(k, _)| names.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        assert_same_attributes(m.message_attributes(), &expected);
+        assert_eq!(
+            m.md5_of_message_attributes(),
+            md5_of_attributes(&expected).as_deref(),
+            "{filter}"
+        );
+    }
+
+    // A character outside the allowed set in a string value is an invalid parameter value.
+    let err = client
+        .send_message()
+        .queue_url(&url)
+        .message_body("x")
+        .message_attributes("k", string_value("String", "a\u{1}b"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_error(
+        &err,
+        "InvalidParameterValue",
+        Some("Invalid binary character '#x1' was found in the message attribute 'k', the set of allowed characters is #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]."),
+    );
+}
+
+#[tokio::test]
+async fn the_x_amzn_trace_id_header_of_a_send_is_the_aws_trace_header() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    let url = create(&client, "traced-by-header").await;
+    let sent = client
+        .send_message()
+        .queue_url(&url)
+        .message_body("traced")
+        .customize()
+        .mutate_request(|request| {
+            request
+                .headers_mut()
+                .insert("X-Amzn-Trace-Id", TRACE_HEADER);
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.md5_of_message_system_attributes(), None);
+    let got = receive(&client, &url, 1, 30, 1).await;
+    assert_eq!(
+        system_attribute(&got[0], &S::AwsTraceHeader),
+        Some(TRACE_HEADER)
+    );
+}
+
+#[tokio::test]
+async fn fifo_sends_without_a_group_or_deduplication_id_or_with_a_delay_are_refused() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    let url = create_with(&client, "whole.fifo", &[(A::FifoQueue, "true")]).await;
+    let entry = |id: &str, group: Option<&str>, deduplication: Option<&str>| {
+        SendMessageBatchRequestEntry::builder()
+            .id(id)
+            .message_body(id)
+            .set_message_group_id(group.map(str::to_string))
+            .set_message_deduplication_id(deduplication.map(str::to_string))
+            .build()
+            .unwrap()
+    };
+    for (lacking, message) in [
+        (
+            entry("lacking", None, Some("d1")),
+            "The request must contain the parameter MessageGroupId.",
+        ),
+        (
+            entry("lacking", Some("g"), None),
+            "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
+        ),
+    ] {
+        let entries = vec![entry("ok", Some("g"), Some("d0")), lacking];
+        let err = try_send_batch(&client, &url, entries).await.unwrap_err();
+        assert_error(&err, "InvalidParameterValue", Some(message));
+    }
+    // SendMessage on a FIFO queue takes no per-message delay but 0.
+    let delayed = |delay: i32| {
+        client
+            .send_message()
+            .queue_url(&url)
+            .message_body("late")
+            .message_group_id("g")
+            .message_deduplication_id(format!("late-{delay}"))
+            .delay_seconds(delay)
+            .send()
+    };
+    let err = delayed(5).await.unwrap_err();
+    assert_error(
+        &err,
+        "InvalidParameterValue",
+        Some("Value 5 for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type."),
+    );
+    assert_eq!(counts(&client, &url).await, (0, 0, 0));
+    delayed(0).await.unwrap();
+    assert_eq!(counts(&client, &url).await, (1, 0, 0));
 }
 
 #[tokio::test]

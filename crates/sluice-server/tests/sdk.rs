@@ -24,8 +24,8 @@ use aws_sdk_sqs::operation::untag_queue::UntagQueueError;
 use aws_sdk_sqs::types::QueueAttributeName as A;
 use aws_sdk_sqs::Client;
 use common::{
-    assert_is, assert_service_error as assert_error, create, now_seconds, parts, tags, try_create,
-    try_set, TestServer, DEFAULT_ACCOUNT,
+    assert_is, assert_service_error as assert_error, create, create_with, now_seconds, parts, tags,
+    try_create, try_set, TestServer, DEFAULT_ACCOUNT,
 };
 use sluice_server::QueueSpec;
 
@@ -1273,7 +1273,7 @@ async fn add_and_remove_permission_edit_the_policy_attribute() {
         );
     }
 
-    // Removing a label that is not there is an error.
+    // Removing a label that is not there is an error, worded as SQS words it.
     let err = client
         .remove_permission()
         .queue_url(&url)
@@ -1281,8 +1281,91 @@ async fn add_and_remove_permission_edit_the_policy_attribute() {
         .send()
         .await
         .unwrap_err();
-    let (status, _, _) = parts(&err);
-    assert_eq!(status, 400);
+    assert_error(
+        &err,
+        400,
+        "InvalidParameterValue",
+        Some("Value nope for parameter Label is invalid. Reason: can't find label."),
+    );
+}
+
+#[tokio::test]
+async fn fifo_only_attributes_and_the_queue_type_on_create_and_set() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    // DeduplicationScope and FifoThroughputLimit at the creation of a standard queue name the rule.
+    for (name, wire, value) in [
+        (A::DeduplicationScope, "DeduplicationScope", "queue"),
+        (A::FifoThroughputLimit, "FifoThroughputLimit", "perQueue"),
+    ] {
+        let err = try_create(&client, "standard", &[(name, value)])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err.as_service_error(),
+                Some(CreateQueueError::InvalidAttributeName(_))
+            ),
+            "{err:?}"
+        );
+        assert_error(
+            &err,
+            400,
+            "InvalidAttributeName",
+            Some(&format!(
+                "You can specify the {wire} only when FifoQueue is set to true."
+            )),
+        );
+    }
+    // FifoQueue=true on a FIFO queue changes nothing; false would change the type, which SQS refuses.
+    let url = create_with(&client, "typed.fifo", &[(A::FifoQueue, "true")]).await;
+    try_set(&client, &url, &[(A::FifoQueue, "true")])
+        .await
+        .unwrap();
+    let err = try_set(&client, &url, &[(A::FifoQueue, "false")])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.as_service_error(),
+            Some(SetQueueAttributesError::InvalidAttributeValue(_))
+        ),
+        "{err:?}"
+    );
+    assert_error(
+        &err,
+        400,
+        "InvalidAttributeValue",
+        Some("Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported."),
+    );
+    assert_eq!(all_attributes(&client, &url).await["FifoQueue"], "true");
+}
+
+#[tokio::test]
+async fn the_kms_data_key_reuse_period_is_listed_only_with_a_kms_key() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    let url = create_with(
+        &client,
+        "sse-sqs",
+        &[(A::KmsDataKeyReusePeriodSeconds, "600")],
+    )
+    .await;
+    let all = all_attributes(&client, &url).await;
+    assert_eq!(all["SqsManagedSseEnabled"], "true");
+    assert!(!all.contains_key("KmsDataKeyReusePeriodSeconds"), "{all:?}");
+    try_set(&client, &url, &[(A::KmsMasterKeyId, "alias/aws/sqs")])
+        .await
+        .unwrap();
+    assert_eq!(
+        all_attributes(&client, &url).await["KmsDataKeyReusePeriodSeconds"],
+        "600"
+    );
+    try_set(&client, &url, &[(A::KmsMasterKeyId, "")])
+        .await
+        .unwrap();
+    let all = all_attributes(&client, &url).await;
+    assert!(!all.contains_key("KmsDataKeyReusePeriodSeconds"), "{all:?}");
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -139,7 +139,8 @@ pub struct ReceiveOutcome {
 #[derive(Clone, Copy, Debug)]
 pub struct VisibilityChange {
     pub seq: u64,
-    /// The receive the caller's receipt handle came from.
+    /// The receive the caller's receipt handle came from. On a standard queue a handle of an earlier
+    /// receive also works while the message is in flight; a FIFO queue takes only the latest.
     pub receive_count: u32,
     pub now: i64,
     pub deadline: i64,
@@ -152,7 +153,8 @@ pub enum VisibilityOutcome {
     /// The deadline moved. A message whose visibility ran out but that nobody received since is hidden
     /// again: the handle's holder still has the latest receive.
     Changed,
-    /// The message was received again since the handle was issued.
+    /// The message was received again since the handle was issued, and (on a standard queue) is no
+    /// longer in flight; on a FIFO queue, received again at all.
     Stale,
     /// No such message: deleted, purged or expired.
     Gone,

@@ -521,7 +521,12 @@ impl<P: Payload> QueueMessages<P> {
         let Some(slot) = self.slots.get_mut(&change.seq) else {
             return VisibilityOutcome::Gone;
         };
-        if slot.receive_count != change.receive_count {
+        // On a standard queue an older handle still works while the message is in flight under a newer
+        // receive, as in SQS; a FIFO queue takes only the receive in flight, as for deletes.
+        let older_in_flight = self.lanes.is_none()
+            && change.receive_count < slot.receive_count
+            && slot.delivery == Delivery::InFlight;
+        if slot.receive_count != change.receive_count && !older_in_flight {
             return VisibilityOutcome::Stale;
         }
         if change.deadline
@@ -844,7 +849,7 @@ mod tests {
             VisibilityOutcome::Changed
         );
         assert_eq!(
-            q.change_visibility(&change(0, 10, 50)),
+            q.change_visibility(&change(2, 10, 50)),
             VisibilityOutcome::Stale
         );
         assert_eq!(

@@ -41,7 +41,10 @@ enum Handle {
     /// No receive named (a standard queue's delete).
     Any,
     Latest,
+    /// A receive after the latest one (no such handle exists yet).
     Other,
+    /// A receive before the latest one.
+    Older,
 }
 
 #[derive(Clone, Debug)]
@@ -306,8 +309,12 @@ impl Model {
         let Some(i) = self.position(change.seq) else {
             return VisibilityOutcome::Gone;
         };
+        let fifo = self.fifo;
         let m = &mut self.messages[i];
-        if m.receive_count != change.receive_count {
+        let older_in_flight = !fifo
+            && change.receive_count < m.receive_count
+            && matches!(m.state, State::InFlight(_));
+        if m.receive_count != change.receive_count && !older_in_flight {
             return VisibilityOutcome::Stale;
         }
         if change.deadline > m.received_at.saturating_add(change.max_span_from_receive) {
@@ -399,6 +406,7 @@ impl Model {
             Handle::Any => None,
             Handle::Latest => Some(latest),
             Handle::Other => Some(latest + 1),
+            Handle::Older => Some(latest - 1),
         }
     }
 
@@ -603,6 +611,7 @@ fn handle() -> impl Strategy<Value = Handle> {
         1 => Just(Handle::Any),
         3 => Just(Handle::Latest),
         1 => Just(Handle::Other),
+        1 => Just(Handle::Older),
     ]
 }
 

@@ -36,6 +36,7 @@ impl Harness {
             identity: Identity {
                 access_key_id: Some("AKIDEXAMPLE".into()),
             },
+            trace_header: None,
         };
         Harness {
             service,
