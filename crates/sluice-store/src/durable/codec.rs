@@ -426,6 +426,11 @@ pub fn encode(record: &Record) -> Vec<u8> {
     frame
 }
 
+/// Whether `kind` is the type byte of some record.
+pub fn known_type(kind: u8) -> bool {
+    (QUEUE_PUT..=SEQ_FLOOR).contains(&kind)
+}
+
 /// Reads a frame header: the payload length and checksum.
 pub fn frame_header(bytes: &[u8]) -> Option<(usize, u32)> {
     let header: &[u8; FRAME_HEADER] = bytes.get(..FRAME_HEADER)?.try_into().ok()?;
