@@ -297,6 +297,7 @@ async fn damaged_records_are_refused_unless_they_are_the_torn_end_of_the_newest_
             let _ = std::fs::remove_dir_all(&dir);
         }
     }
+    let _ = std::fs::remove_dir_all(&pristine);
 }
 
 /// Zeroed space after the last record (allocated for a write that never landed) is a torn tail: it
@@ -323,6 +324,7 @@ async fn zeroed_space_after_the_last_record_is_a_torn_tail() {
         assert_eq!(std::fs::metadata(&file).unwrap().len(), len);
         let _ = std::fs::remove_dir_all(&dir);
     }
+    let _ = std::fs::remove_dir_all(&pristine);
 }
 
 /// The defect as first seen: one bit of a middle record's length flipped in the newest segment made
@@ -345,4 +347,6 @@ async fn a_flipped_length_bit_in_the_middle_of_the_newest_segment_loses_nothing(
         recovered_messages(&store).await,
         (0..MESSAGES).collect::<Vec<_>>()
     );
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,7 +2,7 @@
 //! [payload]`, little-endian, and a payload starts with its record type. Fields are fixed-width integers
 //! and length-prefixed byte strings, written and read by the two small cursors below.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::{
@@ -26,6 +26,8 @@ pub struct StateFields {
 pub enum Record {
     /// A queue was created or replaced; the whole record.
     QueuePut(QueueRecord),
+    /// A queue record changed: only what changed, to apply on top of the queue's latest full record.
+    QueuePatch(QueuePatch),
     /// The queue of this incarnation was deleted at this instant (epoch milliseconds).
     QueueDelete {
         key: QueueKey,
@@ -94,6 +96,95 @@ pub enum Record {
     },
 }
 
+/// A change of a queue record, written instead of the whole record so that a small change (a tag) does
+/// not write a large attribute (a policy) again. It applies only to the record it was made from (same
+/// incarnation, `version - 1`); once that record's segment is reclaimed the compactor has written the
+/// whole record again after it, so a patch that finds no such record at recovery is superseded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueuePatch {
+    pub key: QueueKey,
+    pub incarnation: u64,
+    pub version: u64,
+    pub attributes: MapChange,
+    pub tags: MapChange,
+    pub created_timestamp: i64,
+    pub last_modified_timestamp: i64,
+    pub last_purge_millis: Option<i64>,
+    pub fifo: bool,
+}
+
+/// The entries of a map that were set (added or changed) and the names that were removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MapChange {
+    pub set: BTreeMap<String, String>,
+    pub removed: BTreeSet<String>,
+}
+
+impl MapChange {
+    fn between(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> MapChange {
+        MapChange {
+            set: new
+                .iter()
+                .filter(|(k, v)| old.get(*k) != Some(*v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            removed: old
+                .keys()
+                .filter(|k| !new.contains_key(*k))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    fn apply(&self, map: &mut BTreeMap<String, String>) {
+        for k in &self.removed {
+            map.remove(k);
+        }
+        map.extend(self.set.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+}
+
+impl QueuePatch {
+    /// The change from `old` to `new`, or `None` when `new` is not a later version of the same queue.
+    pub fn between(old: &QueueRecord, new: &QueueRecord) -> Option<QueuePatch> {
+        if old.key != new.key
+            || old.incarnation != new.incarnation
+            || old.version.checked_add(1) != Some(new.version)
+        {
+            return None;
+        }
+        Some(QueuePatch {
+            key: new.key.clone(),
+            incarnation: new.incarnation,
+            version: new.version,
+            attributes: MapChange::between(&old.attributes, &new.attributes),
+            tags: MapChange::between(&old.tags, &new.tags),
+            created_timestamp: new.created_timestamp,
+            last_modified_timestamp: new.last_modified_timestamp,
+            last_purge_millis: new.last_purge_millis,
+            fifo: new.fifo,
+        })
+    }
+
+    /// Applies the change to the record it was made from; any other record is left as it is.
+    pub fn apply(&self, record: &mut QueueRecord) -> bool {
+        if record.key != self.key
+            || record.incarnation != self.incarnation
+            || record.version.checked_add(1) != Some(self.version)
+        {
+            return false;
+        }
+        self.attributes.apply(&mut record.attributes);
+        self.tags.apply(&mut record.tags);
+        record.created_timestamp = self.created_timestamp;
+        record.last_modified_timestamp = self.last_modified_timestamp;
+        record.last_purge_millis = self.last_purge_millis;
+        record.fifo = self.fifo;
+        record.version = self.version;
+        true
+    }
+}
+
 const QUEUE_PUT: u8 = 1;
 const QUEUE_DELETE: u8 = 2;
 const MESSAGE: u8 = 3;
@@ -106,6 +197,7 @@ const RETIME: u8 = 9;
 const MOVE: u8 = 10;
 const MOVE_TASK: u8 = 11;
 const SEQ_FLOOR: u8 = 12;
+const QUEUE_PATCH: u8 = 13;
 
 struct Writer(Vec<u8>);
 
@@ -134,6 +226,13 @@ impl Writer {
         for (k, v) in map {
             self.str(k);
             self.str(v);
+        }
+    }
+    fn change(&mut self, change: &MapChange) {
+        self.map(&change.set);
+        self.u32(change.removed.len() as u32);
+        for k in &change.removed {
+            self.str(k);
         }
     }
     fn key(&mut self, key: &QueueKey) {
@@ -241,6 +340,15 @@ impl<'a> Reader<'a> {
         }
         Ok(map)
     }
+    fn change(&mut self) -> Result<MapChange, Malformed> {
+        let set = self.map()?;
+        let n = self.u32()?;
+        let mut removed = BTreeSet::new();
+        for _ in 0..n {
+            removed.insert(self.string()?);
+        }
+        Ok(MapChange { set, removed })
+    }
     fn key(&mut self) -> Result<QueueKey, Malformed> {
         Ok(QueueKey {
             account_id: self.string()?,
@@ -303,6 +411,18 @@ pub fn encode(record: &Record) -> Vec<u8> {
             w.u8(u8::from(r.fifo));
             w.u64(r.incarnation);
             w.u64(r.version);
+        }
+        Record::QueuePatch(p) => {
+            w.u8(QUEUE_PATCH);
+            w.key(&p.key);
+            w.u64(p.incarnation);
+            w.u64(p.version);
+            w.change(&p.attributes);
+            w.change(&p.tags);
+            w.i64(p.created_timestamp);
+            w.i64(p.last_modified_timestamp);
+            w.i64(p.last_purge_millis.unwrap_or(i64::MIN));
+            w.u8(u8::from(p.fifo));
         }
         Record::QueueDelete {
             key,
@@ -428,7 +548,7 @@ pub fn encode(record: &Record) -> Vec<u8> {
 
 /// Whether `kind` is the type byte of some record.
 pub fn known_type(kind: u8) -> bool {
-    (QUEUE_PUT..=SEQ_FLOOR).contains(&kind)
+    (QUEUE_PUT..=QUEUE_PATCH).contains(&kind)
 }
 
 /// Reads a frame header: the payload length and checksum.
@@ -457,6 +577,17 @@ pub fn decode(payload: &[u8]) -> Result<Record, Malformed> {
             fifo: r.u8()? != 0,
             incarnation: r.u64()?,
             version: r.u64()?,
+        }),
+        QUEUE_PATCH => Record::QueuePatch(QueuePatch {
+            key: r.key()?,
+            incarnation: r.u64()?,
+            version: r.u64()?,
+            attributes: r.change()?,
+            tags: r.change()?,
+            created_timestamp: r.i64()?,
+            last_modified_timestamp: r.i64()?,
+            last_purge_millis: Some(r.i64()?).filter(|v| *v != i64::MIN),
+            fifo: r.u8()? != 0,
         }),
         QUEUE_DELETE => Record::QueueDelete {
             key: r.key()?,
@@ -685,6 +816,20 @@ mod tests {
                 incarnation: 7,
                 version: 3,
             }),
+            Record::QueuePatch(QueuePatch {
+                key: key.clone(),
+                incarnation: 7,
+                version: 4,
+                attributes: MapChange {
+                    set: [("DelaySeconds".to_string(), "5".to_string())].into(),
+                    removed: ["Policy".to_string()].into(),
+                },
+                tags: MapChange::default(),
+                created_timestamp: 1,
+                last_modified_timestamp: 3,
+                last_purge_millis: Some(8),
+                fifo: true,
+            }),
             Record::QueueDelete {
                 key,
                 incarnation: 7,
@@ -759,6 +904,50 @@ mod tests {
             assert!(checksum_ok(&frame[FRAME_HEADER..], crc));
             assert_eq!(decode(&frame[FRAME_HEADER..]).unwrap(), record);
         }
+    }
+
+    #[test]
+    fn a_queue_patch_applies_only_to_the_record_it_was_made_from() {
+        let old = QueueRecord {
+            key: QueueKey {
+                account_id: "1".into(),
+                region: "r".into(),
+                name: "q".into(),
+            },
+            attributes: [
+                ("Policy".to_string(), "p".repeat(1000)),
+                ("VisibilityTimeout".to_string(), "30".to_string()),
+            ]
+            .into(),
+            tags: [("a".to_string(), "1".to_string())].into(),
+            created_timestamp: 1,
+            last_modified_timestamp: 2,
+            last_purge_millis: None,
+            fifo: false,
+            incarnation: 7,
+            version: 3,
+        };
+        let mut new = old.clone();
+        new.attributes
+            .insert("VisibilityTimeout".into(), "60".into());
+        new.tags.remove("a");
+        new.tags.insert("b".into(), "2".into());
+        new.last_purge_millis = Some(9);
+        new.version = 4;
+        let patch = QueuePatch::between(&old, &new).unwrap();
+        assert!(encode(&Record::QueuePatch(patch.clone())).len() < 200);
+        let mut applied = old.clone();
+        assert!(patch.apply(&mut applied));
+        assert_eq!(applied, new);
+        // Not again, and not to another incarnation.
+        assert!(!patch.apply(&mut applied));
+        let mut other = old.clone();
+        other.incarnation = 8;
+        assert!(!patch.apply(&mut other));
+        assert_eq!(other.attributes, old.attributes);
+        let mut skipped = new.clone();
+        skipped.version = 6;
+        assert!(QueuePatch::between(&old, &skipped).is_none());
     }
 
     #[test]

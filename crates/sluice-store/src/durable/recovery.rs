@@ -201,6 +201,14 @@ impl Replay {
                 self.tombstones.remove(&record.key);
                 self.queues.insert(record.key.clone(), (record, location));
             }
+            Record::QueuePatch(patch) => {
+                // A patch that does not fit the record before it was made before the whole record
+                // written after it, when the compactor reclaimed the segment of the record it was made
+                // from.
+                if let Some((record, _)) = self.queues.get_mut(&patch.key) {
+                    patch.apply(record);
+                }
+            }
             Record::QueueDelete {
                 key,
                 incarnation,
