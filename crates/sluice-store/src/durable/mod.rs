@@ -11,6 +11,8 @@
 //!   written again at the head of the journal with their current state, and the segment is deleted.
 
 mod codec;
+#[doc(hidden)]
+pub mod fuzzing;
 mod journal;
 mod recovery;
 
