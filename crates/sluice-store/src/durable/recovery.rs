@@ -242,7 +242,8 @@ impl Replay {
                     let stored = stored.clone();
                     let next = DeliveryState {
                         visible_at: deadline,
-                        receive_count: state.receive_count + 1,
+                        // The count a live receive gives, which stops at the largest.
+                        receive_count: state.receive_count.saturating_add(1),
                         first_receive_at: state.first_receive_at.or(Some(at)),
                         received_at: at,
                     };
