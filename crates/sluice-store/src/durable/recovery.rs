@@ -202,9 +202,9 @@ impl Replay {
                 self.queues.insert(record.key.clone(), (record, location));
             }
             Record::QueuePatch(patch) => {
-                // A patch that does not fit the record before it was made before the whole record
-                // written after it, when the compactor reclaimed the segment of the record it was made
-                // from.
+                // A patch applies only to the record it was made from. One that finds another record,
+                // or none, was superseded: the compactor reclaimed the segment of its record and wrote
+                // the whole record again, later in the journal.
                 if let Some((record, _)) = self.queues.get_mut(&patch.key) {
                     patch.apply(record);
                 }
