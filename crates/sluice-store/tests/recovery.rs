@@ -350,3 +350,37 @@ async fn a_flipped_length_bit_in_the_middle_of_the_newest_segment_loses_nothing(
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A record cut short and followed by whatever the disk held there (here, pseudo-random bytes) is a
+/// torn tail as long as no whole record is among those bytes.
+#[tokio::test]
+async fn garbage_after_a_record_cut_short_is_a_torn_tail() {
+    let pristine = pristine().await;
+    let newest = segments(&pristine).pop().unwrap();
+    let bytes = std::fs::read(&newest).unwrap();
+    let (offset, len) = *frames(&bytes).last().unwrap();
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let garbage: Vec<u8> = (0..4096)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    let dir = temp_dir("garbage");
+    copy_dir(&pristine, &dir);
+    let file = dir.join(newest.file_name().unwrap());
+    let mut torn = bytes[..offset + FRAME_HEADER + len / 2].to_vec();
+    torn.extend(&garbage);
+    std::fs::write(&file, torn).unwrap();
+    let store = DurableStore::open_with(&dir, options()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        recovered_messages(&store).await,
+        (0..MESSAGES - 1).collect::<Vec<_>>()
+    );
+    drop(store);
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), offset as u64);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&pristine);
+}
