@@ -9,17 +9,12 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use sluice_store::durable::fuzzing;
 
-/// One directory per process, on a memory file system when there is one: every input rewrites it.
+/// One directory per process, in the temporary directory (`scripts/test` points it at a memory file
+/// system when there is one, and removes it after): every input rewrites it.
 fn dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let shm = PathBuf::from("/dev/shm");
-        let base = if shm.is_dir() {
-            shm
-        } else {
-            std::env::temp_dir()
-        };
-        let dir = base.join(format!("sluice-fuzz-recovery-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("sluice-fuzz-recovery-{}", std::process::id()));
         fuzzing::prepare_dir(&dir).expect("make the data directory");
         dir
     })
