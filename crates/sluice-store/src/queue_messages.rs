@@ -453,7 +453,7 @@ impl<P: Payload> QueueMessages<P> {
         self.visible.remove(&seq);
         slot.delivery = Delivery::InFlight;
         slot.visible_at = request.visibility_deadline;
-        slot.receive_count += 1;
+        slot.receive_count = slot.receive_count.saturating_add(1);
         slot.received_at = request.now;
         let first = *slot.first_receive_at.get_or_insert(request.now);
         self.timers.insert((slot.visible_at, seq));
@@ -683,7 +683,7 @@ impl<P: Payload> QueueMessages<P> {
                 continue;
             };
             let payload = payload.clone();
-            let visible_at = payload.enqueued_at() + delay;
+            let visible_at = payload.enqueued_at().saturating_add(delay);
             if visible_at != state.visible_at {
                 self.restore(
                     seq,

@@ -2,7 +2,7 @@
 //! [payload]`, little-endian, and a payload starts with its record type. Fields are fixed-width integers
 //! and length-prefixed byte strings, written and read by the two small cursors below.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::{
@@ -26,6 +26,8 @@ pub struct StateFields {
 pub enum Record {
     /// A queue was created or replaced; the whole record.
     QueuePut(QueueRecord),
+    /// A queue record changed: only what changed, to apply on top of the queue's latest full record.
+    QueuePatch(QueuePatch),
     /// The queue of this incarnation was deleted at this instant (epoch milliseconds).
     QueueDelete {
         key: QueueKey,
@@ -94,6 +96,95 @@ pub enum Record {
     },
 }
 
+/// A change of a queue record, written instead of the whole record so that a small change (a tag) does
+/// not write a large attribute (a policy) again. It applies only to the record it was made from (same
+/// incarnation, `version - 1`); once that record's segment is reclaimed the compactor has written the
+/// whole record again after it, so a patch that finds no such record at recovery is superseded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueuePatch {
+    pub key: QueueKey,
+    pub incarnation: u64,
+    pub version: u64,
+    pub attributes: MapChange,
+    pub tags: MapChange,
+    pub created_timestamp: i64,
+    pub last_modified_timestamp: i64,
+    pub last_purge_millis: Option<i64>,
+    pub fifo: bool,
+}
+
+/// The entries of a map that were set (added or changed) and the names that were removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MapChange {
+    pub set: BTreeMap<String, String>,
+    pub removed: BTreeSet<String>,
+}
+
+impl MapChange {
+    fn between(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> MapChange {
+        MapChange {
+            set: new
+                .iter()
+                .filter(|(k, v)| old.get(*k) != Some(*v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            removed: old
+                .keys()
+                .filter(|k| !new.contains_key(*k))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    fn apply(&self, map: &mut BTreeMap<String, String>) {
+        for k in &self.removed {
+            map.remove(k);
+        }
+        map.extend(self.set.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+}
+
+impl QueuePatch {
+    /// The change from `old` to `new`, or `None` when `new` is not a later version of the same queue.
+    pub fn between(old: &QueueRecord, new: &QueueRecord) -> Option<QueuePatch> {
+        if old.key != new.key
+            || old.incarnation != new.incarnation
+            || old.version.checked_add(1) != Some(new.version)
+        {
+            return None;
+        }
+        Some(QueuePatch {
+            key: new.key.clone(),
+            incarnation: new.incarnation,
+            version: new.version,
+            attributes: MapChange::between(&old.attributes, &new.attributes),
+            tags: MapChange::between(&old.tags, &new.tags),
+            created_timestamp: new.created_timestamp,
+            last_modified_timestamp: new.last_modified_timestamp,
+            last_purge_millis: new.last_purge_millis,
+            fifo: new.fifo,
+        })
+    }
+
+    /// Applies the change to the record it was made from; any other record is left as it is.
+    pub fn apply(&self, record: &mut QueueRecord) -> bool {
+        if record.key != self.key
+            || record.incarnation != self.incarnation
+            || record.version.checked_add(1) != Some(self.version)
+        {
+            return false;
+        }
+        self.attributes.apply(&mut record.attributes);
+        self.tags.apply(&mut record.tags);
+        record.created_timestamp = self.created_timestamp;
+        record.last_modified_timestamp = self.last_modified_timestamp;
+        record.last_purge_millis = self.last_purge_millis;
+        record.fifo = self.fifo;
+        record.version = self.version;
+        true
+    }
+}
+
 const QUEUE_PUT: u8 = 1;
 const QUEUE_DELETE: u8 = 2;
 const MESSAGE: u8 = 3;
@@ -106,6 +197,7 @@ const RETIME: u8 = 9;
 const MOVE: u8 = 10;
 const MOVE_TASK: u8 = 11;
 const SEQ_FLOOR: u8 = 12;
+const QUEUE_PATCH: u8 = 13;
 
 struct Writer(Vec<u8>);
 
@@ -134,6 +226,13 @@ impl Writer {
         for (k, v) in map {
             self.str(k);
             self.str(v);
+        }
+    }
+    fn change(&mut self, change: &MapChange) {
+        self.map(&change.set);
+        self.u32(change.removed.len() as u32);
+        for k in &change.removed {
+            self.str(k);
         }
     }
     fn key(&mut self, key: &QueueKey) {
@@ -241,6 +340,15 @@ impl<'a> Reader<'a> {
         }
         Ok(map)
     }
+    fn change(&mut self) -> Result<MapChange, Malformed> {
+        let set = self.map()?;
+        let n = self.u32()?;
+        let mut removed = BTreeSet::new();
+        for _ in 0..n {
+            removed.insert(self.string()?);
+        }
+        Ok(MapChange { set, removed })
+    }
     fn key(&mut self) -> Result<QueueKey, Malformed> {
         Ok(QueueKey {
             account_id: self.string()?,
@@ -303,6 +411,18 @@ pub fn encode(record: &Record) -> Vec<u8> {
             w.u8(u8::from(r.fifo));
             w.u64(r.incarnation);
             w.u64(r.version);
+        }
+        Record::QueuePatch(p) => {
+            w.u8(QUEUE_PATCH);
+            w.key(&p.key);
+            w.u64(p.incarnation);
+            w.u64(p.version);
+            w.change(&p.attributes);
+            w.change(&p.tags);
+            w.i64(p.created_timestamp);
+            w.i64(p.last_modified_timestamp);
+            w.i64(p.last_purge_millis.unwrap_or(i64::MIN));
+            w.u8(u8::from(p.fifo));
         }
         Record::QueueDelete {
             key,
@@ -426,6 +546,11 @@ pub fn encode(record: &Record) -> Vec<u8> {
     frame
 }
 
+/// Whether `kind` is the type byte of some record.
+pub fn known_type(kind: u8) -> bool {
+    (QUEUE_PUT..=QUEUE_PATCH).contains(&kind)
+}
+
 /// Reads a frame header: the payload length and checksum.
 pub fn frame_header(bytes: &[u8]) -> Option<(usize, u32)> {
     let header: &[u8; FRAME_HEADER] = bytes.get(..FRAME_HEADER)?.try_into().ok()?;
@@ -452,6 +577,17 @@ pub fn decode(payload: &[u8]) -> Result<Record, Malformed> {
             fifo: r.u8()? != 0,
             incarnation: r.u64()?,
             version: r.u64()?,
+        }),
+        QUEUE_PATCH => Record::QueuePatch(QueuePatch {
+            key: r.key()?,
+            incarnation: r.u64()?,
+            version: r.u64()?,
+            attributes: r.change()?,
+            tags: r.change()?,
+            created_timestamp: r.i64()?,
+            last_modified_timestamp: r.i64()?,
+            last_purge_millis: Some(r.i64()?).filter(|v| *v != i64::MIN),
+            fifo: r.u8()? != 0,
         }),
         QUEUE_DELETE => Record::QueueDelete {
             key: r.key()?,
@@ -565,7 +701,10 @@ pub struct MessageHead {
 
 fn read_head(r: &mut Reader<'_>) -> Result<MessageHead, Malformed> {
     let queue = r.u64()?;
-    let seq = r.u64()?;
+    // A queue's next sequence number is always one past its messages', so no message has the last.
+    let seq = Some(r.u64()?)
+        .filter(|seq| *seq != u64::MAX)
+        .ok_or(Malformed)?;
     let state = r.state()?;
     let sent_at = r.i64()?;
     let enqueued_at = r.i64()?;
@@ -680,6 +819,20 @@ mod tests {
                 incarnation: 7,
                 version: 3,
             }),
+            Record::QueuePatch(QueuePatch {
+                key: key.clone(),
+                incarnation: 7,
+                version: 4,
+                attributes: MapChange {
+                    set: [("DelaySeconds".to_string(), "5".to_string())].into(),
+                    removed: ["Policy".to_string()].into(),
+                },
+                tags: MapChange::default(),
+                created_timestamp: 1,
+                last_modified_timestamp: 3,
+                last_purge_millis: Some(8),
+                fifo: true,
+            }),
             Record::QueueDelete {
                 key,
                 incarnation: 7,
@@ -757,6 +910,50 @@ mod tests {
     }
 
     #[test]
+    fn a_queue_patch_applies_only_to_the_record_it_was_made_from() {
+        let old = QueueRecord {
+            key: QueueKey {
+                account_id: "1".into(),
+                region: "r".into(),
+                name: "q".into(),
+            },
+            attributes: [
+                ("Policy".to_string(), "p".repeat(1000)),
+                ("VisibilityTimeout".to_string(), "30".to_string()),
+            ]
+            .into(),
+            tags: [("a".to_string(), "1".to_string())].into(),
+            created_timestamp: 1,
+            last_modified_timestamp: 2,
+            last_purge_millis: None,
+            fifo: false,
+            incarnation: 7,
+            version: 3,
+        };
+        let mut new = old.clone();
+        new.attributes
+            .insert("VisibilityTimeout".into(), "60".into());
+        new.tags.remove("a");
+        new.tags.insert("b".into(), "2".into());
+        new.last_purge_millis = Some(9);
+        new.version = 4;
+        let patch = QueuePatch::between(&old, &new).unwrap();
+        assert!(encode(&Record::QueuePatch(patch.clone())).len() < 200);
+        let mut applied = old.clone();
+        assert!(patch.apply(&mut applied));
+        assert_eq!(applied, new);
+        // Not again, and not to another incarnation.
+        assert!(!patch.apply(&mut applied));
+        let mut other = old.clone();
+        other.incarnation = 8;
+        assert!(!patch.apply(&mut other));
+        assert_eq!(other.attributes, old.attributes);
+        let mut skipped = new.clone();
+        skipped.version = 6;
+        assert!(QueuePatch::between(&old, &skipped).is_none());
+    }
+
+    #[test]
     fn truncated_or_trailing_payloads_are_malformed() {
         let frame = encode(&Record::Purge { queue: 1 });
         let payload = &frame[FRAME_HEADER..];
@@ -765,5 +962,313 @@ mod tests {
         longer.push(0);
         assert_eq!(decode(&longer), Err(Malformed));
         assert_eq!(decode(&[99]), Err(Malformed));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::collection::{btree_map, btree_set, vec};
+    use proptest::option;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        "\\PC{0,6}"
+    }
+
+    /// A string the format reads back as present: empty stands for absent in optional fields.
+    fn some_text() -> impl Strategy<Value = String> {
+        "\\PC{1,6}"
+    }
+
+    fn key() -> impl Strategy<Value = QueueKey> {
+        (text(), text(), text()).prop_map(|(account_id, region, name)| QueueKey {
+            account_id,
+            region,
+            name,
+        })
+    }
+
+    fn map() -> impl Strategy<Value = BTreeMap<String, String>> {
+        btree_map(text(), text(), 0..4)
+    }
+
+    /// Epoch milliseconds of an optional instant: `i64::MIN` stands for none.
+    fn instant() -> impl Strategy<Value = Option<i64>> {
+        option::of((i64::MIN + 1)..=i64::MAX)
+    }
+
+    fn change() -> impl Strategy<Value = MapChange> {
+        (map(), btree_set(text(), 0..3)).prop_map(|(set, removed)| MapChange { set, removed })
+    }
+
+    fn state() -> impl Strategy<Value = StateFields> {
+        (any::<i64>(), any::<u32>(), any::<i64>(), any::<i64>()).prop_map(
+            |(visible_at, receive_count, first_receive_at, received_at)| StateFields {
+                visible_at,
+                receive_count,
+                first_receive_at,
+                received_at,
+            },
+        )
+    }
+
+    fn attribute() -> impl Strategy<Value = MessageAttribute> {
+        let value = prop_oneof![
+            text().prop_map(AttributeValue::String),
+            vec(any::<u8>(), 0..8).prop_map(AttributeValue::Binary),
+        ];
+        (text(), text(), value).prop_map(|(name, data_type, value)| MessageAttribute {
+            name,
+            data_type,
+            value,
+        })
+    }
+
+    fn content() -> impl Strategy<Value = Arc<MessageContent>> {
+        let ids = (text(), option::of(some_text()), option::of(some_text()));
+        let digests = (text(), option::of(some_text()), text());
+        let attributes = (vec(attribute(), 0..3), vec(attribute(), 0..2));
+        (ids, digests, attributes, text(), any::<i64>(), any::<i64>()).prop_map(
+            |(
+                (message_id, group, deduplication_id),
+                (md5_of_body, md5_of_attributes, sender_id),
+                (attributes, system_attributes),
+                body,
+                sent_at,
+                enqueued_at,
+            )| {
+                Arc::new(MessageContent {
+                    message_id,
+                    body,
+                    attributes,
+                    system_attributes,
+                    md5_of_body,
+                    md5_of_attributes,
+                    sender_id,
+                    sent_at,
+                    enqueued_at,
+                    group_id: group.map(Arc::from),
+                    deduplication_id,
+                })
+            },
+        )
+    }
+
+    fn seq() -> impl Strategy<Value = u64> {
+        0..u64::MAX
+    }
+
+    fn queue_record() -> impl Strategy<Value = QueueRecord> {
+        let times = (any::<i64>(), any::<i64>(), instant());
+        (
+            key(),
+            map(),
+            map(),
+            times,
+            any::<bool>(),
+            any::<u64>(),
+            any::<u64>(),
+        )
+            .prop_map(
+                |(
+                    key,
+                    attributes,
+                    tags,
+                    (created, modified, purge),
+                    fifo,
+                    incarnation,
+                    version,
+                )| {
+                    QueueRecord {
+                        key,
+                        attributes,
+                        tags,
+                        created_timestamp: created,
+                        last_modified_timestamp: modified,
+                        last_purge_millis: purge,
+                        fifo,
+                        incarnation,
+                        version,
+                    }
+                },
+            )
+    }
+
+    fn queue_patch() -> impl Strategy<Value = QueuePatch> {
+        let times = (any::<i64>(), any::<i64>(), instant());
+        (
+            key(),
+            any::<u64>(),
+            any::<u64>(),
+            change(),
+            change(),
+            times,
+            any::<bool>(),
+        )
+            .prop_map(
+                |(
+                    key,
+                    incarnation,
+                    version,
+                    attributes,
+                    tags,
+                    (created, modified, purge),
+                    fifo,
+                )| {
+                    QueuePatch {
+                        key,
+                        incarnation,
+                        version,
+                        attributes,
+                        tags,
+                        created_timestamp: created,
+                        last_modified_timestamp: modified,
+                        last_purge_millis: purge,
+                        fifo,
+                    }
+                },
+            )
+    }
+
+    fn move_task() -> impl Strategy<Value = MoveTaskRecord> {
+        let status = prop_oneof![
+            Just(MoveTaskStatus::Running),
+            Just(MoveTaskStatus::Completed),
+            Just(MoveTaskStatus::Cancelling),
+            Just(MoveTaskStatus::Cancelled),
+            Just(MoveTaskStatus::Failed),
+        ];
+        let counts = (any::<u64>(), any::<u64>(), any::<i64>());
+        (
+            text(),
+            key(),
+            option::of(key()),
+            option::of(1..=u32::MAX),
+            status,
+            counts,
+            option::of(some_text()),
+        )
+            .prop_map(
+                |(handle, source, destination, max_per_second, status, counts, failure_reason)| {
+                    MoveTaskRecord {
+                        handle,
+                        source,
+                        destination,
+                        max_per_second,
+                        status,
+                        moved: counts.0,
+                        to_move: counts.1,
+                        started_at: counts.2,
+                        failure_reason,
+                    }
+                },
+            )
+    }
+
+    /// Every kind of record, with any values the format can carry.
+    fn record() -> impl Strategy<Value = Record> {
+        let deduplication = option::of((text(), some_text(), any::<i64>()));
+        prop_oneof![
+            queue_record().prop_map(Record::QueuePut),
+            queue_patch().prop_map(Record::QueuePatch),
+            (key(), any::<u64>(), any::<i64>()).prop_map(|(key, incarnation, at)| {
+                Record::QueueDelete {
+                    key,
+                    incarnation,
+                    at,
+                }
+            }),
+            (any::<u64>(), seq(), state(), content(), deduplication).prop_map(
+                |(queue, seq, state, content, deduplication)| Record::Message {
+                    queue,
+                    seq,
+                    state,
+                    content,
+                    deduplication,
+                }
+            ),
+            (
+                any::<u64>(),
+                text(),
+                text(),
+                any::<u64>(),
+                text(),
+                any::<i64>()
+            )
+                .prop_map(|(queue, scope, id, seq, message_id, expires_at)| {
+                    Record::Deduplication {
+                        queue,
+                        scope,
+                        id,
+                        seq,
+                        message_id,
+                        expires_at,
+                    }
+                }),
+            (any::<u64>(), any::<i64>()).prop_map(|(queue, delay)| Record::Retime { queue, delay }),
+            move_task().prop_map(Record::MoveTask),
+            (any::<u64>(), any::<u64>())
+                .prop_map(|(queue, next_seq)| Record::SeqFloor { queue, next_seq }),
+            (any::<(u64, u64, u64)>(), seq(), state(), content()).prop_map(
+                |((from_queue, from_seq, queue), seq, state, content)| Record::Move {
+                    from_queue,
+                    from_seq,
+                    queue,
+                    seq,
+                    state,
+                    content,
+                }
+            ),
+            (any::<u64>(), any::<i64>(), vec(any::<(u64, i64)>(), 0..4)).prop_map(
+                |(queue, at, messages)| Record::Receive {
+                    queue,
+                    at,
+                    messages,
+                }
+            ),
+            (any::<u64>(), vec(any::<u64>(), 0..4))
+                .prop_map(|(queue, seqs)| Record::Delete { queue, seqs }),
+            (any::<u64>(), any::<u64>(), any::<i64>()).prop_map(|(queue, seq, deadline)| {
+                Record::Visibility {
+                    queue,
+                    seq,
+                    deadline,
+                }
+            }),
+            any::<u64>().prop_map(|queue| Record::Purge { queue }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn every_record_decodes_to_what_was_encoded(record in record()) {
+            let frame = encode(&record);
+            let (len, crc) = frame_header(&frame).unwrap();
+            prop_assert_eq!(len, frame.len() - FRAME_HEADER);
+            let payload = &frame[FRAME_HEADER..];
+            prop_assert!(checksum_ok(payload, crc));
+            prop_assert_eq!(decode(payload), Ok(record));
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic_the_decoder(bytes in vec(any::<u8>(), 0..256)) {
+            crate::durable::fuzzing::decode_record(&bytes);
+        }
+
+        #[test]
+        fn records_with_a_changed_byte_never_panic_the_decoder(
+            record in record(),
+            at in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+        ) {
+            let mut payload = encode(&record)[FRAME_HEADER..].to_vec();
+            let i = at.index(payload.len());
+            payload[i] = byte;
+            crate::durable::fuzzing::decode_record(&payload);
+        }
     }
 }

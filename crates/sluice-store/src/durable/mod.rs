@@ -18,6 +18,8 @@
 
 mod codec;
 mod disk;
+#[doc(hidden)]
+pub mod fuzzing;
 mod journal;
 mod recovery;
 
@@ -30,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use self::codec::{Record, StateFields};
+use self::codec::{QueuePatch, Record, StateFields};
 use self::disk::Disk;
 pub use self::disk::{DiskFaults, Fault};
 use self::journal::{Commit, Journal, Location};
@@ -612,15 +614,23 @@ impl Store for DurableStore {
         let inner = &self.serving()?;
         let commit = {
             let mut catalog = lock(&inner.catalog);
-            match catalog.queues.get(&record.key) {
-                Some((stored, _)) if stored.version == record.version => {}
+            let (stored, full) = match catalog.queues.get(&record.key) {
+                Some((stored, full)) if stored.version == record.version => (stored.clone(), *full),
                 _ => return Err(StoreError::Conflict),
-            }
+            };
             record.version += 1;
-            let (locations, commit) = inner.append(&[Record::QueuePut(record.clone())])?;
+            // Only what changed is written; the queue's location stays that of its last whole record,
+            // which the compactor writes whole again when it reclaims that record's segment.
+            let (location, commit) = match QueuePatch::between(&stored, &record) {
+                Some(patch) => (full, inner.append(&[Record::QueuePatch(patch)])?.1),
+                None => {
+                    let (locations, commit) = inner.append(&[Record::QueuePut(record.clone())])?;
+                    (locations[0], commit)
+                }
+            };
             catalog
                 .queues
-                .insert(record.key.clone(), (Arc::new(record.clone()), locations[0]));
+                .insert(record.key.clone(), (Arc::new(record.clone()), location));
             commit
         };
         committed(commit).await?;

@@ -114,16 +114,24 @@ impl Replay {
         let mut offset = SEGMENT_HEADER as usize;
         while offset < bytes.len() {
             let Some(payload) = frame_at(&bytes, offset) else {
-                // Damage at the very end of the newest segment is a write the crash cut short: nothing
-                // in it was acknowledged. Anywhere else it is damage to stored data.
-                if newest && !valid_frame_follows(&bytes, offset) {
-                    truncate(&path, offset as u64)?;
-                    self.truncated_tail = true;
-                    return Ok(());
+                // A write the crash cut short is the last thing in the newest segment: nothing valid
+                // comes after it, whatever its length field says (a damaged length can point past the
+                // end as easily as a torn write). Anything valid after it means the damage is to data
+                // that was acknowledged, which is never dropped.
+                if !newest {
+                    return Err(damaged(format!(
+                        "record at offset {offset} fails its checksum"
+                    )));
                 }
-                return Err(damaged(format!(
-                    "record at offset {offset} fails its checksum"
-                )));
+                if let Some(next) = next_valid_frame(&bytes, offset + 1) {
+                    return Err(damaged(format!(
+                        "record at offset {offset} fails its checksum, and a valid record follows \
+                         at offset {next}"
+                    )));
+                }
+                truncate(&path, offset as u64)?;
+                self.truncated_tail = true;
+                return Ok(());
             };
             let location = Location {
                 segment: number,
@@ -193,6 +201,14 @@ impl Replay {
                 self.tombstones.remove(&record.key);
                 self.queues.insert(record.key.clone(), (record, location));
             }
+            Record::QueuePatch(patch) => {
+                // A patch applies only to the record it was made from. One that finds another record,
+                // or none, was superseded: the compactor reclaimed the segment of its record and wrote
+                // the whole record again, later in the journal.
+                if let Some((record, _)) = self.queues.get_mut(&patch.key) {
+                    patch.apply(record);
+                }
+            }
             Record::QueueDelete {
                 key,
                 incarnation,
@@ -226,7 +242,8 @@ impl Replay {
                     let stored = stored.clone();
                     let next = DeliveryState {
                         visible_at: deadline,
-                        receive_count: state.receive_count + 1,
+                        // The count a live receive gives, which stops at the largest.
+                        receive_count: state.receive_count.saturating_add(1),
                         first_receive_at: state.first_receive_at.or(Some(at)),
                         received_at: at,
                     };
@@ -328,21 +345,30 @@ impl Replay {
     }
 }
 
-/// The payload of a complete frame at `offset` whose checksum holds.
+/// The payload of a complete frame at `offset` whose checksum holds. Every record has a type, so an
+/// empty payload is no frame: zeroed bytes (space a file system allocated for a write that never
+/// landed) would otherwise pass as one, since the checksum of nothing is zero.
 fn frame_at(bytes: &[u8], offset: usize) -> Option<&[u8]> {
-    let (len, crc) = codec::frame_header(&bytes[offset..])?;
-    let payload = bytes.get(offset + FRAME_HEADER..offset + FRAME_HEADER + len)?;
+    let (len, crc) = codec::frame_header(bytes.get(offset..)?)?;
+    if len == 0 {
+        return None;
+    }
+    let end = offset.checked_add(FRAME_HEADER)?.checked_add(len)?;
+    let payload = bytes.get(offset + FRAME_HEADER..end)?;
     codec::checksum_ok(payload, crc).then_some(payload)
 }
 
-/// Whether a complete, valid frame starts right after the (bad) frame at `offset`: if one does, the bad
-/// frame is damage in the middle of the data, not a torn final write.
-fn valid_frame_follows(bytes: &[u8], offset: usize) -> bool {
-    let Some((len, _)) = codec::frame_header(&bytes[offset..]) else {
-        return false;
-    };
-    let next = offset + FRAME_HEADER + len;
-    next < bytes.len() && frame_at(bytes, next).is_some()
+/// The first offset at or after `from` where a whole record starts: a frame of a known type whose
+/// checksum holds and whose payload decodes. Any offset is tried, since a damaged length field says
+/// nothing about where the next record begins.
+fn next_valid_frame(bytes: &[u8], from: usize) -> Option<usize> {
+    (from..bytes.len().saturating_sub(FRAME_HEADER)).find(|&offset| {
+        let Some(&kind) = bytes.get(offset + FRAME_HEADER) else {
+            return false;
+        };
+        codec::known_type(kind)
+            && frame_at(bytes, offset).is_some_and(|payload| codec::decode(payload).is_ok())
+    })
 }
 
 fn truncate(path: &Path, len: u64) -> Result<(), OpenError> {
