@@ -109,6 +109,9 @@ struct Message {
     receive_count: u32,
     first_receive_at: Option<i64>,
     received_at: i64,
+    /// When `visible_at` was last set, counted in settings of it: the later of two messages that
+    /// become visible at the same instant.
+    stamp: u64,
 }
 
 impl Message {
@@ -141,9 +144,10 @@ struct Received {
 }
 
 /// The FIFO rule, kept in one place so that it can change on its own: the group whose messages may be
-/// handed out next, and which of them, at most `room`. Today a group with a message in flight waits;
-/// any other group whose oldest message is visible offers its visible messages from the oldest on, and
-/// the group with the oldest such message goes first.
+/// handed out next, and which of them, at most `room`. A group whose oldest message is visible offers its
+/// visible messages from that one on, up to the first that is not visible (in flight or delayed);
+/// groups take turns in the order they became ready, that is the order in which their oldest message
+/// became visible (its `visible_at`, then the order in which that was set).
 fn fifo_batch(messages: &[Message], room: usize) -> Vec<u64> {
     let mut groups: Vec<&Arc<str>> = Vec::new();
     for group in messages.iter().filter_map(|m| m.group.as_ref()) {
@@ -160,11 +164,8 @@ fn fifo_batch(messages: &[Message], room: usize) -> Vec<u64> {
     groups
         .into_iter()
         .map(members)
-        .filter(|lane| {
-            !lane.iter().any(|m| matches!(m.state, State::InFlight(_)))
-                && lane[0].state == State::Visible
-        })
-        .min_by_key(|lane| lane[0].seq)
+        .filter(|lane| lane[0].state == State::Visible)
+        .min_by_key(|lane| (lane[0].visible_at, lane[0].stamp))
         .map(|lane| {
             lane.into_iter()
                 .take(room)
@@ -179,6 +180,7 @@ struct Model {
     fifo: bool,
     now: i64,
     next_seq: u64,
+    stamps: u64,
     /// In sequence-number order.
     messages: Vec<Message>,
     /// Deduplication id to (first message, end of its window).
@@ -191,9 +193,15 @@ impl Model {
             fifo,
             now: START,
             next_seq: 0,
+            stamps: 0,
             messages: Vec::new(),
             deduplication: HashMap::new(),
         }
+    }
+
+    fn stamp(&mut self) -> u64 {
+        self.stamps += 1;
+        self.stamps
     }
 
     /// Every hidden message whose time has come is visible.
@@ -231,7 +239,9 @@ impl Model {
         let seq = self.next_seq;
         self.next_seq += 1;
         let visible_at = self.now + delay;
+        let stamp = self.stamp();
         self.messages.push(Message {
+            stamp,
             seq,
             group,
             enqueued_at: self.now,
@@ -288,7 +298,9 @@ impl Model {
                     continue;
                 }
                 let now = self.now;
+                let stamp = self.stamp();
                 let m = &mut self.messages[i];
+                m.stamp = stamp;
                 m.state = State::InFlight(deadline);
                 m.visible_at = deadline;
                 m.receive_count += 1;
@@ -306,6 +318,7 @@ impl Model {
         let Some(i) = self.position(change.seq) else {
             return VisibilityOutcome::Gone;
         };
+        let stamp = self.stamps + 1;
         let m = &mut self.messages[i];
         if m.receive_count != change.receive_count {
             return VisibilityOutcome::Stale;
@@ -320,6 +333,8 @@ impl Model {
             (state, _) => state,
         };
         m.visible_at = change.deadline;
+        m.stamp = stamp;
+        self.stamps = stamp;
         VisibilityOutcome::Changed
     }
 
@@ -362,7 +377,9 @@ impl Model {
     fn dead_letter(&mut self, group: Option<Arc<str>>, age: i64, receive_count: u32) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
+        let stamp = self.stamp();
         self.messages.push(Message {
+            stamp,
             seq,
             group,
             enqueued_at: self.now - age,
@@ -376,9 +393,12 @@ impl Model {
     }
 
     fn retime(&mut self, delay: i64) {
+        let mut stamps = self.stamps;
         for m in self.messages.iter_mut().filter(|m| m.receive_count == 0) {
             let visible_at = m.enqueued_at + delay;
             if visible_at != m.visible_at {
+                stamps += 1;
+                m.stamp = stamps;
                 m.visible_at = visible_at;
                 m.state = if visible_at > m.enqueued_at {
                     State::Delayed(visible_at)
@@ -387,6 +407,7 @@ impl Model {
                 };
             }
         }
+        self.stamps = stamps;
         self.settle();
     }
 
@@ -529,6 +550,7 @@ fn check(fifo: bool, ops: &[Op]) -> Result<(), TestCaseError> {
             Op::Purge => {
                 let expected = model.messages.len();
                 model.messages.clear();
+                model.deduplication.clear();
                 prop_assert_eq!(index.purge().len(), expected, "step {}", step);
             }
             Op::Advance(millis) => model.now += millis,
