@@ -440,7 +440,7 @@ def test_max_number_of_messages_cuts_a_group_at_its_head(sqs):
         send(sqs, url, f"a{i}", group="a")
     first = receive(sqs, url, MaxNumberOfMessages=2)
     assert bodies(first) == ["a0", "a1"]
-    # The group has messages in flight: nothing more from it (seed 85).
+    # The group's oldest message is in flight: nothing more from it (seed 85).
     assert receive(sqs, url, MaxNumberOfMessages=10) == []
     for message in first:
         delete(sqs, url, message)
