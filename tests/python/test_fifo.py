@@ -382,6 +382,34 @@ def test_changing_the_deduplication_scope_later(sqs):
     assert sorted(drain(sqs, url)) == ["in a", "in b"]
 
 
+def test_switching_to_high_throughput_applies_to_the_next_sends(sqs):
+    url = fifo_queue(sqs)
+    first = send(sqs, url, "before in a", group="a", dedup="before")
+    assert send(sqs, url, "before in b", group="b", dedup="before")["MessageId"] == first["MessageId"]
+    sqs.set_queue_attributes(
+        QueueUrl=url, Attributes={"DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId"}
+    )
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["DeduplicationScope"] == "messageGroup"
+    assert attributes["FifoThroughputLimit"] == "perMessageGroupId"
+    # The same deduplication id in two groups is now two messages.
+    a = send(sqs, url, "after in a", group="a", dedup="after")
+    b = send(sqs, url, "after in b", group="b", dedup="after")
+    assert a["MessageId"] != b["MessageId"]
+    assert sorted(drain(sqs, url)) == ["after in a", "after in b", "before in a"]
+
+
+def test_purge_empties_the_deduplication_window(sqs):
+    url = fifo_queue(sqs)
+    before = send(sqs, url, "body", dedup="kept-id")
+    sqs.purge_queue(QueueUrl=url)
+    # A message with an id seen before the purge is accepted and delivered.
+    after = send(sqs, url, "body", dedup="kept-id")
+    assert after["MessageId"] != before["MessageId"]
+    got = receive(sqs, url, MaxNumberOfMessages=10)
+    assert [m["MessageId"] for m in got] == [after["MessageId"]]
+
+
 # --- ordering and the group lock ------------------------------------------------------------------------------
 
 
@@ -412,14 +440,14 @@ def test_max_number_of_messages_cuts_a_group_at_its_head(sqs):
         send(sqs, url, f"a{i}", group="a")
     first = receive(sqs, url, MaxNumberOfMessages=2)
     assert bodies(first) == ["a0", "a1"]
-    # The group has messages in flight: nothing more from it (seed 85).
+    # The group's oldest message is in flight: nothing more from it (seed 85).
     assert receive(sqs, url, MaxNumberOfMessages=10) == []
     for message in first:
         delete(sqs, url, message)
     assert receive_bodies(sqs, url, MaxNumberOfMessages=10) == ["a2", "a3", "a4"]
 
 
-def test_a_group_with_a_message_in_flight_gives_nothing_more(sqs):
+def test_a_group_whose_oldest_message_is_in_flight_gives_nothing_more(sqs):
     url = fifo_queue(sqs)
     for body, group in [("a1", "a"), ("a2", "a"), ("b1", "b"), ("b2", "b")]:
         send(sqs, url, body, group=group)
@@ -433,7 +461,7 @@ def test_a_group_with_a_message_in_flight_gives_nothing_more(sqs):
     delete(sqs, url, a1)
     a2 = receive(sqs, url, MaxNumberOfMessages=10)
     assert bodies(a2) == ["a2"]
-    # Releasing one message of a group that still has another in flight releases nothing.
+    # Releasing a later message of a group whose oldest is still in flight releases nothing.
     sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=b[1]["ReceiptHandle"], VisibilityTimeout=0)
     assert receive(sqs, url, MaxNumberOfMessages=10) == []
     delete(sqs, url, b[0])
@@ -530,6 +558,50 @@ def test_a_long_poll_returns_when_the_queue_delay_is_lowered(sqs, make_client):
         timer.join()
     assert bodies(got) == ["held back"]
     assert waited < 4, waited
+
+
+def test_a_group_is_served_from_its_oldest_message_while_later_ones_are_in_flight(sqs):
+    url = fifo_queue(sqs)
+    for body, group in [("g1-m1", "g1"), ("g1-m2", "g1"), ("g2-m1", "g2")]:
+        send(sqs, url, body, group=group)
+    first = receive(sqs, url, MaxNumberOfMessages=2)
+    assert bodies(first) == ["g1-m1", "g1-m2"]
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"], VisibilityTimeout=0)
+    # The group is available again from its oldest message, up to g1-m2, still in flight; g2 was waiting
+    # longer, so it comes first.
+    assert receive_bodies(sqs, url, MaxNumberOfMessages=3) == ["g2-m1", "g1-m1"]
+
+
+@pytest.mark.parametrize("extended,expected", [(0, []), (1, ["m1"]), (2, ["m1", "m2"])])
+def test_the_messages_before_an_extended_one_come_back_when_the_others_time_out(sqs, extended, expected):
+    url = fifo_queue(sqs)
+    for body in ["m1", "m2", "m3"]:
+        send(sqs, url, body)
+    got = receive(sqs, url, MaxNumberOfMessages=3, VisibilityTimeout=1)
+    assert bodies(got) == ["m1", "m2", "m3"]
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=got[extended]["ReceiptHandle"], VisibilityTimeout=60)
+    time.sleep(1.5)
+    assert receive_bodies(sqs, url, MaxNumberOfMessages=10) == expected
+
+
+def test_groups_take_turns_in_the_order_they_became_ready(sqs):
+    url = fifo_queue(sqs)
+    for body in ["g1-m1", "g1-m2", "g2-m1", "g2-m2", "g3-m1"]:
+        send(sqs, url, body, group=body[:2])
+    # Served even with no visibility timeout, g1 and g2 go behind g3, which was waiting.
+    assert receive_bodies(sqs, url, MaxNumberOfMessages=3, VisibilityTimeout=0) == ["g1-m1", "g1-m2", "g2-m1"]
+    assert receive_bodies(sqs, url, MaxNumberOfMessages=10, VisibilityTimeout=0) == [
+        "g3-m1", "g1-m1", "g1-m2", "g2-m1", "g2-m2",
+    ]
+
+
+def test_a_group_never_received_goes_before_groups_that_timed_out(sqs):
+    url = fifo_queue(sqs)
+    for body in ["g1-m1", "g2-m1", "g3-m1"]:
+        send(sqs, url, body, group=body[:2])
+    assert receive_bodies(sqs, url, MaxNumberOfMessages=2, VisibilityTimeout=1) == ["g1-m1", "g2-m1"]
+    time.sleep(1.5)
+    assert receive_bodies(sqs, url, MaxNumberOfMessages=10) == ["g3-m1", "g1-m1", "g2-m1"]
 
 
 def test_a_receive_with_visibility_timeout_zero_holds_nothing(sqs):

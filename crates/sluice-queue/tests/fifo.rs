@@ -1,6 +1,6 @@
-//! FIFO semantics without HTTP: order within a message group, the group lock while a message is in
-//! flight, deduplication, sequence numbers, receive attempt ids and the retroactive queue delay, with a
-//! manual clock.
+//! FIFO semantics without HTTP: order within a message group, each group served from its oldest
+//! message, groups taking turns in the order they became ready, deduplication (and its scope and
+//! purge), sequence numbers, receive attempt ids and the retroactive queue delay, with a manual clock.
 
 mod common;
 
@@ -56,7 +56,7 @@ async fn receive_with(
 }
 
 #[tokio::test]
-async fn a_group_is_delivered_in_order_and_locked_while_in_flight() {
+async fn a_group_is_delivered_in_order_from_its_oldest_message() {
     let h = Harness::new();
     let url = fifo(&h, "q.fifo", &[("ContentBasedDeduplication", "true")]).await;
     for body in ["a1", "b1", "a2", "a3", "b2"] {
@@ -66,7 +66,7 @@ async fn a_group_is_delivered_in_order_and_locked_while_in_flight() {
     let first = receive_with(&h, &url, 4, Some(30), None).await.unwrap();
     assert_eq!(bodies(&first), ["a1", "a2", "a3", "b1"]);
     assert_eq!(attribute(&first[0], "MessageGroupId"), "a");
-    // Both groups have messages in flight: nothing more until they are deleted or visible again.
+    // Both groups' oldest messages are in flight: nothing more until they are deleted or visible again.
     assert!(receive_with(&h, &url, 10, None, None)
         .await
         .unwrap()
@@ -330,10 +330,10 @@ async fn the_queue_delay_is_retroactive_on_fifo_queues() {
 }
 
 /// Many groups, random receive sizes, visibility expiries, releases and deletes under a moving clock:
-/// every receive returns, per group, the oldest messages not yet deleted, never from a group that has a
-/// message in flight, and everything sent is eventually deleted exactly once.
+/// every receive returns, per group, the oldest messages not yet deleted, never one still in flight,
+/// and everything sent is eventually deleted exactly once.
 #[tokio::test]
-async fn random_schedules_keep_group_order_and_exclusivity() {
+async fn random_schedules_keep_group_order() {
     let h = Harness::new();
     let url = fifo(&h, "q.fifo", &[]).await;
     let groups = 12usize;
@@ -391,7 +391,7 @@ async fn random_schedules_keep_group_order_and_exclusivity() {
                     .await
                     .unwrap();
                 receives += got.len();
-                let busy: Vec<usize> = held.iter().map(|m| m.0).collect();
+                let busy: Vec<(usize, usize)> = held.iter().map(|m| (m.0, m.1)).collect();
                 let mut in_this_receive = vec![0usize; groups];
                 for m in got {
                     let (g, i) = m
@@ -400,8 +400,8 @@ async fn random_schedules_keep_group_order_and_exclusivity() {
                         .map(|(g, i)| (g.parse::<usize>().unwrap(), i.parse::<usize>().unwrap()))
                         .unwrap();
                     assert!(
-                        !busy.contains(&g),
-                        "group {g} delivered while a message of it is in flight"
+                        !busy.contains(&(g, i)),
+                        "{g}:{i} delivered while it is in flight"
                     );
                     assert_eq!(i, deleted[g] + in_this_receive[g], "group {g} out of order");
                     in_this_receive[g] += 1;
@@ -436,4 +436,126 @@ async fn random_schedules_keep_group_order_and_exclusivity() {
         "receives {receives}, expiries {expiries}, deleted {}",
         groups * per_group
     );
+}
+
+async fn set_attributes(
+    h: &Harness,
+    url: &str,
+    attributes: &[(&str, &str)],
+) -> Result<(), ApiError> {
+    let input = SetQueueAttributesInput {
+        queue_url: url.into(),
+        attributes: attributes
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    };
+    h.call(Request::SetQueueAttributes(input)).await.map(|_| ())
+}
+
+#[tokio::test]
+async fn a_group_is_served_from_its_oldest_message_while_later_ones_are_in_flight() {
+    let h = Harness::new();
+    let url = fifo(&h, "q.fifo", &[("ContentBasedDeduplication", "true")]).await;
+    for body in ["g1-m1", "g1-m2", "g2-m1"] {
+        send(&h, &url, body, &body[..2], None).await.unwrap();
+    }
+    let first = receive_with(&h, &url, 2, Some(30), None).await.unwrap();
+    assert_eq!(bodies(&first), ["g1-m1", "g1-m2"]);
+    h.change(&url, &first[0].receipt_handle, 0).await.unwrap();
+    let next = receive_with(&h, &url, 3, Some(30), None).await.unwrap();
+    assert_eq!(bodies(&next), ["g2-m1", "g1-m1"]);
+}
+
+#[tokio::test]
+async fn the_messages_before_an_extended_one_come_back_when_the_others_time_out() {
+    for (extended, expected) in [(0, &[][..]), (1, &["m1"][..]), (2, &["m1", "m2"][..])] {
+        let h = Harness::new();
+        let url = fifo(&h, "q.fifo", &[("ContentBasedDeduplication", "true")]).await;
+        for body in ["m1", "m2", "m3"] {
+            send(&h, &url, body, "g", None).await.unwrap();
+        }
+        let got = receive_with(&h, &url, 3, Some(10), None).await.unwrap();
+        assert_eq!(bodies(&got), ["m1", "m2", "m3"]);
+        h.change(&url, &got[extended].receipt_handle, 60)
+            .await
+            .unwrap();
+        h.advance_seconds(10);
+        let again = receive_with(&h, &url, 10, Some(10), None).await.unwrap();
+        assert_eq!(
+            bodies(&again),
+            expected,
+            "the message at {extended} extended"
+        );
+    }
+}
+
+#[tokio::test]
+async fn groups_take_turns_in_the_order_they_became_ready() {
+    let h = Harness::new();
+    let url = fifo(&h, "q.fifo", &[("ContentBasedDeduplication", "true")]).await;
+    for body in ["g1-m1", "g1-m2", "g2-m1", "g2-m2", "g3-m1"] {
+        send(&h, &url, body, &body[..2], None).await.unwrap();
+    }
+    // Served with no visibility timeout, and in the same instant as the sends: g1 and g2 still go
+    // behind g3, which was waiting.
+    let first = receive_with(&h, &url, 3, Some(0), None).await.unwrap();
+    assert_eq!(bodies(&first), ["g1-m1", "g1-m2", "g2-m1"]);
+    let next = receive_with(&h, &url, 10, Some(0), None).await.unwrap();
+    assert_eq!(bodies(&next), ["g3-m1", "g1-m1", "g1-m2", "g2-m1", "g2-m2"]);
+}
+
+#[tokio::test]
+async fn a_group_never_received_goes_before_groups_that_timed_out() {
+    let h = Harness::new();
+    let url = fifo(&h, "q.fifo", &[("ContentBasedDeduplication", "true")]).await;
+    for body in ["g1-m1", "g2-m1", "g3-m1"] {
+        send(&h, &url, body, &body[..2], None).await.unwrap();
+    }
+    let first = receive_with(&h, &url, 2, Some(1), None).await.unwrap();
+    assert_eq!(bodies(&first), ["g1-m1", "g2-m1"]);
+    h.advance_seconds(1);
+    let next = receive_with(&h, &url, 10, None, None).await.unwrap();
+    assert_eq!(bodies(&next), ["g3-m1", "g1-m1", "g2-m1"]);
+}
+
+#[tokio::test]
+async fn purge_empties_the_deduplication_window() {
+    let h = Harness::new();
+    let url = fifo(&h, "q.fifo", &[]).await;
+    let before = send(&h, &url, "body", "g", Some("d1")).await.unwrap();
+    h.call(Request::PurgeQueue(QueueUrlInput {
+        queue_url: url.clone(),
+    }))
+    .await
+    .unwrap();
+    let after = send(&h, &url, "body", "g", Some("d1")).await.unwrap();
+    assert_ne!(after.message_id, before.message_id);
+    let got = receive_with(&h, &url, 10, None, None).await.unwrap();
+    assert_eq!(bodies(&got), ["body"]);
+    assert_eq!(got[0].message_id, after.message_id);
+}
+
+#[tokio::test]
+async fn switching_to_high_throughput_scopes_deduplication_to_groups_for_the_next_sends() {
+    let h = Harness::new();
+    let url = fifo(&h, "q.fifo", &[]).await;
+    let a = send(&h, &url, "x", "a", Some("same")).await.unwrap();
+    let b = send(&h, &url, "x", "b", Some("same")).await.unwrap();
+    assert_eq!(a.message_id, b.message_id);
+    set_attributes(
+        &h,
+        &url,
+        &[
+            ("DeduplicationScope", "messageGroup"),
+            ("FifoThroughputLimit", "perMessageGroupId"),
+        ],
+    )
+    .await
+    .unwrap();
+    let c = send(&h, &url, "y", "c", Some("again")).await.unwrap();
+    let d = send(&h, &url, "y", "d", Some("again")).await.unwrap();
+    assert_ne!(c.message_id, d.message_id);
+    let got = receive_with(&h, &url, 10, None, None).await.unwrap();
+    assert_eq!(bodies(&got), ["x", "y", "y"]);
 }

@@ -7,11 +7,14 @@
 //!   sizes and visibility timeouts, and then delete, release (visibility 0), abandon (let the timeout
 //!   lapse) or delete too late. Every request is timed on the client, and afterwards the log is checked:
 //!   within a group every receive returns the lowest counters not yet deleted, in order; while one
-//!   receive certainly holds a message of a group, no other receive gets anything of that group; every
+//!   receive certainly holds a message, no other receive gets it; every
 //!   duplicate send got the original ids and was never delivered as a message of its own; nothing is lost.
 //! - The SequenceNumber of sends, batches, duplicates and received messages.
 //! - ReceiveRequestAttemptId: a retried receive gets the same messages and receipt handles, and is refused
 //!   once one of them was deleted.
+//! - Message groups: a group is served from its oldest message whenever that one is visible, and ready
+//!   groups take turns in the order they became ready, also across a restart; a purge empties the
+//!   deduplication window; switching to high throughput scopes deduplication to groups from then on.
 //!
 //! Expected behaviour comes from the SQS developer guide (FIFO queues, exactly-once processing, FIFO
 //! delivery logic), the SendMessage / SendMessageBatch / ReceiveMessage API references and the research
@@ -32,7 +35,8 @@ use aws_sdk_sqs::types::{
 };
 use aws_sdk_sqs::Client;
 use common::{
-    counts, create_with, single_shot_client, system_attribute as attribute, SplitMix64, TestServer,
+    counts, create_with, single_shot_client, system_attribute as attribute, SplitMix64, TempDir,
+    TestServer,
 };
 
 const PRODUCERS: usize = 4;
@@ -68,6 +72,146 @@ fn sequence(text: &str) -> u128 {
         "SequenceNumber {text:?} is not a 20-digit decimal"
     );
     text.parse().unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Message groups and the deduplication window
+// ---------------------------------------------------------------------------------------------------------
+
+async fn send_to_group(client: &Client, url: &str, body: &str, group: &str, dedup: &str) -> String {
+    client
+        .send_message()
+        .queue_url(url)
+        .message_body(body)
+        .message_group_id(group)
+        .message_deduplication_id(dedup)
+        .send()
+        .await
+        .expect("SendMessage")
+        .message_id()
+        .unwrap_or_default()
+        .to_string()
+}
+
+async fn receive_group_messages(
+    client: &Client,
+    url: &str,
+    max: i32,
+    visibility: Option<i32>,
+) -> Vec<Message> {
+    client
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(max)
+        .set_visibility_timeout(visibility)
+        .send()
+        .await
+        .expect("ReceiveMessage")
+        .messages
+        .unwrap_or_default()
+}
+
+fn bodies(messages: &[Message]) -> Vec<&str> {
+    messages.iter().filter_map(Message::body).collect()
+}
+
+#[tokio::test]
+async fn a_group_is_served_from_its_oldest_message_while_later_ones_are_in_flight() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    let url = fifo_queue(&client, "oldest.fifo", &[]).await;
+    for body in ["g1-m1", "g1-m2", "g2-m1"] {
+        send_to_group(&client, &url, body, &body[..2], body).await;
+    }
+    let first = receive_group_messages(&client, &url, 2, None).await;
+    assert_eq!(bodies(&first), ["g1-m1", "g1-m2"]);
+    client
+        .change_message_visibility()
+        .queue_url(&url)
+        .receipt_handle(first[0].receipt_handle().unwrap_or_default())
+        .visibility_timeout(0)
+        .send()
+        .await
+        .expect("ChangeMessageVisibility");
+    let next = receive_group_messages(&client, &url, 3, None).await;
+    assert_eq!(bodies(&next), ["g2-m1", "g1-m1"]);
+}
+
+#[tokio::test]
+async fn groups_take_turns_in_the_order_they_became_ready_also_after_a_restart() {
+    let dir = TempDir::new("fifo-turns");
+    {
+        let server = TestServer::start_in(dir.path()).await;
+        let client = server.client();
+        let url = fifo_queue(&client, "turns.fifo", &[]).await;
+        for body in ["g1-m1", "g1-m2", "g2-m1", "g2-m2", "g3-m1"] {
+            send_to_group(&client, &url, body, &body[..2], body).await;
+        }
+        let first = receive_group_messages(&client, &url, 3, Some(0)).await;
+        assert_eq!(bodies(&first), ["g1-m1", "g1-m2", "g2-m1"]);
+        server.shutdown().await;
+    }
+    let server = TestServer::start_in(dir.path()).await;
+    let client = server.client();
+    let url = server.queue_url("turns.fifo");
+    let next = receive_group_messages(&client, &url, 10, Some(0)).await;
+    assert_eq!(bodies(&next), ["g3-m1", "g1-m1", "g1-m2", "g2-m1", "g2-m2"]);
+}
+
+#[tokio::test]
+async fn purge_empties_the_deduplication_window_also_after_a_restart() {
+    let dir = TempDir::new("fifo-purge");
+    let before = {
+        let server = TestServer::start_in(dir.path()).await;
+        let client = server.client();
+        let url = fifo_queue(&client, "purge.fifo", &[]).await;
+        let before = send_to_group(&client, &url, "body", "g", "kept-id").await;
+        client
+            .purge_queue()
+            .queue_url(&url)
+            .send()
+            .await
+            .expect("PurgeQueue");
+        server.shutdown().await;
+        before
+    };
+    let server = TestServer::start_in(dir.path()).await;
+    let client = server.client();
+    let url = server.queue_url("purge.fifo");
+    let after = send_to_group(&client, &url, "body", "g", "kept-id").await;
+    assert_ne!(after, before);
+    let got = receive_group_messages(&client, &url, 10, None).await;
+    assert_eq!(
+        got.iter()
+            .filter_map(Message::message_id)
+            .collect::<Vec<_>>(),
+        [after.as_str()]
+    );
+}
+
+#[tokio::test]
+async fn switching_to_high_throughput_scopes_deduplication_to_groups_for_the_next_sends() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    let url = fifo_queue(&client, "switch.fifo", &[]).await;
+    let a = send_to_group(&client, &url, "before", "a", "before").await;
+    assert_eq!(
+        send_to_group(&client, &url, "before", "b", "before").await,
+        a
+    );
+    client
+        .set_queue_attributes()
+        .queue_url(&url)
+        .attributes(QueueAttributeName::DeduplicationScope, "messageGroup")
+        .attributes(QueueAttributeName::FifoThroughputLimit, "perMessageGroupId")
+        .send()
+        .await
+        .expect("SetQueueAttributes");
+    let c = send_to_group(&client, &url, "after", "c", "after").await;
+    let d = send_to_group(&client, &url, "after", "d", "after").await;
+    assert_ne!(c, d);
+    let got = receive_group_messages(&client, &url, 10, None).await;
+    assert_eq!(bodies(&got), ["before", "after", "after"]);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1117,14 +1261,14 @@ fn check(log: &Log) -> Verdict {
         }
     }
 
-    // Exclusivity: while a receive certainly holds a message of a group (from its answer until its
-    // visibility ends or it starts giving its last message of the group back), no receive handled
-    // entirely within that time gets anything of the group.
-    let mut by_group: HashMap<&str, Vec<usize>> = HashMap::new();
+    // Exclusivity: while a receive certainly holds a message (from its answer until its visibility
+    // ends or it starts giving the message back), no receive handled entirely within that time gets
+    // it. Later messages of its group may go to others once the group's oldest is visible again; the
+    // order check above keeps those to the oldest not yet deleted.
+    let mut by_key: HashMap<&Key, Vec<usize>> = HashMap::new();
     for (ri, r) in log.receives.iter().enumerate() {
-        let groups: HashSet<&str> = r.items.iter().map(|i| i.key.0.as_str()).collect();
-        for g in groups {
-            by_group.entry(g).or_default().push(ri);
+        for item in &r.items {
+            by_key.entry(&item.key).or_default().push(ri);
         }
     }
     let mut given_back: HashMap<(usize, usize), Duration> = HashMap::new();
@@ -1134,27 +1278,21 @@ fn check(log: &Log) -> Verdict {
             *at = (*at).min(a.sent_at);
         }
     }
-    for (group, receives) in &by_group {
-        for &r1 in receives {
-            let first = &log.receives[r1];
-            let mut held_until = Duration::ZERO;
-            for (i, item) in first.items.iter().enumerate() {
-                if item.key.0 == *group {
-                    let back = given_back.get(&(r1, i)).copied().unwrap_or(Duration::MAX);
-                    held_until = held_until.max(back);
-                }
-            }
-            let held_until = held_until.min(first.sent_at + first.visibility);
-            for &r2 in receives {
+    for (r1, first) in log.receives.iter().enumerate() {
+        for (i, item) in first.items.iter().enumerate() {
+            let back = given_back.get(&(r1, i)).copied().unwrap_or(Duration::MAX);
+            let held_until = back.min(first.sent_at + first.visibility);
+            for &r2 in by_key.get(&item.key).into_iter().flatten() {
                 let second = &log.receives[r2];
                 if r2 != r1
                     && second.sent_at >= first.answered_at
                     && second.answered_at <= held_until
                 {
                     v.exclusivity.push(format!(
-                        "group {group}: receive {r2} (consumer {}, {:?}..{:?}) while receive {r1} (consumer {}, \
+                        "{:?}: receive {r2} (consumer {}, {:?}..{:?}) while receive {r1} (consumer {}, \
                          answered {:?}) held it until at least {held_until:?}",
-                        second.consumer, second.sent_at, second.answered_at, first.consumer, first.answered_at
+                        item.key, second.consumer, second.sent_at, second.answered_at, first.consumer,
+                        first.answered_at
                     ));
                 }
             }
@@ -1300,14 +1438,39 @@ fn the_checker_catches_each_kind_of_violation() {
         v.lost,
         v.other
     );
-    // g:1 delivered before g:0 was deleted, and while g:0 was held: out of order and not exclusive.
+    // g:1 delivered before g:0 was deleted: out of order.
     let mut log = base();
     log.receives.push(receive(0, 0, vec![item(0, "m0")]));
     log.receives.push(receive(1, 20, vec![item(1, "m1")]));
     log.actions.push(delete(0, 0, 40));
     log.actions.push(delete(1, 0, 50));
     let v = check(&log);
-    assert!(!v.order.is_empty() && !v.exclusivity.is_empty());
+    assert!(!v.order.is_empty() && v.exclusivity.is_empty());
+    // g:0 delivered again while the first receive still held it: not exclusive.
+    let mut log = base();
+    log.receives.push(receive(0, 0, vec![item(0, "m0")]));
+    log.receives.push(receive(1, 20, vec![item(0, "m0")]));
+    log.actions.push(delete(0, 0, 40));
+    let v = check(&log);
+    assert!(!v.exclusivity.is_empty());
+    // g:0 given back while g:1 stays held: another receive may take g:0 again.
+    let mut log = base();
+    log.receives
+        .push(receive(0, 0, vec![item(0, "m0"), item(1, "m1")]));
+    log.actions.push(Action {
+        act: Act::Release,
+        ..delete(0, 0, 10)
+    });
+    log.receives.push(receive(1, 20, vec![item(0, "m0")]));
+    log.actions.push(delete(1, 0, 30));
+    log.actions.push(delete(0, 1, 40));
+    let v = check(&log);
+    assert!(
+        v.order.is_empty() && v.exclusivity.is_empty(),
+        "{:?} {:?}",
+        v.order,
+        v.exclusivity
+    );
     // A message delivered under another MessageId, and one never deleted.
     let mut log = base();
     log.receives

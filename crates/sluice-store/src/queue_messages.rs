@@ -42,22 +42,27 @@ struct Deduplication {
     order: VecDeque<(i64, DeduplicationScopeAndId)>,
 }
 
-/// FIFO delivery state: each message group's members in order, and the groups whose head can be handed
-/// out now. A group with a message in flight is never ready, so its later messages wait.
+/// FIFO delivery state: each message group's members in order, and the groups whose oldest message is
+/// visible now. Such a group hands out its visible messages from the oldest on, up to the first one that
+/// is not visible, whatever is in flight behind them.
 #[derive(Debug, Default)]
 struct Lanes {
     groups: HashMap<Arc<str>, Lane>,
-    /// Ready groups by the sequence number of their head, so receives serve the oldest head first and
-    /// cost nothing for groups that are idle or blocked.
-    ready: BTreeMap<u64, Arc<str>>,
+    /// Ready groups by when their oldest message became visible (`ReadyKey`), so groups take turns in
+    /// the order they became ready and receives cost nothing for groups that are idle or blocked.
+    ready: BTreeMap<ReadyKey, Arc<str>>,
 }
+
+/// When a message became visible: the instant, then the order in which the queue set that instant
+/// (`Slot::stamp`), so that a group served at the same millisecond as another became ready still goes
+/// behind it.
+type ReadyKey = (i64, u64);
 
 #[derive(Debug, Default)]
 struct Lane {
     members: BTreeSet<u64>,
-    in_flight: u32,
     /// The key under which the group is in `ready`, if it is.
-    ready_at: Option<u64>,
+    ready_at: Option<ReadyKey>,
 }
 
 /// A message handed out by `receive`, with the payload the backend turns into content.
@@ -106,11 +111,16 @@ struct Slot<P> {
     first_receive_at: Option<i64>,
     /// When the latest receive handed the message out.
     received_at: i64,
+    /// The queue's count of `visible_at` assignments when this one's was last set: among messages that
+    /// become visible at the same instant, the one whose time was set first is first.
+    stamp: u64,
 }
 
 #[derive(Debug)]
 pub struct QueueMessages<P> {
     next_seq: u64,
+    /// The last `Slot::stamp` given out.
+    stamps: u64,
     /// Every message by sequence number, which is send order.
     slots: BTreeMap<u64, Slot<P>>,
     /// Visible messages, in queue order.
@@ -132,6 +142,7 @@ impl<P> Default for QueueMessages<P> {
     fn default() -> Self {
         QueueMessages {
             next_seq: 0,
+            stamps: 0,
             slots: BTreeMap::new(),
             visible: BTreeSet::new(),
             timers: BTreeSet::new(),
@@ -202,6 +213,7 @@ impl<P: Payload> QueueMessages<P> {
             }
         }
         let group = payload.group().cloned();
+        let stamp = self.next_stamp();
         self.slots.insert(
             seq,
             Slot {
@@ -211,16 +223,23 @@ impl<P: Payload> QueueMessages<P> {
                 receive_count: state.receive_count,
                 first_receive_at: state.first_receive_at,
                 received_at: state.received_at,
+                stamp,
             },
         );
         if let (Some(lanes), Some(group)) = (self.lanes.as_mut(), group) {
-            let lane = lanes.groups.entry(group.clone()).or_default();
-            lane.members.insert(seq);
-            if delivery == Delivery::InFlight {
-                lane.in_flight += 1;
-            }
+            lanes
+                .groups
+                .entry(group.clone())
+                .or_default()
+                .members
+                .insert(seq);
             refresh(lanes, &self.slots, &group);
         }
+    }
+
+    fn next_stamp(&mut self) -> u64 {
+        self.stamps += 1;
+        self.stamps
     }
 
     /// Notes a message's enqueue time where expiry needs it: nowhere while the message keeps queue order
@@ -298,8 +317,7 @@ impl<P: Payload> QueueMessages<P> {
             let Some(slot) = self.slots.get_mut(&seq) else {
                 continue;
             };
-            let was = slot.delivery;
-            match was {
+            match slot.delivery {
                 Delivery::Delayed => self.delayed -= 1,
                 Delivery::InFlight => self.in_flight -= 1,
                 Delivery::Visible => {}
@@ -308,11 +326,6 @@ impl<P: Payload> QueueMessages<P> {
             self.visible.insert(seq);
             let group = slot.payload.group().cloned();
             if let (Some(lanes), Some(group)) = (self.lanes.as_mut(), group) {
-                if was == Delivery::InFlight {
-                    if let Some(lane) = lanes.groups.get_mut(&group) {
-                        lane.in_flight = lane.in_flight.saturating_sub(1);
-                    }
-                }
                 refresh(lanes, &self.slots, &group);
             }
         }
@@ -355,9 +368,6 @@ impl<P: Payload> QueueMessages<P> {
         if let (Some(lanes), Some(group)) = (self.lanes.as_mut(), slot.payload.group()) {
             if let Some(lane) = lanes.groups.get_mut(group) {
                 lane.members.remove(&seq);
-                if slot.delivery == Delivery::InFlight {
-                    lane.in_flight = lane.in_flight.saturating_sub(1);
-                }
             }
             refresh(lanes, &self.slots, group);
         }
@@ -392,6 +402,7 @@ impl<P: Payload> QueueMessages<P> {
             next_visible_at: None,
             in_flight_limit_reached: false,
         };
+        let mut served: Option<Arc<str>> = None;
         while outcome.messages.len() < request.max_messages {
             if self.in_flight as usize >= request.max_in_flight {
                 outcome.in_flight_limit_reached = outcome.messages.is_empty();
@@ -402,9 +413,10 @@ impl<P: Payload> QueueMessages<P> {
                     Some(&seq) => vec![seq],
                     None => break,
                 },
-                // The oldest ready group gives as many of its messages, in order, as the receive takes.
+                // The group that has been ready longest gives its visible messages from the oldest on,
+                // as many as the receive takes, up to the first one that is not visible.
                 Some(lanes) => {
-                    let Some((head, group)) = lanes.ready.pop_first() else {
+                    let Some((_, group)) = lanes.ready.pop_first() else {
                         break;
                     };
                     let Some(lane) = lanes.groups.get_mut(&group) else {
@@ -413,8 +425,9 @@ impl<P: Payload> QueueMessages<P> {
                     lane.ready_at = None;
                     let room = request.max_messages - outcome.messages.len();
                     let slots = &self.slots;
-                    lane.members
-                        .range(head..)
+                    let batch: Vec<u64> = lane
+                        .members
+                        .iter()
                         .take(room)
                         .copied()
                         .take_while(|seq| {
@@ -422,7 +435,9 @@ impl<P: Payload> QueueMessages<P> {
                                 .get(seq)
                                 .is_some_and(|s| s.delivery == Delivery::Visible)
                         })
-                        .collect()
+                        .collect();
+                    served = Some(group);
+                    batch
                 }
             };
             for seq in batch {
@@ -442,6 +457,11 @@ impl<P: Payload> QueueMessages<P> {
                     outcome.messages.push(delivered);
                 }
             }
+            // A group whose first messages went to the dead-letter queue is ready again if its next
+            // message is visible.
+            if let (Some(lanes), Some(group)) = (self.lanes.as_mut(), served.take()) {
+                refresh(lanes, &self.slots, &group);
+            }
         }
         outcome.next_visible_at = self.timers.first().map(|&(at, _)| at);
         outcome
@@ -455,14 +475,11 @@ impl<P: Payload> QueueMessages<P> {
         slot.visible_at = request.visibility_deadline;
         slot.receive_count = slot.receive_count.saturating_add(1);
         slot.received_at = request.now;
+        self.stamps += 1;
+        slot.stamp = self.stamps;
         let first = *slot.first_receive_at.get_or_insert(request.now);
         self.timers.insert((slot.visible_at, seq));
         self.in_flight += 1;
-        if let (Some(lanes), Some(group)) = (self.lanes.as_mut(), slot.payload.group()) {
-            if let Some(lane) = lanes.groups.get_mut(group) {
-                lane.in_flight += 1;
-            }
-        }
         Some(Delivered {
             seq,
             payload: slot.payload.clone(),
@@ -537,7 +554,6 @@ impl<P: Payload> QueueMessages<P> {
             return VisibilityOutcome::BeyondLimit;
         }
         let hide = change.deadline > change.now;
-        let was = slot.delivery;
         match (slot.delivery, hide) {
             (Delivery::InFlight, true) => {
                 self.timers.remove(&(slot.visible_at, change.seq));
@@ -558,26 +574,20 @@ impl<P: Payload> QueueMessages<P> {
             // Already visible and asked to be visible; a delayed message has no receipt handle.
             (Delivery::Visible, false) | (Delivery::Delayed, _) => {}
         }
-        let now_delivery = slot.delivery;
         slot.visible_at = change.deadline;
+        self.stamps += 1;
+        slot.stamp = self.stamps;
         let group = slot.payload.group().cloned();
         if let (Some(lanes), Some(group)) = (self.lanes.as_mut(), group) {
-            if let Some(lane) = lanes.groups.get_mut(&group) {
-                match (was, now_delivery) {
-                    (Delivery::InFlight, Delivery::Visible) => {
-                        lane.in_flight = lane.in_flight.saturating_sub(1)
-                    }
-                    (Delivery::Visible, Delivery::InFlight) => lane.in_flight += 1,
-                    _ => {}
-                }
-            }
             refresh(lanes, &self.slots, &group);
         }
         VisibilityOutcome::Changed
     }
 
-    /// Removes every message, returning their payloads.
+    /// Removes every message, returning their payloads, and forgets every deduplication id: after a
+    /// purge a message with an id seen before is accepted again.
     pub fn purge(&mut self) -> Vec<P> {
+        self.deduplication = Deduplication::default();
         let slots = std::mem::take(&mut self.slots);
         if let Some(lanes) = self.lanes.as_mut() {
             *lanes = Lanes::default();
@@ -655,11 +665,12 @@ impl<P: Payload> QueueMessages<P> {
         let mut lanes = Lanes::default();
         for (seq, slot) in &self.slots {
             if let Some(group) = slot.payload.group() {
-                let lane = lanes.groups.entry(group.clone()).or_default();
-                lane.members.insert(*seq);
-                if slot.delivery == Delivery::InFlight {
-                    lane.in_flight += 1;
-                }
+                lanes
+                    .groups
+                    .entry(group.clone())
+                    .or_default()
+                    .members
+                    .insert(*seq);
             }
         }
         let groups: Vec<Arc<str>> = lanes.groups.keys().cloned().collect();
@@ -699,30 +710,29 @@ impl<P: Payload> QueueMessages<P> {
     }
 }
 
-/// Puts a group in `ready` exactly when it has no message in flight and its head is visible; forgets
-/// a group with no messages left.
+/// Puts a group in `ready` exactly when its oldest message is visible, keyed by when that message became
+/// visible; forgets a group with no messages left.
 fn refresh<P>(lanes: &mut Lanes, slots: &BTreeMap<u64, Slot<P>>, group: &Arc<str>) {
     let Some(lane) = lanes.groups.get_mut(group) else {
         return;
     };
+    let head = lane.members.first().and_then(|seq| slots.get(seq));
+    let key = head
+        .filter(|slot| slot.delivery == Delivery::Visible)
+        .map(|slot| (slot.visible_at, slot.stamp));
+    if lane.ready_at == key && head.is_some() {
+        return;
+    }
     if let Some(old) = lane.ready_at.take() {
         lanes.ready.remove(&old);
     }
-    if lane.members.is_empty() && lane.in_flight == 0 {
+    if head.is_none() {
         lanes.groups.remove(group);
         return;
     }
-    if lane.in_flight > 0 {
-        return;
-    }
-    if let Some(&head) = lane.members.first() {
-        if slots
-            .get(&head)
-            .is_some_and(|slot| slot.delivery == Delivery::Visible)
-        {
-            lanes.ready.insert(head, group.clone());
-            lane.ready_at = Some(head);
-        }
+    if let Some(key) = key {
+        lanes.ready.insert(key, group.clone());
+        lane.ready_at = Some(key);
     }
 }
 
@@ -910,5 +920,118 @@ mod tests {
         let second = q.receive(&request, None);
         assert!(second.messages.is_empty() && second.in_flight_limit_reached);
         assert_eq!(second.next_visible_at, Some(30));
+    }
+
+    #[derive(Clone, Debug)]
+    struct Grouped(&'static str, Arc<str>);
+
+    impl Payload for Grouped {
+        fn enqueued_at(&self) -> i64 {
+            0
+        }
+
+        fn group(&self) -> Option<&Arc<str>> {
+            Some(&self.1)
+        }
+    }
+
+    /// A FIFO queue holding the named messages, sent at 0 in this order; each name is `group-message`.
+    fn fifo_queue(names: &[&'static str]) -> QueueMessages<Grouped> {
+        let mut q = QueueMessages::fifo();
+        q.append(
+            names
+                .iter()
+                .map(|name| {
+                    let group = name.split('-').next().unwrap_or_default();
+                    (Grouped(name, group.into()), 0)
+                })
+                .collect(),
+        );
+        q
+    }
+
+    fn receive_fifo(
+        q: &mut QueueMessages<Grouped>,
+        now: i64,
+        max: usize,
+        deadline: i64,
+    ) -> Vec<&'static str> {
+        let request = ReceiveRequest {
+            now,
+            max_messages: max,
+            visibility_deadline: deadline,
+            expire_before: i64::MIN,
+            max_in_flight: 100,
+        };
+        q.receive(&request, None)
+            .messages
+            .iter()
+            .map(|m| m.payload.0)
+            .collect()
+    }
+
+    fn set_visibility(q: &mut QueueMessages<Grouped>, seq: u64, now: i64, deadline: i64) {
+        let change = VisibilityChange {
+            seq,
+            receive_count: 1,
+            now,
+            deadline,
+            max_span_from_receive: 1_000,
+        };
+        assert_eq!(q.change_visibility(&change), VisibilityOutcome::Changed);
+    }
+
+    #[test]
+    fn a_group_whose_oldest_message_is_visible_again_is_served_while_later_ones_are_in_flight() {
+        let mut q = fifo_queue(&["g1-m1", "g1-m2", "g2-m1"]);
+        assert_eq!(receive_fifo(&mut q, 1, 2, 30), ["g1-m1", "g1-m2"]);
+        set_visibility(&mut q, 0, 2, 2);
+        assert_eq!(receive_fifo(&mut q, 3, 3, 30), ["g2-m1", "g1-m1"]);
+    }
+
+    #[test]
+    fn the_messages_before_an_extended_one_come_back_once_they_time_out() {
+        for (extended, expected) in [(0, &[][..]), (1, &["g-m1"][..]), (2, &["g-m1", "g-m2"][..])] {
+            let mut q = fifo_queue(&["g-m1", "g-m2", "g-m3"]);
+            assert_eq!(receive_fifo(&mut q, 1, 3, 30), ["g-m1", "g-m2", "g-m3"]);
+            set_visibility(&mut q, extended, 10, 100);
+            assert_eq!(receive_fifo(&mut q, 30, 10, 60), expected, "{extended}");
+        }
+    }
+
+    #[test]
+    fn a_group_served_with_no_visibility_timeout_goes_behind_the_groups_waiting() {
+        let mut q = fifo_queue(&["g1-m1", "g1-m2", "g2-m1", "g2-m2", "g3-m1"]);
+        // All in the same millisecond as the sends: the order is that of events, not of the clock.
+        assert_eq!(receive_fifo(&mut q, 0, 3, 0), ["g1-m1", "g1-m2", "g2-m1"]);
+        assert_eq!(
+            receive_fifo(&mut q, 0, 10, 0),
+            ["g3-m1", "g1-m1", "g1-m2", "g2-m1", "g2-m2"]
+        );
+    }
+
+    #[test]
+    fn a_group_never_received_goes_before_groups_that_timed_out() {
+        let mut q = fifo_queue(&["g1-m1", "g2-m1", "g3-m1"]);
+        assert_eq!(receive_fifo(&mut q, 1, 2, 30), ["g1-m1", "g2-m1"]);
+        assert_eq!(
+            receive_fifo(&mut q, 30, 10, 60),
+            ["g3-m1", "g1-m1", "g2-m1"]
+        );
+    }
+
+    #[test]
+    fn purge_forgets_deduplication_ids() {
+        let mut q = fifo_queue(&["g-m1"]);
+        let entry = Deduplicated {
+            seq: 0,
+            message_id: "m1".into(),
+            expires_at: 300,
+            origin: 0,
+        };
+        q.remember_deduplication("", "d", entry);
+        assert!(q.duplicate_of("", "d", 1).is_some());
+        assert_eq!(q.purge().len(), 1);
+        assert!(q.duplicate_of("", "d", 2).is_none());
     }
 }

@@ -4,16 +4,20 @@
 //! changes, deletes, purges, expiries, moves, FIFO re-timings, arrivals from another queue's
 //! redrive and clock steps must give the same
 //! observable results, on standard and FIFO queues: what each call returns, in order, and the counts
-//! after every step.
+//! after every step. The same model also drives the durable engine through the `Store` interface,
+//! restarting it between steps: what it recovers must go on behaving as the model.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use sluice_store::{
-    Deduplicated, DeleteOutcome, Deletion, DeliveryState, MessageCounts, Payload, QueueMessages,
-    ReceiveRequest, VisibilityChange, VisibilityOutcome,
+    Deduplicated, DeduplicationKey, DeleteOutcome, Deletion, DeliveryState, DurableStore,
+    MessageContent, MessageCounts, NewMessage, Payload, QueueKey, QueueMessages, QueueRecord,
+    ReceiveRequest, SendOutcome, Store, VisibilityChange, VisibilityOutcome,
 };
 
 const START: i64 = 1_000;
@@ -112,6 +116,9 @@ struct Message {
     receive_count: u32,
     first_receive_at: Option<i64>,
     received_at: i64,
+    /// When `visible_at` was last set, counted in settings of it: the later of two messages that
+    /// become visible at the same instant.
+    stamp: u64,
 }
 
 impl Message {
@@ -144,9 +151,10 @@ struct Received {
 }
 
 /// The FIFO rule, kept in one place so that it can change on its own: the group whose messages may be
-/// handed out next, and which of them, at most `room`. Today a group with a message in flight waits;
-/// any other group whose oldest message is visible offers its visible messages from the oldest on, and
-/// the group with the oldest such message goes first.
+/// handed out next, and which of them, at most `room`. A group whose oldest message is visible offers its
+/// visible messages from that one on, up to the first that is not visible (in flight or delayed);
+/// groups take turns in the order they became ready, that is the order in which their oldest message
+/// became visible (its `visible_at`, then the order in which that was set).
 fn fifo_batch(messages: &[Message], room: usize) -> Vec<u64> {
     let mut groups: Vec<&Arc<str>> = Vec::new();
     for group in messages.iter().filter_map(|m| m.group.as_ref()) {
@@ -163,11 +171,8 @@ fn fifo_batch(messages: &[Message], room: usize) -> Vec<u64> {
     groups
         .into_iter()
         .map(members)
-        .filter(|lane| {
-            !lane.iter().any(|m| matches!(m.state, State::InFlight(_)))
-                && lane[0].state == State::Visible
-        })
-        .min_by_key(|lane| lane[0].seq)
+        .filter(|lane| lane[0].state == State::Visible)
+        .min_by_key(|lane| (lane[0].visible_at, lane[0].stamp))
         .map(|lane| {
             lane.into_iter()
                 .take(room)
@@ -182,6 +187,7 @@ struct Model {
     fifo: bool,
     now: i64,
     next_seq: u64,
+    stamps: u64,
     /// In sequence-number order.
     messages: Vec<Message>,
     /// Deduplication id to (first message, end of its window).
@@ -194,9 +200,15 @@ impl Model {
             fifo,
             now: START,
             next_seq: 0,
+            stamps: 0,
             messages: Vec::new(),
             deduplication: HashMap::new(),
         }
+    }
+
+    fn stamp(&mut self) -> u64 {
+        self.stamps += 1;
+        self.stamps
     }
 
     /// Every hidden message whose time has come is visible.
@@ -234,7 +246,9 @@ impl Model {
         let seq = self.next_seq;
         self.next_seq += 1;
         let visible_at = self.now + delay;
+        let stamp = self.stamp();
         self.messages.push(Message {
+            stamp,
             seq,
             group,
             enqueued_at: self.now,
@@ -291,7 +305,9 @@ impl Model {
                     continue;
                 }
                 let now = self.now;
+                let stamp = self.stamp();
                 let m = &mut self.messages[i];
+                m.stamp = stamp;
                 m.state = State::InFlight(deadline);
                 m.visible_at = deadline;
                 m.receive_count += 1;
@@ -310,6 +326,7 @@ impl Model {
             return VisibilityOutcome::Gone;
         };
         let fifo = self.fifo;
+        let stamp = self.stamps + 1;
         let m = &mut self.messages[i];
         let older_in_flight = !fifo
             && change.receive_count < m.receive_count
@@ -327,6 +344,8 @@ impl Model {
             (state, _) => state,
         };
         m.visible_at = change.deadline;
+        m.stamp = stamp;
+        self.stamps = stamp;
         VisibilityOutcome::Changed
     }
 
@@ -369,7 +388,9 @@ impl Model {
     fn dead_letter(&mut self, group: Option<Arc<str>>, age: i64, receive_count: u32) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
+        let stamp = self.stamp();
         self.messages.push(Message {
+            stamp,
             seq,
             group,
             enqueued_at: self.now - age,
@@ -383,9 +404,12 @@ impl Model {
     }
 
     fn retime(&mut self, delay: i64) {
+        let mut stamps = self.stamps;
         for m in self.messages.iter_mut().filter(|m| m.receive_count == 0) {
             let visible_at = m.enqueued_at + delay;
             if visible_at != m.visible_at {
+                stamps += 1;
+                m.stamp = stamps;
                 m.visible_at = visible_at;
                 m.state = if visible_at > m.enqueued_at {
                     State::Delayed(visible_at)
@@ -394,6 +418,7 @@ impl Model {
                 };
             }
         }
+        self.stamps = stamps;
         self.settle();
     }
 
@@ -537,6 +562,7 @@ fn check(fifo: bool, ops: &[Op]) -> Result<(), TestCaseError> {
             Op::Purge => {
                 let expected = model.messages.len();
                 model.messages.clear();
+                model.deduplication.clear();
                 prop_assert_eq!(index.purge().len(), expected, "step {}", step);
             }
             Op::Advance(millis) => model.now += millis,
@@ -655,6 +681,231 @@ fn operations() -> impl Strategy<Value = Vec<Op>> {
     proptest::collection::vec(op(), 1..60)
 }
 
+/// A step of the durable engine's run: an operation its `Store` interface expresses, or a restart.
+#[derive(Clone, Debug)]
+enum Step {
+    Op(Op),
+    Restart,
+}
+
+fn temp_dir() -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "sluice-delivery-index-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn queue_key(fifo: bool) -> QueueKey {
+    QueueKey {
+        account_id: "000000000000".into(),
+        region: "us-east-1".into(),
+        name: if fifo { "q.fifo" } else { "q" }.into(),
+    }
+}
+
+fn new_message(now: i64, delay: i64, group: Option<Arc<str>>, dedup: Option<u8>) -> NewMessage {
+    NewMessage {
+        content: Arc::new(MessageContent {
+            message_id: format!("m{now}"),
+            body: "body".into(),
+            attributes: Vec::new(),
+            system_attributes: Vec::new(),
+            md5_of_body: "md5".into(),
+            md5_of_attributes: None,
+            sender_id: "sender".into(),
+            sent_at: now,
+            enqueued_at: now,
+            group_id: group,
+            deduplication_id: dedup.map(|id| id.to_string()),
+        }),
+        visible_at: now + delay,
+        deduplication: dedup.map(|id| DeduplicationKey {
+            scope: String::new(),
+            id: id.to_string(),
+            window_millis: DEDUPLICATION_WINDOW,
+        }),
+    }
+}
+
+/// Runs the steps on a durable store and on the model, comparing what each shows at every step; a
+/// restart closes the store and opens it again from its files.
+fn check_durable(fifo: bool, steps: &[Step]) -> Result<(), TestCaseError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let dir = temp_dir();
+    let open = || DurableStore::open(&dir).map_err(|e| TestCaseError::fail(e.to_string()));
+    let key = queue_key(fifo);
+    let mut store = open()?;
+    let record = QueueRecord {
+        key: key.clone(),
+        attributes: BTreeMap::new(),
+        tags: BTreeMap::new(),
+        created_timestamp: 1,
+        last_modified_timestamp: 1,
+        last_purge_millis: None,
+        fifo,
+        incarnation: 7,
+        version: 0,
+    };
+    let fail = |e: sluice_store::StoreError| TestCaseError::fail(e.to_string());
+    runtime.block_on(store.create_queue(record)).map_err(fail)?;
+    let mut model = Model::new(fifo);
+    for (step, entry) in steps.iter().enumerate() {
+        model.settle();
+        let now = model.now;
+        let op = match entry {
+            Step::Restart => {
+                drop(store);
+                store = open()?;
+                continue;
+            }
+            Step::Op(op) => op,
+        };
+        match *op {
+            Op::Send {
+                group,
+                delay,
+                deduplication,
+            } => {
+                let group = group_name(fifo, group);
+                let expected = model.send(group.clone(), delay, deduplication);
+                let message = new_message(now, delay, group, deduplication);
+                let sent = runtime
+                    .block_on(store.send_messages(&key, vec![message], now))
+                    .map_err(fail)?;
+                let actual = match sent.first() {
+                    Some(SendOutcome::Appended(seq)) => Ok(*seq),
+                    Some(SendOutcome::Duplicate { seq, .. }) => Err(*seq),
+                    None => return Err(TestCaseError::fail("no outcome")),
+                };
+                prop_assert_eq!(actual, expected, "step {}: {:?}", step, op);
+            }
+            Op::Receive {
+                max,
+                visibility,
+                max_in_flight,
+                ..
+            } => {
+                let expected = model.receive(max, visibility, max_in_flight, None);
+                let request = ReceiveRequest {
+                    now,
+                    max_messages: max,
+                    visibility_deadline: now + visibility,
+                    expire_before: i64::MIN,
+                    max_in_flight,
+                };
+                let outcome = runtime
+                    .block_on(store.receive_messages(&key, request, None))
+                    .map_err(fail)?;
+                let actual = Received {
+                    delivered: outcome
+                        .messages
+                        .iter()
+                        .map(|m| (m.seq, m.receive_count, m.first_receive_at))
+                        .collect(),
+                    dead: Vec::new(),
+                    next_visible_at: outcome.next_visible_at,
+                    in_flight_limit_reached: outcome.in_flight_limit_reached,
+                };
+                prop_assert_eq!(actual, expected, "step {}: {:?}", step, op);
+            }
+            Op::ChangeVisibility {
+                pick,
+                handle,
+                timeout,
+                max_span,
+            } => {
+                let seq = model.pick(pick);
+                let change = VisibilityChange {
+                    seq,
+                    receive_count: model.handle(seq, handle).unwrap_or(1),
+                    now,
+                    deadline: now + timeout,
+                    max_span_from_receive: max_span,
+                };
+                let expected = model.change_visibility(&change);
+                let actual = runtime
+                    .block_on(store.change_visibility(&key, &[change]))
+                    .map_err(fail)?;
+                prop_assert_eq!(actual, vec![expected], "step {}: {:?}", step, op);
+            }
+            Op::Delete { pick, handle } => {
+                let seq = model.pick(pick);
+                let receive_count = model.handle(seq, handle);
+                let expected = model.delete(seq, receive_count);
+                let deletion = Deletion {
+                    seq,
+                    receive_count,
+                    now,
+                };
+                let actual = runtime
+                    .block_on(store.delete_messages(&key, &[deletion]))
+                    .map_err(fail)?;
+                prop_assert_eq!(actual, vec![expected], "step {}: {:?}", step, op);
+            }
+            Op::Purge => {
+                let expected = model.messages.len() as u64;
+                model.messages.clear();
+                model.deduplication.clear();
+                let actual = runtime.block_on(store.purge_messages(&key)).map_err(fail)?;
+                prop_assert_eq!(actual, expected, "step {}", step);
+            }
+            Op::Advance(millis) => model.now += millis,
+            Op::Expire { age } => {
+                model.expire(now - age);
+                runtime
+                    .block_on(store.message_counts(&key, now, now - age))
+                    .map_err(fail)?;
+            }
+            Op::Peek { max } => {
+                let actual: Vec<u64> = runtime
+                    .block_on(store.peek_visible(&key, max, now))
+                    .map_err(fail)?
+                    .into_iter()
+                    .map(|(seq, _)| seq)
+                    .collect();
+                prop_assert_eq!(actual, model.peek(max), "step {}: {:?}", step, op);
+            }
+            Op::Retime { delay } if fifo => {
+                model.retime(delay);
+                runtime
+                    .block_on(store.retime_unreceived(&key, delay, now))
+                    .map_err(fail)?;
+            }
+            // Moves in and out of the queue are another store call's business.
+            Op::Retime { .. } | Op::TakeVisible { .. } | Op::DeadLetter { .. } => {}
+        }
+        model.settle();
+        let counts = runtime
+            .block_on(store.message_counts(&key, model.now, i64::MIN))
+            .map_err(fail)?;
+        prop_assert_eq!(
+            counts,
+            model.counts(),
+            "counts after step {}: {:?}",
+            step,
+            op
+        );
+    }
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn steps() -> impl Strategy<Value = Vec<Step>> {
+    let step = prop_oneof![
+        12 => op().prop_map(Step::Op),
+        1 => Just(Step::Restart),
+    ];
+    proptest::collection::vec(step, 1..50)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
@@ -666,6 +917,21 @@ proptest! {
     #[test]
     fn a_fifo_queue_index_behaves_as_the_model(ops in operations()) {
         check(true, &ops)?;
+    }
+}
+
+proptest! {
+    // Every step is an fsync: fewer cases, each as long.
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_fifo_queue_in_the_durable_engine_behaves_as_the_model_across_restarts(steps in steps()) {
+        check_durable(true, &steps)?;
+    }
+
+    #[test]
+    fn a_standard_queue_in_the_durable_engine_behaves_as_the_model_across_restarts(steps in steps()) {
+        check_durable(false, &steps)?;
     }
 }
 
