@@ -178,9 +178,10 @@ pub fn error_response(headers: &HeaderMap, error: &ApiError) -> Response<Full<By
     http_response(wire, &request_id)
 }
 
-/// Reads the body, at most `MAX_BODY_BYTES` of it. A declared length over the limit is refused before
-/// a byte is read, so a client waiting on `Expect: 100-continue` hears 413 at once instead of sending
-/// megabytes first.
+/// Reads the body, at most `MAX_BODY_BYTES` of it. A client waiting on `Expect: 100-continue` with a
+/// declared length over the limit hears 413 before a byte is read instead of sending megabytes first.
+/// One that sends its body straight away is read up to the limit before the answer: refused at once, it
+/// would still be writing when the connection closes and would never see the 413.
 async fn read_body(
     protocol: Protocol,
     headers: &HeaderMap,
@@ -196,7 +197,10 @@ async fn read_body(
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    let expects_continue = headers
+        .get(http::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if expects_continue && declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(too_large());
     }
     match Limited::new(body, MAX_BODY_BYTES).collect().await {
