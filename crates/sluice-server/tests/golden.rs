@@ -942,23 +942,39 @@ async fn malformed_json_body() {
     );
 }
 
-/// InvalidAddress is HTTP 400.
+/// A `QueueUrl` that names no queue, whatever its form, is answered as a queue that does not exist.
 #[tokio::test]
-async fn invalid_address_is_400_per_the_api_reference() {
-    // The CreateQueue/GetQueueAttributes/SetQueueAttributes references list InvalidAddress with HTTP 400.
+async fn a_queue_url_naming_no_queue_is_non_existent_queue() {
     let server = TestServer::start().await;
     let r = json(
         &server,
         "GetQueueAttributes",
-        r#"{"QueueUrl":"not-a-url","AttributeNames":["All"]}"#,
+        r#"{"QueueUrl":"http://whatever-incorrect-queue-address","AttributeNames":["All"]}"#,
     )
     .await;
-    assert_eq!(
-        r.header("x-amzn-query-error"),
-        Some("InvalidAddress;Sender")
+    assert_head(
+        &r,
+        400,
+        JSON_TYPE,
+        Some("AWS.SimpleQueueService.NonExistentQueue;Sender"),
     );
-    assert_eq!(r.json()["__type"], "com.amazonaws.sqs#InvalidAddress");
-    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        r.text(),
+        r#"{"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"The specified queue does not exist."}"#
+    );
+    let r = query(
+        &server,
+        "Action=GetQueueAttributes&QueueUrl=http%3A%2F%2Fwhatever-incorrect-queue-address&AttributeName.1=All",
+    )
+    .await;
+    assert_head(&r, 400, "text/xml", None);
+    assert_eq!(
+        r.normalised(),
+        xml_error(
+            "AWS.SimpleQueueService.NonExistentQueue",
+            "The specified queue does not exist for this wsdl version."
+        )
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------------
