@@ -305,6 +305,25 @@ mod tests {
         variants
     }
 
+    #[test]
+    fn only_actions_on_one_queue_name_a_queue() {
+        let general = [
+            Operation::CreateQueue,
+            Operation::GetQueueUrl,
+            Operation::ListQueues,
+            Operation::ListMessageMoveTasks,
+            Operation::StartMessageMoveTask,
+            Operation::CancelMessageMoveTask,
+        ];
+        for operation in Operation::ALL {
+            assert_eq!(
+                names_a_queue(*operation),
+                !general.contains(operation),
+                "{operation:?}"
+            );
+        }
+    }
+
     /// The direct read of `decode_json` must agree with the checked path through a JSON value on
     /// every operation: complete inputs decode the same, and an input missing a required member (at
     /// any depth, absent or null) gets the same error.

@@ -480,6 +480,40 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_result_is_an_empty_element_tag() {
+        let empty = render_response(Operation::ReceiveMessage, &serde_json::json!({}), "id");
+        assert!(
+            empty.contains("<ReceiveMessageResult/><ResponseMetadata>"),
+            "{empty}"
+        );
+        let full = render_response(
+            Operation::GetQueueUrl,
+            &serde_json::json!({"QueueUrl": "u"}),
+            "id",
+        );
+        assert!(
+            full.contains("<GetQueueUrlResult><QueueUrl>u</QueueUrl></GetQueueUrlResult>"),
+            "{full}"
+        );
+        // An action without a result has no result element at all.
+        let none = render_response(Operation::DeleteQueue, &serde_json::json!({}), "id");
+        assert!(!none.contains("Result"), "{none}");
+    }
+
+    #[test]
+    fn json_rendering_keeps_the_documents_outline() {
+        let out = render_response_json(
+            Operation::ListQueues,
+            &serde_json::json!({"QueueUrls": ["a", "b"]}),
+            "id",
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"ListQueuesResponse":{"ListQueuesResult":{"QueueUrls":["a","b"]},"ResponseMetadata":{"RequestId":"id"}}}"#
+        );
+    }
+
+    #[test]
     fn entries_numbered_zero_are_refused_not_dropped() {
         for text in [
             "Attribute.0.Name=DelaySeconds&Attribute.0.Value=5",
