@@ -714,7 +714,9 @@ async fn a_get_without_an_action_is_404_unknown_operation() {
 }
 
 /// `Accept: application/json` on a Query request (GET or POST) gets the response as JSON, shaped as the
-/// XML document (`<Op>Response`, `<Op>Result`, `ResponseMetadata`); the default stays XML.
+/// XML document (`<Op>Response`, `<Op>Result`, `ResponseMetadata`); the default stays XML. The outline is
+/// AWS's; the result's member names are a snapshot of Sluice's choice, the AWS JSON 1.0 names (AWS's
+/// own are its internal ones, such as `queueUrls`, with absent members written as null).
 #[tokio::test]
 async fn a_query_request_accepting_json_is_answered_in_json() {
     let server = TestServer::start().await;
