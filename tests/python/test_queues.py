@@ -377,6 +377,39 @@ def test_aws_style_queue_urls_resolve(make_client, sqs, queue_url, queue_name):
         west.get_queue_attributes(QueueUrl=west_url, AttributeNames=["All"])
 
 
+def test_a_bare_queue_name_is_a_queue_url(make_client, sqs, protocol):
+    """AWS takes a queue's name wherever a QueueUrl goes, resolved in the caller's account and region."""
+    name = unique_name("bare")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    sent = sqs.send_message(QueueUrl=name, MessageBody="by name")
+    sqs.send_message_batch(QueueUrl=name, Entries=[{"Id": "a", "MessageBody": "batch"}])
+    messages = sqs.receive_message(QueueUrl=name, MaxNumberOfMessages=10, WaitTimeSeconds=0)["Messages"]
+    assert {m["Body"] for m in messages} == {"by name", "batch"}
+    assert sent["MessageId"] in {m["MessageId"] for m in messages}
+    sqs.change_message_visibility(QueueUrl=name, ReceiptHandle=messages[0]["ReceiptHandle"], VisibilityTimeout=60)
+    sqs.delete_message(QueueUrl=name, ReceiptHandle=messages[0]["ReceiptHandle"])
+    sqs.delete_message_batch(QueueUrl=name, Entries=[{"Id": "b", "ReceiptHandle": messages[1]["ReceiptHandle"]}])
+    sqs.set_queue_attributes(QueueUrl=name, Attributes={"DelaySeconds": "2"})
+    assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["DelaySeconds"])["Attributes"] == {"DelaySeconds": "2"}
+    sqs.tag_queue(QueueUrl=name, Tags={"via": "name"})
+    assert sqs.list_queue_tags(QueueUrl=name)["Tags"] == {"via": "name"}
+
+    # Another account, or another region, has no queue of that name.
+    other_account = make_client(access_key="123456789012")
+    with expect_error(NON_EXISTENT_QUEUE, 400, missing_queue_message(protocol)):
+        other_account.get_queue_attributes(QueueUrl=name, AttributeNames=["All"])
+    west = make_client(region="eu-west-1")
+    with expect_error(NON_EXISTENT_QUEUE, 400, missing_queue_message(protocol)):
+        west.get_queue_attributes(QueueUrl=name, AttributeNames=["All"])
+    west.create_queue(QueueName=name)
+    arn = west.get_queue_attributes(QueueUrl=name, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    assert arn == f"arn:aws:sqs:eu-west-1:{DEFAULT_ACCOUNT}:{name}"
+    west.delete_queue(QueueUrl=name)
+    sqs.delete_queue(QueueUrl=name)
+    with expect_error(NON_EXISTENT_QUEUE, 400, missing_queue_message(protocol)):
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+
+
 def test_list_queues_returns_at_most_1000_and_pages_only_with_max_results(make_client):
     """ListQueues reference: without MaxResults at most 1,000 URLs come back and no NextToken; a
     NextToken is returned only when MaxResults is set and more results remain."""

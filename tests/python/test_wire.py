@@ -22,6 +22,7 @@ from conftest import (
     NAME_MESSAGE,
     NON_EXISTENT_QUEUE,
     expect_error,
+    missing_queue_message,
     raw_http_once,
     raw_request,
     unique_name,
@@ -76,19 +77,16 @@ def test_list_queues_max_results_out_of_range_leaves_the_server_up(sqs, max_resu
         "http://127.0.0.1:1/a/b/c/d",
         "http://127.0.0.1:1/" + DEFAULT_ACCOUNT + "/" + "q" * 20000,
         "http://127.0.0.1:1/" + "9" * 5000 + "/q",
+        "arn:aws:sqs:us-east-1:" + DEFAULT_ACCOUNT + ":q",
     ],
-    ids=["not-a-url", "no-path", "too-many-segments", "huge-name", "huge-account"],
+    ids=["not-a-url", "no-path", "too-many-segments", "huge-name", "huge-account", "arn"],
 )
-def test_invalid_queue_urls_are_client_errors(sqs, url, assert_alive):
-    """The CreateQueue / GetQueueAttributes / SetQueueAttributes references list InvalidAddress with HTTP
-    status 400 for an address that is not valid; some malformed URLs may be answered as NonExistentQueue
-    (also 400). Either way: a 400 sender error, never a server error or a dropped connection."""
-    with pytest.raises(ClientError) as info:
+def test_queue_urls_naming_no_queue_are_non_existent_queue(sqs, protocol, url, assert_alive):
+    """AWS answers a QueueUrl that names no queue, whatever its form, as a queue that does not exist
+    (AWS.SimpleQueueService.NonExistentQueue), not InvalidAddress: a bare name is a queue name, and an
+    ARN is not a URL."""
+    with expect_error(NON_EXISTENT_QUEUE, 400, missing_queue_message(protocol)):
         sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
-    error = info.value.response
-    assert error["Error"]["Code"] in ("InvalidAddress", NON_EXISTENT_QUEUE), error
-    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400, error
-    assert error["Error"].get("Type") == "Sender", error
     assert_alive()
 
 
@@ -464,14 +462,65 @@ def test_query_set_queue_attributes_examples_of_the_api_reference(raw, sqs, name
 
 
 @raw_http_once
-def test_query_get_create_queue_example_of_the_api_reference(raw, sqs):
-    """The CreateQueue reference's GET example: the action in the query string of the queue's own URL."""
+def test_query_get_create_queue_on_a_queue_url_is_invalid_action(raw, sqs):
+    """The CreateQueue reference's GET example sends CreateQueue to a queue's own URL; AWS answers any
+    action that is not about that queue there with 400 InvalidAction, by GET or POST."""
     name = unique_name("refget")
+    sqs.create_queue(QueueName=name)
     path = (
         f"/{DEFAULT_ACCOUNT}/{name}/?Action=CreateQueue&QueueName={name}&Attribute.1.Name=DelaySeconds"
         "&Attribute.1.Value=45&Expires=2020-12-20T22%3A52%3A43PST&Version=2012-11-05"
     )
     response = raw(b"", {}, path=path, method="GET")
+    assert response.status == 400, response.body
+    assert query_error(response) == ("Sender", "InvalidAction", "The action CreateQueue is not valid for this endpoint.")
+    response = raw(b"", {}, path=f"/{DEFAULT_ACCOUNT}/{name}?Action=ListQueues", method="GET")
+    assert query_error(response) == ("Sender", "InvalidAction", "The action ListQueues is not valid for this endpoint.")
+    response = raw(b"Action=ListQueues", {"Content-Type": FORM}, path=f"/{DEFAULT_ACCOUNT}/{name}")
+    assert query_error(response) == ("Sender", "InvalidAction", "The action ListQueues is not valid for this endpoint.")
+    # The queue's own actions are served at its URL.
+    response = raw(b"", {}, path=f"/{DEFAULT_ACCOUNT}/{name}?Action=GetQueueAttributes&AttributeName.1=DelaySeconds", method="GET")
     assert response.status == 200, response.body
-    url = ET.fromstring(response.body).findtext("sqs:CreateQueueResult/sqs:QueueUrl", namespaces=NS)
-    assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["DelaySeconds"])["Attributes"] == {"DelaySeconds": "45"}
+    assert sqs.get_queue_attributes(QueueUrl=name, AttributeNames=["DelaySeconds"])["Attributes"] == {"DelaySeconds": "0"}
+
+
+@raw_http_once
+@pytest.mark.parametrize("path", ["/", "/{account}/{name}", "/{account}/{name}/"])
+def test_query_get_without_an_action_is_404_unknown_operation(raw, sqs, path):
+    name = unique_name("noaction")
+    sqs.create_queue(QueueName=name)
+    response = raw(b"", {}, path=path.format(account=DEFAULT_ACCOUNT, name=name), method="GET")
+    assert response.status == 404, response
+    assert response.body == b"<UnknownOperationException/>", response.body
+
+
+@raw_http_once
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_query_request_accepting_json_is_answered_in_json(raw, sqs, method):
+    """A Query request with `Accept: application/json` gets its response as JSON, under
+    `<Action>Response`; without that header it stays XML."""
+    prefix = unique_name("acceptjson")
+    url = sqs.create_queue(QueueName=prefix)["QueueUrl"]
+    params = urllib.parse.urlencode({"Action": "ListQueues", "QueueNamePrefix": prefix})
+    if method == "GET":
+        response = raw(b"", {"Accept": "application/json"}, path=f"/?{params}", method="GET")
+    else:
+        response = raw(params.encode(), {"Content-Type": FORM, "Accept": "application/json"})
+    assert response.status == 200, response.body
+    assert response.header("Content-Type").startswith("application/json"), response.headers
+    document = response.json()
+    assert list(document) == ["ListQueuesResponse"], document
+    assert document["ListQueuesResponse"]["ListQueuesResult"]["QueueUrls"] == [url]
+    assert document["ListQueuesResponse"]["ResponseMetadata"]["RequestId"] == response.header("x-amzn-RequestId")
+    plain = raw(params.encode(), {"Content-Type": FORM})
+    assert ET.fromstring(plain.body).tag == "{http://queue.amazonaws.com/doc/2012-11-05/}ListQueuesResponse"
+
+
+@raw_http_once
+def test_query_empty_result_is_self_closed(raw, sqs):
+    url = sqs.create_queue(QueueName=unique_name("emptyresult"))["QueueUrl"]
+    response = query_call(raw, {"Action": "ReceiveMessage", "QueueUrl": url, "WaitTimeSeconds": "0"})
+    assert response.status == 200, response.body
+    assert b"<ReceiveMessageResult/>" in response.body, response.body
+    response = query_call(raw, {"Action": "ListQueues", "QueueNamePrefix": unique_name("none")})
+    assert b"<ListQueuesResult/>" in response.body, response.body

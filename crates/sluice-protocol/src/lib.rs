@@ -183,6 +183,40 @@ pub fn encode_response(
     }
 }
 
+/// Renders a successful Query response as JSON, for a client that sent `Accept: application/json`.
+pub fn encode_query_response_json(
+    operation: Operation,
+    output: &Response,
+    request_id: &str,
+) -> WireResponse {
+    WireResponse {
+        status: 200,
+        content_type: "application/json",
+        query_error: None,
+        body: query::render_response_json(operation, &output.to_json(), request_id),
+    }
+}
+
+/// AWS's answer to a Query `GET` that names no action: 404 and an `UnknownOperationException` element,
+/// not an `ErrorResponse` document.
+pub fn unknown_operation_response() -> WireResponse {
+    WireResponse {
+        status: 404,
+        content_type: "text/xml",
+        query_error: None,
+        body: query::UNKNOWN_OPERATION_BODY.as_bytes().to_vec(),
+    }
+}
+
+/// Whether `operation` acts on one queue (its input names it by `QueueUrl`): the only actions a queue's
+/// own URL is an endpoint for.
+pub fn names_a_queue(operation: Operation) -> bool {
+    let m = model();
+    m.shape(&m.operations[operation.name()].input)
+        .member("QueueUrl")
+        .is_some()
+}
+
 /// Renders an error in the request's protocol: the only two places errors are written.
 pub fn encode_error(protocol: Protocol, error: &ApiError, request_id: &str) -> WireResponse {
     match protocol {
@@ -269,6 +303,25 @@ mod tests {
             _ => {}
         }
         variants
+    }
+
+    #[test]
+    fn only_actions_on_one_queue_name_a_queue() {
+        let general = [
+            Operation::CreateQueue,
+            Operation::GetQueueUrl,
+            Operation::ListQueues,
+            Operation::ListMessageMoveTasks,
+            Operation::StartMessageMoveTask,
+            Operation::CancelMessageMoveTask,
+        ];
+        for operation in Operation::ALL {
+            assert_eq!(
+                names_a_queue(*operation),
+                !general.contains(operation),
+                "{operation:?}"
+            );
+        }
     }
 
     /// The direct read of `decode_json` must agree with the checked path through a JSON value on

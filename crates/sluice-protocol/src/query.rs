@@ -277,17 +277,47 @@ pub fn render_response(operation: Operation, output: &Value, request_id: &str) -
     xml.push_str("<?xml version=\"1.0\"?>");
     xml.push_str(&format!("<{op}Response xmlns=\"{XML_NAMESPACE}\">"));
     if let Some(output_shape) = &m.operations[op].output {
-        xml.push_str(&format!("<{op}Result>"));
+        let mut result = String::new();
         if let Value::Object(members) = output {
-            write_members(m, m.shape(output_shape), members, &mut xml);
+            write_members(m, m.shape(output_shape), members, &mut result);
         }
-        xml.push_str(&format!("</{op}Result>"));
+        // AWS writes a result with nothing in it as an empty-element tag.
+        if result.is_empty() {
+            xml.push_str(&format!("<{op}Result/>"));
+        } else {
+            xml.push_str(&format!("<{op}Result>{result}</{op}Result>"));
+        }
     }
     xml.push_str("<ResponseMetadata><RequestId>");
     escape_into(request_id, &mut xml);
     xml.push_str(&format!("</RequestId></ResponseMetadata></{op}Response>"));
     xml
 }
+
+/// Renders a successful response as JSON, for a Query client that asks for it with `Accept:
+/// application/json`: the XML document's outline (`<Op>Response` holding `<Op>Result` and
+/// `ResponseMetadata`), with the result's members as AWS JSON 1.0 writes them.
+pub fn render_response_json(operation: Operation, output: &Value, request_id: &str) -> Vec<u8> {
+    let op = operation.name();
+    let mut response = Map::new();
+    if model().operations[op].output.is_some() {
+        let result = match output {
+            Value::Object(_) => output.clone(),
+            _ => Value::Object(Map::new()),
+        };
+        response.insert(format!("{op}Result"), result);
+    }
+    response.insert(
+        "ResponseMetadata".to_string(),
+        serde_json::json!({ "RequestId": request_id }),
+    );
+    let mut document = Map::new();
+    document.insert(format!("{op}Response"), Value::Object(response));
+    serde_json::to_vec(&Value::Object(document)).unwrap_or_default()
+}
+
+/// The body AWS answers a Query `GET` that names no action with (status 404).
+pub const UNKNOWN_OPERATION_BODY: &str = "<UnknownOperationException/>";
 
 /// Renders an error as a Query `ErrorResponse`.
 pub fn render_error(error: &ApiError, request_id: &str) -> String {
@@ -447,6 +477,40 @@ mod tests {
             let error = form(text).unwrap_err();
             assert_eq!(error.code, ErrorCode::MalformedQueryString, "{text}");
         }
+    }
+
+    #[test]
+    fn an_empty_result_is_an_empty_element_tag() {
+        let empty = render_response(Operation::ReceiveMessage, &serde_json::json!({}), "id");
+        assert!(
+            empty.contains("<ReceiveMessageResult/><ResponseMetadata>"),
+            "{empty}"
+        );
+        let full = render_response(
+            Operation::GetQueueUrl,
+            &serde_json::json!({"QueueUrl": "u"}),
+            "id",
+        );
+        assert!(
+            full.contains("<GetQueueUrlResult><QueueUrl>u</QueueUrl></GetQueueUrlResult>"),
+            "{full}"
+        );
+        // An action without a result has no result element at all.
+        let none = render_response(Operation::DeleteQueue, &serde_json::json!({}), "id");
+        assert!(!none.contains("Result"), "{none}");
+    }
+
+    #[test]
+    fn json_rendering_keeps_the_documents_outline() {
+        let out = render_response_json(
+            Operation::ListQueues,
+            &serde_json::json!({"QueueUrls": ["a", "b"]}),
+            "id",
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"ListQueuesResponse":{"ListQueuesResult":{"QueueUrls":["a","b"]},"ResponseMetadata":{"RequestId":"id"}}}"#
+        );
     }
 
     #[test]

@@ -7,8 +7,6 @@ use sluice_store::StoreError;
 pub enum QueueError {
     #[error("queue does not exist")]
     QueueDoesNotExist,
-    #[error("address {0} is not a queue url")]
-    InvalidAddress(String),
     #[error("invalid queue name {0}")]
     InvalidQueueName(String),
     #[error("invalid fifo queue name {0}")]
@@ -86,10 +84,6 @@ impl From<QueueError> for ApiError {
         use QueueError as E;
         match error {
             E::QueueDoesNotExist => ApiError::queue_does_not_exist(),
-            E::InvalidAddress(address) => ApiError::new(
-                ErrorCode::InvalidAddress,
-                format!("The address {address} is not valid for this endpoint."),
-            ),
             E::InvalidQueueName(_) => ApiError::new(
                 ErrorCode::InvalidParameterValue,
                 "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",

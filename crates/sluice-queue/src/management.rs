@@ -32,7 +32,7 @@ impl QueueService {
         ctx: &RequestContext,
         queue_url: &str,
     ) -> Result<QueueKey, QueueError> {
-        self.urls.resolve(queue_url, &ctx.region)
+        self.urls.resolve(queue_url, &ctx.account_id, &ctx.region)
     }
 
     async fn load(&self, key: &QueueKey) -> Result<Arc<QueueRecord>, QueueError> {

@@ -106,21 +106,33 @@ impl QueueUrls {
         )
     }
 
-    /// Finds the queue a `QueueUrl` parameter names. Any host is accepted, as clients configured for AWS
-    /// send AWS's own (`https://sqs.<region>.amazonaws.com/<account>/<name>`); the region comes from an
-    /// `sqs.<region>.` or `<region>.queue.` host, else from the request.
-    pub fn resolve(&self, queue_url: &str, request_region: &str) -> Result<QueueKey, QueueError> {
-        let invalid = || QueueError::InvalidAddress(queue_url.to_string());
-        let rest = queue_url
+    /// Finds the queue a `QueueUrl` parameter names, as SQS does: a URL of any host (clients configured
+    /// for AWS send AWS's own, `https://sqs.<region>.amazonaws.com/<account>/<name>`), whose region comes
+    /// from an `sqs.<region>.` or `<region>.queue.` host, else from the request; or a bare queue name, in
+    /// the caller's account and region. Text that is neither names no queue that can exist, and SQS
+    /// answers it as it answers a queue that does not exist.
+    pub fn resolve(
+        &self,
+        queue_url: &str,
+        account: &str,
+        request_region: &str,
+    ) -> Result<QueueKey, QueueError> {
+        let Some(rest) = queue_url
             .strip_prefix("https://")
             .or_else(|| queue_url.strip_prefix("http://"))
-            .ok_or_else(invalid)?;
-        let (authority, path) = rest.split_once('/').ok_or_else(invalid)?;
+        else {
+            return Ok(QueueKey {
+                account_id: account.to_string(),
+                region: request_region.to_string(),
+                name: queue_url.to_string(),
+            });
+        };
+        let (authority, path) = rest.split_once('/').ok_or(QueueError::QueueDoesNotExist)?;
         let path = path.split(['?', '#']).next().unwrap_or(path);
         let mut segments = path.split('/').filter(|s| !s.is_empty());
         let (Some(account), Some(name), None) = (segments.next(), segments.next(), segments.next())
         else {
-            return Err(invalid());
+            return Err(QueueError::QueueDoesNotExist);
         };
         let (host, _) = split_host_port(authority);
         let region = region_from_host(host).unwrap_or(request_region);
@@ -210,8 +222,9 @@ mod tests {
     #[test]
     fn any_host_resolves_by_account_and_name() {
         let urls = QueueUrls::new("http://127.0.0.1:9324", "us-east-1");
+        let resolve = |url: &str, region: &str| urls.resolve(url, "000000000000", region);
         assert_eq!(
-            urls.resolve(
+            resolve(
                 "https://sqs.us-west-2.amazonaws.com/123456789012/q",
                 "us-east-1"
             )
@@ -219,26 +232,48 @@ mod tests {
             key("us-west-2", "123456789012", "q")
         );
         assert_eq!(
-            urls.resolve("http://other-host:1234/000000000000/q", "ap-south-1")
-                .unwrap(),
+            resolve("http://other-host:1234/000000000000/q", "ap-south-1").unwrap(),
             key("ap-south-1", "000000000000", "q")
         );
         assert_eq!(
-            urls.resolve(
+            resolve(
                 "http://sqs.eu-west-1.localhost:9324/000000000000/q",
                 "us-east-1"
             )
             .unwrap(),
             key("eu-west-1", "000000000000", "q")
         );
+    }
+
+    #[test]
+    fn a_bare_name_is_a_queue_of_the_callers_account_and_region() {
+        let urls = QueueUrls::new("http://127.0.0.1:9324", "us-east-1");
+        assert_eq!(
+            urls.resolve("orders", "123456789012", "eu-west-1").unwrap(),
+            key("eu-west-1", "123456789012", "orders")
+        );
+        assert_eq!(
+            urls.resolve("orders.fifo", "1", "us-east-1").unwrap(),
+            key("us-east-1", "1", "orders.fifo")
+        );
+    }
+
+    #[test]
+    fn a_url_without_account_and_name_is_a_queue_that_does_not_exist() {
+        let urls = QueueUrls::new("http://127.0.0.1:9324", "us-east-1");
         for bad in [
-            "q",
+            "http://whatever-incorrect-queue-address",
             "http://host/q",
             "http://host/a/b/c",
-            "ftp://host/a/b",
-            "",
+            "https://host/",
         ] {
-            assert!(urls.resolve(bad, "us-east-1").is_err(), "{bad}");
+            assert!(
+                matches!(
+                    urls.resolve(bad, "000000000000", "us-east-1"),
+                    Err(QueueError::QueueDoesNotExist)
+                ),
+                "{bad}"
+            );
         }
     }
 

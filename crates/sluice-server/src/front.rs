@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -67,11 +67,12 @@ impl Front {
         body: Bytes,
     ) -> WireResponse {
         let decoded = match protocol {
-            Protocol::Json => decode_json(headers, &body),
+            Protocol::Json => decode_json(headers, &body).map(Some),
             Protocol::Query => decode_query(method, uri, headers, &body),
         };
         let result = match decoded {
-            Ok(request) => {
+            Ok(None) => return sluice_protocol::unknown_operation_response(),
+            Ok(Some(request)) => {
                 let operation = request.operation();
                 // Attached to the handling future, not entered: a long poll must not lend its span to
                 // whatever else runs on the thread while it waits.
@@ -86,6 +87,9 @@ impl Front {
             Err(e) => Err(e),
         };
         match result {
+            Ok((operation, response)) if protocol == Protocol::Query && accepts_json(headers) => {
+                sluice_protocol::encode_query_response_json(operation, &response, &ctx.request_id)
+            }
             Ok((operation, response)) => {
                 sluice_protocol::encode_response(protocol, operation, &response, &ctx.request_id)
             }
@@ -171,6 +175,29 @@ fn protocol_of(headers: &HeaderMap) -> Protocol {
     }
 }
 
+/// Whether a Query client asked for its response in JSON: the first of the JSON and XML media types its
+/// `Accept` header lists is `application/json`. Without one, Query responses are XML.
+fn accepts_json(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|range| range.split(';').next().unwrap_or_default().trim())
+        .find_map(|media| {
+            if media.eq_ignore_ascii_case("application/json") {
+                Some(true)
+            } else if media.eq_ignore_ascii_case("text/xml")
+                || media.eq_ignore_ascii_case("application/xml")
+            {
+                Some(false)
+            } else {
+                None
+            }
+        })
+        .unwrap_or(false)
+}
+
 /// The answer to a request that is refused before it is read, in its protocol.
 pub fn error_response(headers: &HeaderMap, error: &ApiError) -> Response<Full<Bytes>> {
     let request_id = uuid::Uuid::new_v4().to_string();
@@ -249,7 +276,14 @@ fn decode_json(headers: &HeaderMap, body: &[u8]) -> Decoded {
     sluice_protocol::decode_json(operation, body)
 }
 
-fn decode_query(method: &Method, uri: &http::Uri, headers: &HeaderMap, body: &[u8]) -> Decoded {
+/// A Query request's typed request, or `None` for a `GET` that names no action (which AWS answers
+/// with a bare 404 rather than an error document).
+fn decode_query(
+    method: &Method,
+    uri: &http::Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Option<sluice_model::types::Request>, ApiError> {
     let mut params = Params::new();
     if let Some(query) = uri.query() {
         sluice_protocol::parse_form(query.as_bytes(), &mut params)?;
@@ -275,6 +309,9 @@ fn decode_query(method: &Method, uri: &http::Uri, headers: &HeaderMap, body: &[u
         sluice_protocol::parse_form(body, &mut params)?;
     }
     let Some(action) = params.get("Action").cloned() else {
+        if method == Method::GET {
+            return Ok(None);
+        }
         return Err(ApiError::new(
             ErrorCode::MissingAction,
             "No action was supplied with this request.",
@@ -282,11 +319,14 @@ fn decode_query(method: &Method, uri: &http::Uri, headers: &HeaderMap, body: &[u
     };
     let operation =
         Operation::from_name(&action).ok_or_else(|| sluice_protocol::unknown_action(&action))?;
-    // `POST /<account>/<queue>` names the queue in the path, as clients that use the queue URL as their
-    // endpoint send it.
-    if !params.contains_key("QueueUrl") {
-        let segments: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
-        if let [account, queue] = segments.as_slice() {
+    // A `/<account>/<queue>` path makes the queue's URL the endpoint, as clients that use it as their
+    // endpoint send it: it names the queue, and serves only the actions about one queue.
+    let segments: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
+    if let [account, queue] = segments.as_slice() {
+        if !sluice_protocol::names_a_queue(operation) {
+            return Err(sluice_protocol::unknown_action(&action));
+        }
+        if !params.contains_key("QueueUrl") {
             let host = headers
                 .get(HOST)
                 .and_then(|v| v.to_str().ok())
@@ -298,7 +338,7 @@ fn decode_query(method: &Method, uri: &http::Uri, headers: &HeaderMap, body: &[u
         }
     }
     let value = sluice_protocol::params_to_value(operation, &params)?;
-    sluice_protocol::decode(Protocol::Query, operation, value)
+    sluice_protocol::decode(Protocol::Query, operation, value).map(Some)
 }
 
 fn http_response(wire: WireResponse, request_id: &str) -> Response<Full<Bytes>> {

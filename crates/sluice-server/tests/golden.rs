@@ -70,10 +70,13 @@ fn xml_error(code: &str, message: &str) -> String {
     )
 }
 
+/// A Query response document; `Some("")` is a result with nothing in it, which AWS self-closes.
 fn xml_ok(op: &str, result: Option<&str>) -> String {
-    let result = result
-        .map(|r| format!("<{op}Result>{r}</{op}Result>"))
-        .unwrap_or_default();
+    let result = match result {
+        Some("") => format!("<{op}Result/>"),
+        Some(r) => format!("<{op}Result>{r}</{op}Result>"),
+        None => String::new(),
+    };
     format!(
         "<?xml version=\"1.0\"?><{op}Response xmlns=\"{XMLNS}\">{result}<ResponseMetadata><RequestId>{{REQUEST_ID}}</RequestId></ResponseMetadata></{op}Response>"
     )
@@ -614,29 +617,204 @@ async fn a_get_query_string_request_works_like_a_post() {
             Some(&format!("<QueueUrl>{}</QueueUrl>", server.queue_url("one")))
         )
     );
+}
 
-    // The CreateQueue reference's GET example: the action in the query string of a queue-URL path.
-    let get = raw(
+/// A queue's URL is the endpoint of the actions about that queue only: any other action sent there,
+/// by GET or POST, is `InvalidAction` for that endpoint. (The CreateQueue reference's GET example sends
+/// CreateQueue to a queue-URL path; AWS itself refuses it.)
+#[tokio::test]
+async fn a_queue_url_endpoint_serves_only_queue_actions() {
+    let server = TestServer::start().await;
+    query(&server, "Action=CreateQueue&QueueName=MyQueue").await;
+    let get = |target: &str| {
+        raw(
+            server.addr(),
+            http_request("GET", target, &server.host(), &[], b""),
+        )
+    };
+    let r = get("/000000000000/MyQueue/?Action=CreateQueue&QueueName=MyQueue&Attribute.1.Name=DelaySeconds&Attribute.1.Value=45&Expires=2020-12-20T22%3A52%3A43PST&Version=2012-11-05").await;
+    assert_head(&r, 400, "text/xml", None);
+    assert_eq!(
+        r.normalised(),
+        xml_error(
+            "InvalidAction",
+            "The action CreateQueue is not valid for this endpoint."
+        )
+    );
+    for action in [
+        "ListQueues",
+        "GetQueueUrl&QueueName=MyQueue",
+        "ListMessageMoveTasks&SourceArn=arn:aws:sqs:us-east-1:000000000000:MyQueue",
+    ] {
+        let r = get(&format!("/000000000000/MyQueue?Action={action}")).await;
+        let name = action.split('&').next().unwrap_or(action);
+        assert_eq!(
+            r.normalised(),
+            xml_error(
+                "InvalidAction",
+                &format!("The action {name} is not valid for this endpoint.")
+            ),
+            "{action}"
+        );
+    }
+    let r = raw(
+        server.addr(),
+        query_post(&server.host(), "/000000000000/MyQueue", "Action=ListQueues"),
+    )
+    .await;
+    assert_eq!(
+        r.normalised(),
+        xml_error(
+            "InvalidAction",
+            "The action ListQueues is not valid for this endpoint."
+        )
+    );
+    // The queue's own actions are served there, by GET as by POST.
+    let r =
+        get("/000000000000/MyQueue?Action=GetQueueAttributes&AttributeName.1=DelaySeconds").await;
+    assert_head(&r, 200, "text/xml", None);
+    assert_eq!(
+        r.normalised(),
+        xml_ok(
+            "GetQueueAttributes",
+            Some("<Attribute><Name>DelaySeconds</Name><Value>0</Value></Attribute>")
+        )
+    );
+    // The service endpoint still serves every action.
+    let r = get("/?Action=ListQueues").await;
+    assert_head(&r, 200, "text/xml", None);
+}
+
+/// A GET that names no action gets AWS's bare 404, not an error document.
+#[tokio::test]
+async fn a_get_without_an_action_is_404_unknown_operation() {
+    let server = TestServer::start().await;
+    query(&server, "Action=CreateQueue&QueueName=q").await;
+    for target in [
+        "/000000000000/q",
+        "/000000000000/q/",
+        "/",
+        "/?Version=2012-11-05",
+    ] {
+        let r = raw(
+            server.addr(),
+            http_request("GET", target, &server.host(), &[], b""),
+        )
+        .await;
+        assert_head(&r, 404, "text/xml", None);
+        assert_eq!(r.text(), "<UnknownOperationException/>", "{target}");
+    }
+    // A POST without an action stays MissingAction (see missing_action_xml).
+    let r = raw(
+        server.addr(),
+        query_post(&server.host(), "/000000000000/q", "Version=2012-11-05"),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+}
+
+/// `Accept: application/json` on a Query request (GET or POST) gets the response as JSON, shaped as the
+/// XML document (`<Op>Response`, `<Op>Result`, `ResponseMetadata`); the default stays XML. The outline is
+/// AWS's; the result's member names are a snapshot of Sluice's choice, the AWS JSON 1.0 names (AWS's
+/// own are its internal ones, such as `queueUrls`, with absent members written as null).
+#[tokio::test]
+async fn a_query_request_accepting_json_is_answered_in_json() {
+    let server = TestServer::start().await;
+    let accept_json = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("Accept", "application/json"),
+    ];
+    let post = |body: &'static str, headers: &[(&str, &str)]| {
+        raw(
+            server.addr(),
+            http_request("POST", "/", &server.host(), headers, body.as_bytes()),
+        )
+    };
+    let r = post("Action=ListQueues", &accept_json).await;
+    assert_head(&r, 200, "application/json", None);
+    assert_eq!(
+        r.normalised(),
+        r#"{"ListQueuesResponse":{"ListQueuesResult":{},"ResponseMetadata":{"RequestId":"{REQUEST_ID}"}}}"#
+    );
+    let r = post("Action=CreateQueue&QueueName=one", &accept_json).await;
+    assert_eq!(
+        r.normalised(),
+        format!(
+            r#"{{"CreateQueueResponse":{{"CreateQueueResult":{{"QueueUrl":"{}"}},"ResponseMetadata":{{"RequestId":"{{REQUEST_ID}}"}}}}}}"#,
+            server.queue_url("one")
+        )
+    );
+    let r = raw(
         server.addr(),
         http_request(
             "GET",
-            "/123456789012/MyQueue/?Action=CreateQueue&QueueName=MyQueue&Attribute.1.Name=DelaySeconds&Attribute.1.Value=45&Expires=2020-12-20T22%3A52%3A43PST&Version=2012-11-05",
+            "/?Action=ListQueues",
             &server.host(),
-            &[],
+            &[("Accept", "application/json")],
             b"",
         ),
     )
     .await;
-    assert_head(&get, 200, "text/xml", None);
+    assert_head(&r, 200, "application/json", None);
     assert_eq!(
-        get.normalised(),
-        xml_ok(
-            "CreateQueue",
-            Some(&format!(
-                "<QueueUrl>{}</QueueUrl>",
-                server.queue_url("MyQueue")
-            ))
+        r.normalised(),
+        format!(
+            r#"{{"ListQueuesResponse":{{"ListQueuesResult":{{"QueueUrls":["{}"]}},"ResponseMetadata":{{"RequestId":"{{REQUEST_ID}}"}}}}}}"#,
+            server.queue_url("one")
         )
+    );
+    // An action without a result has only the metadata.
+    let url = form_encode(&server.queue_url("one"));
+    let r = raw(
+        server.addr(),
+        http_request(
+            "POST",
+            "/",
+            &server.host(),
+            &accept_json,
+            format!("Action=PurgeQueue&QueueUrl={url}").as_bytes(),
+        ),
+    )
+    .await;
+    assert_eq!(
+        r.normalised(),
+        r#"{"PurgeQueueResponse":{"ResponseMetadata":{"RequestId":"{REQUEST_ID}"}}}"#
+    );
+    // XML when XML comes first, or no Accept is sent.
+    for headers in [
+        &[("Content-Type", "application/x-www-form-urlencoded")][..],
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Accept", "text/xml, application/json"),
+        ][..],
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Accept", "*/*"),
+        ][..],
+    ] {
+        let r = post("Action=ListQueues", headers).await;
+        assert_head(&r, 200, "text/xml", None);
+    }
+}
+
+/// A result with nothing in it is written as an empty-element tag, as AWS writes it.
+#[tokio::test]
+async fn an_empty_result_is_self_closed() {
+    let server = TestServer::start().await;
+    let r = query(&server, "Action=ListQueues").await;
+    assert_eq!(r.normalised(), xml_ok("ListQueues", Some("")));
+    assert!(r.text().contains("<ListQueuesResult/>"), "{}", r.text());
+    query(&server, "Action=CreateQueue&QueueName=empty").await;
+    let url = form_encode(&server.queue_url("empty"));
+    let r = query(
+        &server,
+        &format!("Action=ReceiveMessage&QueueUrl={url}&WaitTimeSeconds=0"),
+    )
+    .await;
+    assert_head(&r, 200, "text/xml", None);
+    assert_eq!(
+        r.normalised(),
+        format!("<?xml version=\"1.0\"?><ReceiveMessageResponse xmlns=\"{XMLNS}\"><ReceiveMessageResult/><ResponseMetadata><RequestId>{{REQUEST_ID}}</RequestId></ResponseMetadata></ReceiveMessageResponse>")
     );
 }
 
@@ -1007,23 +1185,39 @@ async fn malformed_json_body() {
     );
 }
 
-/// InvalidAddress is HTTP 400.
+/// A `QueueUrl` that names no queue, whatever its form, is answered as a queue that does not exist.
 #[tokio::test]
-async fn invalid_address_is_400_per_the_api_reference() {
-    // The CreateQueue/GetQueueAttributes/SetQueueAttributes references list InvalidAddress with HTTP 400.
+async fn a_queue_url_naming_no_queue_is_non_existent_queue() {
     let server = TestServer::start().await;
     let r = json(
         &server,
         "GetQueueAttributes",
-        r#"{"QueueUrl":"not-a-url","AttributeNames":["All"]}"#,
+        r#"{"QueueUrl":"http://whatever-incorrect-queue-address","AttributeNames":["All"]}"#,
     )
     .await;
-    assert_eq!(
-        r.header("x-amzn-query-error"),
-        Some("InvalidAddress;Sender")
+    assert_head(
+        &r,
+        400,
+        JSON_TYPE,
+        Some("AWS.SimpleQueueService.NonExistentQueue;Sender"),
     );
-    assert_eq!(r.json()["__type"], "com.amazonaws.sqs#InvalidAddress");
-    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        r.text(),
+        r#"{"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"The specified queue does not exist."}"#
+    );
+    let r = query(
+        &server,
+        "Action=GetQueueAttributes&QueueUrl=http%3A%2F%2Fwhatever-incorrect-queue-address&AttributeName.1=All",
+    )
+    .await;
+    assert_head(&r, 400, "text/xml", None);
+    assert_eq!(
+        r.normalised(),
+        xml_error(
+            "AWS.SimpleQueueService.NonExistentQueue",
+            "The specified queue does not exist for this wsdl version."
+        )
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------------

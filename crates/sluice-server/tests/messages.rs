@@ -2233,21 +2233,12 @@ async fn receive_message_rejects_out_of_range_parameters() {
     server.shutdown().await;
 }
 
-/// The modelled error the message actions are expected to fail with.
-#[derive(Clone, Copy)]
-enum QueueFault {
-    DoesNotExist,
-    InvalidAddress,
-}
-
-/// Runs each message action on `url`, asserts that each fails with the `fault` variant of its
-/// operation's error, and returns each operation's name with the error's status, code and message.
+/// Runs each message action on `url`, asserts that each fails with the `QueueDoesNotExist` variant of
+/// its operation's error, and returns each operation's name with the error's status, code and message.
 async fn message_action_errors(
     client: &Client,
     url: &str,
-    fault: QueueFault,
 ) -> Vec<(&'static str, (u16, String, String))> {
-    let missing = matches!(fault, QueueFault::DoesNotExist);
     let mut out = Vec::new();
     let err = client
         .send_message()
@@ -2257,22 +2248,14 @@ async fn message_action_errors(
         .await
         .unwrap_err();
     assert_is(&err, |e| {
-        if missing {
-            matches!(e, SendMessageError::QueueDoesNotExist(_))
-        } else {
-            matches!(e, SendMessageError::InvalidAddress(_))
-        }
+        matches!(e, SendMessageError::QueueDoesNotExist(_))
     });
     out.push(("SendMessage", parts(&err)));
     let err = try_send_batch(client, url, vec![send_entry("a", "x")])
         .await
         .unwrap_err();
     assert_is(&err, |e| {
-        if missing {
-            matches!(e, SendMessageBatchError::QueueDoesNotExist(_))
-        } else {
-            matches!(e, SendMessageBatchError::InvalidAddress(_))
-        }
+        matches!(e, SendMessageBatchError::QueueDoesNotExist(_))
     });
     out.push(("SendMessageBatch", parts(&err)));
     let err = client
@@ -2282,11 +2265,7 @@ async fn message_action_errors(
         .await
         .unwrap_err();
     assert_is(&err, |e| {
-        if missing {
-            matches!(e, ReceiveMessageError::QueueDoesNotExist(_))
-        } else {
-            matches!(e, ReceiveMessageError::InvalidAddress(_))
-        }
+        matches!(e, ReceiveMessageError::QueueDoesNotExist(_))
     });
     out.push(("ReceiveMessage", parts(&err)));
     let err = client
@@ -2297,22 +2276,14 @@ async fn message_action_errors(
         .await
         .unwrap_err();
     assert_is(&err, |e| {
-        if missing {
-            matches!(e, DeleteMessageError::QueueDoesNotExist(_))
-        } else {
-            matches!(e, DeleteMessageError::InvalidAddress(_))
-        }
+        matches!(e, DeleteMessageError::QueueDoesNotExist(_))
     });
     out.push(("DeleteMessage", parts(&err)));
     let err = try_delete_batch(client, url, vec![delete_entry("a", "h")])
         .await
         .unwrap_err();
     assert_is(&err, |e| {
-        if missing {
-            matches!(e, DeleteMessageBatchError::QueueDoesNotExist(_))
-        } else {
-            matches!(e, DeleteMessageBatchError::InvalidAddress(_))
-        }
+        matches!(e, DeleteMessageBatchError::QueueDoesNotExist(_))
     });
     out.push(("DeleteMessageBatch", parts(&err)));
     let err = client
@@ -2324,22 +2295,14 @@ async fn message_action_errors(
         .await
         .unwrap_err();
     assert_is(&err, |e| {
-        if missing {
-            matches!(e, ChangeMessageVisibilityError::QueueDoesNotExist(_))
-        } else {
-            matches!(e, ChangeMessageVisibilityError::InvalidAddress(_))
-        }
+        matches!(e, ChangeMessageVisibilityError::QueueDoesNotExist(_))
     });
     out.push(("ChangeMessageVisibility", parts(&err)));
     let err = try_visibility_batch(client, url, vec![visibility_entry("a", "h", 1)])
         .await
         .unwrap_err();
     assert_is(&err, |e| {
-        if missing {
-            matches!(e, ChangeMessageVisibilityBatchError::QueueDoesNotExist(_))
-        } else {
-            matches!(e, ChangeMessageVisibilityBatchError::InvalidAddress(_))
-        }
+        matches!(e, ChangeMessageVisibilityBatchError::QueueDoesNotExist(_))
     });
     out.push(("ChangeMessageVisibilityBatch", parts(&err)));
     out
@@ -2352,24 +2315,90 @@ async fn message_actions_on_a_missing_queue_are_queue_does_not_exist() {
     let url = server.queue_url("never-created");
     let code = "AWS.SimpleQueueService.NonExistentQueue";
     let message = "The specified queue does not exist.";
-    for (operation, (s, c, m)) in
-        message_action_errors(&client, &url, QueueFault::DoesNotExist).await
-    {
+    for (operation, (s, c, m)) in message_action_errors(&client, &url).await {
         assert_eq!((s, c.as_str()), (400, code), "{operation}");
         assert_eq!(m, message, "{operation}");
     }
     server.shutdown().await;
 }
 
+/// A `QueueUrl` that is no queue's URL names a queue that does not exist, as SQS answers it.
 #[tokio::test]
-async fn message_actions_on_a_queue_url_that_is_not_one_are_invalid_address() {
+async fn message_actions_on_a_queue_url_that_is_not_one_are_queue_does_not_exist() {
     let server = TestServer::start().await;
     let client = server.client();
-    let url = "not-a-queue-url";
-    let errors = message_action_errors(&client, url, QueueFault::InvalidAddress).await;
-    // SendMessage's error is checked to be a 400 with code InvalidAddress.
-    let (operation, (s, c, _)) = &errors[0];
-    assert_eq!((*s, c.as_str()), (400, "InvalidAddress"), "{operation}");
+    for url in ["http://whatever-incorrect-queue-address", "not a queue url"] {
+        for (operation, (s, c, m)) in message_action_errors(&client, url).await {
+            assert_eq!(
+                (s, c.as_str(), m.as_str()),
+                (
+                    400,
+                    "AWS.SimpleQueueService.NonExistentQueue",
+                    "The specified queue does not exist."
+                ),
+                "{operation} {url}"
+            );
+        }
+    }
+    server.shutdown().await;
+}
+
+/// Every message action takes a bare queue name for its `QueueUrl`.
+#[tokio::test]
+async fn message_actions_take_a_bare_queue_name() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    create(&client, "orders").await;
+    let id = send(&client, "orders", "first").await;
+    let batch = try_send_batch(&client, "orders", vec![send_entry("a", "second")])
+        .await
+        .unwrap();
+    assert_eq!(batch.successful().len(), 1);
+    let out = client
+        .receive_message()
+        .queue_url("orders")
+        .max_number_of_messages(10)
+        .wait_time_seconds(0)
+        .send()
+        .await
+        .unwrap();
+    let messages = out.messages();
+    assert_eq!(messages.len(), 2);
+    assert!(messages.iter().any(|m| m.message_id() == Some(id.as_str())));
+    let handle = |i: usize| messages[i].receipt_handle().unwrap_or_default().to_string();
+    client
+        .change_message_visibility()
+        .queue_url("orders")
+        .receipt_handle(handle(0))
+        .visibility_timeout(60)
+        .send()
+        .await
+        .unwrap();
+    let changed = try_visibility_batch(
+        &client,
+        "orders",
+        vec![visibility_entry("a", &handle(1), 60)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(changed.successful().len(), 1);
+    client
+        .delete_message()
+        .queue_url("orders")
+        .receipt_handle(handle(0))
+        .send()
+        .await
+        .unwrap();
+    let deleted = try_delete_batch(&client, "orders", vec![delete_entry("a", &handle(1))])
+        .await
+        .unwrap();
+    assert_eq!(deleted.successful().len(), 1);
+    client
+        .purge_queue()
+        .queue_url("orders")
+        .send()
+        .await
+        .unwrap();
     server.shutdown().await;
 }
 

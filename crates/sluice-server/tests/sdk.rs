@@ -381,22 +381,95 @@ async fn every_action_on_a_missing_queue_is_queue_does_not_exist() {
     check(s, &c, &m, "ListDeadLetterSourceQueues");
 }
 
+/// SQS answers a `QueueUrl` that names no queue as a queue that does not exist, whatever its form:
+/// nothing is `InvalidAddress` any more (AWS keeps that code for requests sent to an endpoint that is not
+/// its own).
 #[tokio::test]
-async fn a_queue_url_that_is_not_a_url_is_invalid_address() {
+async fn a_queue_url_naming_no_queue_is_queue_does_not_exist() {
     let server = TestServer::start().await;
     let client = server.client();
-    let err = client
+    create(&client, "present").await;
+    for url in [
+        "http://whatever-incorrect-queue-address",
+        "not-a-queue-url",
+        "http://127.0.0.1:1/a/b/c",
+        "https://host/",
+        // An ARN is not a URL: it is read as a queue name, which cannot hold colons.
+        "arn:aws:sqs:us-east-1:000000000000:present",
+        "000000000000/present",
+    ] {
+        let err = client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(A::All)
+            .send()
+            .await
+            .unwrap_err();
+        assert_is(&err, |e| {
+            matches!(e, GetQueueAttributesError::QueueDoesNotExist(_))
+        });
+        assert_eq!(
+            parts(&err),
+            (
+                400,
+                NON_EXISTENT_CODE.to_string(),
+                NON_EXISTENT_MESSAGE.to_string()
+            ),
+            "{url}"
+        );
+    }
+    server.shutdown().await;
+}
+
+/// A bare queue name is a `QueueUrl`, found in the account and region of the request.
+#[tokio::test]
+async fn a_bare_queue_name_is_a_queue_url_in_the_callers_account_and_region() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    let url = create(&client, "orders").await;
+    try_set(&client, "orders", &[(A::DelaySeconds, "3")])
+        .await
+        .unwrap();
+    assert_eq!(
+        attributes(&client, "orders", &[A::DelaySeconds]).await["DelaySeconds"],
+        "3"
+    );
+    client
+        .tag_queue()
+        .queue_url("orders")
+        .tags("via", "name")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags(&client, &url).await["via"], "name");
+
+    // Another account and another region hold their own `orders`.
+    let other = server.client_for("eu-west-1", "123456789012");
+    let err = other
         .get_queue_attributes()
-        .queue_url("not-a-queue-url")
-        .attribute_names(A::All)
+        .queue_url("orders")
         .send()
         .await
         .unwrap_err();
     assert_is(&err, |e| {
-        matches!(e, GetQueueAttributesError::InvalidAddress(_))
+        matches!(e, GetQueueAttributesError::QueueDoesNotExist(_))
     });
-    let (_, code, _) = parts(&err);
-    assert_eq!(code, "InvalidAddress");
+    let other_url = create(&other, "orders").await;
+    assert_ne!(other_url, url);
+    let arn = attributes(&other, "orders", &[A::QueueArn]).await;
+    assert_eq!(arn["QueueArn"], "arn:aws:sqs:eu-west-1:123456789012:orders");
+
+    client
+        .delete_queue()
+        .queue_url("orders")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        client.list_queues().send().await.unwrap().queue_urls(),
+        &[] as &[String]
+    );
+    server.shutdown().await;
 }
 
 // ---------------------------------------------------------------------------------------------------------
