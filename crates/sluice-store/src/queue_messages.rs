@@ -539,11 +539,14 @@ impl<P: Payload> QueueMessages<P> {
             return VisibilityOutcome::Gone;
         };
         // On a standard queue an older handle still works while the message is in flight under a newer
-        // receive, as in SQS; a FIFO queue takes only the receive in flight, as for deletes.
+        // receive, as in SQS; a FIFO queue takes only the receive in flight, as for deletes. A message
+        // never received has no receipt handle at all, so nothing can name it.
         let older_in_flight = self.lanes.is_none()
             && change.receive_count < slot.receive_count
             && slot.delivery == Delivery::InFlight;
-        if slot.receive_count != change.receive_count && !older_in_flight {
+        if slot.receive_count == 0
+            || (slot.receive_count != change.receive_count && !older_in_flight)
+        {
             return VisibilityOutcome::Stale;
         }
         if change.deadline

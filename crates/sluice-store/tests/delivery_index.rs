@@ -331,7 +331,7 @@ impl Model {
         let older_in_flight = !fifo
             && change.receive_count < m.receive_count
             && matches!(m.state, State::InFlight(_));
-        if m.receive_count != change.receive_count && !older_in_flight {
+        if m.receive_count == 0 || (m.receive_count != change.receive_count && !older_in_flight) {
             return VisibilityOutcome::Stale;
         }
         if change.deadline > m.received_at.saturating_add(change.max_span_from_receive) {
