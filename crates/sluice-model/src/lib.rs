@@ -9,7 +9,7 @@ mod error;
 mod operation;
 pub mod types;
 
-pub use context::{Identity, RequestContext};
+pub use context::{Principal, PrincipalType, RequestContext, RoleSession};
 pub use error::{ApiError, ErrorCode};
 pub use operation::Operation;
 

@@ -163,18 +163,9 @@ impl From<QueueError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sluice_model::Identity;
 
     fn context() -> RequestContext {
-        RequestContext {
-            request_id: "r-1".into(),
-            account_id: "000000000000".into(),
-            region: "us-east-1".into(),
-            identity: Identity {
-                access_key_id: None,
-            },
-            trace_header: None,
-        }
+        RequestContext::root("r-1", "000000000000", "us-east-1")
     }
 
     /// A storage failure's text, file paths and OS error included, was sent to clients as it was.

@@ -192,11 +192,7 @@ impl QueueService {
             attributes,
             system_attributes,
             md5_of_attributes,
-            sender_id: ctx
-                .identity
-                .access_key_id
-                .clone()
-                .unwrap_or_else(|| ctx.account_id.clone()),
+            sender_id: ctx.principal.user_id.clone(),
             sent_at: now,
             enqueued_at: now,
             group_id: group.map(Arc::from),

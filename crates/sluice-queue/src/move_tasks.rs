@@ -469,8 +469,8 @@ mod tests {
     use async_trait::async_trait;
     use sluice_store::{
         CreateOutcome, DeleteOutcome, Deletion, MemoryStore, MessageCounts, NewMessage,
-        QueueRecord, ReceiveOutcome, ReceiveRequest, Redrive, SendOutcome, StoreError,
-        VisibilityChange, VisibilityOutcome,
+        QueueRecord, ReceiveOutcome, ReceiveRequest, Redrive, SecurityKey, SecurityRecord,
+        SecurityWrite, SendOutcome, StoreError, VisibilityChange, VisibilityOutcome,
     };
 
     use super::*;
@@ -492,6 +492,22 @@ mod tests {
     impl Store for Watched {
         async fn create_queue(&self, record: QueueRecord) -> Result<CreateOutcome, StoreError> {
             self.inner.create_queue(record).await
+        }
+        async fn security_record(
+            &self,
+            key: &SecurityKey,
+        ) -> Result<Option<SecurityRecord>, StoreError> {
+            self.inner.security_record(key).await
+        }
+        async fn security_records(
+            &self,
+            kind: &str,
+            prefix: &str,
+        ) -> Result<Vec<SecurityRecord>, StoreError> {
+            self.inner.security_records(kind, prefix).await
+        }
+        async fn write_security(&self, batch: Vec<SecurityWrite>) -> Result<(), StoreError> {
+            self.inner.write_security(batch).await
         }
         async fn get_queue(&self, key: &QueueKey) -> Result<Option<Arc<QueueRecord>>, StoreError> {
             self.inner.get_queue(key).await

@@ -7,20 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sluice_model::types::*;
-use sluice_model::{ApiError, ErrorCode, Identity, RequestContext};
+use sluice_model::{ApiError, ErrorCode, RequestContext};
 use sluice_queue::{ManualClock, QueueService, ServiceConfig};
 use sluice_store::{DiskFaults, DurableOptions, DurableStore, Fault};
 
 fn context() -> RequestContext {
-    RequestContext {
-        request_id: "storage-errors".into(),
-        account_id: "000000000000".into(),
-        region: "us-east-1".into(),
-        identity: Identity {
-            access_key_id: Some("AKIDEXAMPLE".into()),
-        },
-        trace_header: None,
-    }
+    RequestContext::root("storage-errors", "000000000000", "us-east-1")
 }
 
 async fn send(service: &QueueService, url: &str, body: &str) -> Result<Response, ApiError> {

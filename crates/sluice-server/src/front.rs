@@ -8,7 +8,7 @@ use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use sluice_model::{ApiError, ErrorCode, Identity, Operation, RequestContext};
+use sluice_model::{ApiError, ErrorCode, Operation, RequestContext};
 use sluice_protocol::{sigv4, Params, Protocol, WireResponse};
 use sluice_queue::{region_from_host, QueueService};
 use tracing::Instrument;
@@ -141,16 +141,13 @@ impl Front {
             .as_deref()
             .filter(|k| sluice_model::is_account_id(k))
             .map_or_else(|| self.config.account_id.clone(), str::to_string);
-        Ok(RequestContext {
-            request_id,
-            account_id,
-            region,
-            identity: Identity { access_key_id },
-            trace_header: headers
-                .get("x-amzn-trace-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string),
-        })
+        let mut ctx = RequestContext::root(&request_id, &account_id, &region);
+        ctx.access_key_id = access_key_id;
+        ctx.trace_header = headers
+            .get("x-amzn-trace-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Ok(ctx)
     }
 }
 

@@ -13,7 +13,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use sluice_model::types::{CreateQueueInput, Request};
-use sluice_model::{ApiError, ErrorCode, Identity, RequestContext};
+use sluice_model::{ApiError, ErrorCode, RequestContext};
 use sluice_queue::{QueueService, ServiceConfig, SystemClock};
 use sluice_store::{DurableStore, MemoryStore, Store};
 use tokio::net::{TcpListener, TcpStream};
@@ -168,18 +168,11 @@ async fn create_configured_queues(
     config: &Config,
 ) -> Result<(), ServerError> {
     for spec in &config.queues {
-        let ctx = RequestContext {
-            request_id: "startup".to_string(),
-            account_id: spec
-                .account_id
-                .clone()
-                .unwrap_or_else(|| config.account_id.clone()),
-            region: spec.region.clone().unwrap_or_else(|| config.region.clone()),
-            identity: Identity {
-                access_key_id: None,
-            },
-            trace_header: None,
-        };
+        let ctx = RequestContext::root(
+            "startup",
+            spec.account_id.as_deref().unwrap_or(&config.account_id),
+            spec.region.as_deref().unwrap_or(&config.region),
+        );
         let input = CreateQueueInput {
             queue_name: spec.name.clone(),
             attributes: spec.attributes.clone(),

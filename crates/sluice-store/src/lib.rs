@@ -10,6 +10,7 @@ pub mod durable;
 mod memory;
 mod message;
 mod queue_messages;
+mod security;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -26,6 +27,7 @@ pub use message::{
 pub use queue_messages::{
     Deduplicated, Delivered, Deliveries, DeliveryState, Payload, QueueMessages,
 };
+pub use security::{SecurityKey, SecurityRecord, SecurityRecords, SecurityWrite};
 
 /// A queue's identity: the same name in two accounts or two regions is two queues.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -195,6 +197,23 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every stored message-move task.
     async fn move_tasks(&self) -> Result<Vec<MoveTaskRecord>, StoreError>;
+
+    /// The security record with this key.
+    async fn security_record(
+        &self,
+        key: &SecurityKey,
+    ) -> Result<Option<SecurityRecord>, StoreError>;
+
+    /// The security records of a kind whose names start with `prefix`, in name order.
+    async fn security_records(
+        &self,
+        kind: &str,
+        prefix: &str,
+    ) -> Result<Vec<SecurityRecord>, StoreError>;
+
+    /// Writes a batch of security records atomically and durably (as `flush` makes writes durable): all
+    /// of them, or none with `Conflict` when one does not find the version it expects.
+    async fn write_security(&self, batch: Vec<SecurityWrite>) -> Result<(), StoreError>;
 
     /// A secret kept with the data (receipt handles are sealed with it), the same for every process that
     /// shares the backend.

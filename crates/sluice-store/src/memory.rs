@@ -9,7 +9,8 @@ use crate::{
     list_page, lock, lock_pair, CreateOutcome, Deduplicated, DeleteOutcome, Deletion,
     DeliveryState, MessageContent, MessageCounts, MoveTaskRecord, NewMessage, QueueKey,
     QueueMessages, QueueRecord, ReceiveOutcome, ReceiveRequest, ReceivedMessage, Redrive,
-    SendOutcome, Store, StoreError, VisibilityChange, VisibilityOutcome,
+    SecurityKey, SecurityRecord, SecurityRecords, SecurityWrite, SendOutcome, Store, StoreError,
+    VisibilityChange, VisibilityOutcome,
 };
 
 /// One queue's messages, their content held in memory.
@@ -27,6 +28,7 @@ pub struct MemoryStore {
     /// only to find a queue's entry; a receive holds one queue's lock for its few map operations. Creating
     /// and deleting a queue take it while holding `queues`, so a record never lacks its entry.
     messages: Mutex<HashMap<QueueKey, Arc<Mutex<Messages>>>>,
+    security: Mutex<SecurityRecords>,
     secret: [u8; 32],
 }
 
@@ -37,6 +39,7 @@ impl Default for MemoryStore {
             tombstones: Mutex::default(),
             move_tasks: Mutex::default(),
             messages: Mutex::default(),
+            security: Mutex::default(),
             secret: rand::random(),
         }
     }
@@ -322,6 +325,28 @@ impl Store for MemoryStore {
 
     async fn move_tasks(&self) -> Result<Vec<MoveTaskRecord>, StoreError> {
         Ok(lock(&self.move_tasks).values().cloned().collect())
+    }
+
+    async fn security_record(
+        &self,
+        key: &SecurityKey,
+    ) -> Result<Option<SecurityRecord>, StoreError> {
+        Ok(lock(&self.security).get(key).cloned())
+    }
+
+    async fn security_records(
+        &self,
+        kind: &str,
+        prefix: &str,
+    ) -> Result<Vec<SecurityRecord>, StoreError> {
+        Ok(lock(&self.security).list(kind, prefix))
+    }
+
+    async fn write_security(&self, batch: Vec<SecurityWrite>) -> Result<(), StoreError> {
+        let mut security = lock(&self.security);
+        security.check(&batch)?;
+        security.apply(batch);
+        Ok(())
     }
 }
 

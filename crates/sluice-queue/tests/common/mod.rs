@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use sluice_model::types::*;
-use sluice_model::{ApiError, Identity, RequestContext};
+use sluice_model::{ApiError, RequestContext};
 use sluice_queue::{ManualClock, QueueService, ServiceConfig};
 use sluice_store::MemoryStore;
 
@@ -29,15 +29,7 @@ impl Harness {
                 receipt_secret: [3; 32],
             },
         );
-        let ctx = RequestContext {
-            request_id: "test".into(),
-            account_id: "000000000000".into(),
-            region: "us-east-1".into(),
-            identity: Identity {
-                access_key_id: Some("AKIDEXAMPLE".into()),
-            },
-            trace_header: None,
-        };
+        let ctx = RequestContext::root("test", "000000000000", "us-east-1");
         Harness {
             service,
             clock,

@@ -40,8 +40,8 @@ use crate::queue_messages::{Deduplicated, DeliveryState, Payload, QueueMessages}
 use crate::{
     list_page, lock, lock_pair, CreateOutcome, DeleteOutcome, Deletion, MessageContent,
     MessageCounts, MoveTaskRecord, NewMessage, QueueKey, QueueRecord, ReceiveOutcome,
-    ReceiveRequest, ReceivedMessage, Redrive, SendOutcome, Store, StoreError, VisibilityChange,
-    VisibilityOutcome,
+    ReceiveRequest, ReceivedMessage, Redrive, SecurityKey, SecurityRecord, SecurityWrite,
+    SendOutcome, Store, StoreError, VisibilityChange, VisibilityOutcome,
 };
 
 /// Message bodies kept in memory across all queues before the oldest are left to the disk.
@@ -1093,6 +1093,25 @@ impl Store for DurableStore {
             .values()
             .map(|(task, _)| task.clone())
             .collect())
+    }
+
+    async fn security_record(
+        &self,
+        _key: &SecurityKey,
+    ) -> Result<Option<SecurityRecord>, StoreError> {
+        Err(StoreError::Backend("security records: not yet".into()))
+    }
+
+    async fn security_records(
+        &self,
+        _kind: &str,
+        _prefix: &str,
+    ) -> Result<Vec<SecurityRecord>, StoreError> {
+        Err(StoreError::Backend("security records: not yet".into()))
+    }
+
+    async fn write_security(&self, _batch: Vec<SecurityWrite>) -> Result<(), StoreError> {
+        Err(StoreError::Backend("security records: not yet".into()))
     }
 
     async fn server_secret(&self) -> Result<[u8; 32], StoreError> {

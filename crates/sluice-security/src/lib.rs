@@ -1,0 +1,4 @@
+//! Who is calling. The front asks this layer, before any queue semantics run, to verify a request's
+//! AWS Signature Version 4 and to name the principal that signed it; it also serves the IAM and STS
+//! actions that create those principals. Identities are kept as security records through the storage
+//! boundary, so every backend stores them the same way.
