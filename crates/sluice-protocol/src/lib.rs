@@ -5,6 +5,7 @@
 mod json;
 mod model;
 mod query;
+mod security_query;
 pub mod sigv4;
 
 use serde::{Deserialize, Deserializer};
@@ -14,6 +15,7 @@ use sluice_model::{ApiError, ErrorCode, Operation};
 
 pub use json::{operation_from_target, JSON_CONTENT_TYPE};
 pub use query::{params_to_value, parse_form, unknown_action, Params, XML_NAMESPACE};
+pub use security_query::{encode_service_error, encode_service_response, Service, ServiceError};
 
 use crate::model::{model, Model, Shape, ShapeKind};
 

@@ -425,7 +425,7 @@ fn write_element(m: &Model, tag: &str, shape_name: &str, value: &Value, xml: &mu
 /// otherwise turn them into line feeds and change a message body. Characters XML 1.0 cannot carry at all
 /// (stored text never has them; an error message may echo them from a request) become U+FFFD, so the
 /// document always parses.
-fn escape_into(text: &str, xml: &mut String) {
+pub(crate) fn escape_into(text: &str, xml: &mut String) {
     for c in text.chars() {
         match c {
             c if !sluice_model::is_allowed_char(c) => xml.push('\u{FFFD}'),
