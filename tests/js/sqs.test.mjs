@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, openSync, closeSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, openSync, closeSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -35,6 +35,9 @@ import {
 } from "@aws-sdk/client-sqs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+
+// SLUICE_AUTH_MODE=sigv4 runs the suite against a server that verifies every signature.
+const SIGV4 = (process.env.SLUICE_AUTH_MODE ?? "off").trim().toLowerCase() === "sigv4";
 
 // No user or machine AWS configuration may leak into the client under test (the SDK reads it lazily).
 for (const name of Object.keys(process.env)) {
@@ -152,7 +155,17 @@ before(async () => {
   logPath = path.join(workdir, "server.log");
   const port = await freePort();
   const log = openSync(logPath, "w");
-  server = spawn(sluiceBinary(), ["--bind", `127.0.0.1:${port}`, "--data-dir", path.join(workdir, "data")], {
+  const args = ["--bind", `127.0.0.1:${port}`, "--data-dir", path.join(workdir, "data")];
+  if (SIGV4) {
+    // Every request is verified: the client's key is the default account's configured root key.
+    const config = path.join(workdir, "sluice.toml");
+    writeFileSync(
+      config,
+      'auth = "sigv4"\n\n[[accounts]]\nid = "000000000000"\naccess-key-id = "test"\nsecret-access-key = "test"\n',
+    );
+    args.push("--config", config);
+  }
+  server = spawn(sluiceBinary(), args, {
     stdio: ["ignore", log, log],
   });
   closeSync(log);

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
+use sluice_security::AccountSeed;
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:9324";
 pub const DEFAULT_DATA_DIR: &str = "./sluice-data";
@@ -86,6 +87,21 @@ pub struct ServeArgs {
     /// the open-file limit less a reserve, at most 10000].
     #[arg(long, env = "SLUICE_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
+    /// `sigv4` verifies every request's signature against the accounts' keys; `off` accepts any
+    /// credentials, taking a 12-digit access key id as the account [default: `off` while bound to
+    /// loopback addresses, else `sigv4`, which needs accounts in the config file].
+    #[arg(long, env = "SLUICE_AUTH", value_name = "MODE")]
+    pub auth: Option<AuthMode>,
+}
+
+/// How requests are authenticated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMode {
+    /// AWS Signature Version 4, verified against stored access keys.
+    Sigv4,
+    /// Any signature or none; the access key only names the account.
+    Off,
 }
 
 /// A positive number of seconds, decimals allowed (`0.5`), as flags, variables and file keys give it.
@@ -146,6 +162,9 @@ pub struct FileConfig {
     pub body_read_timeout: Option<Seconds>,
     pub idle_timeout: Option<Seconds>,
     pub max_connections: Option<usize>,
+    pub auth: Option<AuthMode>,
+    #[serde(default)]
+    pub accounts: Vec<AccountSeed>,
     #[serde(default)]
     pub queues: Vec<QueueSpec>,
 }
@@ -183,6 +202,11 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// `None` derives the limit from the open-file limit at start-up.
     pub max_connections: Option<usize>,
+    pub auth: AuthMode,
+    /// Whether the mode was chosen by a flag, variable or file key rather than by the bind address.
+    pub auth_explicit: bool,
+    /// Accounts and identities created at start-up (`[[accounts]]` in the config file).
+    pub accounts: Vec<AccountSeed>,
     pub queues: Vec<QueueSpec>,
 }
 
@@ -202,6 +226,9 @@ impl Default for Config {
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_connections: None,
+            auth: AuthMode::Off,
+            auth_explicit: false,
+            accounts: Vec::new(),
             queues: Vec::new(),
         }
     }
@@ -227,6 +254,15 @@ pub enum ConfigError {
     RegionNotListed(String),
     #[error("max-connections must be at least 1")]
     MaxConnections,
+    #[error(
+        "sluice is bound to {0}, beyond loopback, and no credentials are configured: add [[accounts]] \
+         with id, access-key-id and secret-access-key to the config file (requests are then verified \
+         with SigV4), or give --auth sigv4 to have a root key created in the data directory, or give \
+         --auth off to accept any request"
+    )]
+    CredentialsNeeded(SocketAddr),
+    #[error("account {0:?} is configured twice")]
+    DuplicateAccount(String),
 }
 
 impl Config {
@@ -237,8 +273,16 @@ impl Config {
             None => FileConfig::default(),
         };
         let defaults = Config::default();
+        let explicit_auth = args.auth.or(file.auth);
+        let bind = args.bind.or(file.bind).unwrap_or(defaults.bind);
+        let auth = match explicit_auth {
+            Some(mode) => mode,
+            None if bind.ip().is_loopback() => AuthMode::Off,
+            None if !file.accounts.is_empty() => AuthMode::Sigv4,
+            None => return Err(ConfigError::CredentialsNeeded(bind)),
+        };
         let config = Config {
-            bind: args.bind.or(file.bind).unwrap_or(defaults.bind),
+            bind,
             data_dir: args
                 .data_dir
                 .clone()
@@ -270,6 +314,9 @@ impl Config {
                 .or(file.idle_timeout)
                 .map_or(defaults.idle_timeout, |s| s.0),
             max_connections: args.max_connections.or(file.max_connections),
+            auth,
+            auth_explicit: explicit_auth.is_some(),
+            accounts: file.accounts,
             queues: file.queues,
         };
         config.validate()?;
@@ -302,6 +349,15 @@ impl Config {
         }
         if self.max_connections == Some(0) {
             return Err(ConfigError::MaxConnections);
+        }
+        let mut accounts = std::collections::BTreeSet::new();
+        for account in &self.accounts {
+            if !sluice_model::is_account_id(&account.id) {
+                return Err(ConfigError::AccountId(account.id.clone()));
+            }
+            if !accounts.insert(account.id.as_str()) {
+                return Err(ConfigError::DuplicateAccount(account.id.clone()));
+            }
         }
         Ok(())
     }
@@ -457,5 +513,54 @@ tags = { team = "shop" }
             Config::resolve(&args),
             Err(ConfigError::RegionName(_))
         ));
+    }
+
+    #[test]
+    fn authentication_is_off_only_on_loopback_unless_chosen() {
+        let loopback = Config::resolve(&ServeArgs::default()).unwrap();
+        assert_eq!((loopback.auth, loopback.auth_explicit), (AuthMode::Off, false));
+
+        let wide = ServeArgs {
+            bind: Some("0.0.0.0:9324".parse().unwrap()),
+            ..ServeArgs::default()
+        };
+        let refused = Config::resolve(&wide).unwrap_err();
+        assert!(matches!(refused, ConfigError::CredentialsNeeded(_)));
+        let text = refused.to_string();
+        assert!(text.contains("[[accounts]]") && text.contains("--auth off"), "{text}");
+
+        let chosen = Config::resolve(&ServeArgs {
+            auth: Some(AuthMode::Off),
+            ..wide.clone()
+        })
+        .unwrap();
+        assert_eq!((chosen.auth, chosen.auth_explicit), (AuthMode::Off, true));
+
+        let dir = std::env::temp_dir().join(format!("sluice-config-auth-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("accounts.toml");
+        std::fs::write(
+            &path,
+            "[[accounts]]\nid = \"111122223333\"\naccess-key-id = \"AKIAEXAMPLEROOTKEY01\"\nsecret-access-key = \"s\"\n",
+        )
+        .unwrap();
+        let with_accounts = Config::resolve(&ServeArgs {
+            config: Some(path.clone()),
+            ..wide
+        })
+        .unwrap();
+        assert_eq!(with_accounts.auth, AuthMode::Sigv4);
+        assert_eq!(with_accounts.accounts[0].id, "111122223333");
+
+        std::fs::write(
+            &path,
+            "auth = \"sigv4\"\n[[accounts]]\nid = \"1\"\naccess-key-id = \"K\"\nsecret-access-key = \"s\"\n",
+        )
+        .unwrap();
+        let bad = Config::resolve(&ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        });
+        assert!(matches!(bad, Err(ConfigError::AccountId(id)) if id == "1"));
     }
 }

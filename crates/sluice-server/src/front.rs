@@ -1,6 +1,7 @@
 //! The HTTP front end: turns one HTTP request into a typed SQS request with its context, runs it, and
 //! writes the response in the protocol the request came in. Nothing here decides queue semantics.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -8,9 +9,12 @@ use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use sluice_model::{ApiError, ErrorCode, Operation, RequestContext};
-use sluice_protocol::{sigv4, Params, Protocol, WireResponse};
-use sluice_queue::{region_from_host, QueueService};
+use sluice_model::{ApiError, ErrorCode, Operation, Principal, RequestContext};
+use sluice_protocol::{Params, Protocol, Service, ServiceError, WireResponse};
+use sluice_queue::{region_from_host, Clock, QueueService};
+use sluice_security::directory::{self, Directory};
+use sluice_security::sigv4::{self, SignedRequest};
+use sluice_security::{Authenticator, Caller};
 use tracing::Instrument;
 
 use crate::connection::Activity;
@@ -22,6 +26,9 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 pub struct Front {
     pub service: QueueService,
+    pub directory: Arc<Directory>,
+    pub authenticator: Authenticator,
+    pub clock: Arc<dyn Clock>,
     pub config: Config,
 }
 
@@ -30,31 +37,167 @@ impl Front {
         self: Arc<Self>,
         request: Request<Incoming>,
         activity: &Activity,
+        peer: Option<IpAddr>,
     ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
         let request_id = uuid::Uuid::new_v4().to_string();
         let (parts, body) = request.into_parts();
         let protocol = protocol_of(&parts.headers);
-        let context = self.context(&parts.headers, parts.uri.query(), request_id.clone());
         let body = read_body(protocol, &parts.headers, body).await;
         activity.handling();
-        let wire = match (body, context) {
-            (Ok(body), Ok(ctx)) => {
-                self.run(
-                    protocol,
-                    &ctx,
-                    &parts.method,
-                    &parts.uri,
-                    &parts.headers,
-                    body,
-                )
-                .await
-            }
-            (Err(error), _) | (Ok(_), Err(error)) => {
+        let wire = match body {
+            Ok(body) => self.handle(protocol, &parts, body, &request_id, peer).await,
+            Err(error) => {
                 tracing::debug!(code = error.code.query_code(), message = %error.message, "request rejected");
                 sluice_protocol::encode_error(protocol, &error, &request_id)
             }
         };
         Ok(http_response(wire, &request_id))
+    }
+
+    /// Authenticates the request, then hands it to the service it is for.
+    async fn handle(
+        &self,
+        protocol: Protocol,
+        parts: &http::request::Parts,
+        body: Bytes,
+        request_id: &str,
+        peer: Option<IpAddr>,
+    ) -> WireResponse {
+        let signed = SignedRequest {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: parts.uri.query(),
+            headers: &parts.headers,
+            body: &body,
+        };
+        let scope = sigv4::scope_of(&signed);
+        // The credential scope names the service; an unsigned Query request, its action. IAM and STS
+        // speak only Query, and their parameters are read before authentication so that a refusal
+        // comes in the format of the service asked.
+        let scoped = scope.as_ref().and_then(|c| Service::from_scope(&c.service));
+        let (service, query_params) = match (scoped, protocol) {
+            (Some(Service::Sqs), _) | (_, Protocol::Json) => (Service::Sqs, None),
+            (scoped, Protocol::Query) => {
+                let params = query_params(&parts.uri, &body);
+                let service = scoped.unwrap_or_else(|| service_of_action(&params));
+                (service, Some(params))
+            }
+        };
+        let caller = match self.caller(&signed, &parts.headers, scope.as_ref()).await {
+            Ok(caller) => caller,
+            Err(error) => {
+                tracing::debug!(code = error.code.query_code(), message = %error.message, "request not authenticated");
+                return self.encode_error(service, protocol, &error, request_id);
+            }
+        };
+        match (service, query_params) {
+            (Service::Iam | Service::Sts, Some(Ok(params))) => {
+                self.run_security(service, &caller.principal, &params, request_id)
+                    .await
+            }
+            (Service::Iam | Service::Sts, Some(Err(error))) => {
+                self.encode_error(service, protocol, &error, request_id)
+            }
+            _ => {
+                let region = caller.scope.as_ref().map(|c| c.region.clone()).or_else(|| {
+                    parts
+                        .headers
+                        .get(HOST)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|h| {
+                            region_from_host(h.split(':').next().unwrap_or(h)).map(str::to_string)
+                        })
+                });
+                let region = region.unwrap_or_else(|| self.config.region.clone());
+                let mut ctx =
+                    RequestContext::root(request_id, &caller.principal.account_id, &region);
+                ctx.principal = caller.principal;
+                ctx.access_key_id = caller.access_key_id;
+                ctx.source_ip = peer;
+                ctx.trace_header = parts
+                    .headers
+                    .get("x-amzn-trace-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                self.run(protocol, &ctx, &parts.method, &parts.uri, &parts.headers, body)
+                    .await
+            }
+        }
+    }
+
+    /// The caller, once the request's region is one the server serves: a credential scoped to another
+    /// gets what AWS answers such a request, `SignatureDoesNotMatch`.
+    async fn caller(
+        &self,
+        signed: &SignedRequest<'_>,
+        headers: &HeaderMap,
+        scope: Option<&sigv4::Credential>,
+    ) -> Result<Caller, ApiError> {
+        let host_region = headers
+            .get(HOST)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|h| region_from_host(h.split(':').next().unwrap_or(h)));
+        if let Some(region) = scope.map(|c| c.region.as_str()).or(host_region) {
+            if !self.config.allows_region(region) {
+                return Err(invalid_region(region));
+            }
+        }
+        self.authenticator
+            .authenticate(signed, self.clock.now_seconds())
+            .await
+    }
+
+    async fn run_security(
+        &self,
+        service: Service,
+        caller: &Principal,
+        params: &Params,
+        request_id: &str,
+    ) -> WireResponse {
+        let action = params.get("Action").map(String::as_str).unwrap_or_default();
+        let now = self.clock.now_seconds();
+        let span = tracing::debug_span!("request", op = action, id = %request_id);
+        let result = match service {
+            Service::Iam => self.directory.iam(caller, action, params, now).instrument(span).await,
+            _ => self.directory.sts(caller, action, params, now).instrument(span).await,
+        };
+        match result {
+            Ok(value) => {
+                sluice_protocol::encode_service_response(service, action, &value, request_id)
+            }
+            Err(error) => {
+                tracing::debug!(code = error.code, message = %error.message, "request refused");
+                let error = ServiceError {
+                    code: error.code,
+                    message: &error.message,
+                    status: error.status,
+                    sender_fault: error.sender_fault,
+                };
+                sluice_protocol::encode_service_error(service, &error, request_id)
+            }
+        }
+    }
+
+    /// An error in the format of the service the request was for.
+    fn encode_error(
+        &self,
+        service: Service,
+        protocol: Protocol,
+        error: &ApiError,
+        request_id: &str,
+    ) -> WireResponse {
+        match service {
+            Service::Sqs => sluice_protocol::encode_error(protocol, error, request_id),
+            Service::Iam | Service::Sts => {
+                let error = ServiceError {
+                    code: error.code.query_code(),
+                    message: &error.message,
+                    status: error.code.http_status(),
+                    sender_fault: error.code.sender_fault(),
+                };
+                sluice_protocol::encode_service_error(service, &error, request_id)
+            }
+        }
     }
 
     async fn run(
@@ -102,52 +245,6 @@ impl Front {
                 sluice_protocol::encode_error(protocol, &error, &ctx.request_id)
             }
         }
-    }
-
-    /// Region and account from the SigV4 credential (header or presigned query), else the `sqs.<region>.`
-    /// host, else the configured defaults. A 12-digit access key names the account, the convention of
-    /// local AWS emulators, until authentication verifies identities. A credential scoped to a region
-    /// the server does not serve gets what AWS answers such a request: `SignatureDoesNotMatch`.
-    fn context(
-        &self,
-        headers: &HeaderMap,
-        query: Option<&str>,
-        request_id: String,
-    ) -> Result<RequestContext, ApiError> {
-        let credential = headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|header| sigv4::authorization_credential(header).ok())
-            .or_else(|| {
-                query
-                    .and_then(sigv4::presigned_credential)
-                    .and_then(Result::ok)
-            });
-        let (access_key_id, scope_region) = match credential {
-            Some(c) => (Some(c.access_key_id), Some(c.region)),
-            None => (None, None),
-        };
-        let host_region = headers
-            .get(HOST)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|h| region_from_host(h.split(':').next().unwrap_or(h)).map(str::to_string));
-        let region = scope_region
-            .or(host_region)
-            .unwrap_or_else(|| self.config.region.clone());
-        if !self.config.allows_region(&region) {
-            return Err(invalid_region(&region));
-        }
-        let account_id = access_key_id
-            .as_deref()
-            .filter(|k| sluice_model::is_account_id(k))
-            .map_or_else(|| self.config.account_id.clone(), str::to_string);
-        let mut ctx = RequestContext::root(&request_id, &account_id, &region);
-        ctx.access_key_id = access_key_id;
-        ctx.trace_header = headers
-            .get("x-amzn-trace-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        Ok(ctx)
     }
 }
 
@@ -271,6 +368,25 @@ fn decode_json(headers: &HeaderMap, body: &[u8]) -> Decoded {
         return Err(error);
     }
     sluice_protocol::decode_json(operation, body)
+}
+
+/// Every parameter of a Query request, from its query string and its form body.
+fn query_params(uri: &http::Uri, body: &[u8]) -> Result<Params, ApiError> {
+    let mut params = Params::new();
+    if let Some(query) = uri.query() {
+        sluice_protocol::parse_form(query.as_bytes(), &mut params)?;
+    }
+    sluice_protocol::parse_form(body, &mut params)?;
+    Ok(params)
+}
+
+/// The service an unsigned Query request is for, by its action.
+fn service_of_action(params: &Result<Params, ApiError>) -> Service {
+    match params.as_ref().ok().and_then(|p| p.get("Action")) {
+        Some(action) if directory::is_iam_action(action) => Service::Iam,
+        Some(action) if directory::is_sts_action(action) => Service::Sts,
+        _ => Service::Sqs,
+    }
 }
 
 /// A Query request's typed request, or `None` for a `GET` that names no action (which AWS answers

@@ -14,13 +14,15 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use sluice_model::types::{CreateQueueInput, Request};
 use sluice_model::{ApiError, ErrorCode, RequestContext};
-use sluice_queue::{QueueService, ServiceConfig, SystemClock};
+use sluice_queue::{Clock, QueueService, ServiceConfig, SystemClock};
+use sluice_security::directory::Directory;
+use sluice_security::Authenticator;
 use sluice_store::{DurableStore, MemoryStore, Store};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-pub use config::{Config, ConfigError, QueueSpec, StorageKind};
+pub use config::{AuthMode, Config, ConfigError, QueueSpec, StorageKind};
 
 use crate::connection::{Activity, Timeouts, TrackedIo};
 use crate::front::Front;
@@ -46,6 +48,106 @@ pub enum ServerError {
     Storage(String),
     #[error("configured queue {name} could not be created: {message}")]
     ConfiguredQueue { name: String, message: String },
+    #[error("configured account {id} could not be created: {message}")]
+    ConfiguredAccount { id: String, message: String },
+    #[error("cannot write the root credentials to {path}: {source}")]
+    RootCredentials {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// The file, in the data directory, that holds the root key made on first start in `sigv4` mode with
+/// no account configured. It has the form of an AWS shared credentials file, so
+/// `AWS_SHARED_CREDENTIALS_FILE` can name it.
+pub const ROOT_CREDENTIALS_FILE: &str = "root-credentials";
+
+/// Creates the configured accounts and identities (an entry that exists is left alone); in `sigv4`
+/// mode with none configured or stored, creates the default account's root key and writes it, readable
+/// by the owner only, into the data directory.
+async fn prepare_accounts(
+    directory: &Directory,
+    config: &Config,
+    now: i64,
+) -> Result<(), ServerError> {
+    for account in &config.accounts {
+        directory
+            .seed(account, now)
+            .await
+            .map_err(|e| ServerError::ConfiguredAccount {
+                id: account.id.clone(),
+                message: e.message,
+            })?;
+    }
+    if config.auth == AuthMode::Off {
+        if config.auth_explicit && !config.bind.ip().is_loopback() {
+            tracing::warn!(
+                bind = %config.bind,
+                "authentication is off on an address beyond loopback: anyone who can reach it can \
+                 read, change and delete every queue"
+            );
+        }
+        return Ok(());
+    }
+    let has_accounts = directory
+        .has_accounts()
+        .await
+        .map_err(|e| ServerError::Storage(e.message))?;
+    let path = config.data_dir.join(ROOT_CREDENTIALS_FILE);
+    if !has_accounts {
+        let (access_key_id, secret) = directory
+            .create_root_key(&config.account_id, now)
+            .await
+            .map_err(|e| ServerError::ConfiguredAccount {
+                id: config.account_id.clone(),
+                message: e.message,
+            })?;
+        write_root_credentials(&path, &access_key_id, &secret).map_err(|source| {
+            ServerError::RootCredentials {
+                path: path.display().to_string(),
+                source,
+            }
+        })?;
+        tracing::info!(
+            account = %config.account_id,
+            path = %path.display(),
+            "created the account's root access key; its secret is in the file named"
+        );
+    } else if path.exists() {
+        tracing::info!(path = %path.display(), "the default account's root key is in the file named");
+    }
+    Ok(())
+}
+
+fn write_root_credentials(
+    path: &std::path::Path,
+    access_key_id: &str,
+    secret: &str,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    // A file left from an earlier run keeps its mode when reopened; the secret must not be readable
+    // by others whatever it was.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    write!(
+        file,
+        "[default]\naws_access_key_id = {access_key_id}\naws_secret_access_key = {secret}\n"
+    )?;
+    file.sync_all()
 }
 
 /// A server that is accepting connections.
@@ -86,6 +188,14 @@ impl RunningServer {
 
 /// Binds, prepares storage, creates the configured queues, and starts serving.
 pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
+    start_with_clock(config, Arc::new(SystemClock)).await
+}
+
+/// `start` with the clock that queue semantics and authentication read, so tests can move time.
+pub async fn start_with_clock(
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> Result<RunningServer, ServerError> {
     config.validate()?;
     // Recovery comes before binding, so the port accepts connections only once requests can be answered.
     let store: Arc<dyn Store> = match config.storage {
@@ -113,9 +223,19 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         .server_secret()
         .await
         .map_err(|e| ServerError::Storage(e.to_string()))?;
+    let directory = Arc::new(Directory::new(store.clone()));
+    prepare_accounts(&directory, &config, clock.now_seconds()).await?;
+    let authenticator = Authenticator::new(
+        directory.clone(),
+        match config.auth {
+            AuthMode::Sigv4 => sluice_security::AuthMode::Sigv4,
+            AuthMode::Off => sluice_security::AuthMode::Off,
+        },
+        &config.account_id,
+    );
     let service = QueueService::new(
         store,
-        Arc::new(SystemClock),
+        clock.clone(),
         &ServiceConfig {
             public_url: public_url.clone(),
             default_region: config.region.clone(),
@@ -144,6 +264,9 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     };
     let front = Arc::new(Front {
         service,
+        directory,
+        authenticator,
+        clock,
         config: config.clone(),
     });
     let (stop, stopped) = watch::channel(false);
@@ -297,6 +420,7 @@ async fn serve_connection(
     mut stop: watch::Receiver<bool>,
 ) {
     let activity = Activity::new(timeouts);
+    let peer = stream.peer_addr().ok().map(|a| a.ip());
     let io = TokioIo::new(TrackedIo::new(stream, activity.clone()));
     let service = {
         let activity = activity.clone();
@@ -305,7 +429,7 @@ async fn serve_connection(
             let activity = activity.clone();
             async move {
                 activity.reading_body();
-                let response = front.serve(request, &activity).await;
+                let response = front.serve(request, &activity, peer).await;
                 activity.responded();
                 response
             }

@@ -8,6 +8,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ use aws_sdk_sqs::operation::set_queue_attributes::{
 };
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName as A};
 use aws_sdk_sqs::Client;
+use sluice_queue::{Clock, SystemClock};
 use sluice_server::{Config, QueueSpec, RunningServer};
 
 /// The account of requests whose access key is not a 12-digit number.
@@ -108,11 +110,19 @@ impl TestServer {
     }
 
     /// Starts with an arbitrary config (its `bind` and `data_dir` are replaced).
-    pub async fn try_start_config(mut config: Config) -> Result<TestServer, String> {
+    pub async fn try_start_config(config: Config) -> Result<TestServer, String> {
+        Self::try_start_config_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Starts with an arbitrary config (its `bind` and `data_dir` are replaced) and `clock`.
+    pub async fn try_start_config_with_clock(
+        mut config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<TestServer, String> {
         let data_dir = fresh_data_dir();
         config.bind = "127.0.0.1:0".parse().unwrap();
         config.data_dir = data_dir.clone();
-        match sluice_server::start(config).await {
+        match sluice_server::start_with_clock(config, clock).await {
             Ok(server) => Ok(TestServer {
                 server: Some(server),
                 data_dir,
@@ -876,4 +886,85 @@ pub fn now_millis() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64
+}
+
+/// Access key id, secret, and session token if any.
+pub type SigningKey<'a> = (&'a str, &'a str, Option<&'a str>);
+
+/// A complete Query POST of `body` (form-encoded) to `service`, signed in the `Authorization` header at
+/// `time` by the `aws-sigv4` crate, the signer of AWS's Rust SDK.
+pub fn signed_query_post(
+    host: &str,
+    service: &str,
+    key: SigningKey<'_>,
+    body: &str,
+    time: std::time::SystemTime,
+) -> Vec<u8> {
+    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+    let url = format!("http://{host}/");
+    let headers = [
+        ("host", host),
+        (
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        ),
+    ];
+    let identity =
+        aws_credential_types::Credentials::new(key.0, key.1, key.2.map(str::to_string), None, "test")
+            .into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name(service)
+        .time(time)
+        .settings(SigningSettings::default())
+        .build()
+        .expect("signing parameters")
+        .into();
+    let signable = SignableRequest::new(
+        "POST",
+        &url,
+        headers.iter().copied(),
+        SignableBody::Bytes(body.as_bytes()),
+    )
+    .expect("signable request");
+    let (instructions, _) = sign(signable, &params)
+        .expect("signature")
+        .into_parts();
+    let mut request = http::Request::builder().method("POST").uri(&url);
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let mut request = request.body(()).expect("request");
+    instructions.apply_to_request_http1x(&mut request);
+    let signed: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .filter(|(n, _)| *n != "host")
+        .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_string()))
+        .collect();
+    let signed: Vec<(&str, &str)> = signed.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    http_request("POST", "/", host, &signed, body.as_bytes())
+}
+
+/// `params` form-encoded after the `Version` the service's API has.
+pub fn query_body(service: &str, params: &[(&str, &str)]) -> String {
+    let version = match service {
+        "iam" => "2010-05-08",
+        "sts" => "2011-06-15",
+        _ => "2012-11-05",
+    };
+    let mut body = format!("Version={version}");
+    for (name, value) in params {
+        body.push_str(&format!("&{name}={}", form_encode(value)));
+    }
+    body
+}
+
+/// The text of the first `<name>` element of an XML document.
+pub fn xml_element(xml: &str, name: &str) -> Option<String> {
+    let open = format!("<{name}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&format!("</{name}>"))? + start;
+    Some(xml[start..end].to_string())
 }

@@ -1,0 +1,137 @@
+//! Who signed a request. In `sigv4` mode a request is accepted only with a valid signature by a known,
+//! active key (and, for a role session's key, its session token, until the session expires); in `off`
+//! mode the access key only names the caller, as local AWS emulators do.
+
+use std::sync::Arc;
+
+use sluice_model::{ApiError, ErrorCode, Principal};
+use subtle::ConstantTimeEq;
+
+use crate::directory::{Credentials, Directory};
+use crate::sigv4::{self, Credential, SignedRequest, SigningKeys};
+
+/// How requests are authenticated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMode {
+    Sigv4,
+    Off,
+}
+
+/// The authenticated caller of a request.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub principal: Principal,
+    pub access_key_id: Option<String>,
+    /// The signature's credential scope (region and service), when the request names one.
+    pub scope: Option<Credential>,
+}
+
+pub struct Authenticator {
+    directory: Arc<Directory>,
+    mode: AuthMode,
+    /// The account of `off`-mode requests whose access key names none.
+    default_account: String,
+    keys: SigningKeys,
+}
+
+impl Authenticator {
+    pub fn new(directory: Arc<Directory>, mode: AuthMode, default_account: &str) -> Self {
+        Authenticator {
+            directory,
+            mode,
+            default_account: default_account.to_string(),
+            keys: SigningKeys::default(),
+        }
+    }
+
+    pub fn mode(&self) -> AuthMode {
+        self.mode
+    }
+
+    /// The caller of `request` at `now` (epoch seconds), or the error AWS answers it with.
+    pub async fn authenticate(
+        &self,
+        request: &SignedRequest<'_>,
+        now: i64,
+    ) -> Result<Caller, ApiError> {
+        match self.mode {
+            AuthMode::Sigv4 => self.verify(request, now).await,
+            AuthMode::Off => Ok(self.name(request).await),
+        }
+    }
+
+    async fn verify(&self, request: &SignedRequest<'_>, now: i64) -> Result<Caller, ApiError> {
+        let signature = sigv4::read_signature(request)
+            .map_err(|e| e.api_error())?
+            .ok_or_else(missing_authentication_token)?;
+        let access_key_id = &signature.credential.access_key_id;
+        let credentials = self
+            .directory
+            .credentials(access_key_id)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e.message, "access key lookup failed");
+                ApiError::service_unavailable()
+            })?
+            .ok_or_else(sigv4::invalid_client_token_id)?;
+        if !credentials.active || !token_matches(&credentials, signature.security_token.as_deref())
+        {
+            return Err(sigv4::invalid_client_token_id());
+        }
+        sigv4::check_time(&signature, now).map_err(|e| e.api_error())?;
+        sigv4::verify(
+            &signature,
+            request,
+            &credentials.secret_access_key,
+            &self.keys,
+        )
+        .map_err(|e| e.api_error())?;
+        // Told only to whoever holds the secret: the signature is valid, the session is over.
+        if credentials.expires_at.is_some_and(|at| at <= now) {
+            return Err(sigv4::expired_token());
+        }
+        Ok(Caller {
+            principal: credentials.principal,
+            access_key_id: Some(access_key_id.clone()),
+            scope: Some(signature.credential),
+        })
+    }
+
+    /// `off` mode: a 12-digit access key is that account's root, a stored key is its owner, and any
+    /// other request is the default account's root.
+    async fn name(&self, request: &SignedRequest<'_>) -> Caller {
+        let scope = sigv4::scope_of(request);
+        let access_key_id = scope.as_ref().map(|c| c.access_key_id.clone());
+        let principal = match access_key_id.as_deref() {
+            Some(key) if sluice_model::is_account_id(key) => Principal::root(key),
+            Some(key) => match self.directory.credentials(key).await {
+                Ok(Some(credentials)) => credentials.principal,
+                _ => Principal::root(&self.default_account),
+            },
+            None => Principal::root(&self.default_account),
+        };
+        Caller {
+            principal,
+            access_key_id,
+            scope,
+        }
+    }
+}
+
+/// A role session's key works only with its session token; a long-term key with none.
+fn token_matches(credentials: &Credentials, presented: Option<&str>) -> bool {
+    match (credentials.session_token.as_deref(), presented) {
+        (Some(expected), Some(presented)) => {
+            bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
+        }
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+fn missing_authentication_token() -> ApiError {
+    ApiError::new(
+        ErrorCode::MissingAuthenticationToken,
+        "Request is missing Authentication Token",
+    )
+}
