@@ -7,8 +7,9 @@
 //! - Recovery replays the segments in order. A record cut short at the very end of the newest segment
 //!   (a torn write) is dropped and the file truncated; damage anywhere else, or a file that is not a
 //!   journal, stops start-up with an error naming the file, which is left as it is.
-//! - Space is reclaimed from the oldest segment: once few of its messages are still live, those are
-//!   written again at the head of the journal with their current state, and the segment is deleted.
+//! - Space is reclaimed from the oldest segment: once few of its messages and security records are
+//!   still live, those are written again at the head of the journal with their current state, and the
+//!   segment is deleted.
 //! - A write or sync that fails (EIO, ENOSPC, EROFS) takes the store out of service: every request,
 //!   and every commit not yet durable, fails with `StoreError::Unavailable`, so nothing the failed
 //!   writes changed in memory is ever served. The maintenance thread then retries, with backoff,
@@ -105,7 +106,8 @@ struct Inner {
     /// Each queue's messages by incarnation, each behind its own lock so queues do not contend.
     queues: Mutex<HashMap<u64, Arc<Mutex<QueueState>>>>,
     /// Security records. Held while a batch is checked, appended and applied, so that of two writers
-    /// expecting the same version only one wins; taken before `live`, never with another lock.
+    /// expecting the same version only one wins. Never taken while another lock is held; `live` is
+    /// taken inside it.
     security: Mutex<SecurityState>,
     /// Bytes of message content held in memory.
     hot_bytes: AtomicUsize,

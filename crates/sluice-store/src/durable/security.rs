@@ -32,7 +32,10 @@ impl SecurityState {
             .into_iter()
             .map(|write| match write {
                 SecurityWrite::Put { key, value, .. } => {
-                    let version = self.records.get(&key).map_or(1, |r| r.version + 1);
+                    let version = self
+                        .records
+                        .get(&key)
+                        .map_or(1, |r| r.version.saturating_add(1));
                     SecurityChange::Put(SecurityRecord {
                         key,
                         version,
