@@ -1,6 +1,7 @@
 //! One suite of storage behaviour run against every backend, and the durable engine's own guarantees:
 //! state survives reopening, a torn final write is dropped, damaged or foreign files stop start-up with an
-//! error naming them, and reclaimed segments take nothing live with them.
+//! error naming them, and reclaimed segments take nothing live with them; security records keep their
+//! versions and batches through all of that.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,8 +11,8 @@ use std::sync::Arc;
 use sluice_store::{
     AttributeValue, CreateOutcome, DeduplicationKey, DeleteOutcome, Deletion, DurableOptions,
     DurableStore, MemoryStore, MessageAttribute, MessageContent, MessageCounts, NewMessage,
-    QueueKey, QueueRecord, ReceiveRequest, Redrive, SendOutcome, Store, StoreError,
-    VisibilityChange, VisibilityOutcome,
+    QueueKey, QueueRecord, ReceiveRequest, Redrive, SecurityKey, SecurityRecord, SecurityWrite,
+    SendOutcome, Store, StoreError, VisibilityChange, VisibilityOutcome,
 };
 
 fn temp_dir(label: &str) -> PathBuf {
@@ -741,4 +742,425 @@ async fn deduplication_entries_survive_their_segment_being_reclaimed_twice() {
             );
         }
     }
+}
+
+fn user(name: &str) -> SecurityKey {
+    SecurityKey::new("user", name)
+}
+
+fn put(key: SecurityKey, expected: Option<u64>, value: &str) -> SecurityWrite {
+    SecurityWrite::Put {
+        key,
+        expected,
+        value: value.as_bytes().to_vec(),
+    }
+}
+
+/// The names and versions of a kind's records under a prefix.
+async fn listed(store: &dyn Store, kind: &str, prefix: &str) -> Vec<(String, u64)> {
+    store
+        .security_records(kind, prefix)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.key.name, r.version))
+        .collect()
+}
+
+fn is_conflict(result: Result<(), StoreError>) -> bool {
+    matches!(result, Err(StoreError::Conflict))
+}
+
+/// Security records: versioned, written in atomic batches each write of which names the version it read.
+async fn security_suite(store: &dyn Store) {
+    assert_eq!(store.security_record(&user("alice")).await.unwrap(), None);
+    store
+        .write_security(vec![
+            put(user("alice"), None, "a1"),
+            put(user("alan"), None, "b1"),
+            put(user("bob"), None, "c1"),
+            put(SecurityKey::new("access-key", "alice-key"), None, "k1"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.security_record(&user("alice")).await.unwrap(),
+        Some(SecurityRecord {
+            key: user("alice"),
+            version: 1,
+            value: b"a1".to_vec(),
+        })
+    );
+    assert_eq!(
+        listed(store, "user", "al").await,
+        [("alan".to_string(), 1), ("alice".to_string(), 1)]
+    );
+    assert_eq!(listed(store, "user", "").await.len(), 3);
+    assert_eq!(
+        listed(store, "access-key", "").await,
+        [("alice-key".to_string(), 1)],
+        "kinds do not mix"
+    );
+    assert!(listed(store, "role", "").await.is_empty());
+
+    // Every write bumps the version.
+    store
+        .write_security(vec![put(user("alice"), Some(1), "a2")])
+        .await
+        .unwrap();
+    store
+        .write_security(vec![put(user("alice"), Some(2), "a3")])
+        .await
+        .unwrap();
+    let alice = store
+        .security_record(&user("alice"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((alice.version, alice.value), (3, b"a3".to_vec()));
+
+    // A write expecting a version the record no longer has, or creating one that exists, conflicts.
+    assert!(is_conflict(
+        store
+            .write_security(vec![put(user("alice"), Some(2), "stale")])
+            .await
+    ));
+    assert!(is_conflict(
+        store
+            .write_security(vec![put(user("bob"), None, "again")])
+            .await
+    ));
+    assert!(is_conflict(
+        store
+            .write_security(vec![SecurityWrite::Delete {
+                key: user("nobody"),
+                expected: 1,
+            }])
+            .await
+    ));
+    // One bad write and the whole batch changes nothing.
+    assert!(is_conflict(
+        store
+            .write_security(vec![
+                put(user("alan"), Some(1), "b2"),
+                put(user("carol"), None, "new"),
+                put(user("bob"), Some(7), "c2"),
+            ])
+            .await
+    ));
+    // A key written twice in one batch is a conflict too.
+    assert!(is_conflict(
+        store
+            .write_security(vec![
+                put(user("alan"), Some(1), "b2"),
+                put(user("alan"), Some(2), "b3"),
+            ])
+            .await
+    ));
+    assert_eq!(
+        listed(store, "user", "").await,
+        [
+            ("alan".to_string(), 1),
+            ("alice".to_string(), 3),
+            ("bob".to_string(), 1)
+        ]
+    );
+    assert_eq!(
+        store
+            .security_record(&user("alan"))
+            .await
+            .unwrap()
+            .unwrap()
+            .value,
+        b"b1"
+    );
+
+    // A delete names the version it read; a record created again starts over at 1.
+    assert!(is_conflict(
+        store
+            .write_security(vec![SecurityWrite::Delete {
+                key: user("bob"),
+                expected: 2,
+            }])
+            .await
+    ));
+    store
+        .write_security(vec![
+            SecurityWrite::Delete {
+                key: user("bob"),
+                expected: 1,
+            },
+            put(user("alan"), Some(1), "b2"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.security_record(&user("bob")).await.unwrap(), None);
+    assert_eq!(
+        listed(store, "user", "").await,
+        [("alan".to_string(), 2), ("alice".to_string(), 3)]
+    );
+    store
+        .write_security(vec![put(user("bob"), None, "c-new")])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .security_record(&user("bob"))
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        1
+    );
+    store.write_security(Vec::new()).await.unwrap();
+}
+
+/// Writers racing on the same version: exactly one of them wins.
+async fn security_race(store: Arc<dyn Store>) {
+    store
+        .write_security(vec![put(user("raced"), None, "0")])
+        .await
+        .unwrap();
+    let writers: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .write_security(vec![put(user("raced"), Some(1), &format!("w{i}"))])
+                    .await
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for writer in writers {
+        match writer.await.unwrap() {
+            Ok(()) => won += 1,
+            Err(StoreError::Conflict) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(won, 1);
+    assert_eq!(
+        store
+            .security_record(&user("raced"))
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        2
+    );
+}
+
+#[tokio::test]
+async fn memory_backend_passes_the_security_suite() {
+    security_suite(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn durable_backend_passes_the_security_suite() {
+    let dir = temp_dir("security-suite");
+    let store = DurableStore::open(&dir).unwrap();
+    security_suite(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_of_several_racing_security_writers_wins_in_both_backends() {
+    security_race(Arc::new(MemoryStore::new())).await;
+    let dir = temp_dir("security-race");
+    security_race(Arc::new(DurableStore::open(&dir).unwrap())).await;
+}
+
+async fn all_security(store: &dyn Store) -> Vec<SecurityRecord> {
+    let mut all = store.security_records("user", "").await.unwrap();
+    all.extend(store.security_records("access-key", "").await.unwrap());
+    all
+}
+
+/// Records short enough to read in a failure: key, version, and the start of the value.
+fn outline(records: &[SecurityRecord]) -> Vec<(String, u64, String)> {
+    records
+        .iter()
+        .map(|r| {
+            let start = String::from_utf8_lossy(&r.value[..r.value.len().min(8)]).into_owned();
+            (format!("{}/{}", r.key.kind, r.key.name), r.version, start)
+        })
+        .collect()
+}
+
+fn assert_same(found: &[SecurityRecord], expected: &[SecurityRecord]) {
+    assert!(
+        found == expected,
+        "{:?} where {:?} was expected",
+        outline(found),
+        outline(expected)
+    );
+}
+
+#[tokio::test]
+async fn security_records_and_their_versions_survive_reopening() {
+    let dir = temp_dir("security-reopen");
+    let before = {
+        let store = DurableStore::open(&dir).unwrap();
+        security_suite(&store).await;
+        all_security(&store).await
+    };
+    assert_eq!(before.len(), 4);
+    let store = DurableStore::open(&dir).unwrap();
+    assert_same(&all_security(&store).await, &before);
+    assert_eq!(
+        store
+            .security_record(&user("bob"))
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        1
+    );
+    // Writes go on from the recovered versions.
+    store
+        .write_security(vec![put(user("alice"), Some(3), "a4")])
+        .await
+        .unwrap();
+    assert!(is_conflict(
+        store
+            .write_security(vec![put(user("alan"), Some(1), "stale")])
+            .await
+    ));
+}
+
+#[tokio::test]
+async fn security_records_survive_their_segments_being_reclaimed() {
+    let dir = temp_dir("security-compact");
+    let options = DurableOptions {
+        segment_bytes: 16 * 1024,
+    };
+    let padding = "p".repeat(1024);
+    let expected = {
+        let store = DurableStore::open_with(&dir, options).unwrap();
+        // Keys written once at the start, that live on in the oldest segment.
+        store
+            .write_security(vec![
+                put(user("early-1"), None, "e1"),
+                put(SecurityKey::new("access-key", "early-2"), None, "e2"),
+                put(user("early-gone"), None, "e3"),
+            ])
+            .await
+            .unwrap();
+        // Then many batches overwriting the same few keys, with a delete and a re-creation among them.
+        for round in 0..120u64 {
+            let batch = (0..4)
+                .map(|k| {
+                    let expected = (round > 0).then_some(round);
+                    put(
+                        user(&format!("hot-{k}")),
+                        expected,
+                        &format!("{round}:{padding}"),
+                    )
+                })
+                .collect();
+            store.write_security(batch).await.unwrap();
+            if round == 60 {
+                store
+                    .write_security(vec![SecurityWrite::Delete {
+                        key: user("early-gone"),
+                        expected: 1,
+                    }])
+                    .await
+                    .unwrap();
+            }
+        }
+        assert!(store.active_segment() >= 10, "{}", store.active_segment());
+        store.compact_now().await.unwrap();
+        assert!(
+            store.segment_count() <= 3,
+            "{} segments left",
+            store.segment_count()
+        );
+        all_security(&store).await
+    };
+    assert_eq!(expected.len(), 6);
+    assert!(expected
+        .iter()
+        .filter(|r| r.key.name.starts_with("hot-"))
+        .all(|r| r.version == 120 && r.value.starts_with(b"119:")));
+    let store = DurableStore::open_with(&dir, options).unwrap();
+    assert_same(&all_security(&store).await, &expected);
+    assert_eq!(
+        store.security_record(&user("early-gone")).await.unwrap(),
+        None
+    );
+    // Reclaiming again, after a restart, still keeps them.
+    store
+        .write_security(vec![put(user("hot-0"), Some(120), &padding)])
+        .await
+        .unwrap();
+    store.compact_now().await.unwrap();
+    drop(store);
+    let store = DurableStore::open_with(&dir, options).unwrap();
+    let again = all_security(&store).await;
+    assert_eq!(again.len(), 6);
+    assert_eq!(
+        store
+            .security_record(&user("hot-0"))
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        121
+    );
+    assert_eq!(
+        store
+            .security_record(&user("early-1"))
+            .await
+            .unwrap()
+            .unwrap()
+            .value,
+        b"e1"
+    );
+}
+
+#[tokio::test]
+async fn a_torn_security_batch_is_lost_whole() {
+    let dir = temp_dir("security-torn");
+    {
+        let store = DurableStore::open(&dir).unwrap();
+        store
+            .write_security(vec![put(user("a"), None, "a1"), put(user("b"), None, "b1")])
+            .await
+            .unwrap();
+        store
+            .write_security(vec![
+                put(user("a"), Some(1), "a2"),
+                SecurityWrite::Delete {
+                    key: user("b"),
+                    expected: 1,
+                },
+                put(user("c"), None, &"c".repeat(100)),
+            ])
+            .await
+            .unwrap();
+    }
+    let last = journal_files(&dir).pop().unwrap();
+    let len = std::fs::metadata(&last).unwrap().len();
+    // Cut the last batch short, keeping all but the end of its final write.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&last)
+        .unwrap()
+        .set_len(len - 50)
+        .unwrap();
+    let store = DurableStore::open(&dir).unwrap();
+    assert_eq!(
+        listed(&store, "user", "").await,
+        [("a".to_string(), 1), ("b".to_string(), 1)]
+    );
+    assert_eq!(
+        store
+            .security_record(&user("a"))
+            .await
+            .unwrap()
+            .unwrap()
+            .value,
+        b"a1"
+    );
 }

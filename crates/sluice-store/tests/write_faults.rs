@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use sluice_store::{
     AttributeValue, DeleteOutcome, Deletion, DiskFaults, DurableOptions, DurableStore, Fault,
     MessageAttribute, MessageContent, MessageCounts, NewMessage, QueueKey, QueueRecord,
-    ReceiveRequest, Redrive, SendOutcome, Store, StoreError, VisibilityChange, VisibilityOutcome,
+    ReceiveRequest, Redrive, SecurityKey, SecurityWrite, SendOutcome, Store, StoreError,
+    VisibilityChange, VisibilityOutcome,
 };
 
 /// How long a store may take to come back once its disk works again.
@@ -357,6 +358,67 @@ async fn a_store_stays_out_of_service_until_its_disk_works_and_then_survives_a_r
     assert_eq!(drain(&reopened, 0).await, bodies(0..3));
     drop(reopened);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A security batch that could not be made durable changes nothing: reads and writes fail while the
+/// store is out of service, and the rebuilt store has the acknowledged records at their versions.
+#[tokio::test]
+async fn a_security_batch_whose_sync_fails_is_lost_whole_and_the_rest_rebuilt() {
+    let s = store_with("security", 1).await;
+    let user = |name: &str| SecurityKey::new("user", name);
+    let put = |name: &str, expected, value: &str| SecurityWrite::Put {
+        key: user(name),
+        expected,
+        value: value.as_bytes().to_vec(),
+    };
+    s.store
+        .write_security(vec![put("a", None, "a1"), put("b", None, "b1")])
+        .await
+        .expect("write");
+    s.store
+        .write_security(vec![put("a", Some(1), "a2")])
+        .await
+        .expect("write");
+    s.faults.fail_syncs(Fault::Io);
+    assert!(is_unavailable(
+        s.store
+            .write_security(vec![
+                put("a", Some(2), "a3"),
+                SecurityWrite::Delete {
+                    key: user("b"),
+                    expected: 1,
+                },
+                put("c", None, "c1"),
+            ])
+            .await
+    ));
+    assert!(is_unavailable(s.store.security_record(&user("a")).await));
+    assert!(is_unavailable(s.store.security_records("user", "").await));
+    assert!(is_unavailable(
+        s.store.write_security(vec![put("d", None, "d1")]).await
+    ));
+    s.faults.clear();
+    back_in_service(&s.store).await;
+    let found: Vec<(String, u64, Vec<u8>)> = s
+        .store
+        .security_records("user", "")
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|r| (r.key.name, r.version, r.value))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("a".to_string(), 2, b"a2".to_vec()),
+            ("b".to_string(), 1, b"b1".to_vec())
+        ]
+    );
+    s.store
+        .write_security(vec![put("a", Some(2), "a3")])
+        .await
+        .expect("writes work again");
+    s.finish();
 }
 
 /// A data directory that cannot be written was opened anyway, and every request failed after.

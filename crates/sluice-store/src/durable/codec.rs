@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::{
     AttributeValue, MessageAttribute, MessageContent, MoveTaskRecord, MoveTaskStatus, QueueKey,
-    QueueRecord,
+    QueueRecord, SecurityKey, SecurityRecord,
 };
 
 pub const FRAME_HEADER: usize = 8;
@@ -94,6 +94,15 @@ pub enum Record {
     Purge {
         queue: u64,
     },
+    /// A batch of security-record writes, as one record so that a torn write loses all of it or none.
+    Security(Vec<SecurityChange>),
+}
+
+/// What a security batch left of one key: the record with its new version, or nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecurityChange {
+    Put(SecurityRecord),
+    Delete(SecurityKey),
 }
 
 /// A change of a queue record, written instead of the whole record so that a small change (a tag) does
@@ -198,6 +207,11 @@ const MOVE: u8 = 10;
 const MOVE_TASK: u8 = 11;
 const SEQ_FLOOR: u8 = 12;
 const QUEUE_PATCH: u8 = 13;
+const SECURITY: u8 = 14;
+
+/// The kinds of entry in a security batch.
+const SECURITY_PUT: u8 = 1;
+const SECURITY_DELETE: u8 = 2;
 
 struct Writer(Vec<u8>);
 
@@ -238,6 +252,10 @@ impl Writer {
     fn key(&mut self, key: &QueueKey) {
         self.str(&key.account_id);
         self.str(&key.region);
+        self.str(&key.name);
+    }
+    fn security_key(&mut self, key: &SecurityKey) {
+        self.str(&key.kind);
         self.str(&key.name);
     }
     fn message(
@@ -356,6 +374,23 @@ impl<'a> Reader<'a> {
             name: self.string()?,
         })
     }
+    fn security_key(&mut self) -> Result<SecurityKey, Malformed> {
+        Ok(SecurityKey {
+            kind: self.string()?,
+            name: self.string()?,
+        })
+    }
+    fn security_change(&mut self) -> Result<SecurityChange, Malformed> {
+        Ok(match self.u8()? {
+            SECURITY_PUT => SecurityChange::Put(SecurityRecord {
+                key: self.security_key()?,
+                version: self.u64()?,
+                value: self.bytes()?.to_vec(),
+            }),
+            SECURITY_DELETE => SecurityChange::Delete(self.security_key()?),
+            _ => return Err(Malformed),
+        })
+    }
     fn attributes(&mut self) -> Result<Vec<MessageAttribute>, Malformed> {
         let n = self.u32()?;
         let mut out = Vec::with_capacity(n.min(64) as usize);
@@ -395,6 +430,13 @@ pub fn encode(record: &Record) -> Vec<u8> {
     // each time the buffer grows.
     let body = match record {
         Record::Message { content, .. } | Record::Move { content, .. } => content.body.len(),
+        Record::Security(changes) => changes
+            .iter()
+            .map(|c| match c {
+                SecurityChange::Put(r) => r.value.len(),
+                SecurityChange::Delete(_) => 0,
+            })
+            .sum(),
         _ => 0,
     };
     let mut w = Writer(Vec::with_capacity(FRAME_HEADER + body + 256));
@@ -537,6 +579,24 @@ pub fn encode(record: &Record) -> Vec<u8> {
             w.u8(PURGE);
             w.u64(*queue);
         }
+        Record::Security(changes) => {
+            w.u8(SECURITY);
+            w.u32(changes.len() as u32);
+            for change in changes {
+                match change {
+                    SecurityChange::Put(record) => {
+                        w.u8(SECURITY_PUT);
+                        w.security_key(&record.key);
+                        w.u64(record.version);
+                        w.bytes(&record.value);
+                    }
+                    SecurityChange::Delete(key) => {
+                        w.u8(SECURITY_DELETE);
+                        w.security_key(key);
+                    }
+                }
+            }
+        }
     }
     let mut frame = w.0;
     let len = (frame.len() - FRAME_HEADER) as u32;
@@ -548,7 +608,7 @@ pub fn encode(record: &Record) -> Vec<u8> {
 
 /// Whether `kind` is the type byte of some record.
 pub fn known_type(kind: u8) -> bool {
-    (QUEUE_PUT..=QUEUE_PATCH).contains(&kind)
+    (QUEUE_PUT..=SECURITY).contains(&kind)
 }
 
 /// Reads a frame header: the payload length and checksum.
@@ -677,6 +737,13 @@ pub fn decode(payload: &[u8]) -> Result<Record, Malformed> {
             deadline: r.i64()?,
         },
         PURGE => Record::Purge { queue: r.u64()? },
+        SECURITY => {
+            let n = r.u32()?;
+            let changes = (0..n)
+                .map(|_| r.security_change())
+                .collect::<Result<_, Malformed>>()?;
+            Record::Security(changes)
+        }
         _ => return Err(Malformed),
     };
     if !r.0.is_empty() {
@@ -899,6 +966,15 @@ mod tests {
                 state,
                 content: content(),
             },
+            Record::Security(vec![
+                SecurityChange::Put(SecurityRecord {
+                    key: SecurityKey::new("user", "alice"),
+                    version: 3,
+                    value: vec![0, 1, 255],
+                }),
+                SecurityChange::Delete(SecurityKey::new("access-key", "AKIA")),
+            ]),
+            Record::Security(Vec::new()),
         ];
         for record in records {
             let frame = encode(&record);
@@ -1132,6 +1208,23 @@ mod properties {
             )
     }
 
+    fn security_key() -> impl Strategy<Value = SecurityKey> {
+        (text(), text()).prop_map(|(kind, name)| SecurityKey { kind, name })
+    }
+
+    fn security_change() -> impl Strategy<Value = SecurityChange> {
+        prop_oneof![
+            (security_key(), any::<u64>(), vec(any::<u8>(), 0..8)).prop_map(
+                |(key, version, value)| SecurityChange::Put(SecurityRecord {
+                    key,
+                    version,
+                    value
+                })
+            ),
+            security_key().prop_map(SecurityChange::Delete),
+        ]
+    }
+
     fn move_task() -> impl Strategy<Value = MoveTaskRecord> {
         let status = prop_oneof![
             Just(MoveTaskStatus::Running),
@@ -1238,6 +1331,7 @@ mod properties {
                 }
             }),
             any::<u64>().prop_map(|queue| Record::Purge { queue }),
+            vec(security_change(), 0..4).prop_map(Record::Security),
         ]
     }
 

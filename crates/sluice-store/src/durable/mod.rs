@@ -7,8 +7,9 @@
 //! - Recovery replays the segments in order. A record cut short at the very end of the newest segment
 //!   (a torn write) is dropped and the file truncated; damage anywhere else, or a file that is not a
 //!   journal, stops start-up with an error naming the file, which is left as it is.
-//! - Space is reclaimed from the oldest segment: once few of its messages are still live, those are
-//!   written again at the head of the journal with their current state, and the segment is deleted.
+//! - Space is reclaimed from the oldest segment: once few of its messages and security records are
+//!   still live, those are written again at the head of the journal with their current state, and the
+//!   segment is deleted.
 //! - A write or sync that fails (EIO, ENOSPC, EROFS) takes the store out of service: every request,
 //!   and every commit not yet durable, fails with `StoreError::Unavailable`, so nothing the failed
 //!   writes changed in memory is ever served. The maintenance thread then retries, with backoff,
@@ -22,6 +23,7 @@ mod disk;
 pub mod fuzzing;
 mod journal;
 mod recovery;
+mod security;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fs::File;
@@ -32,10 +34,11 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use self::codec::{QueuePatch, Record, StateFields};
+use self::codec::{QueuePatch, Record, SecurityChange, StateFields};
 use self::disk::Disk;
 pub use self::disk::{DiskFaults, Fault};
 use self::journal::{Commit, Journal, Location};
+use self::security::SecurityState;
 use crate::queue_messages::{Deduplicated, DeliveryState, Payload, QueueMessages};
 use crate::{
     list_page, lock, lock_pair, CreateOutcome, DeleteOutcome, Deletion, MessageContent,
@@ -102,6 +105,10 @@ struct Inner {
     catalog: Mutex<Catalog>,
     /// Each queue's messages by incarnation, each behind its own lock so queues do not contend.
     queues: Mutex<HashMap<u64, Arc<Mutex<QueueState>>>>,
+    /// Security records. Held while a batch is checked, appended and applied, so that of two writers
+    /// expecting the same version only one wins. Never taken while another lock is held; `live` is
+    /// taken inside it.
+    security: Mutex<SecurityState>,
     /// Bytes of message content held in memory.
     hot_bytes: AtomicUsize,
     /// Bytes of live records in each segment, which decides when a segment is worth reclaiming.
@@ -229,9 +236,10 @@ impl DurableStore {
         })?;
         let secret = load_or_create_meta(dir)?;
         let recovered = recovery::recover(dir)?;
-        let (queue_count, message_count, truncated_tail) = (
+        let (queue_count, message_count, security_count, truncated_tail) = (
             recovered.queue_count,
             recovered.message_count,
+            recovered.security.len(),
             recovered.truncated_tail,
         );
         let inner = Inner::start(dir, options, &disk, recovered).map_err(|source| {
@@ -256,6 +264,7 @@ impl DurableStore {
         tracing::info!(
             queues = queue_count,
             messages = message_count,
+            security_records = security_count,
             truncated_tail,
             "data directory recovered"
         );
@@ -422,6 +431,7 @@ impl Inner {
                     })
                     .collect(),
             ),
+            security: Mutex::new(recovered.security),
             hot_bytes: AtomicUsize::new(0),
             live: Mutex::new(recovered.live),
             segments: Mutex::new(segments),
@@ -432,6 +442,17 @@ impl Inner {
     fn append(&self, records: &[Record]) -> Result<(Vec<Location>, Commit), StoreError> {
         let frames: Vec<Vec<u8>> = records.iter().map(codec::encode).collect();
         self.journal.append(&frames).map_err(unavailable)
+    }
+
+    /// Appends a security batch as one record and applies it; the caller holds the security lock.
+    fn record_security(
+        &self,
+        security: &mut SecurityState,
+        changes: &[SecurityChange],
+    ) -> Result<Commit, StoreError> {
+        let (locations, commit) = self.append(&[Record::Security(changes.to_vec())])?;
+        security.apply(changes, locations[0], &mut lock(&self.live));
+        Ok(commit)
     }
 
     fn barrier(&self) -> Result<Commit, StoreError> {
@@ -1097,21 +1118,33 @@ impl Store for DurableStore {
 
     async fn security_record(
         &self,
-        _key: &SecurityKey,
+        key: &SecurityKey,
     ) -> Result<Option<SecurityRecord>, StoreError> {
-        Err(StoreError::Backend("security records: not yet".into()))
+        Ok(lock(&self.serving()?.security).records().get(key).cloned())
     }
 
     async fn security_records(
         &self,
-        _kind: &str,
-        _prefix: &str,
+        kind: &str,
+        prefix: &str,
     ) -> Result<Vec<SecurityRecord>, StoreError> {
-        Err(StoreError::Backend("security records: not yet".into()))
+        Ok(lock(&self.serving()?.security).records().list(kind, prefix))
     }
 
-    async fn write_security(&self, _batch: Vec<SecurityWrite>) -> Result<(), StoreError> {
-        Err(StoreError::Backend("security records: not yet".into()))
+    async fn write_security(&self, batch: Vec<SecurityWrite>) -> Result<(), StoreError> {
+        let inner = &self.serving()?;
+        let commit = {
+            let mut security = lock(&inner.security);
+            security.records().check(&batch)?;
+            if batch.is_empty() {
+                // Nothing to write, but whatever the caller read may not be on disk yet.
+                inner.barrier()?
+            } else {
+                let changes = security.changes(batch);
+                inner.record_security(&mut security, &changes)?
+            }
+        };
+        committed(commit).await
     }
 
     async fn server_secret(&self) -> Result<[u8; 32], StoreError> {
@@ -1256,9 +1289,22 @@ fn compact(inner: &Inner) -> Result<usize, String> {
 }
 
 /// Writes again, at the head of the journal, everything still needed from `segment`: queue records,
-/// recent tombstones, and live messages with their current state. Returns once that is durable.
+/// recent tombstones, security records at their current versions, and live messages with their
+/// current state. Returns once that is durable.
 fn relocate(inner: &Inner, segment: u64) -> Result<(), String> {
     let mut last_commit = None;
+    {
+        // Only the keys whose current version is recorded here go, each as a batch of its own: the
+        // batch's other keys have changed since, and their old versions written at the head would
+        // override the newer ones on replay.
+        let mut security = lock(&inner.security);
+        for record in security.in_segment(segment) {
+            let commit = inner
+                .record_security(&mut security, &[SecurityChange::Put(record)])
+                .map_err(|e| e.to_string())?;
+            last_commit = Some(commit);
+        }
+    }
     {
         let mut catalog = lock(&inner.catalog);
         let now = crate::durable::now_millis();

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::codec::{self, Record, FRAME_HEADER};
 use super::journal::{self, Location, MAGIC, SEGMENT_HEADER};
+use super::security::SecurityState;
 use super::{io, OpenError, Stored};
 use crate::queue_messages::{Deduplicated, DeliveryState, QueueMessages};
 use crate::{MoveTaskRecord, QueueKey, QueueRecord};
@@ -15,6 +16,7 @@ pub struct Recovered {
     pub tombstones: HashMap<QueueKey, (i64, u64, Location)>,
     pub move_tasks: BTreeMap<String, (MoveTaskRecord, Location)>,
     pub messages: HashMap<u64, QueueMessages<Stored>>,
+    pub security: SecurityState,
     pub live: BTreeMap<u64, u64>,
     pub segments: BTreeSet<u64>,
     /// The number of the segment to append to next: always a new one.
@@ -58,6 +60,7 @@ pub fn recover(dir: &Path) -> Result<Recovered, OpenError> {
         tombstones,
         move_tasks,
         messages,
+        security,
         live,
         truncated_tail,
     } = state;
@@ -69,6 +72,7 @@ pub fn recover(dir: &Path) -> Result<Recovered, OpenError> {
         tombstones,
         move_tasks,
         messages,
+        security,
         live,
         next_segment: last.map_or(1, |n| n + 1),
         segments: numbers,
@@ -82,6 +86,7 @@ struct Replay {
     tombstones: HashMap<QueueKey, (i64, u64, Location)>,
     move_tasks: BTreeMap<String, (MoveTaskRecord, Location)>,
     messages: HashMap<u64, QueueMessages<Stored>>,
+    security: SecurityState,
     live: BTreeMap<u64, u64>,
     truncated_tail: bool,
 }
@@ -325,6 +330,9 @@ impl Replay {
                 for location in gone {
                     self.unlive(&location);
                 }
+            }
+            Record::Security(changes) => {
+                self.security.apply(&changes, location, &mut self.live);
             }
         }
         Ok(())
