@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sluice_protocol::sigv4::{self, Credential};
+use sluice_security::sigv4::{self, Credential};
 
 fn check(credential: &Credential) {
     for part in [

@@ -44,7 +44,7 @@ macro_rules! error_codes {
 // InvalidParameterValue and MissingParameter come as the service framework's validation exceptions (real
 // responses show `com.amazon.coral.service#InvalidParameterValueException` and, for a missing parameter,
 // `com.amazon.coral.service#MissingRequiredParameterException`), and so do a refused signature (a
-// credential scoped to a region not served) and ServiceUnavailable (a server at its connection limit); the
+// credential scoped to a region not served), the other refusals of authentication, and ServiceUnavailable (a server at its connection limit); the
 // rest come under the service's own namespace. The `x-amzn-query-error` header always carries the Query
 // code, so a client sees one code whichever protocol it speaks.
 error_codes! {
@@ -80,6 +80,11 @@ error_codes! {
     UnknownOperation => ("com.amazon.coral.service#UnknownOperationException", "InvalidAction", 400, true),
     InternalError => ("com.amazonaws.sqs#InternalError", "InternalError", 500, false),
     SignatureDoesNotMatch => ("com.amazon.coral.service#InvalidSignatureException", "SignatureDoesNotMatch", 403, true),
+    IncompleteSignature => ("com.amazon.coral.service#IncompleteSignatureException", "IncompleteSignature", 400, true),
+    InvalidClientTokenId => ("com.amazon.coral.service#UnrecognizedClientException", "InvalidClientTokenId", 403, true),
+    MissingAuthenticationToken => ("com.amazon.coral.service#MissingAuthenticationTokenException", "MissingAuthenticationToken", 403, true),
+    ExpiredToken => ("com.amazon.coral.service#ExpiredTokenException", "ExpiredToken", 403, true),
+    RequestExpired => ("com.amazon.coral.service#RequestExpired", "RequestExpired", 400, true),
     ServiceUnavailable => ("com.amazon.coral.service#ServiceUnavailableException", "ServiceUnavailable", 503, false),
 }
 

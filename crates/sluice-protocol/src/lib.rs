@@ -6,7 +6,6 @@ mod json;
 mod model;
 mod query;
 mod security_query;
-pub mod sigv4;
 
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;

@@ -68,7 +68,9 @@ pub fn encode_service_response(
     }
     xml.push_str("<ResponseMetadata><RequestId>");
     escape_into(request_id, &mut xml);
-    xml.push_str(&format!("</RequestId></ResponseMetadata></{action}Response>"));
+    xml.push_str(&format!(
+        "</RequestId></ResponseMetadata></{action}Response>"
+    ));
     WireResponse {
         status: 200,
         content_type: "text/xml",

@@ -2,3 +2,5 @@
 //! AWS Signature Version 4 and to name the principal that signed it; it also serves the IAM and STS
 //! actions that create those principals. Identities are kept as security records through the storage
 //! boundary, so every backend stores them the same way.
+
+pub mod sigv4;

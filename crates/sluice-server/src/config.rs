@@ -518,7 +518,10 @@ tags = { team = "shop" }
     #[test]
     fn authentication_is_off_only_on_loopback_unless_chosen() {
         let loopback = Config::resolve(&ServeArgs::default()).unwrap();
-        assert_eq!((loopback.auth, loopback.auth_explicit), (AuthMode::Off, false));
+        assert_eq!(
+            (loopback.auth, loopback.auth_explicit),
+            (AuthMode::Off, false)
+        );
 
         let wide = ServeArgs {
             bind: Some("0.0.0.0:9324".parse().unwrap()),
@@ -527,7 +530,10 @@ tags = { team = "shop" }
         let refused = Config::resolve(&wide).unwrap_err();
         assert!(matches!(refused, ConfigError::CredentialsNeeded(_)));
         let text = refused.to_string();
-        assert!(text.contains("[[accounts]]") && text.contains("--auth off"), "{text}");
+        assert!(
+            text.contains("[[accounts]]") && text.contains("--auth off"),
+            "{text}"
+        );
 
         let chosen = Config::resolve(&ServeArgs {
             auth: Some(AuthMode::Off),

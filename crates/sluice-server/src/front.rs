@@ -119,8 +119,15 @@ impl Front {
                     .get("x-amzn-trace-id")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
-                self.run(protocol, &ctx, &parts.method, &parts.uri, &parts.headers, body)
-                    .await
+                self.run(
+                    protocol,
+                    &ctx,
+                    &parts.method,
+                    &parts.uri,
+                    &parts.headers,
+                    body,
+                )
+                .await
             }
         }
     }
@@ -158,8 +165,18 @@ impl Front {
         let now = self.clock.now_seconds();
         let span = tracing::debug_span!("request", op = action, id = %request_id);
         let result = match service {
-            Service::Iam => self.directory.iam(caller, action, params, now).instrument(span).await,
-            _ => self.directory.sts(caller, action, params, now).instrument(span).await,
+            Service::Iam => {
+                self.directory
+                    .iam(caller, action, params, now)
+                    .instrument(span)
+                    .await
+            }
+            _ => {
+                self.directory
+                    .sts(caller, action, params, now)
+                    .instrument(span)
+                    .await
+            }
         };
         match result {
             Ok(value) => {

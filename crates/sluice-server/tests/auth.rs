@@ -10,7 +10,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_credential_types::Credentials as SigningCredentials;
 use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SignatureLocation, SigningSettings};
+use aws_sigv4::http_request::{
+    sign, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
+};
 use aws_sigv4::sign::v4;
 use aws_smithy_async::time::TimeSource;
 use common::*;
@@ -19,8 +21,14 @@ use sluice_server::config::{Cli, Config};
 
 const ACCOUNT_A: &str = "111111111111";
 const ACCOUNT_B: &str = "222222222222";
-const ROOT_A: (&str, &str) = ("AKIAROOTAAAAAAAAAAAA", "root-a-secret-0123456789012345678901234");
-const ROOT_B: (&str, &str) = ("AKIAROOTBBBBBBBBBBBB", "root-b-secret-0123456789012345678901234");
+const ROOT_A: (&str, &str) = (
+    "AKIAROOTAAAAAAAAAAAA",
+    "root-a-secret-0123456789012345678901234",
+);
+const ROOT_B: (&str, &str) = (
+    "AKIAROOTBBBBBBBBBBBB",
+    "root-b-secret-0123456789012345678901234",
+);
 
 /// The clock both the server and the clients read.
 #[derive(Debug, Clone)]
@@ -61,8 +69,9 @@ secret-access-key = "{}"
             ),
         )
         .unwrap();
-        let cli = <Cli as clap::Parser>::try_parse_from(["sluice", "--config", path.to_str().unwrap()])
-            .unwrap();
+        let cli =
+            <Cli as clap::Parser>::try_parse_from(["sluice", "--config", path.to_str().unwrap()])
+                .unwrap();
         let config = Config::resolve(&cli.serve).unwrap();
         let clock = SharedClock(Arc::new(ManualClock::new(now_millis())));
         let server = TestServer::try_start_config_with_clock(config, clock.0.clone())
@@ -91,7 +100,13 @@ secret-access-key = "{}"
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .endpoint_url(self.server.url())
-            .credentials_provider(Credentials::new(key, secret, token.map(str::to_string), None, "test"))
+            .credentials_provider(Credentials::new(
+                key,
+                secret,
+                token.map(str::to_string),
+                None,
+                "test",
+            ))
             .time_source(time)
             .retry_config(aws_sdk_sqs::config::retry::RetryConfig::disabled())
             .http_client(aws_smithy_http_client::Builder::new().build_http())
@@ -100,7 +115,12 @@ secret-access-key = "{}"
     }
 
     /// A Query request signed in the `Authorization` header as the SDKs sign it.
-    async fn call(&self, service: &str, key: SigningKey<'_>, params: &[(&str, &str)]) -> RawResponse {
+    async fn call(
+        &self,
+        service: &str,
+        key: SigningKey<'_>,
+        params: &[(&str, &str)],
+    ) -> RawResponse {
         let body = query_body(service, params);
         let request = signed_query_post(&self.server.host(), service, key, &body, self.clock.now());
         raw(self.server.addr(), request).await
@@ -134,12 +154,25 @@ fn root(pair: (&'static str, &'static str)) -> SigningKey<'static> {
 }
 
 /// Creates a user with an access key in the account of `as_root`; returns (user id, key id, secret).
-async fn user_with_key(f: &Fixture, as_root: SigningKey<'_>, name: &str) -> (String, String, String) {
+async fn user_with_key(
+    f: &Fixture,
+    as_root: SigningKey<'_>,
+    name: &str,
+) -> (String, String, String) {
     let user_id = f
-        .value("iam", as_root, &[("Action", "CreateUser"), ("UserName", name)], "UserId")
+        .value(
+            "iam",
+            as_root,
+            &[("Action", "CreateUser"), ("UserName", name)],
+            "UserId",
+        )
         .await;
     let response = f
-        .call("iam", as_root, &[("Action", "CreateAccessKey"), ("UserName", name)])
+        .call(
+            "iam",
+            as_root,
+            &[("Action", "CreateAccessKey"), ("UserName", name)],
+        )
         .await;
     assert_eq!(response.status, 200, "{}", response.text());
     let text = response.text();
@@ -151,7 +184,10 @@ async fn user_with_key(f: &Fixture, as_root: SigningKey<'_>, name: &str) -> (Str
 }
 
 fn sqs_error<E: aws_sdk_sqs::error::ProvideErrorMetadata + std::fmt::Debug>(
-    result: Result<impl std::fmt::Debug, aws_sdk_sqs::error::SdkError<E, aws_sdk_sqs::config::http::HttpResponse>>,
+    result: Result<
+        impl std::fmt::Debug,
+        aws_sdk_sqs::error::SdkError<E, aws_sdk_sqs::config::http::HttpResponse>,
+    >,
 ) -> (u16, String, String) {
     parts(&result.expect_err("the request is refused"))
 }
@@ -160,14 +196,23 @@ fn sqs_error<E: aws_sdk_sqs::error::ProvideErrorMetadata + std::fmt::Debug>(
 async fn a_user_made_through_iam_sends_and_receives_with_its_own_key_until_it_is_deactivated() {
     let f = Fixture::start().await;
     let (user_id, key, secret) = user_with_key(&f, root(ROOT_A), "alice").await;
-    assert!(user_id.starts_with("AIDA") && user_id.len() == 21, "{user_id}");
+    assert!(
+        user_id.starts_with("AIDA") && user_id.len() == 21,
+        "{user_id}"
+    );
     assert!(key.starts_with("AKIA") && key.len() == 20, "{key}");
     assert_eq!(secret.len(), 40);
 
     let alice = f.sqs(&key, &secret, None);
     let url = create(&alice, "orders").await;
     assert!(url.contains(&format!("/{ACCOUNT_A}/orders")), "{url}");
-    alice.send_message().queue_url(&url).message_body("hi").send().await.unwrap();
+    alice
+        .send_message()
+        .queue_url(&url)
+        .message_body("hi")
+        .send()
+        .await
+        .unwrap();
     let received = alice
         .receive_message()
         .queue_url(&url)
@@ -185,24 +230,45 @@ async fn a_user_made_through_iam_sends_and_receives_with_its_own_key_until_it_is
 
     // The account's root sends as the account id.
     let root_client = f.sqs(ROOT_A.0, ROOT_A.1, None);
-    root_client.send_message().queue_url(&url).message_body("r").send().await.unwrap();
+    root_client
+        .send_message()
+        .queue_url(&url)
+        .message_body("r")
+        .send()
+        .await
+        .unwrap();
 
     // A wrong secret, an unknown key.
     let (status, code, message) =
         sqs_error(f.sqs(&key, "wrong-secret", None).list_queues().send().await);
     assert_eq!((status, code.as_str()), (403, "SignatureDoesNotMatch"));
-    assert!(message.starts_with("The request signature we calculated does not match"), "{message}");
-    let (status, code, message) =
-        sqs_error(f.sqs("AKIANOTAKEY000000000", &secret, None).list_queues().send().await);
+    assert!(
+        message.starts_with("The request signature we calculated does not match"),
+        "{message}"
+    );
+    let (status, code, message) = sqs_error(
+        f.sqs("AKIANOTAKEY000000000", &secret, None)
+            .list_queues()
+            .send()
+            .await,
+    );
     assert_eq!((status, code.as_str()), (403, "InvalidClientTokenId"));
-    assert_eq!(message, "The security token included in the request is invalid.");
+    assert_eq!(
+        message,
+        "The security token included in the request is invalid."
+    );
 
     // Deactivated, then deleted: refused like an unknown key.
     let response = f
         .call(
             "iam",
             root(ROOT_A),
-            &[("Action", "UpdateAccessKey"), ("UserName", "alice"), ("AccessKeyId", &key), ("Status", "Inactive")],
+            &[
+                ("Action", "UpdateAccessKey"),
+                ("UserName", "alice"),
+                ("AccessKeyId", &key),
+                ("Status", "Inactive"),
+            ],
         )
         .await;
     assert_eq!(response.status, 200, "{}", response.text());
@@ -212,7 +278,12 @@ async fn a_user_made_through_iam_sends_and_receives_with_its_own_key_until_it_is
         .call(
             "iam",
             root(ROOT_A),
-            &[("Action", "UpdateAccessKey"), ("UserName", "alice"), ("AccessKeyId", &key), ("Status", "Active")],
+            &[
+                ("Action", "UpdateAccessKey"),
+                ("UserName", "alice"),
+                ("AccessKeyId", &key),
+                ("Status", "Active"),
+            ],
         )
         .await;
     assert_eq!(response.status, 200, "{}", response.text());
@@ -221,7 +292,11 @@ async fn a_user_made_through_iam_sends_and_receives_with_its_own_key_until_it_is
         .call(
             "iam",
             root(ROOT_A),
-            &[("Action", "DeleteAccessKey"), ("UserName", "alice"), ("AccessKeyId", &key)],
+            &[
+                ("Action", "DeleteAccessKey"),
+                ("UserName", "alice"),
+                ("AccessKeyId", &key),
+            ],
         )
         .await;
     assert_eq!(response.status, 200, "{}", response.text());
@@ -237,17 +312,29 @@ async fn requests_outside_the_clock_window_are_refused_both_ways() {
 
     // Signed 16 minutes ago (a replay), or 16 minutes ahead.
     for skew in [-16 * 60, 16 * 60] {
-        let clock = SharedClock(Arc::new(ManualClock::new(f.clock.0.now_millis() + skew * 1000)));
+        let clock = SharedClock(Arc::new(ManualClock::new(
+            f.clock.0.now_millis() + skew * 1000,
+        )));
         let skewed = f.sqs_at(ROOT_A.0, ROOT_A.1, None, clock);
         let (status, code, message) = sqs_error(skewed.list_queues().send().await);
         assert_eq!(status, 403, "{code}: {message}");
         assert_eq!(code, "SignatureDoesNotMatch", "{message}");
-        assert!(message.starts_with("Signature expired") || message.starts_with("Signature not yet current"), "{message}");
+        assert!(
+            message.starts_with("Signature expired")
+                || message.starts_with("Signature not yet current"),
+            "{message}"
+        );
     }
     // Within the window on either side is accepted.
     for skew in [-14 * 60, 14 * 60] {
-        let clock = SharedClock(Arc::new(ManualClock::new(f.clock.0.now_millis() + skew * 1000)));
-        f.sqs_at(ROOT_A.0, ROOT_A.1, None, clock).list_queues().send().await.unwrap();
+        let clock = SharedClock(Arc::new(ManualClock::new(
+            f.clock.0.now_millis() + skew * 1000,
+        )));
+        f.sqs_at(ROOT_A.0, ROOT_A.1, None, clock)
+            .list_queues()
+            .send()
+            .await
+            .unwrap();
     }
 }
 
@@ -258,10 +345,25 @@ async fn a_tampered_body_does_not_match_its_signature() {
     let url = create(&client, "q").await;
     // Sign a SendMessage, then change the body it carries.
     let response = f
-        .call("sqs", root(ROOT_A), &[("Action", "SendMessage"), ("QueueUrl", &url), ("MessageBody", "pay 10")])
+        .call(
+            "sqs",
+            root(ROOT_A),
+            &[
+                ("Action", "SendMessage"),
+                ("QueueUrl", &url),
+                ("MessageBody", "pay 10"),
+            ],
+        )
         .await;
     assert_eq!(response.status, 200, "{}", response.text());
-    let mut tampered = f.signed_query_request(root(ROOT_A), &[("Action", "SendMessage"), ("QueueUrl", &url), ("MessageBody", "pay 10")]);
+    let mut tampered = f.signed_query_request(
+        root(ROOT_A),
+        &[
+            ("Action", "SendMessage"),
+            ("QueueUrl", &url),
+            ("MessageBody", "pay 10"),
+        ],
+    );
     let at = tampered.windows(8).position(|w| w == b"pay%2010").unwrap();
     tampered[at + 6] = b'9';
     let response = raw(f.server.addr(), tampered).await;
@@ -274,7 +376,11 @@ async fn a_tampered_body_does_not_match_its_signature() {
 #[tokio::test]
 async fn unsigned_requests_and_malformed_signatures_are_refused() {
     let f = Fixture::start().await;
-    let response = raw(f.server.addr(), query_post(&f.server.host(), "/", "Action=ListQueues")).await;
+    let response = raw(
+        f.server.addr(),
+        query_post(&f.server.host(), "/", "Action=ListQueues"),
+    )
+    .await;
     assert_eq!(response.status, 403, "{}", response.text());
     assert_eq!(error_code(&response), "MissingAuthenticationToken");
     let request = http_request(
@@ -303,7 +409,11 @@ async fn role_sessions_work_with_their_token_and_stop_at_expiry() {
         .value(
             "iam",
             root(ROOT_A),
-            &[("Action", "CreateRole"), ("RoleName", "worker"), ("AssumeRolePolicyDocument", &trust)],
+            &[
+                ("Action", "CreateRole"),
+                ("RoleName", "worker"),
+                ("AssumeRolePolicyDocument", &trust),
+            ],
             "RoleId",
         )
         .await;
@@ -338,7 +448,13 @@ async fn role_sessions_work_with_their_token_and_stop_at_expiry() {
 
     let session = f.sqs(&session_key, &session_secret, Some(&token));
     let url = create(&session, "jobs").await;
-    session.send_message().queue_url(&url).message_body("j").send().await.unwrap();
+    session
+        .send_message()
+        .queue_url(&url)
+        .message_body("j")
+        .send()
+        .await
+        .unwrap();
     let received = session
         .receive_message()
         .queue_url(&url)
@@ -347,16 +463,32 @@ async fn role_sessions_work_with_their_token_and_stop_at_expiry() {
         .await
         .unwrap();
     assert_eq!(
-        system_attribute(&received.messages()[0], MessageSystemAttributeName::SenderId),
+        system_attribute(
+            &received.messages()[0],
+            MessageSystemAttributeName::SenderId
+        ),
         Some(format!("{role_id}:job-1"))
     );
     let caller = f
-        .value("sts", (&session_key, &session_secret, Some(&token)), &[("Action", "GetCallerIdentity")], "Arn")
+        .value(
+            "sts",
+            (&session_key, &session_secret, Some(&token)),
+            &[("Action", "GetCallerIdentity")],
+            "Arn",
+        )
         .await;
-    assert_eq!(caller, format!("arn:aws:sts::{ACCOUNT_A}:assumed-role/worker/job-1"));
+    assert_eq!(
+        caller,
+        format!("arn:aws:sts::{ACCOUNT_A}:assumed-role/worker/job-1")
+    );
 
     // Without its token the key is unknown.
-    let (status, code, _) = sqs_error(f.sqs(&session_key, &session_secret, None).list_queues().send().await);
+    let (status, code, _) = sqs_error(
+        f.sqs(&session_key, &session_secret, None)
+            .list_queues()
+            .send()
+            .await,
+    );
     assert_eq!((status, code.as_str()), (403, "InvalidClientTokenId"));
 
     // Just before expiry it works; at expiry it is refused as expired.
@@ -381,7 +513,11 @@ async fn cross_account_assume_role_follows_the_trust_policy() {
             .call(
                 "iam",
                 root(ROOT_A),
-                &[("Action", "CreateRole"), ("RoleName", name), ("AssumeRolePolicyDocument", trust)],
+                &[
+                    ("Action", "CreateRole"),
+                    ("RoleName", name),
+                    ("AssumeRolePolicyDocument", trust),
+                ],
             )
             .await;
         assert_eq!(response.status, 200, "{}", response.text());
@@ -415,14 +551,24 @@ async fn cross_account_assume_role_follows_the_trust_policy() {
         Some(&element(&text, "SessionToken").unwrap()),
     );
     let url = create(&session, "in-a").await;
-    assert!(url.contains(&format!("/{ACCOUNT_A}/in-a")), "the session acts in the role's account: {url}");
+    assert!(
+        url.contains(&format!("/{ACCOUNT_A}/in-a")),
+        "the session acts in the role's account: {url}"
+    );
 
-    for params in [assume("partner", Some("wrong")), assume("partner", None), assume("internal", None)] {
+    for params in [
+        assume("partner", Some("wrong")),
+        assume("partner", None),
+        assume("internal", None),
+    ] {
         let response = call(params).await;
         assert_eq!(response.status, 403, "{}", response.text());
         assert_eq!(error_code(&response), "AccessDenied");
         let message = element(&response.text(), "Message").unwrap();
-        assert!(message.contains("is not authorized to perform: sts:AssumeRole"), "{message}");
+        assert!(
+            message.contains("is not authorized to perform: sts:AssumeRole"),
+            "{message}"
+        );
     }
 }
 
@@ -431,17 +577,39 @@ async fn presigned_get_urls_work_until_they_expire() {
     let f = Fixture::start().await;
     let client = f.sqs(ROOT_A.0, ROOT_A.1, None);
     let url = create(&client, "presigned").await;
-    let target = f.presign(&format!("/?Action=SendMessage&QueueUrl={}&MessageBody=hello&Version=2012-11-05", form_encode(&url)), 60);
-    let response = raw(f.server.addr(), http_request("GET", &target, &f.server.host(), &[], b"")).await;
+    let target = f.presign(
+        &format!(
+            "/?Action=SendMessage&QueueUrl={}&MessageBody=hello&Version=2012-11-05",
+            form_encode(&url)
+        ),
+        60,
+    );
+    let response = raw(
+        f.server.addr(),
+        http_request("GET", &target, &f.server.host(), &[], b""),
+    )
+    .await;
     assert_eq!(response.status, 200, "{}", response.text());
-    assert!(response.text().contains("<MD5OfMessageBody>"), "{}", response.text());
+    assert!(
+        response.text().contains("<MD5OfMessageBody>"),
+        "{}",
+        response.text()
+    );
     assert_eq!(counts(&client, &url).await.0, 1);
 
     f.advance(61);
-    let response = raw(f.server.addr(), http_request("GET", &target, &f.server.host(), &[], b"")).await;
+    let response = raw(
+        f.server.addr(),
+        http_request("GET", &target, &f.server.host(), &[], b""),
+    )
+    .await;
     assert_eq!(response.status, 403, "{}", response.text());
     assert_eq!(error_code(&response), "AccessDenied", "{}", response.text());
-    assert!(response.text().contains("Request has expired"), "{}", response.text());
+    assert!(
+        response.text().contains("Request has expired"),
+        "{}",
+        response.text()
+    );
 }
 
 impl Fixture {
@@ -468,9 +636,19 @@ impl Fixture {
             .unwrap()
             .into();
         let host = self.server.host();
-        let signable = SignableRequest::new("GET", &url, [("host", host.as_str())].into_iter(), SignableBody::Bytes(b"")).unwrap();
+        let signable = SignableRequest::new(
+            "GET",
+            &url,
+            [("host", host.as_str())].into_iter(),
+            SignableBody::Bytes(b""),
+        )
+        .unwrap();
         let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-        let mut request = http::Request::builder().method("GET").uri(&url).body(()).unwrap();
+        let mut request = http::Request::builder()
+            .method("GET")
+            .uri(&url)
+            .body(())
+            .unwrap();
         instructions.apply_to_request_http1x(&mut request);
         request.uri().path_and_query().unwrap().to_string()
     }

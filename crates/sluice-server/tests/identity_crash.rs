@@ -14,7 +14,11 @@ use std::time::{Duration, Instant, SystemTime};
 use common::*;
 
 const ACCOUNT: &str = "111122223333";
-const ROOT: SigningKey<'static> = ("AKIACRASHROOT0000001", "crash-root-secret-0123456789abcdefghijkl", None);
+const ROOT: SigningKey<'static> = (
+    "AKIACRASHROOT0000001",
+    "crash-root-secret-0123456789abcdefghijkl",
+    None,
+);
 const ROUNDS: usize = 4;
 const TEST_DEADLINE: Duration = Duration::from_secs(60);
 const READY_DEADLINE: Duration = Duration::from_secs(15);
@@ -56,9 +60,18 @@ fn spawn(data_dir: &Path, config: &Path) -> Server {
     }
 }
 
-async fn call(server: &Server, key: SigningKey<'_>, service: &str, params: &[(&str, &str)]) -> Result<RawResponse, String> {
+async fn call(
+    server: &Server,
+    key: SigningKey<'_>,
+    service: &str,
+    params: &[(&str, &str)],
+) -> Result<RawResponse, String> {
     let body = query_body(service, params);
-    try_raw(server.addr, signed_query_post(&server.host, service, key, &body, SystemTime::now())).await
+    try_raw(
+        server.addr,
+        signed_query_post(&server.host, service, key, &body, SystemTime::now()),
+    )
+    .await
 }
 
 async fn start(data_dir: &Path, config: &Path) -> Server {
@@ -67,10 +80,16 @@ async fn start(data_dir: &Path, config: &Path) -> Server {
         let mut server = spawn(data_dir, config);
         loop {
             if let Ok(Some(status)) = server.child.try_wait() {
-                assert!(started.elapsed() < READY_DEADLINE, "sluice exited with {status}");
+                assert!(
+                    started.elapsed() < READY_DEADLINE,
+                    "sluice exited with {status}"
+                );
                 break;
             }
-            assert!(started.elapsed() < READY_DEADLINE, "sluice not ready in time");
+            assert!(
+                started.elapsed() < READY_DEADLINE,
+                "sluice not ready in time"
+            );
             if call(&server, ROOT, "sts", &[("Action", "GetCallerIdentity")])
                 .await
                 .is_ok_and(|r| r.status == 200)
@@ -84,7 +103,9 @@ async fn start(data_dir: &Path, config: &Path) -> Server {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_and_keys_acknowledged_before_a_kill_survive_it() {
-    tokio::time::timeout(TEST_DEADLINE, rounds()).await.expect("within the deadline");
+    tokio::time::timeout(TEST_DEADLINE, rounds())
+        .await
+        .expect("within the deadline");
 }
 
 async fn rounds() {
@@ -117,17 +138,41 @@ async fn rounds() {
         while began.elapsed() < load {
             next += 1;
             let name = format!("u{next}");
-            match call(&server, ROOT, "iam", &[("Action", "CreateUser"), ("UserName", &name)]).await {
+            match call(
+                &server,
+                ROOT,
+                "iam",
+                &[("Action", "CreateUser"), ("UserName", &name)],
+            )
+            .await
+            {
                 Ok(r) if r.status == 200 => users.push(name.clone()),
                 _ => continue,
             }
-            if let Ok(r) = call(&server, ROOT, "iam", &[("Action", "CreateAccessKey"), ("UserName", &name)]).await {
+            if let Ok(r) = call(
+                &server,
+                ROOT,
+                "iam",
+                &[("Action", "CreateAccessKey"), ("UserName", &name)],
+            )
+            .await
+            {
                 if r.status == 200 {
                     let text = r.text();
-                    let key = (xml_element(&text, "AccessKeyId").unwrap(), xml_element(&text, "SecretAccessKey").unwrap());
+                    let key = (
+                        xml_element(&text, "AccessKeyId").unwrap(),
+                        xml_element(&text, "SecretAccessKey").unwrap(),
+                    );
                     if rng.range(0, 4) == 0 {
-                        let params = [("Action", "DeleteAccessKey"), ("UserName", name.as_str()), ("AccessKeyId", key.0.as_str())];
-                        if call(&server, ROOT, "iam", &params).await.is_ok_and(|r| r.status == 200) {
+                        let params = [
+                            ("Action", "DeleteAccessKey"),
+                            ("UserName", name.as_str()),
+                            ("AccessKeyId", key.0.as_str()),
+                        ];
+                        if call(&server, ROOT, "iam", &params)
+                            .await
+                            .is_ok_and(|r| r.status == 200)
+                        {
                             deleted.push(key);
                             continue;
                         }
@@ -140,20 +185,65 @@ async fn rounds() {
     }
     let server = start(&data_dir, &config).await;
     check(&server, &users, &keys, &deleted, ROUNDS, seed).await;
-    assert!(keys.len() >= 10, "too little was acknowledged to test anything: {} keys", keys.len());
+    assert!(
+        keys.len() >= 10,
+        "too little was acknowledged to test anything: {} keys",
+        keys.len()
+    );
 }
 
-async fn check(server: &Server, users: &[String], keys: &[(String, String)], deleted: &[(String, String)], round: usize, seed: u64) {
+async fn check(
+    server: &Server,
+    users: &[String],
+    keys: &[(String, String)],
+    deleted: &[(String, String)],
+    round: usize,
+    seed: u64,
+) {
     for name in users {
-        let r = call(server, ROOT, "iam", &[("Action", "GetUser"), ("UserName", name)]).await.unwrap();
-        assert_eq!(r.status, 200, "round {round}, seed {seed}: user {name} lost: {}", r.text());
+        let r = call(
+            server,
+            ROOT,
+            "iam",
+            &[("Action", "GetUser"), ("UserName", name)],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            r.status,
+            200,
+            "round {round}, seed {seed}: user {name} lost: {}",
+            r.text()
+        );
     }
     for (id, secret) in keys {
-        let r = call(server, (id, secret, None), "sts", &[("Action", "GetCallerIdentity")]).await.unwrap();
-        assert_eq!(r.status, 200, "round {round}, seed {seed}: key {id} lost: {}", r.text());
+        let r = call(
+            server,
+            (id, secret, None),
+            "sts",
+            &[("Action", "GetCallerIdentity")],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            r.status,
+            200,
+            "round {round}, seed {seed}: key {id} lost: {}",
+            r.text()
+        );
     }
     for (id, secret) in deleted {
-        let r = call(server, (id, secret, None), "sts", &[("Action", "GetCallerIdentity")]).await.unwrap();
-        assert_eq!(r.status, 403, "round {round}, seed {seed}: deleted key {id} still works");
+        let r = call(
+            server,
+            (id, secret, None),
+            "sts",
+            &[("Action", "GetCallerIdentity")],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            r.status, 403,
+            "round {round}, seed {seed}: deleted key {id} still works"
+        );
     }
 }

@@ -112,7 +112,10 @@ impl SecurityRecords {
     pub fn apply_one(&mut self, write: SecurityWrite) {
         match write {
             SecurityWrite::Put { key, value, .. } => {
-                let version = self.records.get(&key).map_or(1, |r| r.version + 1);
+                let version = self
+                    .records
+                    .get(&key)
+                    .map_or(1, |r| r.version.saturating_add(1));
                 self.records.insert(
                     key.clone(),
                     SecurityRecord {

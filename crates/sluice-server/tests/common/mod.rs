@@ -909,9 +909,14 @@ pub fn signed_query_post(
             "application/x-www-form-urlencoded; charset=utf-8",
         ),
     ];
-    let identity =
-        aws_credential_types::Credentials::new(key.0, key.1, key.2.map(str::to_string), None, "test")
-            .into();
+    let identity = aws_credential_types::Credentials::new(
+        key.0,
+        key.1,
+        key.2.map(str::to_string),
+        None,
+        "test",
+    )
+    .into();
     let params = aws_sigv4::sign::v4::SigningParams::builder()
         .identity(&identity)
         .region("us-east-1")
@@ -928,9 +933,7 @@ pub fn signed_query_post(
         SignableBody::Bytes(body.as_bytes()),
     )
     .expect("signable request");
-    let (instructions, _) = sign(signable, &params)
-        .expect("signature")
-        .into_parts();
+    let (instructions, _) = sign(signable, &params).expect("signature").into_parts();
     let mut request = http::Request::builder().method("POST").uri(&url);
     for (name, value) in headers {
         request = request.header(name, value);
@@ -943,7 +946,10 @@ pub fn signed_query_post(
         .filter(|(n, _)| *n != "host")
         .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_string()))
         .collect();
-    let signed: Vec<(&str, &str)> = signed.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let signed: Vec<(&str, &str)> = signed
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
     http_request("POST", "/", host, &signed, body.as_bytes())
 }
 

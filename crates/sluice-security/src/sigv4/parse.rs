@@ -1,8 +1,7 @@
 //! Reading AWS Signature Version 4 as clients send it: the `Authorization` header
 //! (`AWS4-HMAC-SHA256 Credential=<key>/<date>/<region>/<service>/aws4_request, SignedHeaders=...,
 //! Signature=...`) and the `X-Amz-Credential` of a presigned query string. Pure functions of their text,
-//! so they can be tested against AWS's published examples and fuzzed; the HTTP layer only asks them
-//! for the credential scope.
+//! so they can be tested against AWS's published examples and fuzzed.
 
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const TERMINATOR: &str = "aws4_request";
@@ -28,7 +27,7 @@ pub struct Authorization {
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum SigV4Error {
+pub enum ParseError {
     #[error("the authorization is not {ALGORITHM}")]
     NotSigV4,
     #[error("the authorization header has no {0} component")]
@@ -43,23 +42,23 @@ pub enum SigV4Error {
 
 /// Reads an `Authorization` header. Components may come in any order, separated by commas with or
 /// without spaces, as AWS accepts them.
-pub fn parse_authorization(header: &str) -> Result<Authorization, SigV4Error> {
+pub fn parse_authorization(header: &str) -> Result<Authorization, ParseError> {
     let components = components(header)?;
     let credential = parse_credential(
         components
             .credential
-            .ok_or(SigV4Error::Missing("Credential"))?,
+            .ok_or(ParseError::Missing("Credential"))?,
     )?;
     let signed_headers = parse_signed_headers(
         components
             .signed_headers
-            .ok_or(SigV4Error::Missing("SignedHeaders"))?,
+            .ok_or(ParseError::Missing("SignedHeaders"))?,
     )?;
     let signature = components
         .signature
-        .ok_or(SigV4Error::Missing("Signature"))?;
+        .ok_or(ParseError::Missing("Signature"))?;
     if signature.len() != 64 || !signature.bytes().all(is_lower_hex) {
-        return Err(SigV4Error::Signature);
+        return Err(ParseError::Signature);
     }
     Ok(Authorization {
         credential,
@@ -70,11 +69,11 @@ pub fn parse_authorization(header: &str) -> Result<Authorization, SigV4Error> {
 
 /// Only the credential of an `Authorization` header: what names the account and region of a request
 /// while signatures are not verified, so a header with a signature of another form still names them.
-pub fn authorization_credential(header: &str) -> Result<Credential, SigV4Error> {
+pub fn authorization_credential(header: &str) -> Result<Credential, ParseError> {
     parse_credential(
         components(header)?
             .credential
-            .ok_or(SigV4Error::Missing("Credential"))?,
+            .ok_or(ParseError::Missing("Credential"))?,
     )
 }
 
@@ -84,12 +83,12 @@ struct Components<'a> {
     signature: Option<&'a str>,
 }
 
-fn components(header: &str) -> Result<Components<'_>, SigV4Error> {
+fn components(header: &str) -> Result<Components<'_>, ParseError> {
     let rest = header
         .trim_start()
         .strip_prefix(ALGORITHM)
         .filter(|rest| rest.starts_with(' '))
-        .ok_or(SigV4Error::NotSigV4)?;
+        .ok_or(ParseError::NotSigV4)?;
     let mut found = Components {
         credential: None,
         signed_headers: None,
@@ -109,10 +108,10 @@ fn components(header: &str) -> Result<Components<'_>, SigV4Error> {
 
 /// Reads `<key>/<date>/<region>/<service>/aws4_request`. The region is returned as written: whether it
 /// names a region the server serves is the caller's question.
-pub fn parse_credential(text: &str) -> Result<Credential, SigV4Error> {
+pub fn parse_credential(text: &str) -> Result<Credential, ParseError> {
     let parts: Vec<&str> = text.split('/').collect();
     let [key, date, region, service, terminator] = parts.as_slice() else {
-        return Err(SigV4Error::Credential);
+        return Err(ParseError::Credential);
     };
     let date_ok = date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit());
     if key.is_empty()
@@ -121,7 +120,7 @@ pub fn parse_credential(text: &str) -> Result<Credential, SigV4Error> {
         || service.is_empty()
         || *terminator != TERMINATOR
     {
-        return Err(SigV4Error::Credential);
+        return Err(ParseError::Credential);
     }
     Ok(Credential {
         access_key_id: key.to_string(),
@@ -132,13 +131,13 @@ pub fn parse_credential(text: &str) -> Result<Credential, SigV4Error> {
 }
 
 /// The `X-Amz-Credential` of a presigned URL's query string, if it has one.
-pub fn presigned_credential(query: &str) -> Option<Result<Credential, SigV4Error>> {
+pub fn presigned_credential(query: &str) -> Option<Result<Credential, ParseError>> {
     form_urlencoded::parse(query.as_bytes())
         .find(|(name, _)| name == "X-Amz-Credential")
         .map(|(_, value)| parse_credential(&value))
 }
 
-fn parse_signed_headers(text: &str) -> Result<Vec<String>, SigV4Error> {
+pub(super) fn parse_signed_headers(text: &str) -> Result<Vec<String>, ParseError> {
     let names: Vec<&str> = text.split(';').collect();
     let valid = |name: &&str| {
         !name.is_empty()
@@ -147,12 +146,12 @@ fn parse_signed_headers(text: &str) -> Result<Vec<String>, SigV4Error> {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
     };
     if !names.iter().all(valid) {
-        return Err(SigV4Error::SignedHeaders);
+        return Err(ParseError::SignedHeaders);
     }
     Ok(names.into_iter().map(str::to_string).collect())
 }
 
-fn is_lower_hex(b: u8) -> bool {
+pub(super) fn is_lower_hex(b: u8) -> bool {
     b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
 }
 
@@ -188,30 +187,30 @@ mod tests {
 
     #[test]
     fn malformed_headers_are_named() {
-        assert_eq!(parse_authorization("Basic abc"), Err(SigV4Error::NotSigV4));
+        assert_eq!(parse_authorization("Basic abc"), Err(ParseError::NotSigV4));
         assert_eq!(
             parse_authorization("AWS4-HMAC-SHA256X Credential=a/20150830/r/s/aws4_request"),
-            Err(SigV4Error::NotSigV4)
+            Err(ParseError::NotSigV4)
         );
         assert_eq!(
             parse_authorization(&PUBLISHED.replace("Credential=", "Cred=")),
-            Err(SigV4Error::Missing("Credential"))
+            Err(ParseError::Missing("Credential"))
         );
         assert_eq!(
             parse_authorization(&PUBLISHED.replace("/iam/aws4_request", "/iam")),
-            Err(SigV4Error::Credential)
+            Err(ParseError::Credential)
         );
         assert_eq!(
             parse_authorization(&PUBLISHED.replace("20150830", "2015083")),
-            Err(SigV4Error::Credential)
+            Err(ParseError::Credential)
         );
         assert_eq!(
             parse_authorization(&PUBLISHED.replace("content-type;host", "Content-Type;;host")),
-            Err(SigV4Error::SignedHeaders)
+            Err(ParseError::SignedHeaders)
         );
         assert_eq!(
             parse_authorization(&PUBLISHED.replace("5d672d79", "5D672D79")),
-            Err(SigV4Error::Signature)
+            Err(ParseError::Signature)
         );
     }
 
@@ -220,14 +219,14 @@ mod tests {
         let header = "AWS4-HMAC-SHA256 Credential=123456789012/20240101/eu-west-1/sqs/aws4_request, Signature=abc";
         assert_eq!(
             parse_authorization(header),
-            Err(SigV4Error::Missing("SignedHeaders"))
+            Err(ParseError::Missing("SignedHeaders"))
         );
         let credential = authorization_credential(header).unwrap();
         assert_eq!(credential.access_key_id, "123456789012");
         assert_eq!(credential.region, "eu-west-1");
         assert_eq!(
             authorization_credential("AWS4-HMAC-SHA256 Signature=abc"),
-            Err(SigV4Error::Missing("Credential"))
+            Err(ParseError::Missing("Credential"))
         );
     }
 
@@ -240,7 +239,7 @@ mod tests {
         assert_eq!(presigned_credential("Action=ListQueues"), None);
         assert_eq!(
             presigned_credential("X-Amz-Credential=AKID"),
-            Some(Err(SigV4Error::Credential))
+            Some(Err(ParseError::Credential))
         );
     }
 }
