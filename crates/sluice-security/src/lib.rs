@@ -2,3 +2,9 @@
 //! AWS Signature Version 4 and to name the principal that signed it; it also serves the IAM and STS
 //! actions that create those principals. Identities are kept as security records through the storage
 //! boundary, so every backend stores them the same way.
+
+pub mod directory;
+
+pub use directory::{
+    is_iam_action, is_sts_action, AccountSeed, Credentials, Directory, SecurityError,
+};
