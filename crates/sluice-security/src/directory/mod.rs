@@ -77,22 +77,23 @@ impl Directory {
         &self,
         access_key_id: &str,
     ) -> Result<Option<Credentials>, SecurityError> {
+        // Temporary keys are `ASIA…`; a configured long-term key may look like one, so the
+        // long-term keys are asked too.
         if access_key_id.starts_with("ASIA") {
-            let Some(session) = self
+            if let Some(session) = self
                 .records
                 .get::<Session>(records::SESSION, access_key_id)
                 .await?
-            else {
-                return Ok(None);
-            };
-            let session = session.value;
-            return Ok(Some(Credentials {
-                principal: session_principal(&session),
-                secret_access_key: session.secret,
-                active: true,
-                session_token: Some(session.token),
-                expires_at: Some(session.expires_at),
-            }));
+            {
+                let session = session.value;
+                return Ok(Some(Credentials {
+                    principal: session_principal(&session),
+                    secret_access_key: session.secret,
+                    active: true,
+                    session_token: Some(session.token),
+                    expires_at: Some(session.expires_at),
+                }));
+            }
         }
         let Some(key) = self
             .records
@@ -145,14 +146,7 @@ impl Directory {
                 .await?;
             let (mut account, version) = match stored {
                 Some(stored) => (stored.value, Some(stored.version)),
-                None => (
-                    Account {
-                        id: account_id.to_string(),
-                        created: now,
-                        root_keys: vec![],
-                    },
-                    None,
-                ),
+                None => (Account::new(account_id, now), None),
             };
             account.root_keys.push(key_id.clone());
             let key = AccessKey {

@@ -37,6 +37,16 @@ pub struct Account {
     pub root_keys: Vec<String>,
 }
 
+impl Account {
+    pub fn new(id: &str, created: i64) -> Self {
+        Account {
+            id: id.to_string(),
+            created,
+            root_keys: vec![],
+        }
+    }
+}
+
 /// A long-term access key of an account's root (`user` absent) or of a user.
 #[derive(Serialize, Deserialize, Clone)]
 pub struct AccessKey {

@@ -301,13 +301,13 @@ impl Directory {
             {
                 return Ok(Some(()));
             }
-            let account = Account {
-                id: account_id.to_string(),
-                created: now,
-                root_keys: vec![],
-            };
             let mut batch = Batch::new();
-            batch.put(records::ACCOUNT, account_id, None, &account);
+            batch.put(
+                records::ACCOUNT,
+                account_id,
+                None,
+                &Account::new(account_id, now),
+            );
             Ok(self.records.write(batch).await?.then_some(()))
         })
         .await?;

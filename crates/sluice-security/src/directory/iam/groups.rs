@@ -62,8 +62,12 @@ impl Call<'_> {
             }
         }
         users.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut output = page.output("Users", users);
-        output["Group"] = self.group_json(&group);
+        let mut output = json!({ "Group": self.group_json(&group) });
+        if let (Value::Object(output), Value::Object(page)) =
+            (&mut output, page.output("Users", users))
+        {
+            output.extend(page);
+        }
         Ok(output)
     }
 

@@ -15,21 +15,23 @@ const KEYS_PER_USER: usize = 2;
 
 /// Whose keys a request is about.
 enum Owner {
-    Root(Stored<Account>),
+    /// The account's record, and the version it was read at (`None`: not stored yet, as for an
+    /// account named only by requests while authentication is off).
+    Root(Account, Option<u64>),
     User(Stored<User>),
 }
 
 impl Owner {
     fn keys(&mut self) -> &mut Vec<String> {
         match self {
-            Owner::Root(account) => &mut account.value.root_keys,
+            Owner::Root(account, _) => &mut account.root_keys,
             Owner::User(user) => &mut user.value.access_keys,
         }
     }
 
     fn user_name(&self) -> Option<&str> {
         match self {
-            Owner::Root(_) => None,
+            Owner::Root(..) => None,
             Owner::User(user) => Some(&user.value.name),
         }
     }
@@ -37,13 +39,8 @@ impl Owner {
     /// Adds the owner's updated record to `batch`.
     fn write(&self, batch: &mut Batch, account_id: &str) {
         match self {
-            Owner::Root(account) => {
-                batch.put(
-                    records::ACCOUNT,
-                    account_id,
-                    Some(account.version),
-                    &account.value,
-                );
+            Owner::Root(account, version) => {
+                batch.put(records::ACCOUNT, account_id, *version, account);
             }
             Owner::User(user) => {
                 let key = records::entity_name(account_id, &user.value.name);
@@ -57,6 +54,7 @@ async fn load_owner(
     records: &Records,
     account_id: &str,
     user: Option<&str>,
+    now: i64,
 ) -> Result<Owner, SecurityError> {
     match user {
         Some(name) => records
@@ -66,13 +64,12 @@ async fn load_owner(
             .ok_or_else(|| {
                 SecurityError::no_such_entity(format!("The user with name {name} cannot be found."))
             }),
-        None => records
-            .get::<Account>(records::ACCOUNT, account_id)
-            .await?
-            .map(Owner::Root)
-            .ok_or_else(|| {
-                SecurityError::no_such_entity(format!("The account {account_id} cannot be found."))
-            }),
+        None => Ok(
+            match records.get::<Account>(records::ACCOUNT, account_id).await? {
+                Some(stored) => Owner::Root(stored.value, Some(stored.version)),
+                None => Owner::Root(Account::new(account_id, now), None),
+            },
+        ),
     }
 }
 
@@ -87,14 +84,24 @@ pub async fn import_access_key(
     now: i64,
 ) -> Result<(), SecurityError> {
     retry(|| async {
-        if records
+        if let Some(key) = records
             .get::<AccessKey>(records::ACCESS_KEY, key_id)
             .await?
-            .is_some()
         {
+            let key = key.value;
+            let same_owner = key.account_id == account_id
+                && key.user.as_deref().map(str::to_ascii_lowercase)
+                    == user.map(str::to_ascii_lowercase);
+            if !same_owner {
+                tracing::warn!(
+                    account = account_id,
+                    user,
+                    "a configured access key belongs to another identity; left as it is"
+                );
+            }
             return Ok(Some(()));
         }
-        let mut owner = load_owner(records, account_id, user).await?;
+        let mut owner = load_owner(records, account_id, user, now).await?;
         add_key(records, account_id, &mut owner, key_id, secret, now).await
     })
     .await
@@ -134,7 +141,7 @@ impl Call<'_> {
         let key_id = ids::access_key_id();
         let secret = ids::secret_access_key();
         let owner_name = retry(|| async {
-            let mut owner = load_owner(self.records, self.account, user).await?;
+            let mut owner = load_owner(self.records, self.account, user, self.now).await?;
             let written = add_key(
                 self.records,
                 self.account,
@@ -162,7 +169,7 @@ impl Call<'_> {
     pub(super) async fn list_access_keys(&self) -> Result<Value, SecurityError> {
         let user = self.user_name_or_caller()?;
         let page = self.p.page()?;
-        let mut owner = load_owner(self.records, self.account, user).await?;
+        let mut owner = load_owner(self.records, self.account, user, self.now).await?;
         let user_name = owner.user_name().map(str::to_string);
         let mut keys = Vec::new();
         for key_id in owner.keys().clone() {
@@ -240,7 +247,7 @@ impl Call<'_> {
             }
         };
         retry(|| async {
-            let mut owner = load_owner(self.records, self.account, user).await?;
+            let mut owner = load_owner(self.records, self.account, user, self.now).await?;
             let mut key = self.owned_key(&mut owner, key_id).await?;
             key.value.active = active;
             let mut batch = Batch::new();
@@ -255,7 +262,7 @@ impl Call<'_> {
         let user = self.user_name_or_caller()?;
         let key_id = self.key_id()?;
         retry(|| async {
-            let mut owner = load_owner(self.records, self.account, user).await?;
+            let mut owner = load_owner(self.records, self.account, user, self.now).await?;
             let key = self.owned_key(&mut owner, key_id).await?;
             owner.keys().retain(|k| k != key_id);
             let mut batch = Batch::new();

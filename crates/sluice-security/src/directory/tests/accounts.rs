@@ -124,3 +124,21 @@ async fn seeding_reports_the_entry_at_fault() {
     .is_err());
     assert!(!format!("{seed:?}").contains("rootsecret"));
 }
+
+#[tokio::test]
+async fn a_configured_key_may_look_temporary() {
+    let directory = directory();
+    let seed: AccountSeed = serde_json::from_str(
+        r#"{"id": "111122223333", "access-key-id": "ASIAROOTROOTROOTROOT",
+            "secret-access-key": "rootsecretrootsecretrootsecretrootsecret"}"#,
+    )
+    .unwrap();
+    directory.seed(&seed, NOW).await.unwrap();
+    let credentials = directory
+        .credentials("ASIAROOTROOTROOTROOT")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(credentials.principal, root());
+    assert_eq!(credentials.expires_at, None);
+}

@@ -363,3 +363,22 @@ async fn root_keys_are_made_by_root_naming_no_user() {
         .unwrap();
     assert_eq!(listed["AccessKeyMetadata"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn root_keys_of_an_account_not_stored_yet() {
+    let directory = directory();
+    let created = iam(&directory, &root(), "CreateAccessKey", &[])
+        .await
+        .unwrap();
+    let key_id = created["AccessKey"]["AccessKeyId"].as_str().unwrap();
+    assert_eq!(
+        directory
+            .credentials(key_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .principal,
+        root()
+    );
+    assert!(directory.has_accounts().await.unwrap());
+}
