@@ -501,3 +501,34 @@ async fn permissions_boundaries_count_as_uses() {
         "NoSuchEntity"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_memberships_are_all_kept() {
+    let directory = std::sync::Arc::new(directory());
+    ok(&directory, "CreateGroup", &[("GroupName", "g")]).await;
+    let names: Vec<String> = (0..8).map(|i| format!("user{i}")).collect();
+    for name in &names {
+        ok(&directory, "CreateUser", &[("UserName", name)]).await;
+    }
+    let tasks: Vec<_> = names
+        .iter()
+        .cloned()
+        .map(|name| {
+            let directory = directory.clone();
+            tokio::spawn(async move {
+                iam(
+                    &directory,
+                    &root(),
+                    "AddUserToGroup",
+                    &[("GroupName", "g"), ("UserName", &name)],
+                )
+                .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let group = ok(&directory, "GetGroup", &[("GroupName", "g")]).await;
+    assert_eq!(group["Users"].as_array().unwrap().len(), names.len());
+}

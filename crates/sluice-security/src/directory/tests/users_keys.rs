@@ -382,3 +382,42 @@ async fn root_keys_of_an_account_not_stored_yet() {
     );
     assert!(directory.has_accounts().await.unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_key_quota_holds_under_concurrent_creates() {
+    let directory = Arc::new(directory());
+    iam(&directory, &root(), "CreateUser", &[("UserName", "alice")])
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let directory = directory.clone();
+            tokio::spawn(async move {
+                iam(
+                    &directory,
+                    &root(),
+                    "CreateAccessKey",
+                    &[("UserName", "alice")],
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => created += 1,
+            Err(error) => assert_eq!(error.code, "LimitExceeded"),
+        }
+    }
+    assert_eq!(created, 2);
+    let listed = iam(
+        &directory,
+        &root(),
+        "ListAccessKeys",
+        &[("UserName", "alice")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(listed["AccessKeyMetadata"].as_array().unwrap().len(), 2);
+}
