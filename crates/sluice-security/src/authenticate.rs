@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use sluice_model::{ApiError, ErrorCode, Principal};
+use sluice_model::{ApiError, Principal};
 use subtle::ConstantTimeEq;
 
 use crate::directory::{Credentials, Directory};
@@ -61,9 +61,8 @@ impl Authenticator {
     }
 
     async fn verify(&self, request: &SignedRequest<'_>, now: i64) -> Result<Caller, ApiError> {
-        let signature = sigv4::read_signature(request)
-            .map_err(|e| e.api_error())?
-            .ok_or_else(missing_authentication_token)?;
+        let signature =
+            sigv4::read_signature(request)?.ok_or_else(sigv4::missing_authentication_token)?;
         let access_key_id = &signature.credential.access_key_id;
         let credentials = self
             .directory
@@ -78,14 +77,13 @@ impl Authenticator {
         {
             return Err(sigv4::invalid_client_token_id());
         }
-        sigv4::check_time(&signature, now).map_err(|e| e.api_error())?;
+        sigv4::check_time(&signature, now)?;
         sigv4::verify(
             &signature,
             request,
             &credentials.secret_access_key,
             &self.keys,
-        )
-        .map_err(|e| e.api_error())?;
+        )?;
         // Told only to whoever holds the secret: the signature is valid, the session is over.
         if credentials.expires_at.is_some_and(|at| at <= now) {
             return Err(sigv4::expired_token());
@@ -127,11 +125,4 @@ fn token_matches(credentials: &Credentials, presented: Option<&str>) -> bool {
         (None, None) => true,
         _ => false,
     }
-}
-
-fn missing_authentication_token() -> ApiError {
-    ApiError::new(
-        ErrorCode::MissingAuthenticationToken,
-        "Request is missing Authentication Token",
-    )
 }

@@ -3,4 +3,11 @@
 //! actions that create those principals. Identities are kept as security records through the storage
 //! boundary, so every backend stores them the same way.
 
+mod authenticate;
+pub mod directory;
 pub mod sigv4;
+
+pub use authenticate::{AuthMode, Authenticator, Caller};
+pub use directory::{
+    is_iam_action, is_sts_action, AccountSeed, Credentials, Directory, SecurityError,
+};
