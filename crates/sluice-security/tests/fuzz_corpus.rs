@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use sluice_security::sigv4::{self, SignedRequest, SigningKeys};
+use sluice_security::sigv4::{self, SigningKeys};
 
 fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

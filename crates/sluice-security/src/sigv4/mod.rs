@@ -269,8 +269,14 @@ fn not_yet_current(time: i64, now: i64) -> ApiError {
 /// different secret under the same access key id never meets a key derived from another.
 #[derive(Default)]
 pub struct SigningKeys {
-    keys: Mutex<HashMap<(String, String, String, String), (Vec<u8>, [u8; 32])>>,
+    keys: Mutex<HashMap<ScopeId, DerivedKey>>,
 }
+
+/// The secret a key was derived from, and the key.
+type DerivedKey = (Vec<u8>, [u8; 32]);
+
+/// Access key id, day, region and service.
+type ScopeId = (String, String, String, String);
 
 /// Entries kept before the cache starts over; far more than the keys in use in one day.
 const SIGNING_KEYS_KEPT: usize = 4096;
