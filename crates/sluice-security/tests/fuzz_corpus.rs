@@ -51,3 +51,10 @@ fn sigv4_request_corpus_is_verified_or_refused() {
         input.check(&keys);
     }
 }
+
+#[test]
+fn policy_document_corpus_is_accepted_or_refused() {
+    for (_, data) in corpus("policy_document") {
+        sluice_security::directory::fuzzing::check_policy_document(&data);
+    }
+}

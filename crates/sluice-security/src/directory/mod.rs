@@ -9,6 +9,8 @@
 //! atomic batch conditional on the versions read, and is read and tried again when it loses a race.
 
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod iam;
 mod ids;
 mod params;
