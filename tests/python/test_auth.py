@@ -168,7 +168,7 @@ def test_a_user_made_with_the_cli_sends_and_receives_with_its_new_key(server, ma
     sqs = client(server, "sqs", key["AccessKeyId"], key["SecretAccessKey"])
     url = sqs.create_queue(QueueName=unique_name("cliq"))["QueueUrl"]
     sqs.send_message(QueueUrl=url, MessageBody="from a new user")
-    messages = receive(sqs, url, MessageSystemAttributeNames=["SenderId"], WaitTimeSeconds=1)
+    messages = receive(sqs, url, AttributeNames=["SenderId"], WaitTimeSeconds=1)
     assert messages[0]["Body"] == "from a new user"
     if SIGV4:
         assert messages[0]["Attributes"]["SenderId"] == user["UserId"]
@@ -231,7 +231,7 @@ def test_assumed_role_credentials_work_with_their_session_token(server, iam, sts
     session = client(server, "sqs", credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"])
     url = session.create_queue(QueueName=unique_name("sess"))["QueueUrl"]
     session.send_message(QueueUrl=url, MessageBody="by a role")
-    messages = receive(session, url, MessageSystemAttributeNames=["SenderId"], WaitTimeSeconds=1)
+    messages = receive(session, url, AttributeNames=["SenderId"], WaitTimeSeconds=1)
     assert messages[0]["Body"] == "by a role"
     identity = client(
         server, "sts", credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"]

@@ -4,8 +4,8 @@
 //! stored as the suite writes them (`sigv4-suite/<case>.<header|query>.txt`). The suite's paths are
 //! what was sent, which the canonical request encodes once more (so `/example space/` is signed as
 //! `/example%20space/`, and a path sent as `/example%20space/` as `/example%2520space/`); a query is
-//! decoded and encoded again, so it is percent-encoded here as it travels. The suite's unnormalized
-//! cases are S3's rules and not here; nor is the obsolete folded header value.
+//! decoded and encoded again, so it is percent-encoded here as it travels. `sigv4-suite/README.md`
+//! says how the files differ from the published ones.
 
 use std::path::Path;
 
@@ -63,12 +63,24 @@ fn load(file: &Path) -> Case {
         Some((p, q)) => (p, Some(wire(q))),
         None => (target, None),
     };
-    let mut headers = HeaderMap::new();
+    // A line that starts with whitespace continues the header before it (an obsolete line folding
+    // the suite still has a case of); the suite signs each line as one more value of that header.
+    let mut fields: Vec<(String, String)> = Vec::new();
     for line in lines {
-        let (name, value) = line.split_once(':').unwrap();
+        let (name, value) = match (line.starts_with([' ', '\t']), fields.last()) {
+            (true, Some((name, _))) => (name.clone(), line.to_string()),
+            _ => {
+                let (name, value) = line.split_once(':').unwrap();
+                (name.to_string(), value.to_string())
+            }
+        };
+        fields.push((name, value));
+    }
+    let mut headers = HeaderMap::new();
+    for (name, value) in fields {
         headers.append(
             HeaderName::from_bytes(name.as_bytes()).unwrap(),
-            HeaderValue::from_str(value).unwrap(),
+            HeaderValue::from_str(&value).unwrap(),
         );
     }
     Case {
@@ -85,11 +97,20 @@ fn cases() -> Vec<Case> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sigv4-suite");
     let mut cases: Vec<Case> = std::fs::read_dir(dir)
         .unwrap()
-        .map(|e| load(&e.unwrap().path()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .map(|p| load(&p))
         .collect();
     cases.sort_by(|a, b| a.name.cmp(&b.name));
-    assert!(cases.len() >= 30, "the suite's cases are all there");
+    assert!(cases.len() >= 70, "the suite's cases are all there");
     cases
+}
+
+/// An `-unnormalized` case signed over a path that normalization changes: S3's rule, which every other
+/// service refuses. (So is `post-unsigned-payload`: a body left out of the signature is S3's too; here
+/// a body is always covered, and `UNSIGNED-PAYLOAD` stands only for the absent body of a presigned URL.)
+fn s3_style(case: &Case) -> bool {
+    case.name.contains("-unnormalized") && (case.path.contains("/.") || case.path.contains("//"))
 }
 
 #[test]
@@ -117,7 +138,14 @@ fn every_case_verifies_with_the_suites_credentials_at_its_time() {
             assert_eq!(signature.security_token.as_deref(), Some(TOKEN));
         }
         check_time(&signature, now).unwrap_or_else(|e| panic!("{}: {e}", case.name));
-        if let Err(e) = verify(&signature, &request, SECRET, &keys) {
+        let verified = verify(&signature, &request, SECRET, &keys);
+        if s3_style(&case) || case.name.starts_with("post-unsigned-payload") {
+            assert!(
+                verified.is_err(),
+                "{}: signed over the unnormalized path",
+                case.name
+            );
+        } else if let Err(e) = verified {
             failed.push(format!("{}: {e}", case.name));
         }
     }

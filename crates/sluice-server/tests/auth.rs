@@ -259,34 +259,23 @@ async fn a_user_made_through_iam_sends_and_receives_with_its_own_key_until_it_is
     );
 
     // Deactivated, then deleted: refused like an unknown key.
-    let response = f
-        .call(
-            "iam",
-            root(ROOT_A),
-            &[
+    let set_status = |status: &'static str| {
+        let (f, key) = (&f, key.clone());
+        async move {
+            let params = [
                 ("Action", "UpdateAccessKey"),
                 ("UserName", "alice"),
-                ("AccessKeyId", &key),
-                ("Status", "Inactive"),
-            ],
-        )
-        .await;
-    assert_eq!(response.status, 200, "{}", response.text());
+                ("AccessKeyId", key.as_str()),
+                ("Status", status),
+            ];
+            let response = f.call("iam", root(ROOT_A), &params).await;
+            assert_eq!(response.status, 200, "{}", response.text());
+        }
+    };
+    set_status("Inactive").await;
     let (status, code, _) = sqs_error(alice.list_queues().send().await);
     assert_eq!((status, code.as_str()), (403, "InvalidClientTokenId"));
-    let response = f
-        .call(
-            "iam",
-            root(ROOT_A),
-            &[
-                ("Action", "UpdateAccessKey"),
-                ("UserName", "alice"),
-                ("AccessKeyId", &key),
-                ("Status", "Active"),
-            ],
-        )
-        .await;
-    assert_eq!(response.status, 200, "{}", response.text());
+    set_status("Active").await;
     alice.list_queues().send().await.unwrap();
     let response = f
         .call(

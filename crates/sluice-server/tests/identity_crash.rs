@@ -217,33 +217,27 @@ async fn check(
         );
     }
     for (id, secret) in keys {
-        let r = call(
-            server,
-            (id, secret, None),
-            "sts",
-            &[("Action", "GetCallerIdentity")],
-        )
-        .await
-        .unwrap();
-        assert_eq!(
-            r.status,
-            200,
-            "round {round}, seed {seed}: key {id} lost: {}",
-            r.text()
-        );
+        let status = caller_status(server, id, secret).await;
+        assert_eq!(status, 200, "round {round}, seed {seed}: key {id} lost");
     }
     for (id, secret) in deleted {
-        let r = call(
-            server,
-            (id, secret, None),
-            "sts",
-            &[("Action", "GetCallerIdentity")],
-        )
-        .await
-        .unwrap();
+        let status = caller_status(server, id, secret).await;
         assert_eq!(
-            r.status, 403,
+            status, 403,
             "round {round}, seed {seed}: deleted key {id} still works"
         );
     }
+}
+
+/// The status of a GetCallerIdentity signed with this key.
+async fn caller_status(server: &Server, id: &str, secret: &str) -> u16 {
+    call(
+        server,
+        (id, secret, None),
+        "sts",
+        &[("Action", "GetCallerIdentity")],
+    )
+    .await
+    .unwrap()
+    .status
 }
