@@ -70,11 +70,22 @@ impl Front {
             headers: &parts.headers,
             body: &body,
         };
-        let scope = sigv4::scope_of(&signed);
+        let authenticated = self
+            .authenticator
+            .authenticate(&signed, self.clock.now_seconds())
+            .await;
         // The credential scope names the service; an unsigned Query request, its action. IAM and STS
-        // speak only Query, and their parameters are read before authentication so that a refusal
+        // speak only Query, and their parameters are read before a refusal is written, so that it
         // comes in the format of the service asked.
-        let scoped = scope.as_ref().and_then(|c| Service::from_scope(&c.service));
+        let unauthenticated_scope;
+        let scope = match &authenticated {
+            Ok(caller) => caller.scope.as_ref(),
+            Err(_) => {
+                unauthenticated_scope = sigv4::scope_of(&signed);
+                unauthenticated_scope.as_ref()
+            }
+        };
+        let scoped = scope.and_then(|c| Service::from_scope(&c.service));
         let (service, query_params) = match (scoped, protocol) {
             (Some(Service::Sqs), _) | (_, Protocol::Json) => (Service::Sqs, None),
             (scoped, Protocol::Query) => {
@@ -83,7 +94,7 @@ impl Front {
                 (service, Some(params))
             }
         };
-        let caller = match self.caller(&signed, &parts.headers, scope.as_ref()).await {
+        let caller = match authenticated.and_then(|c| self.served_region(&parts.headers, c)) {
             Ok(caller) => caller,
             Err(error) => {
                 tracing::debug!(code = error.code.query_code(), message = %error.message, "request not authenticated");
@@ -132,26 +143,25 @@ impl Front {
         }
     }
 
-    /// The caller, once the request's region is one the server serves: a credential scoped to another
-    /// gets what AWS answers such a request, `SignatureDoesNotMatch`.
-    async fn caller(
-        &self,
-        signed: &SignedRequest<'_>,
-        headers: &HeaderMap,
-        scope: Option<&sigv4::Credential>,
-    ) -> Result<Caller, ApiError> {
-        let host_region = headers
-            .get(HOST)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|h| region_from_host(h.split(':').next().unwrap_or(h)));
-        if let Some(region) = scope.map(|c| c.region.as_str()).or(host_region) {
-            if !self.config.allows_region(region) {
-                return Err(invalid_region(region));
-            }
+    /// The caller, if the request's region (its credential scope's, else its host's) is one the server
+    /// serves; a credential scoped to another gets what AWS answers such a request,
+    /// `SignatureDoesNotMatch`.
+    fn served_region(&self, headers: &HeaderMap, caller: Caller) -> Result<Caller, ApiError> {
+        let host_region = || {
+            headers
+                .get(HOST)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|h| region_from_host(h.split(':').next().unwrap_or(h)))
+        };
+        let region = caller
+            .scope
+            .as_ref()
+            .map(|c| c.region.as_str())
+            .or_else(host_region);
+        match region {
+            Some(region) if !self.config.allows_region(region) => Err(invalid_region(region)),
+            _ => Ok(caller),
         }
-        self.authenticator
-            .authenticate(signed, self.clock.now_seconds())
-            .await
     }
 
     async fn run_security(

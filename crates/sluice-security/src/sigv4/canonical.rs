@@ -43,6 +43,9 @@ pub(super) fn request(
 /// The path without `.` and `..` segments or empty ones, keeping a trailing slash, then URI-encoded
 /// (every service but S3 encodes the already-encoded path once more).
 pub(super) fn uri(path: &str) -> String {
+    if path == "/" {
+        return path.to_string();
+    }
     let mut segments: Vec<&str> = Vec::new();
     for segment in path.split('/') {
         match segment {
@@ -67,6 +70,9 @@ pub(super) fn uri(path: &str) -> String {
 /// The query's parameters decoded (`+` is a space, as forms write it), then each name and value
 /// encoded as SigV4 encodes them and sorted; a presigned URL's own signature is left out.
 pub(super) fn query(query: &str, presigned: bool) -> String {
+    if query.is_empty() {
+        return String::new();
+    }
     let mut pairs: Vec<(String, String)> = query_pairs(query)
         .into_iter()
         .filter(|(name, _)| !(presigned && name == "X-Amz-Signature"))

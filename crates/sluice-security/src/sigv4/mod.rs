@@ -269,26 +269,25 @@ fn not_yet_current(time: i64, now: i64) -> ApiError {
 /// different secret under the same access key id never meets a key derived from another.
 #[derive(Default)]
 pub struct SigningKeys {
-    keys: Mutex<HashMap<ScopeId, DerivedKey>>,
+    keys: Mutex<HashMap<String, DerivedKey>>,
 }
 
 /// The secret a key was derived from, and the key.
 type DerivedKey = (Vec<u8>, [u8; 32]);
-
-/// Access key id, day, region and service.
-type ScopeId = (String, String, String, String);
 
 /// Entries kept before the cache starts over; far more than the keys in use in one day.
 const SIGNING_KEYS_KEPT: usize = 4096;
 
 impl SigningKeys {
     fn key(&self, secret: &str, credential: &Credential) -> [u8; 32] {
-        let id = (
-            credential.access_key_id.clone(),
-            credential.date.clone(),
-            credential.region.clone(),
-            credential.service.clone(),
-        );
+        // No part of a parsed credential contains `/`, so the joined scope names it exactly.
+        let id = [
+            credential.access_key_id.as_str(),
+            &credential.date,
+            &credential.region,
+            &credential.service,
+        ]
+        .join("/");
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((cached_secret, key)) = keys.get(&id) {
             if bool::from(cached_secret.as_slice().ct_eq(secret.as_bytes())) {
@@ -339,20 +338,32 @@ pub fn verify(
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
         ));
     }
+    // The parsers accept only 64 lower-case hex digits, so this decodes whatever a `Signature` holds.
+    let Some(presented) = decode_signature(&signature.signature) else {
+        return Err(mismatch());
+    };
     let body_hash = hex(&Sha256::digest(request.body));
     let key = keys.key(secret, &signature.credential);
     let matches = |payload_hash: &str| {
         let canonical = canonical::request(request, signature, payload_hash);
-        let string_to_sign = format!(
-            "{ALGORITHM}\n{}\n{}/{}/{}/aws4_request\n{}",
-            signature.amz_date,
-            signature.credential.date,
-            signature.credential.region,
-            signature.credential.service,
-            hex(&Sha256::digest(canonical.as_bytes()))
-        );
-        let expected = hex(&hmac(&key, string_to_sign.as_bytes()));
-        bool::from(expected.as_bytes().ct_eq(signature.signature.as_bytes()))
+        let mut string_to_sign = String::with_capacity(160);
+        for part in [
+            ALGORITHM,
+            "\n",
+            &signature.amz_date,
+            "\n",
+            &signature.credential.date,
+            "/",
+            &signature.credential.region,
+            "/",
+            &signature.credential.service,
+            "/aws4_request\n",
+        ] {
+            string_to_sign.push_str(part);
+        }
+        string_to_sign.push_str(&hex(&Sha256::digest(canonical.as_bytes())));
+        let expected = hmac(&key, string_to_sign.as_bytes());
+        bool::from(expected.ct_eq(&presented))
     };
     // A presigned URL says nothing of a body; signers hash the empty body or write UNSIGNED-PAYLOAD,
     // which is the same promise when there is no body.
@@ -360,12 +371,34 @@ pub fn verify(
     if matches(&body_hash) || (unsigned_allowed && matches("UNSIGNED-PAYLOAD")) {
         Ok(())
     } else {
-        Err(ApiError::new(
-            ErrorCode::SignatureDoesNotMatch,
-            "The request signature we calculated does not match the signature you provided. Check your \
-             AWS Secret Access Key and signing method. Consult the service documentation for details.",
-        ))
+        Err(mismatch())
     }
+}
+
+fn mismatch() -> ApiError {
+    ApiError::new(
+        ErrorCode::SignatureDoesNotMatch,
+        "The request signature we calculated does not match the signature you provided. Check your \
+         AWS Secret Access Key and signing method. Consult the service documentation for details.",
+    )
+}
+
+/// 64 hex digits as the 32 bytes they write.
+fn decode_signature(text: &str) -> Option<[u8; 32]> {
+    let digits = text.as_bytes();
+    if digits.len() != 64 {
+        return None;
+    }
+    let value = |d: u8| {
+        char::from(d)
+            .to_digit(16)
+            .and_then(|v| u8::try_from(v).ok())
+    };
+    let mut out = [0u8; 32];
+    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        *byte = value(pair[0])? << 4 | value(pair[1])?;
+    }
+    Some(out)
 }
 
 /// The answer to an access key AWS does not know (or one that is inactive, or a session key without
@@ -417,12 +450,11 @@ fn printable(text: &str) -> String {
 
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    out
+    let digits: Vec<u8> = bytes
+        .iter()
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
+        .collect();
+    String::from_utf8(digits).unwrap_or_default()
 }
 
 /// `YYYYMMDD'T'HHMMSS'Z'` to epoch seconds.
