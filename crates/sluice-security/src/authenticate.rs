@@ -44,10 +44,6 @@ impl Authenticator {
         }
     }
 
-    pub fn mode(&self) -> AuthMode {
-        self.mode
-    }
-
     /// The caller of `request` at `now` (epoch seconds), or the error AWS answers it with.
     pub async fn authenticate(
         &self,

@@ -304,7 +304,7 @@ impl SigningKeys {
 }
 
 /// The SigV4 signing key: the secret, then the day, region, service and terminator, each by HMAC.
-pub fn signing_key(secret: &str, credential: &Credential) -> [u8; 32] {
+fn signing_key(secret: &str, credential: &Credential) -> [u8; 32] {
     let mut key = hmac(
         format!("AWS4{secret}").as_bytes(),
         credential.date.as_bytes(),
@@ -484,7 +484,7 @@ pub fn parse_amz_date(text: &str) -> Option<i64> {
 }
 
 /// Epoch seconds to `YYYYMMDD'T'HHMMSS'Z'`.
-pub fn format_amz_date(epoch: i64) -> String {
+fn format_amz_date(epoch: i64) -> String {
     let days = epoch.div_euclid(86_400);
     let seconds = epoch.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
