@@ -126,19 +126,8 @@ impl Call<'_> {
             user.value.groups.push(group_name.clone());
             group.value.members.push(user.value.name.clone());
             let mut batch = Batch::new();
-            batch
-                .put(
-                    records::GROUP,
-                    &self.key(&group_name),
-                    Some(group.version),
-                    &group.value,
-                )
-                .put(
-                    records::USER,
-                    &self.key(user_name),
-                    Some(user.version),
-                    &user.value,
-                );
+            self.put_back(&mut batch, &group);
+            self.put_back(&mut batch, &user);
             Ok(self.records.write(batch).await?.then_some(()))
         })
         .await?;
@@ -161,19 +150,8 @@ impl Call<'_> {
             let member = user.value.name.clone();
             group.value.members.retain(|m| m != &member);
             let mut batch = Batch::new();
-            batch
-                .put(
-                    records::GROUP,
-                    &self.key(&group_name),
-                    Some(group.version),
-                    &group.value,
-                )
-                .put(
-                    records::USER,
-                    &self.key(user_name),
-                    Some(user.version),
-                    &user.value,
-                );
+            self.put_back(&mut batch, &group);
+            self.put_back(&mut batch, &user);
             Ok(self.records.write(batch).await?.then_some(()))
         })
         .await?;

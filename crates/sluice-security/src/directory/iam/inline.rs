@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::super::error::SecurityError;
 use super::super::ids;
 use super::super::policy_document::{self, DocumentKind};
-use super::super::records::{retry, Batch, InlinePolicy};
+use super::super::records::{retry, InlinePolicy};
 use super::{Call, Holder};
 
 fn no_such_policy<T: Holder>(name: &str) -> SecurityError {
@@ -42,14 +42,7 @@ impl Call<'_> {
                     T::NOUN
                 )));
             }
-            let mut batch = Batch::new();
-            batch.put(
-                T::KIND,
-                &self.key(name),
-                Some(entity.version),
-                &entity.value,
-            );
-            Ok(self.records.write(batch).await?.then_some(()))
+            self.write_back(&entity).await
         })
         .await?;
         Ok(Value::Null)
@@ -84,14 +77,7 @@ impl Call<'_> {
             if inline.len() == before {
                 return Err(no_such_policy::<T>(policy_name));
             }
-            let mut batch = Batch::new();
-            batch.put(
-                T::KIND,
-                &self.key(name),
-                Some(entity.version),
-                &entity.value,
-            );
-            Ok(self.records.write(batch).await?.then_some(()))
+            self.write_back(&entity).await
         })
         .await?;
         Ok(Value::Null)

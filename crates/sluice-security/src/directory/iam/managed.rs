@@ -247,19 +247,13 @@ impl Call<'_> {
             entity.value.attached().push(arn.to_string());
             policy.value.attachment_count += 1;
             let mut batch = Batch::new();
-            batch
-                .put(
-                    T::KIND,
-                    &self.key(name),
-                    Some(entity.version),
-                    &entity.value,
-                )
-                .put(
-                    records::POLICY,
-                    &policy_key,
-                    Some(policy.version),
-                    &policy.value,
-                );
+            self.put_back(&mut batch, &entity);
+            batch.put(
+                records::POLICY,
+                &policy_key,
+                Some(policy.version),
+                &policy.value,
+            );
             Ok(self.records.write(batch).await?.then_some(()))
         })
         .await?;
@@ -278,12 +272,7 @@ impl Call<'_> {
             }
             entity.value.attached().retain(|a| a != arn);
             let mut batch = Batch::new();
-            batch.put(
-                T::KIND,
-                &self.key(name),
-                Some(entity.version),
-                &entity.value,
-            );
+            self.put_back(&mut batch, &entity);
             if let Ok((policy_key, mut policy)) = self.policy_by_arn(arn).await {
                 policy.value.attachment_count = policy.value.attachment_count.saturating_sub(1);
                 batch.put(
@@ -340,12 +329,7 @@ impl Call<'_> {
             if let Some(previous) = &previous {
                 self.release_boundary(&mut batch, previous).await?;
             }
-            batch.put(
-                T::KIND,
-                &self.key(name),
-                Some(entity.version),
-                &entity.value,
-            );
+            self.put_back(&mut batch, &entity);
             Ok(self.records.write(batch).await?.then_some(()))
         })
         .await?;
@@ -366,12 +350,7 @@ impl Call<'_> {
             };
             let mut batch = Batch::new();
             self.release_boundary(&mut batch, &previous).await?;
-            batch.put(
-                T::KIND,
-                &self.key(name),
-                Some(entity.version),
-                &entity.value,
-            );
+            self.put_back(&mut batch, &entity);
             Ok(self.records.write(batch).await?.then_some(()))
         })
         .await?;

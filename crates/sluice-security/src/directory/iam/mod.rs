@@ -242,6 +242,23 @@ impl Call<'_> {
         records::entity_name(self.account, name)
     }
 
+    /// Stages `entity` to be written back, on the condition that it is still at the version read.
+    fn put_back<T: Holder>(&self, batch: &mut records::Batch, entity: &Stored<T>) {
+        batch.put(
+            T::KIND,
+            &self.key(entity.value.name()),
+            Some(entity.version),
+            &entity.value,
+        );
+    }
+
+    /// Writes `entity` back alone; `None` when it changed since it was read (the caller retries).
+    async fn write_back<T: Holder>(&self, entity: &Stored<T>) -> Result<Option<()>, SecurityError> {
+        let mut batch = records::Batch::new();
+        self.put_back(&mut batch, entity);
+        Ok(self.records.write(batch).await?.then_some(()))
+    }
+
     /// The stored entity `name`, or IAM's `NoSuchEntity`.
     async fn load<T: Holder>(&self, name: &str) -> Result<Stored<T>, SecurityError> {
         self.records

@@ -175,14 +175,7 @@ impl Call<'_> {
         retry(|| async {
             let mut role = self.load::<Role>(name).await?;
             role.value.assume_role_policy = document.to_string();
-            let mut batch = Batch::new();
-            batch.put(
-                records::ROLE,
-                &self.key(name),
-                Some(role.version),
-                &role.value,
-            );
-            Ok(self.records.write(batch).await?.then_some(()))
+            self.write_back(&role).await
         })
         .await?;
         Ok(Value::Null)
