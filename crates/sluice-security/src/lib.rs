@@ -6,6 +6,7 @@
 mod authenticate;
 pub mod directory;
 pub mod sigv4;
+mod text;
 
 pub use authenticate::{AuthMode, Authenticator, Caller};
 pub use directory::{

@@ -2,6 +2,7 @@
 //! derive, so that equal requests hash equally whatever the client's spelling of them.
 
 use super::{Signature, SignedRequest};
+use crate::text::{percent_encode, percent_encode_into};
 
 /// Method, canonical URI, canonical query, canonical headers, signed headers and payload hash, one per
 /// line.
@@ -59,7 +60,7 @@ pub(super) fn uri(path: &str) -> String {
     let mut out = String::with_capacity(path.len() + 8);
     for segment in &segments {
         out.push('/');
-        encode_into(segment, &mut out);
+        percent_encode_into(segment, &mut out);
     }
     if out.is_empty() || (path.ends_with('/') && !segments.is_empty()) {
         out.push('/');
@@ -76,7 +77,7 @@ pub(super) fn query(query: &str, presigned: bool) -> String {
     let mut pairs: Vec<(String, String)> = query_pairs(query)
         .into_iter()
         .filter(|(name, _)| !(presigned && name == "X-Amz-Signature"))
-        .map(|(name, value)| (encode(&name), encode(&value)))
+        .map(|(name, value)| (percent_encode(&name), percent_encode(&value)))
         .collect();
     pairs.sort();
     let mut out = String::with_capacity(query.len() + 16);
@@ -96,26 +97,6 @@ pub(super) fn query_pairs(query: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(query.as_bytes())
         .map(|(n, v)| (n.into_owned(), v.into_owned()))
         .collect()
-}
-
-fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    encode_into(text, &mut out);
-    out
-}
-
-/// RFC 3986 percent-encoding: everything but unreserved characters, hex digits in upper case.
-fn encode_into(text: &str, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 15)] as char);
-        }
-    }
 }
 
 /// A header value trimmed, with each run of spaces and tabs inside it written as one space.
