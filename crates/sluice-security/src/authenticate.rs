@@ -11,10 +11,27 @@ use crate::directory::{Credentials, Directory};
 use crate::sigv4::{self, Credential, SignedRequest, SigningKeys};
 
 /// How requests are authenticated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum AuthMode {
+    /// AWS Signature Version 4, verified against stored access keys.
     Sigv4,
+    /// Any signature or none; the access key only names the account.
     Off,
+}
+
+impl std::str::FromStr for AuthMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "sigv4" => Ok(AuthMode::Sigv4),
+            "off" => Ok(AuthMode::Off),
+            _ => Err(format!(
+                "{text:?} is not an authentication mode: sigv4 or off"
+            )),
+        }
+    }
 }
 
 /// The authenticated caller of a request.

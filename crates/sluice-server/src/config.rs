@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
-use sluice_security::AccountSeed;
+use sluice_security::{AccountSeed, AuthMode};
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:9324";
 pub const DEFAULT_DATA_DIR: &str = "./sluice-data";
@@ -92,16 +92,6 @@ pub struct ServeArgs {
     /// loopback addresses, else `sigv4`, which needs accounts in the config file].
     #[arg(long, env = "SLUICE_AUTH", value_name = "MODE")]
     pub auth: Option<AuthMode>,
-}
-
-/// How requests are authenticated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum AuthMode {
-    /// AWS Signature Version 4, verified against stored access keys.
-    Sigv4,
-    /// Any signature or none; the access key only names the account.
-    Off,
 }
 
 /// A positive number of seconds, decimals allowed (`0.5`), as flags, variables and file keys give it.

@@ -22,7 +22,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-pub use config::{AuthMode, Config, ConfigError, QueueSpec, StorageKind};
+pub use config::{Config, ConfigError, QueueSpec, StorageKind};
+pub use sluice_security::AuthMode;
 
 use crate::connection::{Activity, Timeouts, TrackedIo};
 use crate::front::Front;
@@ -225,14 +226,7 @@ pub async fn start_with_clock(
         .map_err(|e| ServerError::Storage(e.to_string()))?;
     let directory = Arc::new(Directory::new(store.clone()));
     prepare_accounts(&directory, &config, clock.now_seconds()).await?;
-    let authenticator = Authenticator::new(
-        directory.clone(),
-        match config.auth {
-            AuthMode::Sigv4 => sluice_security::AuthMode::Sigv4,
-            AuthMode::Off => sluice_security::AuthMode::Off,
-        },
-        &config.account_id,
-    );
+    let authenticator = Authenticator::new(directory.clone(), config.auth, &config.account_id);
     let service = QueueService::new(
         store,
         clock.clone(),
