@@ -86,22 +86,25 @@ impl Front {
             }
         };
         let scoped = scope.and_then(|c| Service::from_scope(&c.service));
-        let (service, query_params) = match (scoped, protocol) {
-            (Some(Service::Sqs), _) | (_, Protocol::Json) => (Service::Sqs, None),
-            (scoped, Protocol::Query) => {
-                let params = query_params(&parts.uri, &body);
-                let service = scoped.unwrap_or_else(|| service_of_action(&params));
-                (service, Some(params))
-            }
+        let form = match protocol {
+            Protocol::Json => None,
+            Protocol::Query => Some(query_form(&parts.method, &parts.uri, &parts.headers, &body)),
         };
-        let caller = match authenticated.and_then(|c| self.served_region(&parts.headers, c)) {
-            Ok(caller) => caller,
+        let service = match (&form, scoped) {
+            (None, _) => Service::Sqs,
+            (Some(_), Some(service)) => service,
+            (Some(form), None) => service_of_action(form),
+        };
+        let (caller, region) = match authenticated
+            .and_then(|c| self.served_region(&parts.headers, c))
+        {
+            Ok(served) => served,
             Err(error) => {
                 tracing::debug!(code = error.code.query_code(), message = %error.message, "request not authenticated");
                 return self.encode_error(service, protocol, &error, request_id);
             }
         };
-        match (service, query_params) {
+        match (service, form) {
             (Service::Iam | Service::Sts, Some(Ok(params))) => {
                 self.run_security(service, &caller.principal, &params, request_id)
                     .await
@@ -109,17 +112,7 @@ impl Front {
             (Service::Iam | Service::Sts, Some(Err(error))) => {
                 self.encode_error(service, protocol, &error, request_id)
             }
-            _ => {
-                let region = caller.scope.as_ref().map(|c| c.region.clone()).or_else(|| {
-                    parts
-                        .headers
-                        .get(HOST)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|h| {
-                            region_from_host(h.split(':').next().unwrap_or(h)).map(str::to_string)
-                        })
-                });
-                let region = region.unwrap_or_else(|| self.config.region.clone());
+            (_, form) => {
                 let mut ctx =
                     RequestContext::root(request_id, &caller.principal.account_id, &region);
                 ctx.principal = caller.principal;
@@ -130,23 +123,20 @@ impl Front {
                     .get("x-amzn-trace-id")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
-                self.run(
-                    protocol,
-                    &ctx,
-                    &parts.method,
-                    &parts.uri,
-                    &parts.headers,
-                    body,
-                )
-                .await
+                self.run(&ctx, &parts.method, &parts.uri, &parts.headers, body, form)
+                    .await
             }
         }
     }
 
-    /// The caller, if the request's region (its credential scope's, else its host's) is one the server
-    /// serves; a credential scoped to another gets what AWS answers such a request,
-    /// `SignatureDoesNotMatch`.
-    fn served_region(&self, headers: &HeaderMap, caller: Caller) -> Result<Caller, ApiError> {
+    /// The caller and the request's region: its credential scope's, else its `sqs.<region>.` host's,
+    /// else the configured default. A region the server does not serve gets what AWS answers a
+    /// credential scoped to one, `SignatureDoesNotMatch`.
+    fn served_region(
+        &self,
+        headers: &HeaderMap,
+        caller: Caller,
+    ) -> Result<(Caller, String), ApiError> {
         let host_region = || {
             headers
                 .get(HOST)
@@ -160,7 +150,11 @@ impl Front {
             .or_else(host_region);
         match region {
             Some(region) if !self.config.allows_region(region) => Err(invalid_region(region)),
-            _ => Ok(caller),
+            Some(region) => {
+                let region = region.to_string();
+                Ok((caller, region))
+            }
+            None => Ok((caller, self.config.region.clone())),
         }
     }
 
@@ -227,18 +221,24 @@ impl Front {
         }
     }
 
+    /// Runs an SQS request: a JSON body, or (`form`) the parameters of a Query request.
     async fn run(
         &self,
-        protocol: Protocol,
         ctx: &RequestContext,
         method: &Method,
         uri: &http::Uri,
         headers: &HeaderMap,
         body: Bytes,
+        form: Option<Result<Params, ApiError>>,
     ) -> WireResponse {
-        let decoded = match protocol {
-            Protocol::Json => decode_json(headers, &body).map(Some),
-            Protocol::Query => decode_query(method, uri, headers, &body),
+        let protocol = if form.is_some() {
+            Protocol::Query
+        } else {
+            Protocol::Json
+        };
+        let decoded = match form {
+            None => decode_json(headers, &body).map(Some),
+            Some(form) => form.and_then(|params| decode_query(method, uri, headers, params)),
         };
         let result = match decoded {
             Ok(None) => return sluice_protocol::unknown_operation_response(),
@@ -397,16 +397,6 @@ fn decode_json(headers: &HeaderMap, body: &[u8]) -> Decoded {
     sluice_protocol::decode_json(operation, body)
 }
 
-/// Every parameter of a Query request, from its query string and its form body.
-fn query_params(uri: &http::Uri, body: &[u8]) -> Result<Params, ApiError> {
-    let mut params = Params::new();
-    if let Some(query) = uri.query() {
-        sluice_protocol::parse_form(query.as_bytes(), &mut params)?;
-    }
-    sluice_protocol::parse_form(body, &mut params)?;
-    Ok(params)
-}
-
 /// The service an unsigned Query request is for, by its action.
 fn service_of_action(params: &Result<Params, ApiError>) -> Service {
     match params.as_ref().ok().and_then(|p| p.get("Action")) {
@@ -416,14 +406,13 @@ fn service_of_action(params: &Result<Params, ApiError>) -> Service {
     }
 }
 
-/// A Query request's typed request, or `None` for a `GET` that names no action (which AWS answers
-/// with a bare 404 rather than an error document).
-fn decode_query(
+/// Every parameter of a Query request, from its query string and (for a form `POST`) its body.
+fn query_form(
     method: &Method,
     uri: &http::Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Option<sluice_model::types::Request>, ApiError> {
+) -> Result<Params, ApiError> {
     let mut params = Params::new();
     if let Some(query) = uri.query() {
         sluice_protocol::parse_form(query.as_bytes(), &mut params)?;
@@ -448,6 +437,17 @@ fn decode_query(
         }
         sluice_protocol::parse_form(body, &mut params)?;
     }
+    Ok(params)
+}
+
+/// A Query request's typed request, or `None` for a `GET` that names no action (which AWS answers
+/// with a bare 404 rather than an error document).
+fn decode_query(
+    method: &Method,
+    uri: &http::Uri,
+    headers: &HeaderMap,
+    mut params: Params,
+) -> Result<Option<sluice_model::types::Request>, ApiError> {
     let Some(action) = params.get("Action").cloned() else {
         if method == Method::GET {
             return Ok(None);
