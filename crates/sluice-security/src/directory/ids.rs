@@ -5,7 +5,8 @@
 use rand::rngs::OsRng;
 use rand::Rng;
 
-use crate::text::{percent_encode, Utc};
+use crate::text::percent_encode;
+use sluice_model::Utc;
 
 /// The alphabet of AWS unique ids and access key ids (base 32).
 const ID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";

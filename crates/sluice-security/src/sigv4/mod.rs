@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use sluice_model::{ApiError, ErrorCode};
 use subtle::ConstantTimeEq;
 
-use crate::text::Utc;
+use sluice_model::Utc;
 
 pub use parse::{
     authorization_credential, parse_authorization, parse_credential, presigned_credential,
