@@ -68,6 +68,18 @@ impl Principal {
             session: None,
         }
     }
+
+    /// An unsigned request's caller, named in AWS's denials as `anonymous`.
+    pub fn anonymous() -> Self {
+        Principal {
+            account_id: String::new(),
+            arn: "anonymous".to_string(),
+            kind: PrincipalType::Anonymous,
+            user_id: "anonymous".to_string(),
+            name: None,
+            session: None,
+        }
+    }
 }
 
 /// Everything a handler knows about a request besides its typed input.

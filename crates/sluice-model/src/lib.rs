@@ -4,12 +4,14 @@
 //! Nothing here knows a wire format or a storage engine. The protocol layer decodes JSON 1.0 and Query
 //! requests into these inputs and renders these outputs; the queue layer consumes and produces them.
 
+mod access;
 mod calendar;
 mod context;
 mod error;
 mod operation;
 pub mod types;
 
+pub use access::{Access, ResourcePolicy};
 pub use calendar::Utc;
 pub use context::{Principal, PrincipalType, RequestContext, RoleSession};
 pub use error::{ApiError, ErrorCode};

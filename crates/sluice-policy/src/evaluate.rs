@@ -159,6 +159,20 @@ pub fn evaluate(request: &Request<'_>, policies: &Policies<'_>) -> Decision {
     Decision::Allow
 }
 
+/// Whether a resource policy alone lets the caller in: an `Allow` statement names the caller (itself,
+/// its role or its account) and no `Deny` statement applies. A role's trust policy is asked so
+/// when the caller's own policies are not evaluated.
+pub fn resource_policy_admits(request: &Request<'_>, policy: &Policy) -> bool {
+    let action = request.action.to_ascii_lowercase();
+    let query = Query {
+        action: &action,
+        resource: request.resource,
+        facts: request.facts,
+    };
+    find(policy, Effect::Deny, &query, false).is_none()
+        && find(policy, Effect::Allow, &query, false).is_some()
+}
+
 /// The kind of the first policy with a `Deny` statement that applies.
 fn first_deny(policies: &Policies<'_>, query: &Query<'_>) -> Option<PolicyType> {
     let denies = |policy: &Arc<Policy>| find(policy, Effect::Deny, query, true).is_some();

@@ -3,7 +3,6 @@
 //! for them, so a request that meets no condition costs nothing here.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use sluice_model::{Principal, PrincipalType, Utc};
@@ -21,7 +20,7 @@ pub struct Facts<'a> {
     /// Epoch seconds (`aws:CurrentTime`, `aws:EpochTime`).
     pub now: i64,
     /// The tags of the resource acted on (`aws:ResourceTag/<key>`); seen by identity policies only.
-    pub resource_tags: Option<&'a BTreeMap<String, String>>,
+    pub resource_tags: &'a [(String, String)],
     /// The tags the request sets (`aws:RequestTag/<key>`).
     pub request_tags: &'a [(String, String)],
     /// The tag keys the request names (`aws:TagKeys`), when it names any.
@@ -39,7 +38,7 @@ impl<'a> Facts<'a> {
             secure_transport: false,
             region,
             now,
-            resource_tags: None,
+            resource_tags: &[],
             request_tags: &[],
             tag_keys: None,
             service_keys: &[],
@@ -56,7 +55,7 @@ impl<'a> Facts<'a> {
         if let Some(tag) = key.strip_prefix("aws:resourcetag/") {
             return if identity {
                 tag_value(
-                    self.resource_tags?
+                    self.resource_tags
                         .iter()
                         .map(|(k, v)| (k.as_str(), v.as_str())),
                     tag,

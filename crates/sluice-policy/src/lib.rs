@@ -11,6 +11,6 @@ mod pattern;
 
 pub use condition::{Condition, Operator, Qualifier};
 pub use document::{Effect, Grammar, Policy, PolicyError, Principals, Statement, Version};
-pub use evaluate::{evaluate, Decision, Policies, PolicyType, Request};
+pub use evaluate::{evaluate, resource_policy_admits, Decision, Policies, PolicyType, Request};
 pub use facts::Facts;
 pub use pattern::Pattern;

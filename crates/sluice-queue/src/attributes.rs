@@ -306,13 +306,18 @@ fn one_of(name: &str, raw: &str, allowed: &[&str]) -> Result<String, QueueError>
         .ok_or_else(|| QueueError::InvalidAttributeValue(name.to_string()))
 }
 
-/// A queue policy must be a JSON object within SQS's policy limits; it is kept as given.
+/// A queue policy must be a resource policy in the IAM policy language, within SQS's policy limits;
+/// it is kept as given.
 fn policy_document(raw: &str) -> Result<String, QueueError> {
     crate::policy::check_size(raw)?;
     let Ok(Value::Object(policy)) = serde_json::from_str::<Value>(raw) else {
         return Err(QueueError::InvalidAttributeValue(POLICY.to_string()));
     };
     crate::policy::check_limits(&policy)?;
+    sluice_policy::Policy::parse(raw, sluice_policy::Grammar::Resource).map_err(|error| {
+        tracing::debug!(reason = %error, "queue policy refused");
+        QueueError::InvalidAttributeValue(POLICY.to_string())
+    })?;
     Ok(raw.to_string())
 }
 
@@ -661,7 +666,11 @@ mod tests {
                 "{err:?}"
             );
         }
-        let fits = format!(r#"{{"Id":"{}","Statement":[]}}"#, "x".repeat(8192 - 24));
+        let statement = r#"{"Effect":"Allow","Principal":"*","Action":"sqs:SendMessage"}"#;
+        let fits = format!(
+            r#"{{"Id":"{}","Statement":[{statement}]}}"#,
+            "x".repeat(8192 - 24 - statement.len())
+        );
         assert_eq!(fits.len(), 8192);
         assert!(validate_changes(&given(&[(POLICY, &fits)]), &cx(false, false)).is_ok());
     }

@@ -1,6 +1,7 @@
 //! SQS queue semantics: what each action does to queues, independent of the wire protocol (inputs and
 //! outputs are `sluice_model` types) and of the storage engine (state lives behind `sluice_store::Store`).
 
+mod access;
 mod attempts;
 mod attributes;
 mod clock;

@@ -82,7 +82,7 @@ fn encode_handle(source_arn: &str) -> String {
 
 /// The source queue a task handle names, if the handle is one this service could have written: base64
 /// of a JSON object with a `taskId` and a `sourceArn`.
-fn handle_source(handle: &str) -> Option<String> {
+pub(crate) fn handle_source(handle: &str) -> Option<String> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(handle)
         .ok()?;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
-use sluice_security::{AccountSeed, AuthMode};
+use sluice_security::{AccountSeed, AuthMode, Organization, OrganizationSeed};
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:9324";
 pub const DEFAULT_DATA_DIR: &str = "./sluice-data";
@@ -155,6 +155,7 @@ pub struct FileConfig {
     pub auth: Option<AuthMode>,
     #[serde(default)]
     pub accounts: Vec<AccountSeed>,
+    pub organization: Option<OrganizationSeed>,
     #[serde(default)]
     pub queues: Vec<QueueSpec>,
 }
@@ -197,6 +198,9 @@ pub struct Config {
     pub auth_explicit: bool,
     /// Accounts and identities created at start-up (`[[accounts]]` in the config file).
     pub accounts: Vec<AccountSeed>,
+    /// Accounts grouped into an organization with service and resource control policies
+    /// (`[organization]` in the config file); they bind requests in `sigv4` mode.
+    pub organization: Option<OrganizationSeed>,
     pub queues: Vec<QueueSpec>,
 }
 
@@ -219,6 +223,7 @@ impl Default for Config {
             auth: AuthMode::Off,
             auth_explicit: false,
             accounts: Vec::new(),
+            organization: None,
             queues: Vec::new(),
         }
     }
@@ -253,6 +258,8 @@ pub enum ConfigError {
     CredentialsNeeded(SocketAddr),
     #[error("account {0:?} is configured twice")]
     DuplicateAccount(String),
+    #[error("[organization] is not valid: {0}")]
+    Organization(String),
 }
 
 impl Config {
@@ -307,6 +314,7 @@ impl Config {
             auth,
             auth_explicit: explicit_auth.is_some(),
             accounts: file.accounts,
+            organization: file.organization,
             queues: file.queues,
         };
         config.validate()?;
@@ -349,7 +357,13 @@ impl Config {
                 return Err(ConfigError::DuplicateAccount(account.id.clone()));
             }
         }
+        self.organization()?;
         Ok(())
+    }
+
+    /// The configured organization, parsed.
+    pub fn organization(&self) -> Result<Organization, ConfigError> {
+        Organization::new(self.organization.as_ref()).map_err(ConfigError::Organization)
     }
 
     /// Whether requests may name `region`: one of AWS's shape, and one of the listed regions if any.

@@ -14,7 +14,7 @@ use sluice_protocol::{Params, Protocol, Service, ServiceError, WireResponse};
 use sluice_queue::{region_from_host, Clock, QueueService};
 use sluice_security::directory::{self, Directory};
 use sluice_security::sigv4::{self, SignedRequest};
-use sluice_security::{Authenticator, Caller};
+use sluice_security::{Authenticator, Authorizer, Caller, Environment};
 use tracing::Instrument;
 
 use crate::connection::Activity;
@@ -28,6 +28,8 @@ pub struct Front {
     pub service: QueueService,
     pub directory: Arc<Directory>,
     pub authenticator: Authenticator,
+    /// With authentication on, what callers may do; `None` with it off.
+    pub authorizer: Option<Authorizer>,
     pub clock: Arc<dyn Clock>,
     pub config: Config,
 }
@@ -95,6 +97,28 @@ impl Front {
             (Some(_), Some(service)) => service,
             (Some(form), None) => service_of_action(form),
         };
+        // An unsigned SQS request is anonymous: a queue policy may let everyone in. If none does,
+        // it hears what an unsigned request hears.
+        let mut anonymous_refusal = None;
+        let authenticated = match authenticated {
+            Err(error)
+                if error.code == ErrorCode::MissingAuthenticationToken
+                    && service == Service::Sqs
+                    && self.authorizer.is_some() =>
+            {
+                anonymous_refusal = Some(error);
+                let mut principal = Principal::anonymous();
+                if let Some(peer) = peer {
+                    principal.user_id = peer.to_string();
+                }
+                Ok(Caller {
+                    principal,
+                    access_key_id: None,
+                    scope: None,
+                })
+            }
+            other => other,
+        };
         let (caller, region) = match authenticated
             .and_then(|c| self.served_region(&parts.headers, c))
         {
@@ -106,6 +130,13 @@ impl Front {
         };
         match (service, form) {
             (Service::Iam | Service::Sts, Some(Ok(params))) => {
+                let environment = self.environment(&region, peer);
+                if let Err(error) = self
+                    .authorize_security(service, &caller, &params, &environment)
+                    .await
+                {
+                    return self.encode_error(service, protocol, &error, request_id);
+                }
                 self.run_security(service, &caller.principal, &params, request_id)
                     .await
             }
@@ -123,8 +154,16 @@ impl Front {
                     .get("x-amzn-trace-id")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
-                self.run(&ctx, &parts.method, &parts.uri, &parts.headers, body, form)
-                    .await
+                let environment = self.environment(&region, peer);
+                self.run(
+                    &ctx,
+                    &environment,
+                    anonymous_refusal,
+                    (&parts.method, &parts.uri, &parts.headers),
+                    body,
+                    form,
+                )
+                .await
             }
         }
     }
@@ -156,6 +195,88 @@ impl Front {
             }
             None => Ok((caller, self.config.region.clone())),
         }
+    }
+
+    fn environment<'a>(&self, region: &'a str, peer: Option<IpAddr>) -> Environment<'a> {
+        Environment {
+            source_ip: peer,
+            secure_transport: false,
+            region,
+            now: self.clock.now_seconds(),
+        }
+    }
+
+    /// Whether the caller may make an IAM or STS request (with authentication on).
+    async fn authorize_security(
+        &self,
+        service: Service,
+        caller: &Caller,
+        params: &Params,
+        environment: &Environment<'_>,
+    ) -> Result<(), ApiError> {
+        let Some(authorizer) = &self.authorizer else {
+            return Ok(());
+        };
+        let action = params.get("Action").map(String::as_str).unwrap_or_default();
+        let unavailable = |e: directory::SecurityError| {
+            tracing::warn!(error = %e.message, "reading what a request acts on failed");
+            ApiError::service_unavailable()
+        };
+        let access = match service {
+            Service::Iam if directory::is_iam_action(action) => Some(
+                self.directory
+                    .iam_access(&caller.principal, action, params)
+                    .await
+                    .map_err(unavailable)?,
+            ),
+            Service::Sts => self
+                .directory
+                .sts_access(action, params)
+                .await
+                .map_err(unavailable)?,
+            _ => None,
+        };
+        match access {
+            Some(access) => {
+                authorizer
+                    .authorize(
+                        &caller.principal,
+                        caller.access_key_id.as_deref(),
+                        &access,
+                        environment,
+                    )
+                    .await
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the caller may make an SQS request (with authentication on): every access it
+    /// needs is allowed. An anonymous caller that is refused hears `refusal`.
+    async fn authorize_sqs(
+        &self,
+        ctx: &RequestContext,
+        environment: &Environment<'_>,
+        request: &sluice_model::types::Request,
+        anonymous_refusal: Option<ApiError>,
+    ) -> Result<(), ApiError> {
+        let Some(authorizer) = &self.authorizer else {
+            return Ok(());
+        };
+        for access in self.service.access(ctx, request).await? {
+            let allowed = authorizer
+                .authorize(
+                    &ctx.principal,
+                    ctx.access_key_id.as_deref(),
+                    &access,
+                    environment,
+                )
+                .await;
+            if let Err(denied) = allowed {
+                return Err(anonymous_refusal.unwrap_or(denied));
+            }
+        }
+        Ok(())
     }
 
     async fn run_security(
@@ -225,9 +346,9 @@ impl Front {
     async fn run(
         &self,
         ctx: &RequestContext,
-        method: &Method,
-        uri: &http::Uri,
-        headers: &HeaderMap,
+        environment: &Environment<'_>,
+        anonymous_refusal: Option<ApiError>,
+        (method, uri, headers): (&Method, &http::Uri, &HeaderMap),
         body: Bytes,
         form: Option<Result<Params, ApiError>>,
     ) -> WireResponse {
@@ -239,6 +360,13 @@ impl Front {
         let decoded = match form {
             None => decode_json(headers, &body).map(Some),
             Some(form) => form.and_then(|params| decode_query(method, uri, headers, params)),
+        };
+        let decoded = match decoded {
+            Ok(Some(request)) => self
+                .authorize_sqs(ctx, environment, &request, anonymous_refusal)
+                .await
+                .map(|()| Some(request)),
+            other => other,
         };
         let result = match decoded {
             Ok(None) => return sluice_protocol::unknown_operation_response(),

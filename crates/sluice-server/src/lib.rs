@@ -16,7 +16,7 @@ use sluice_model::types::{CreateQueueInput, Request};
 use sluice_model::{ApiError, ErrorCode, RequestContext};
 use sluice_queue::{Clock, QueueService, ServiceConfig, SystemClock};
 use sluice_security::directory::Directory;
-use sluice_security::Authenticator;
+use sluice_security::{Authenticator, Authorizer};
 use sluice_store::{DurableStore, MemoryStore, Store};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
@@ -227,6 +227,14 @@ pub async fn start_with_clock(
     let directory = Arc::new(Directory::new(store.clone()));
     prepare_accounts(&directory, &config, clock.now_seconds()).await?;
     let authenticator = Authenticator::new(directory.clone(), config.auth, &config.account_id);
+    // Authorization comes with authentication: with `off`, whoever is named may do anything.
+    let authorizer = match config.auth {
+        AuthMode::Sigv4 => Some(Authorizer::new(
+            directory.clone(),
+            config.organization().map_err(ServerError::Config)?,
+        )),
+        AuthMode::Off => None,
+    };
     let service = QueueService::new(
         store,
         clock.clone(),
@@ -260,6 +268,7 @@ pub async fn start_with_clock(
         service,
         directory,
         authenticator,
+        authorizer,
         clock,
         config: config.clone(),
     });

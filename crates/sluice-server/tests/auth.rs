@@ -167,6 +167,7 @@ async fn user_with_key(
             "UserId",
         )
         .await;
+    allow_everything(f, as_root, "User", name).await;
     let response = f
         .call(
             "iam",
@@ -181,6 +182,29 @@ async fn user_with_key(
         element(&text, "AccessKeyId").unwrap(),
         element(&text, "SecretAccessKey").unwrap(),
     )
+}
+
+/// Gives a user or role (`kind`) an inline policy allowing every action: these tests are about who
+/// signs, and leave what each may do to the authorization tests.
+async fn allow_everything(f: &Fixture, as_root: SigningKey<'_>, kind: &str, name: &str) {
+    let action = format!("Put{kind}Policy");
+    let member = format!("{kind}Name");
+    let response = f
+        .call(
+            "iam",
+            as_root,
+            &[
+                ("Action", &action),
+                (&member, name),
+                ("PolicyName", "everything"),
+                (
+                    "PolicyDocument",
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(response.status, 200, "{}", response.text());
 }
 
 fn sqs_error<E: aws_sdk_sqs::error::ProvideErrorMetadata + std::fmt::Debug>(
@@ -407,6 +431,7 @@ async fn role_sessions_work_with_their_token_and_stop_at_expiry() {
         )
         .await;
     assert!(role_id.starts_with("AROA"), "{role_id}");
+    allow_everything(&f, root(ROOT_A), "Role", "worker").await;
     let (_, key, secret) = user_with_key(&f, root(ROOT_A), "bob").await;
     let response = f
         .call(
@@ -510,6 +535,7 @@ async fn cross_account_assume_role_follows_the_trust_policy() {
             )
             .await;
         assert_eq!(response.status, 200, "{}", response.text());
+        allow_everything(&f, root(ROOT_A), "Role", name).await;
     }
     let (_, key, secret) = user_with_key(&f, root(ROOT_B), "carol").await;
     let carol = (key.as_str(), secret.as_str(), None);

@@ -430,7 +430,8 @@ async fn xml_text_is_escaped() {
     let server = TestServer::start().await;
     query(&server, "Action=CreateQueue&QueueName=esc").await;
     let url = form_encode(&server.queue_url("esc"));
-    let policy = r#"{"Id":"a&b<c>'d'"}"#;
+    let policy =
+        r#"{"Id":"a&b<c>'d'","Statement":{"Effect":"Allow","Principal":"*","Action":"sqs:*"}}"#;
     let r = query(
         &server,
         &format!(
@@ -450,7 +451,7 @@ async fn xml_text_is_escaped() {
         r.normalised(),
         xml_ok(
             "GetQueueAttributes",
-            Some("<Attribute><Name>Policy</Name><Value>{&quot;Id&quot;:&quot;a&amp;b&lt;c&gt;&apos;d&apos;&quot;}</Value></Attribute>")
+            Some("<Attribute><Name>Policy</Name><Value>{&quot;Id&quot;:&quot;a&amp;b&lt;c&gt;&apos;d&apos;&quot;,&quot;Statement&quot;:{&quot;Effect&quot;:&quot;Allow&quot;,&quot;Principal&quot;:&quot;*&quot;,&quot;Action&quot;:&quot;sqs:*&quot;}}</Value></Attribute>")
         )
     );
 }

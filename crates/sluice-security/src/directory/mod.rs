@@ -14,11 +14,12 @@ pub mod fuzzing;
 mod iam;
 mod ids;
 mod params;
+mod policies;
 mod policy_document;
 mod records;
 mod seed;
 mod sts;
-mod trust;
+pub(crate) mod trust;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicI64;
@@ -29,6 +30,7 @@ use sluice_store::Store;
 
 pub use error::SecurityError;
 pub use iam::is_iam_action;
+pub use policies::PrincipalDocuments;
 pub use seed::{AccessKeySeed, AccountSeed, GroupSeed, PolicySeed, RoleSeed, UserSeed};
 pub use sts::is_sts_action;
 

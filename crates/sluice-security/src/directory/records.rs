@@ -2,6 +2,7 @@
 //! records through the storage boundary. Values are JSON; names of per-account entities are
 //! `<account>/<lowercased name>`, so that names are unique case-insensitively, as IAM makes them.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
@@ -165,11 +166,22 @@ pub struct Stored<T> {
 #[derive(Clone)]
 pub struct Records {
     store: Arc<dyn Store>,
+    /// Counts the batches written through this process, so that what was derived from the records
+    /// (parsed policies) knows when to be read again. An atomic: every writer bumps it, every
+    /// authorized request reads it.
+    generation: Arc<AtomicU64>,
 }
 
 impl Records {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Records { store }
+        Records {
+            store,
+            generation: Arc::default(),
+        }
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     pub async fn get<T: DeserializeOwned>(
@@ -219,7 +231,10 @@ impl Records {
     /// Writes a batch atomically; `Ok(false)` when a record changed since it was read, so the
     /// caller reads again and retries.
     pub async fn write(&self, batch: Batch) -> Result<bool, SecurityError> {
-        match self.store.write_security(batch.writes).await {
+        let written = self.store.write_security(batch.writes).await;
+        // Bumped whatever the outcome: a write that failed may still have reached the store.
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        match written {
             Ok(()) => Ok(true),
             Err(StoreError::Conflict) => Ok(false),
             Err(error) => Err(error.into()),

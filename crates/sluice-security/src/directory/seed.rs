@@ -287,7 +287,7 @@ impl Directory {
     /// Creates what the config file lists; an entry that exists already is left alone. Idempotent.
     pub async fn seed(&self, seed: &AccountSeed, now: i64) -> Result<(), SecurityError> {
         let account_id = seed.id.as_str();
-        if !super::policy_document::is_account_id(account_id) {
+        if !sluice_model::is_account_id(account_id) {
             return Err(SecurityError::validation(format!(
                 "account {account_id}: an account id is 12 digits"
             )));

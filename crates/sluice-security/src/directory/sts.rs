@@ -67,7 +67,7 @@ fn denied(caller: &Principal, role_arn: &str) -> SecurityError {
 fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
     let (account, resource) = arn.strip_prefix("arn:aws:iam::")?.split_once(':')?;
     let name = resource.strip_prefix("role/")?.rsplit('/').next()?;
-    (policy_document::is_account_id(account) && !name.is_empty()).then_some((account, name))
+    (sluice_model::is_account_id(account) && !name.is_empty()).then_some((account, name))
 }
 
 fn packed_too_large(percent: usize) -> SecurityError {
@@ -172,8 +172,10 @@ async fn assume_role(
         .ok_or_else(|| denied(caller, role_arn))?;
     let request = AssumeRequest {
         caller,
+        role_arn,
         external_id,
         session_name,
+        now,
     };
     if !trust::allows(&role.assume_role_policy, &request) {
         return Err(denied(caller, role_arn));

@@ -1,193 +1,53 @@
 //! Whether a role's trust policy lets a caller assume it: an `Allow` statement for `sts:AssumeRole`
-//! whose principal names the caller and whose conditions hold, and no such `Deny` statement. The
-//! principal names the caller by `*`, by its account (id or root ARN: any principal of the account,
-//! whose own policies then decide), by its user ARN, by the role ARN of its session, or by its
-//! session ARN. Conditions see the keys an `AssumeRole` request carries (`sts:ExternalId`,
-//! `sts:RoleSessionName`, the caller's `aws:Principal*` keys).
+//! whose principal names the caller (by `*`, its account, its user ARN, the role of its session or
+//! the session itself) and whose conditions hold, and no such `Deny` statement. Conditions see the
+//! keys an `AssumeRole` request carries (`sts:ExternalId`, `sts:RoleSessionName`) besides the
+//! caller's. With authorization on, the front has already evaluated the trust policy with the
+//! caller's own policies; this check is what remains with authorization off.
 
-use std::collections::HashMap;
-
-use serde_json::{Map, Value};
 use sluice_model::Principal;
+use sluice_policy::{resource_policy_admits, Facts, Request};
 
-use super::policy_document::{is_account_id, strings, validate, DocumentKind};
+use super::policy_document::{validate, DocumentKind};
 
 pub struct AssumeRequest<'a> {
     pub caller: &'a Principal,
+    pub role_arn: &'a str,
     pub external_id: Option<&'a str>,
     pub session_name: &'a str,
+    pub now: i64,
 }
 
-pub fn allows(trust_policy: &str, request: &AssumeRequest<'_>) -> bool {
-    let Ok(statements) = validate(trust_policy, DocumentKind::Trust) else {
-        return false;
-    };
-    let context = context_keys(request);
-    let mut allowed = false;
-    for statement in &statements {
-        if !applies(statement, request.caller, &context) {
-            continue;
-        }
-        match statement.get("Effect").and_then(Value::as_str) {
-            Some("Deny") => return false,
-            Some("Allow") => allowed = true,
-            _ => {}
-        }
-    }
-    allowed
-}
-
-fn context_keys(request: &AssumeRequest<'_>) -> HashMap<&'static str, String> {
-    let caller = request.caller;
-    let mut keys = HashMap::new();
-    if let Some(external_id) = request.external_id {
-        keys.insert("sts:externalid", external_id.to_string());
-    }
-    keys.insert("sts:rolesessionname", request.session_name.to_string());
-    let principal_arn = caller
-        .session
-        .as_ref()
-        .map_or(caller.arn.clone(), |s| s.role_arn.clone());
-    keys.insert("aws:principalarn", principal_arn);
-    keys.insert("aws:principalaccount", caller.account_id.clone());
-    keys.insert("aws:principaltype", caller.kind.as_str().to_string());
-    keys.insert("aws:userid", caller.user_id.clone());
-    if caller.session.is_none() {
-        if let Some(name) = &caller.name {
-            keys.insert("aws:username", name.clone());
-        }
+/// The condition keys of an `AssumeRole` request.
+pub fn context_keys(external_id: Option<&str>, session_name: &str) -> Vec<(&'static str, String)> {
+    let mut keys = vec![("sts:rolesessionname", session_name.to_string())];
+    if let Some(external_id) = external_id {
+        keys.push(("sts:externalid", external_id.to_string()));
     }
     keys
 }
 
-fn applies(
-    statement: &Map<String, Value>,
-    caller: &Principal,
-    context: &HashMap<&'static str, String>,
-) -> bool {
-    let action = match (statement.get("Action"), statement.get("NotAction")) {
-        (Some(actions), _) => names_assume_role(actions),
-        (None, Some(actions)) => !names_assume_role(actions),
-        (None, None) => false,
-    };
-    let principal = match (statement.get("Principal"), statement.get("NotPrincipal")) {
-        (Some(principal), _) => names_caller(principal, caller),
-        (None, Some(principal)) => !names_caller(principal, caller),
-        (None, None) => false,
-    };
-    action
-        && principal
-        && statement
-            .get("Condition")
-            .is_none_or(|condition| conditions_hold(condition, context))
-}
-
-fn names_assume_role(actions: &Value) -> bool {
-    strings(actions).is_ok_and(|actions| {
-        actions
-            .iter()
-            .any(|pattern| glob(&pattern.to_ascii_lowercase(), "sts:assumerole"))
-    })
-}
-
-fn names_caller(principal: &Value, caller: &Principal) -> bool {
-    let values = match principal {
-        Value::String(s) if s == "*" => return true,
-        Value::Object(entries) => match entries.get("AWS").map(strings) {
-            Some(Ok(values)) => values,
-            _ => return false,
-        },
-        _ => return false,
-    };
-    let role_arn = caller.session.as_ref().map(|s| s.role_arn.as_str());
-    values.iter().any(|value| {
-        *value == "*"
-            || (is_account_id(value) && *value == caller.account_id)
-            || *value == format!("arn:aws:iam::{}:root", caller.account_id)
-            || *value == caller.arn
-            || Some(*value) == role_arn
-    })
-}
-
-fn conditions_hold(condition: &Value, context: &HashMap<&'static str, String>) -> bool {
-    let Value::Object(operators) = condition else {
+pub fn allows(trust_policy: &str, request: &AssumeRequest<'_>) -> bool {
+    let Ok(policy) = validate(trust_policy, DocumentKind::Trust) else {
         return false;
     };
-    operators.iter().all(|(operator, keys)| {
-        let Value::Object(keys) = keys else {
-            return false;
-        };
-        keys.iter().all(|(key, expected)| {
-            let expected: Vec<String> = match expected {
-                Value::Array(list) => list.iter().map(scalar_text).collect(),
-                other => vec![scalar_text(other)],
-            };
-            let actual = context.get(key.to_ascii_lowercase().as_str());
-            operator_holds(operator, actual.map(String::as_str), &expected)
-        })
-    })
-}
-
-fn scalar_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// One condition operator on a single-valued key; an unknown operator never holds.
-fn operator_holds(operator: &str, actual: Option<&str>, expected: &[String]) -> bool {
-    let operator = operator
-        .strip_prefix("ForAnyValue:")
-        .or_else(|| operator.strip_prefix("ForAllValues:"))
-        .unwrap_or(operator);
-    let (operator, if_exists) = match operator.strip_suffix("IfExists") {
-        Some(base) => (base, true),
-        None => (operator, false),
-    };
-    if operator == "Null" {
-        return expected.iter().any(|e| (e == "true") == actual.is_none());
-    }
-    let Some(actual) = actual else {
-        // A negated operator holds for a key the request does not carry; a positive one only with
-        // `…IfExists`.
-        return if_exists || operator.contains("Not");
-    };
-    let any = |matches: &dyn Fn(&str) -> bool| expected.iter().any(|e| matches(e));
-    match operator {
-        "StringEquals" | "ArnEquals" => any(&|e| e == actual),
-        "StringNotEquals" | "ArnNotEquals" => !any(&|e| e == actual),
-        "StringEqualsIgnoreCase" => any(&|e| e.eq_ignore_ascii_case(actual)),
-        "StringNotEqualsIgnoreCase" => !any(&|e| e.eq_ignore_ascii_case(actual)),
-        "StringLike" | "ArnLike" => any(&|e| glob(e, actual)),
-        "StringNotLike" | "ArnNotLike" => !any(&|e| glob(e, actual)),
-        "Bool" => any(&|e| e.eq_ignore_ascii_case(actual)),
-        _ => false,
-    }
-}
-
-/// `*` matches any run of characters and `?` any one character.
-fn glob(pattern: &str, text: &str) -> bool {
-    let pattern: Vec<char> = pattern.chars().collect();
-    let text: Vec<char> = text.chars().collect();
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
-            p += 1;
-            t += 1;
-        } else if p < pattern.len() && pattern[p] == '*' {
-            star = Some((p, t));
-            p += 1;
-        } else if let Some((star_p, star_t)) = star {
-            p = star_p + 1;
-            t = star_t + 1;
-            star = Some((star_p, star_t + 1));
-        } else {
-            return false;
-        }
-    }
-    pattern[p..].iter().all(|c| *c == '*')
+    let keys = context_keys(request.external_id, request.session_name);
+    let mut facts = Facts::new(request.caller, "", request.now);
+    facts.service_keys = &keys;
+    let account = request
+        .role_arn
+        .strip_prefix("arn:aws:iam::")
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or_default();
+    resource_policy_admits(
+        &Request {
+            action: "sts:AssumeRole",
+            resource: request.role_arn,
+            resource_account: account,
+            facts: &facts,
+        },
+        &policy,
+    )
 }
 
 #[cfg(test)]
@@ -237,8 +97,10 @@ mod tests {
             policy,
             &AssumeRequest {
                 caller,
+                role_arn: "arn:aws:iam::111122223333:role/target",
                 external_id,
                 session_name: "s",
+                now: 0,
             },
         )
     }
@@ -313,13 +175,5 @@ mod tests {
             {"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"sts:AssumeRole"}]}"#;
         assert!(!check(policy, &alice, None));
         assert!(check(policy, &user("111122223333", "bob"), None));
-    }
-
-    #[test]
-    fn globs() {
-        assert!(glob("a*c", "abbbc"));
-        assert!(glob("a?c", "abc"));
-        assert!(!glob("a?c", "abbc"));
-        assert!(glob("*", ""));
     }
 }
