@@ -14,7 +14,7 @@ use serde_json::Value;
 use sluice_model::Utc;
 
 use crate::facts::{Facts, VariableScope};
-use crate::pattern::{arn_like, Pattern};
+use crate::pattern::Pattern;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operator {
@@ -249,7 +249,7 @@ impl Condition {
                     p.equals(actual, true, scope)
                 }
                 O::StringLike | O::StringNotLike => p.like(actual, false, scope),
-                _ => p.text(scope).is_some_and(|text| arn_like(&text, actual)),
+                _ => p.arn_like(actual, scope),
             }),
             Expected::Number(expected) => {
                 let Ok(actual) = actual.trim().parse::<f64>() else {

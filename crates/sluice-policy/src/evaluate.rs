@@ -22,7 +22,6 @@ use sluice_model::PrincipalType;
 
 use crate::document::{Effect, Policy, Principals, Statement};
 use crate::facts::{Facts, VariableScope};
-use crate::pattern::arn_like;
 
 /// The kinds of policy, as AWS's denial messages name them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -239,11 +238,7 @@ fn applies(
         return false;
     }
     if let Some(resources) = &statement.resources {
-        let resource = resources.iter().any(|p| {
-            p.is_any()
-                || p.text(scope)
-                    .is_some_and(|pattern| arn_like(&pattern, query.resource))
-        });
+        let resource = resources.iter().any(|p| p.arn_like(query.resource, scope));
         if resource == statement.not_resource {
             return false;
         }

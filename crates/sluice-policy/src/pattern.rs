@@ -136,6 +136,32 @@ impl Pattern {
         }
     }
 
+    /// ARN matching as `Resource` and the `Arn…` operators do it: each of the six colon-separated
+    /// parts is matched on its own, its `*` and `?` never reaching into the next part; the last part
+    /// (the resource) may itself hold colons. `*` alone matches anything. A character written as
+    /// `${*}` or `${?}`, and a variable's value, are matched as they are, never as wildcards.
+    pub(crate) fn arn_like(&self, arn: &str, vars: &dyn Variables) -> bool {
+        if self.is_any() {
+            return true;
+        }
+        let atoms = match &self.wild {
+            Some(atoms) => Cow::Borrowed(atoms.as_slice()),
+            None => match self.atoms(vars, true) {
+                Some(atoms) => Cow::Owned(atoms),
+                None => return false,
+            },
+        };
+        let mut patterns = atoms.splitn(6, |atom| *atom == Atom::Byte(b':'));
+        let mut parts = arn.splitn(6, ':');
+        for _ in 0..6 {
+            match (patterns.next(), parts.next()) {
+                (Some(pattern), Some(part)) if glob(pattern, part.as_bytes(), false) => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+
     /// Whether `text` is the pattern's text, wildcards being plain characters.
     pub(crate) fn equals(&self, text: &str, ignore_case: bool, vars: &dyn Variables) -> bool {
         self.text(vars).is_some_and(|own| {
@@ -201,37 +227,10 @@ fn split_variables(text: &str) -> Vec<Part> {
     parts
 }
 
-/// ARN matching as `Resource` and the `Arn…` operators do it: each of the six colon-separated parts
-/// is matched on its own, its `*` and `?` never reaching into the next part; the last part (the
-/// resource) may itself hold colons. `*` alone matches anything.
+/// ARN matching as `Resource` and the `Arn…` operators do it, for a pattern without variables.
+#[cfg(test)]
 pub(crate) fn arn_like(pattern: &str, arn: &str) -> bool {
-    if pattern == "*" {
-        return true;
-    }
-    let mut patterns = pattern.splitn(6, ':');
-    let mut parts = arn.splitn(6, ':');
-    for _ in 0..6 {
-        match (patterns.next(), parts.next()) {
-            (Some(pattern), Some(part)) if glob_text(pattern, part) => {}
-            _ => return false,
-        }
-    }
-    true
-}
-
-fn glob_text(pattern: &str, text: &str) -> bool {
-    if !pattern.contains(['*', '?']) {
-        return pattern == text;
-    }
-    let atoms: Vec<Atom> = pattern
-        .bytes()
-        .map(|b| match b {
-            b'*' => Atom::Any,
-            b'?' => Atom::One,
-            b => Atom::Byte(b),
-        })
-        .collect();
-    glob(&atoms, text.as_bytes(), false)
+    Pattern::parse(pattern, false, false).arn_like(arn, &NoVariables)
 }
 
 /// Matches bytes against atoms; `?` takes one whole UTF-8 character, and `*` resumes only at
