@@ -164,7 +164,7 @@ impl Condition {
             | O::NumericGreaterThanEquals => Expected::Number(
                 texts
                     .iter()
-                    .map(|t| t.trim().parse::<f64>().map_err(|_| bad(t)))
+                    .map(|t| parse_number(t).ok_or_else(|| bad(t)))
                     .collect::<Result<_, _>>()?,
             ),
             O::DateEquals
@@ -252,7 +252,7 @@ impl Condition {
                 _ => p.arn_like(actual, scope),
             }),
             Expected::Number(expected) => {
-                let Ok(actual) = actual.trim().parse::<f64>() else {
+                let Some(actual) = parse_number(actual) else {
                     return false;
                 };
                 expected.iter().any(|e| compare(self.operator, actual, *e))
@@ -294,6 +294,17 @@ fn scalars(value: &Value) -> Option<Vec<String>> {
         Value::Array(_) => None,
         other => text(other).map(|t| vec![t]),
     }
+}
+
+/// A decimal number as policies write them (`-12`, `3.5`): no exponent, infinity or NaN.
+fn parse_number(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let decimal = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    (!whole.is_empty() && decimal(whole) && decimal(fraction))
+        .then(|| text.parse().ok())
+        .flatten()
 }
 
 fn compare<T: PartialOrd>(operator: Operator, actual: T, expected: T) -> bool {

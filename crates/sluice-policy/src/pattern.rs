@@ -227,12 +227,6 @@ fn split_variables(text: &str) -> Vec<Part> {
     parts
 }
 
-/// ARN matching as `Resource` and the `Arn…` operators do it, for a pattern without variables.
-#[cfg(test)]
-pub(crate) fn arn_like(pattern: &str, arn: &str) -> bool {
-    Pattern::parse(pattern, false, false).arn_like(arn, &NoVariables)
-}
-
 /// Matches bytes against atoms; `?` takes one whole UTF-8 character, and `*` resumes only at
 /// character boundaries, so a multi-byte character is never split.
 fn glob(atoms: &[Atom], text: &[u8], ignore_case: bool) -> bool {
@@ -282,6 +276,10 @@ fn glob(atoms: &[Atom], text: &[u8], ignore_case: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn arn_like(pattern: &str, arn: &str) -> bool {
+        Pattern::parse(pattern, false, false).arn_like(arn, &NoVariables)
+    }
 
     struct Vars;
 

@@ -1,7 +1,6 @@
 //! Callers, request facts and policy sets shared by the integration tests.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -85,7 +84,7 @@ pub struct Env {
     pub source_ip: Option<IpAddr>,
     pub secure_transport: bool,
     pub now: i64,
-    pub resource_tags: Option<BTreeMap<String, String>>,
+    pub resource_tags: Vec<(String, String)>,
     pub request_tags: Vec<(String, String)>,
     pub tag_keys: Option<Vec<String>>,
     pub service_keys: Vec<(&'static str, String)>,
@@ -98,7 +97,7 @@ impl Env {
             source_ip: None,
             secure_transport: false,
             now: NOW,
-            resource_tags: None,
+            resource_tags: Vec::new(),
             request_tags: Vec::new(),
             tag_keys: None,
             service_keys: Vec::new(),
@@ -109,7 +108,7 @@ impl Env {
         let mut facts = Facts::new(&self.principal, REGION, self.now);
         facts.source_ip = self.source_ip;
         facts.secure_transport = self.secure_transport;
-        facts.resource_tags = self.resource_tags.as_ref();
+        facts.resource_tags = &self.resource_tags;
         facts.request_tags = &self.request_tags;
         facts.tag_keys = self.tag_keys.as_deref();
         facts.service_keys = &self.service_keys;
@@ -123,8 +122,7 @@ impl Env {
 
     pub fn resource_tag(&mut self, key: &str, value: &str) -> &mut Self {
         self.resource_tags
-            .get_or_insert_with(BTreeMap::new)
-            .insert(key.to_string(), value.to_string());
+            .push((key.to_string(), value.to_string()));
         self
     }
 
