@@ -62,8 +62,14 @@ def error_of(info) -> tuple[int, str, str]:
     return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"], response["Error"]["Message"]
 
 
+# These tests are about who signs; what each caller may do is test_authorization's subject, so the
+# identities made here may do anything.
+ALLOW_EVERYTHING = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+
+
 def new_user_with_key(iam) -> tuple[dict, dict]:
     user = iam.create_user(UserName=unique_name("user"))["User"]
+    iam.put_user_policy(UserName=user["UserName"], PolicyName="everything", PolicyDocument=ALLOW_EVERYTHING)
     key = iam.create_access_key(UserName=user["UserName"])["AccessKey"]
     return user, key
 
@@ -164,6 +170,7 @@ def test_a_user_made_with_the_cli_sends_and_receives_with_its_new_key(server, ma
 
     name = unique_name("cli")
     user = aws("iam", "create-user", "--user-name", name)["User"]
+    aws("iam", "put-user-policy", "--user-name", name, "--policy-name", "everything", "--policy-document", ALLOW_EVERYTHING)
     key = aws("iam", "create-access-key", "--user-name", name)["AccessKey"]
     sqs = client(server, "sqs", key["AccessKeyId"], key["SecretAccessKey"])
     url = sqs.create_queue(QueueName=unique_name("cliq"))["QueueUrl"]
@@ -221,6 +228,7 @@ def test_assumed_role_credentials_work_with_their_session_token(server, iam, sts
         RoleName=unique_name("role"), AssumeRolePolicyDocument=trust_policy(f"arn:aws:iam::{DEFAULT_ACCOUNT}:root")
     )["Role"]
     assert role["RoleId"].startswith("AROA")
+    iam.put_role_policy(RoleName=role["RoleName"], PolicyName="everything", PolicyDocument=ALLOW_EVERYTHING)
     assert iam.get_role(RoleName=role["RoleName"])["Role"]["AssumeRolePolicyDocument"]["Statement"][0]["Action"] == "sts:AssumeRole"
     user, key = new_user_with_key(iam)
     as_user = client(server, "sts", key["AccessKeyId"], key["SecretAccessKey"])
@@ -249,6 +257,7 @@ def test_cross_account_assume_role_honours_the_trust_policy(server, iam):
     # Account 111111111111 (configured with root key 111111111111) trusts the default account.
     other_iam = client(server, "iam", "111111111111", SECRET_KEY)
     trusting = other_iam.create_role(RoleName=unique_name("trusting"), AssumeRolePolicyDocument=trust_policy(DEFAULT_ACCOUNT))["Role"]
+    other_iam.put_role_policy(RoleName=trusting["RoleName"], PolicyName="everything", PolicyDocument=ALLOW_EVERYTHING)
     closed = other_iam.create_role(
         RoleName=unique_name("closed"), AssumeRolePolicyDocument=trust_policy("arn:aws:iam::111111111111:root")
     )["Role"]

@@ -137,6 +137,9 @@ def test_get_queue_url_with_queue_owner_account(make_client, sqs):
     name = unique_name("owned")
     url = other.create_queue(QueueName=name)["QueueUrl"]
     assert url.endswith(f"/111111111111/{name}")
+    # Another account's queue is found once its policy lets the caller's account in (with
+    # authentication on; with it off, whoever is named may do anything).
+    other.add_permission(QueueUrl=url, Label="lookup", AWSAccountIds=[DEFAULT_ACCOUNT], Actions=["GetQueueUrl"])
     assert sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId="111111111111")["QueueUrl"] == url
     # Without the owner, the caller's own account is searched.
     with expect_error(NON_EXISTENT_QUEUE):

@@ -1,3 +1,5 @@
+use crate::ApiError;
+
 /// What a request does, as authorization sees it: one action on one resource. A request may need
 /// several (a batch needs its single action's; StartMessageMoveTask needs some on each queue).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,6 +18,9 @@ pub struct Access {
     pub request_tags: Vec<(String, String)>,
     /// The tag keys the request names (`aws:TagKeys`), when it names any.
     pub tag_keys: Option<Vec<String>>,
+    /// Set when the resource does not exist: what the action answers then. A caller that may not
+    /// act on it hears the same, as AWS answers a queue URL of another account that names no queue.
+    pub absent: Option<ApiError>,
     /// Condition keys the service adds for the action, named in lowercase (`sts:externalid`).
     pub context_keys: Vec<(&'static str, String)>,
 }
@@ -31,6 +36,7 @@ impl Access {
             request_tags: Vec::new(),
             tag_keys: None,
             context_keys: Vec::new(),
+            absent: None,
         }
     }
 }

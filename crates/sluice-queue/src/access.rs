@@ -7,9 +7,10 @@
 //! and SendMessage on the destination, or on the queues that feed the dead-letter queue when the
 //! messages go back where they came from.
 //!
-//! A queue that does not exist is described without a policy, so a caller that may not act on it
-//! is denied before it can learn whether it exists; a caller that may hears `QueueDoesNotExist`
-//! from the action itself. Text that names no queue is checked as the resource it is, so what a
+//! A queue that does not exist is described with what the action answers then
+//! (`QueueDoesNotExist`, or `ResourceNotFound` for a move task's queue), which a caller that may
+//! not act on it hears instead of a denial, as SQS answers a URL of another account that names no
+//! queue; the action still runs only for a caller that may. Text that names no queue is checked as the resource it is, so what a
 //! handler would refuse as invalid is refused to an unauthorized caller as denied.
 
 use sluice_model::types::Request;
@@ -18,7 +19,7 @@ use sluice_store::QueueKey;
 
 use crate::attributes::POLICY;
 use crate::error::QueueError;
-use crate::move_tasks::handle_source;
+use crate::move_tasks::{handle_source, not_found};
 use crate::naming::{parse_queue_arn, queue_arn};
 use crate::QueueService;
 
@@ -75,8 +76,13 @@ impl QueueService {
                     .queue_owner_aws_account_id
                     .as_deref()
                     .unwrap_or(&ctx.account_id);
-                self.on_queue(&key(owner, &input.queue_name), &["sqs:GetQueueUrl"])
-                    .await?
+                self.on_queue(
+                    ctx,
+                    &key(owner, &input.queue_name),
+                    &["sqs:GetQueueUrl"],
+                    QueueError::QueueDoesNotExist,
+                )
+                .await?
             }
             R::ListQueues(_) => vec![Access::new(
                 "sqs:ListQueues",
@@ -84,21 +90,21 @@ impl QueueService {
                 &ctx.account_id,
             )],
             R::DeleteQueue(i) => {
-                self.on_url(by_url(&i.queue_url)?, "sqs:DeleteQueue")
+                self.on_url(ctx, by_url(&i.queue_url)?, "sqs:DeleteQueue")
                     .await?
             }
             R::GetQueueAttributes(i) => {
-                self.on_url(by_url(&i.queue_url)?, "sqs:GetQueueAttributes")
+                self.on_url(ctx, by_url(&i.queue_url)?, "sqs:GetQueueAttributes")
                     .await?
             }
             R::SetQueueAttributes(i) => {
-                self.on_url(by_url(&i.queue_url)?, "sqs:SetQueueAttributes")
+                self.on_url(ctx, by_url(&i.queue_url)?, "sqs:SetQueueAttributes")
                     .await?
             }
-            R::PurgeQueue(i) => self.on_url(by_url(&i.queue_url)?, "sqs:PurgeQueue").await?,
+            R::PurgeQueue(i) => self.on_url(ctx, by_url(&i.queue_url)?, "sqs:PurgeQueue").await?,
             R::TagQueue(input) => {
                 let mut accesses = self
-                    .on_url(by_url(&input.queue_url)?, "sqs:TagQueue")
+                    .on_url(ctx, by_url(&input.queue_url)?, "sqs:TagQueue")
                     .await?;
                 for access in &mut accesses {
                     access.request_tags = input
@@ -112,7 +118,7 @@ impl QueueService {
             }
             R::UntagQueue(input) => {
                 let mut accesses = self
-                    .on_url(by_url(&input.queue_url)?, "sqs:UntagQueue")
+                    .on_url(ctx, by_url(&input.queue_url)?, "sqs:UntagQueue")
                     .await?;
                 for access in &mut accesses {
                     access.tag_keys = Some(input.tag_keys.clone());
@@ -120,47 +126,47 @@ impl QueueService {
                 accesses
             }
             R::ListQueueTags(i) => {
-                self.on_url(by_url(&i.queue_url)?, "sqs:ListQueueTags")
+                self.on_url(ctx, by_url(&i.queue_url)?, "sqs:ListQueueTags")
                     .await?
             }
             R::AddPermission(i) => {
-                self.on_url(by_url(&i.queue_url)?, "sqs:AddPermission")
+                self.on_url(ctx, by_url(&i.queue_url)?, "sqs:AddPermission")
                     .await?
             }
             R::RemovePermission(i) => {
-                self.on_url(by_url(&i.queue_url)?, "sqs:RemovePermission")
+                self.on_url(ctx, by_url(&i.queue_url)?, "sqs:RemovePermission")
                     .await?
             }
             R::ListDeadLetterSourceQueues(i) => {
-                self.on_url(by_url(&i.queue_url)?, "sqs:ListDeadLetterSourceQueues")
+                self.on_url(ctx, by_url(&i.queue_url)?, "sqs:ListDeadLetterSourceQueues")
                     .await?
             }
             R::SendMessage(i) => {
-                self.on_url(by_url(&i.queue_url)?, "sqs:SendMessage")
+                self.on_url(ctx, by_url(&i.queue_url)?, "sqs:SendMessage")
                     .await?
             }
             R::SendMessageBatch(i) => {
-                self.on_url(by_url(&i.queue_url)?, "sqs:SendMessage")
+                self.on_url(ctx, by_url(&i.queue_url)?, "sqs:SendMessage")
                     .await?
             }
             R::ReceiveMessage(i) => {
-                self.on_url(by_url(&i.queue_url)?, "sqs:ReceiveMessage")
+                self.on_url(ctx, by_url(&i.queue_url)?, "sqs:ReceiveMessage")
                     .await?
             }
             R::DeleteMessage(i) => {
-                self.on_url(by_url(&i.queue_url)?, "sqs:DeleteMessage")
+                self.on_url(ctx, by_url(&i.queue_url)?, "sqs:DeleteMessage")
                     .await?
             }
             R::DeleteMessageBatch(i) => {
-                self.on_url(by_url(&i.queue_url)?, "sqs:DeleteMessage")
+                self.on_url(ctx, by_url(&i.queue_url)?, "sqs:DeleteMessage")
                     .await?
             }
             R::ChangeMessageVisibility(i) => {
-                self.on_url(by_url(&i.queue_url)?, "sqs:ChangeMessageVisibility")
+                self.on_url(ctx, by_url(&i.queue_url)?, "sqs:ChangeMessageVisibility")
                     .await?
             }
             R::ChangeMessageVisibilityBatch(i) => {
-                self.on_url(by_url(&i.queue_url)?, "sqs:ChangeMessageVisibility")
+                self.on_url(ctx, by_url(&i.queue_url)?, "sqs:ChangeMessageVisibility")
                     .await?
             }
             R::StartMessageMoveTask(input) => {
@@ -173,6 +179,7 @@ impl QueueService {
                 };
                 let mut accesses = self
                     .on_queue(
+                        ctx,
                         &source,
                         &[
                             "sqs:StartMessageMoveTask",
@@ -180,12 +187,21 @@ impl QueueService {
                             "sqs:DeleteMessage",
                             "sqs:GetQueueAttributes",
                         ],
+                        not_found("SourceArn"),
                     )
                     .await?;
                 match &input.destination_arn {
                     Some(arn) => match parse_queue_arn(arn) {
                         Some(destination) => accesses
-                            .extend(self.on_queue(&destination, &["sqs:SendMessage"]).await?),
+                            .extend(
+                                self.on_queue(
+                                    ctx,
+                                    &destination,
+                                    &["sqs:SendMessage"],
+                                    not_found("DestinationArn"),
+                                )
+                                .await?,
+                            ),
                         None => accesses.push(unnamed("sqs:SendMessage", arn, ctx)),
                     },
                     None => {
@@ -193,7 +209,15 @@ impl QueueService {
                             .dead_letter_sources(&source, None, MAX_CHECKED_SOURCES)
                             .await?;
                         for origin in sources {
-                            accesses.extend(self.on_queue(&origin, &["sqs:SendMessage"]).await?);
+                            accesses.extend(
+                                self.on_queue(
+                                    ctx,
+                                    &origin,
+                                    &["sqs:SendMessage"],
+                                    QueueError::QueueDoesNotExist,
+                                )
+                                .await?,
+                            );
                         }
                     }
                 }
@@ -203,8 +227,13 @@ impl QueueService {
                 let source = handle_source(&input.task_handle);
                 match source.as_deref().and_then(parse_queue_arn) {
                     Some(source) => {
-                        self.on_queue(&source, &["sqs:CancelMessageMoveTask"])
-                            .await?
+                        self.on_queue(
+                            ctx,
+                            &source,
+                            &["sqs:CancelMessageMoveTask"],
+                            not_found("SourceArn"),
+                        )
+                        .await?
                     }
                     None => vec![unnamed(
                         "sqs:CancelMessageMoveTask",
@@ -215,8 +244,13 @@ impl QueueService {
             }
             R::ListMessageMoveTasks(input) => match parse_queue_arn(&input.source_arn) {
                 Some(source) => {
-                    self.on_queue(&source, &["sqs:ListMessageMoveTasks"])
-                        .await?
+                    self.on_queue(
+                        ctx,
+                        &source,
+                        &["sqs:ListMessageMoveTasks"],
+                        not_found("SourceArn"),
+                    )
+                    .await?
                 }
                 None => vec![unnamed("sqs:ListMessageMoveTasks", &input.source_arn, ctx)],
             },
@@ -226,21 +260,29 @@ impl QueueService {
 
     async fn on_url(
         &self,
+        ctx: &RequestContext,
         queue: QueueKey,
         action: &'static str,
     ) -> Result<Vec<Access>, QueueError> {
-        self.on_queue(&queue, &[action]).await
+        self.on_queue(ctx, &queue, &[action], QueueError::QueueDoesNotExist)
+            .await
     }
 
-    /// `actions` on one queue, with its policy and tags if it exists.
+    /// `actions` on one queue, with its policy and tags if it exists, else with `missing`, what
+    /// the action answers then.
     async fn on_queue(
         &self,
+        ctx: &RequestContext,
         queue: &QueueKey,
         actions: &[&'static str],
+        missing: QueueError,
     ) -> Result<Vec<Access>, QueueError> {
         let record = self.store.get_queue(queue).await?;
         let arn = queue_arn(queue);
         let mut template = Access::new(actions[0], arn, &queue.account_id);
+        if record.is_none() {
+            template.absent = Some(missing.into_api_error(ctx));
+        }
         if let Some(record) = record {
             template.resource_policy = record.attributes.get(POLICY).map(|text| ResourcePolicy {
                 version_id: format!(

@@ -68,7 +68,7 @@ pub struct MoverContext {
     pub movers: Arc<Movers>,
 }
 
-fn not_found(parameter: &str) -> QueueError {
+pub(crate) fn not_found(parameter: &str) -> QueueError {
     QueueError::ResourceNotFound(format!(
         "The resource that you specified for the {parameter} parameter doesn't exist."
     ))

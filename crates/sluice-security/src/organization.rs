@@ -3,14 +3,19 @@
 //! (what may be done at most to a member account's resources); AWS Organizations User Guide, "SCP
 //! evaluation" and "RCP evaluation". A policy is attached to the organization's root (every member
 //! account) or to accounts. Each level (root, account) must allow; a level with nothing attached
-//! allows everything, as AWS's `FullAWSAccess` and `RCPFullAWSAccess` do. The management account is
-//! bound by neither, as on AWS.
+//! allows everything, as AWS's `FullAWSAccess` does until it is detached. `RCPFullAWSAccess` cannot
+//! be detached on AWS, so every level of resource control policies also allows everything and
+//! those policies only ever deny. The management account is bound by neither, as on AWS.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Deserialize;
 use sluice_policy::{Grammar, Policy};
+
+/// The resource control policy AWS attaches everywhere and never detaches.
+const RCP_FULL_AWS_ACCESS: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#;
 
 /// `[organization]` in the configuration file.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -70,7 +75,14 @@ impl Organization {
                 OrganizationPolicyType::ServiceControl => Grammar::ServiceControl,
                 OrganizationPolicyType::ResourceControl => Grammar::ResourceControl,
             };
-            let mut root = Vec::new();
+            let always = match kind {
+                OrganizationPolicyType::ServiceControl => None,
+                OrganizationPolicyType::ResourceControl => Some(Arc::new(
+                    Policy::parse(RCP_FULL_AWS_ACCESS, Grammar::ResourceControl)
+                        .map_err(|e| format!("RCPFullAWSAccess: {e}"))?,
+                )),
+            };
+            let mut root: Vec<Arc<Policy>> = always.iter().cloned().collect();
             let mut by_account: HashMap<&str, Vec<Arc<Policy>>> = HashMap::new();
             for (n, policy) in seed
                 .policies
@@ -87,7 +99,7 @@ impl Organization {
                     } else if seed.member_accounts.contains(target) {
                         by_account
                             .entry(target.as_str())
-                            .or_default()
+                            .or_insert_with(|| always.iter().cloned().collect())
                             .push(parsed.clone());
                     } else {
                         return Err(format!(

@@ -273,7 +273,10 @@ impl Front {
                 )
                 .await;
             if let Err(denied) = allowed {
-                return Err(anonymous_refusal.unwrap_or(denied));
+                return Err(access
+                    .absent
+                    .or(anonymous_refusal)
+                    .unwrap_or(denied));
             }
         }
         Ok(())
