@@ -13,8 +13,8 @@ use std::net::IpAddr;
 use serde_json::Value;
 use sluice_model::Utc;
 
-use crate::facts::{Facts, VariableScope};
-use crate::pattern::Pattern;
+use crate::facts::{Facts, Values, VariableScope};
+use crate::pattern::{Arn, Pattern};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operator {
@@ -213,26 +213,51 @@ impl Condition {
     /// Whether the condition holds for the request; `identity` says whether an identity policy is
     /// asking (only those see `aws:ResourceTag`).
     pub(crate) fn holds(&self, facts: &Facts<'_>, identity: bool) -> bool {
-        let values = facts
-            .values(&self.key, identity)
-            .filter(|values| !values.is_empty());
         if self.operator == Operator::Null {
             let Expected::Flag(expected) = &self.expected else {
                 return false;
             };
-            return expected.iter().any(|absent| *absent == values.is_none());
+            let absent = facts
+                .values(&self.key, identity)
+                .is_none_or(|values| values.as_slice().is_empty());
+            return expected.contains(&absent);
         }
-        let scope = VariableScope { facts, identity };
-        let single = |value: &str| self.matches(value, &scope) != self.operator.negated();
-        match (self.qualifier, values) {
-            (Some(Qualifier::ForAllValues), None) => true,
-            (_, None) => self.if_exists || (self.qualifier.is_none() && self.operator.negated()),
-            (Some(Qualifier::ForAllValues), Some(values)) => values.iter().all(|v| single(v)),
-            (Some(Qualifier::ForAnyValue), Some(values)) => values.iter().any(|v| single(v)),
-            (None, Some(values)) => {
-                let any = values.iter().any(|v| self.matches(v, &scope));
-                any != self.operator.negated()
+        // The time keys and the source address are compared as what they are, not as text.
+        match &self.expected {
+            Expected::Instant(expected) => {
+                if let Some(actual) = facts.instant(&self.key) {
+                    let matched =
+                        actual.map(|a| expected.iter().any(|e| compare(self.operator, a, *e)));
+                    return self.conclude(matched.into_iter(), matched.is_some());
+                }
             }
+            Expected::Cidr(blocks) if self.key == "aws:sourceip" => {
+                let matched = facts
+                    .source_ip
+                    .map(|a| blocks.iter().any(|block| contains(*block, a)));
+                return self.conclude(matched.into_iter(), matched.is_some());
+            }
+            _ => {}
+        }
+        let values = facts.values(&self.key, identity);
+        let values = values.as_ref().map_or(&[][..], Values::as_slice);
+        let scope = VariableScope { facts, identity };
+        self.conclude(
+            values.iter().map(|v| self.matches(v, &scope)),
+            !values.is_empty(),
+        )
+    }
+
+    /// The condition's outcome from whether each of the request's values matches (for the
+    /// operator's positive form); `present` says whether the request has the key at all.
+    fn conclude(&self, mut matches: impl Iterator<Item = bool>, present: bool) -> bool {
+        let negated = self.operator.negated();
+        match (self.qualifier, present) {
+            (Some(Qualifier::ForAllValues), false) => true,
+            (_, false) => self.if_exists || (self.qualifier.is_none() && negated),
+            (Some(Qualifier::ForAllValues), true) => matches.all(|m| m != negated),
+            (Some(Qualifier::ForAnyValue), true) => matches.any(|m| m != negated),
+            (None, true) => matches.any(|m| m) != negated,
         }
     }
 
@@ -249,7 +274,7 @@ impl Condition {
                     p.equals(actual, true, scope)
                 }
                 O::StringLike | O::StringNotLike => p.like(actual, false, scope),
-                _ => p.arn_like(actual, scope),
+                _ => p.arn_like(&Arn::split(actual), scope),
             }),
             Expected::Number(expected) => {
                 let Some(actual) = parse_number(actual) else {

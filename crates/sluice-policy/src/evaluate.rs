@@ -22,6 +22,7 @@ use sluice_model::PrincipalType;
 
 use crate::document::{Effect, Policy, Principals, Statement};
 use crate::facts::{Facts, VariableScope};
+use crate::pattern::Arn;
 
 /// The kinds of policy, as AWS's denial messages name them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -89,7 +90,7 @@ enum Grant {
 
 struct Query<'a> {
     action: &'a str,
-    resource: &'a str,
+    resource: Arn<'a>,
     facts: &'a Facts<'a>,
 }
 
@@ -100,7 +101,7 @@ pub fn evaluate(request: &Request<'_>, policies: &Policies<'_>) -> Decision {
     }
     let query = Query {
         action: &action,
-        resource: request.resource,
+        resource: Arn::split(request.resource),
         facts: request.facts,
     };
     let allows = |policy: &Policy, tags: bool| find(policy, Effect::Allow, &query, tags).is_some();
@@ -165,7 +166,7 @@ pub fn resource_policy_admits(request: &Request<'_>, policy: &Policy) -> bool {
     let action = request.action.to_ascii_lowercase();
     let query = Query {
         action: &action,
-        resource: request.resource,
+        resource: Arn::split(request.resource),
         facts: request.facts,
     };
     find(policy, Effect::Deny, &query, false).is_none()
@@ -204,24 +205,31 @@ fn first_deny(policies: &Policies<'_>, query: &Query<'_>) -> Option<PolicyType> 
 }
 
 /// The most direct grant among the statements of `effect` that apply; a statement without a
-/// principal (an identity policy's) names the caller directly.
+/// principal (an identity policy's) names the caller directly, which no other grant betters, so
+/// the search stops there.
 fn find(policy: &Policy, effect: Effect, query: &Query<'_>, tags: bool) -> Option<Grant> {
     let scope = VariableScope {
         facts: query.facts,
         identity: tags,
     };
-    policy
-        .statements
-        .iter()
-        .filter(|s| s.effect == effect)
-        .filter_map(|statement| {
-            let grant = match &statement.principals {
-                None => Grant::Direct,
-                Some(principals) => names(principals, query.facts)?,
-            };
-            applies(statement, query, &scope, tags).then_some(grant)
-        })
-        .max()
+    let mut best = None;
+    for statement in policy.statements.iter().filter(|s| s.effect == effect) {
+        let grant = match &statement.principals {
+            None => Grant::Direct,
+            Some(principals) => match names(principals, query.facts) {
+                Some(grant) => grant,
+                None => continue,
+            },
+        };
+        if best.is_some_and(|b| b >= grant) || !applies(statement, query, &scope, tags) {
+            continue;
+        }
+        if grant == Grant::Direct {
+            return Some(grant);
+        }
+        best = Some(grant);
+    }
+    best
 }
 
 fn applies(
@@ -238,7 +246,7 @@ fn applies(
         return false;
     }
     if let Some(resources) = &statement.resources {
-        let resource = resources.iter().any(|p| p.arn_like(query.resource, scope));
+        let resource = resources.iter().any(|p| p.arn_like(&query.resource, scope));
         if resource == statement.not_resource {
             return false;
         }

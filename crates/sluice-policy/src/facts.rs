@@ -47,8 +47,8 @@ impl<'a> Facts<'a> {
 
     /// The values of a condition key (given in lowercase), `None` when the request lacks it.
     /// `aws:ResourceTag` is seen only when `identity` (AWS evaluates it in identity policies only).
-    pub(crate) fn values(&self, key: &str, identity: bool) -> Option<Vec<Cow<'a, str>>> {
-        let one = |value: Cow<'a, str>| Some(vec![value]);
+    pub(crate) fn values(&self, key: &str, identity: bool) -> Option<Values<'a>> {
+        let one = |value: Cow<'a, str>| Some(Values::One(value));
         let principal = self.principal;
         let signed = principal.kind != PrincipalType::Anonymous;
         let session = principal.session.as_ref();
@@ -60,7 +60,7 @@ impl<'a> Facts<'a> {
                         .map(|(k, v)| (k.as_str(), v.as_str())),
                     tag,
                 )
-                .map(|v| vec![Cow::Borrowed(v)])
+                .map(|v| Values::One(Cow::Borrowed(v)))
             } else {
                 None
             };
@@ -72,14 +72,14 @@ impl<'a> Facts<'a> {
                     .map(|(k, v)| (k.as_str(), v.as_str())),
                 tag,
             )
-            .map(|v| vec![Cow::Borrowed(v)]);
+            .map(|v| Values::One(Cow::Borrowed(v)));
         }
         if let Some(tag) = key.strip_prefix("aws:principaltag/") {
             return tag_value(
                 session?.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
                 tag,
             )
-            .map(|v| vec![Cow::Borrowed(v)]);
+            .map(|v| Values::One(Cow::Borrowed(v)));
         }
         match key {
             "aws:sourceip" => one(Cow::Owned(self.source_ip?.to_string())),
@@ -87,12 +87,12 @@ impl<'a> Facts<'a> {
             "aws:currenttime" => one(Cow::Owned(iso8601(self.now))),
             "aws:epochtime" => one(Cow::Owned(self.now.to_string())),
             "aws:requestedregion" => one(Cow::Borrowed(self.region)),
-            "aws:tagkeys" => Some(
+            "aws:tagkeys" => Some(Values::Many(
                 self.tag_keys?
                     .iter()
                     .map(|k| Cow::Borrowed(k.as_str()))
                     .collect(),
-            ),
+            )),
             "aws:principalarn" if signed => one(Cow::Borrowed(
                 session.map_or(principal.arn.as_str(), |s| s.role_arn.as_str()),
             )),
@@ -109,7 +109,34 @@ impl<'a> Facts<'a> {
                 .service_keys
                 .iter()
                 .find(|(name, _)| *name == key)
-                .map(|(_, value)| vec![Cow::Borrowed(value.as_str())]),
+                .map(|(_, value)| Values::One(Cow::Borrowed(value.as_str()))),
+        }
+    }
+
+    /// The instant a time key names, as epoch milliseconds, read without going through text:
+    /// `None` for a key that is not one of them, `Some(None)` for one the request lacks.
+    pub(crate) fn instant(&self, key: &str) -> Option<Option<i64>> {
+        match key {
+            "aws:currenttime" | "aws:epochtime" => Some(Some(self.now * 1000)),
+            "aws:tokenissuetime" => {
+                Some(self.principal.session.as_ref().map(|s| s.issued_at * 1000))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The values of a key: almost always one, so kept without a list.
+pub(crate) enum Values<'a> {
+    One(Cow<'a, str>),
+    Many(Vec<Cow<'a, str>>),
+}
+
+impl<'a> Values<'a> {
+    pub(crate) fn as_slice(&self) -> &[Cow<'a, str>] {
+        match self {
+            Values::One(value) => std::slice::from_ref(value),
+            Values::Many(values) => values,
         }
     }
 }

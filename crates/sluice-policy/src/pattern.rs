@@ -42,6 +42,67 @@ pub struct Pattern {
     wild: Option<Vec<Atom>>,
     /// Without variables, the text itself.
     plain: Option<String>,
+    /// Without variables, the six parts of the pattern as an ARN (`None` inside when it has not
+    /// six), compiled once.
+    arn: Option<Option<Vec<ArnPart>>>,
+}
+
+/// One colon-separated part of an ARN pattern.
+#[derive(Clone, Debug)]
+enum ArnPart {
+    /// `*`: anything.
+    Any,
+    /// No wildcard: these bytes exactly.
+    Exact(Vec<u8>),
+    Glob(Vec<Atom>),
+}
+
+impl ArnPart {
+    fn matches(&self, text: &str) -> bool {
+        match self {
+            ArnPart::Any => true,
+            ArnPart::Exact(bytes) => bytes == text.as_bytes(),
+            ArnPart::Glob(atoms) => glob(atoms, text.as_bytes(), false),
+        }
+    }
+}
+
+/// A resource's ARN split once into its six parts (the last may hold colons); `None` when it has
+/// fewer, which only `*` matches.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Arn<'a>(Option<[&'a str; 6]>);
+
+impl<'a> Arn<'a> {
+    pub(crate) fn split(text: &'a str) -> Self {
+        let mut parts = text.splitn(6, ':');
+        let mut split = [""; 6];
+        for slot in &mut split {
+            match parts.next() {
+                Some(part) => *slot = part,
+                None => return Arn(None),
+            }
+        }
+        Arn(Some(split))
+    }
+}
+
+fn arn_parts(atoms: &[Atom]) -> Option<Vec<ArnPart>> {
+    let parts: Vec<ArnPart> = atoms
+        .splitn(6, |atom| *atom == Atom::Byte(b':'))
+        .map(|part| match part {
+            [Atom::Any] => ArnPart::Any,
+            _ if part.iter().all(|a| matches!(a, Atom::Byte(_))) => ArnPart::Exact(
+                part.iter()
+                    .filter_map(|a| match a {
+                        Atom::Byte(b) => Some(*b),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            _ => ArnPart::Glob(part.to_vec()),
+        })
+        .collect();
+    (parts.len() == 6).then_some(parts)
 }
 
 impl PartialEq for Pattern {
@@ -69,9 +130,11 @@ impl Pattern {
             parts,
             wild: None,
             plain: None,
+            arn: None,
         };
         if constant {
             pattern.wild = pattern.atoms(&NoVariables, true);
+            pattern.arn = pattern.wild.as_deref().map(arn_parts);
             pattern.plain = pattern.text(&NoVariables).map(Cow::into_owned);
         }
         pattern
@@ -140,26 +203,30 @@ impl Pattern {
     /// parts is matched on its own, its `*` and `?` never reaching into the next part; the last part
     /// (the resource) may itself hold colons. `*` alone matches anything. A character written as
     /// `${*}` or `${?}`, and a variable's value, are matched as they are, never as wildcards.
-    pub(crate) fn arn_like(&self, arn: &str, vars: &dyn Variables) -> bool {
+    pub(crate) fn arn_like(&self, arn: &Arn<'_>, vars: &dyn Variables) -> bool {
         if self.is_any() {
             return true;
         }
-        let atoms = match &self.wild {
-            Some(atoms) => Cow::Borrowed(atoms.as_slice()),
-            None => match self.atoms(vars, true) {
-                Some(atoms) => Cow::Owned(atoms),
-                None => return false,
-            },
+        let Some(arn) = arn.0 else {
+            return false;
         };
-        let mut patterns = atoms.splitn(6, |atom| *atom == Atom::Byte(b':'));
-        let mut parts = arn.splitn(6, ':');
-        for _ in 0..6 {
-            match (patterns.next(), parts.next()) {
-                (Some(pattern), Some(part)) if glob(pattern, part.as_bytes(), false) => {}
-                _ => return false,
+        let compiled;
+        let parts = match &self.arn {
+            Some(parts) => parts,
+            None => {
+                compiled = self.atoms(vars, true).map(|atoms| arn_parts(&atoms));
+                match &compiled {
+                    Some(parts) => parts,
+                    None => return false,
+                }
             }
-        }
-        true
+        };
+        parts.as_ref().is_some_and(|parts| {
+            parts
+                .iter()
+                .zip(arn.iter())
+                .all(|(pattern, part)| pattern.matches(part))
+        })
     }
 
     /// Whether `text` is the pattern's text, wildcards being plain characters.
@@ -278,7 +345,7 @@ mod tests {
     use super::*;
 
     fn arn_like(pattern: &str, arn: &str) -> bool {
-        Pattern::parse(pattern, false, false).arn_like(arn, &NoVariables)
+        Pattern::parse(pattern, false, false).arn_like(&Arn::split(arn), &NoVariables)
     }
 
     struct Vars;

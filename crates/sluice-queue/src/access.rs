@@ -101,7 +101,10 @@ impl QueueService {
                 self.on_url(ctx, by_url(&i.queue_url)?, "sqs:SetQueueAttributes")
                     .await?
             }
-            R::PurgeQueue(i) => self.on_url(ctx, by_url(&i.queue_url)?, "sqs:PurgeQueue").await?,
+            R::PurgeQueue(i) => {
+                self.on_url(ctx, by_url(&i.queue_url)?, "sqs:PurgeQueue")
+                    .await?
+            }
             R::TagQueue(input) => {
                 let mut accesses = self
                     .on_url(ctx, by_url(&input.queue_url)?, "sqs:TagQueue")
@@ -192,16 +195,15 @@ impl QueueService {
                     .await?;
                 match &input.destination_arn {
                     Some(arn) => match parse_queue_arn(arn) {
-                        Some(destination) => accesses
-                            .extend(
-                                self.on_queue(
-                                    ctx,
-                                    &destination,
-                                    &["sqs:SendMessage"],
-                                    not_found("DestinationArn"),
-                                )
-                                .await?,
-                            ),
+                        Some(destination) => accesses.extend(
+                            self.on_queue(
+                                ctx,
+                                &destination,
+                                &["sqs:SendMessage"],
+                                not_found("DestinationArn"),
+                            )
+                            .await?,
+                        ),
                         None => accesses.push(unnamed("sqs:SendMessage", arn, ctx)),
                     },
                     None => {

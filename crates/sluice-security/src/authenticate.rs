@@ -2,7 +2,8 @@
 //! active key (and, for a role session's key, its session token, until the session expires); in `off`
 //! mode the access key only names the caller, as local AWS emulators do.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use sluice_model::{ApiError, Principal};
 use subtle::ConstantTimeEq;
@@ -43,8 +44,15 @@ pub struct Caller {
     pub scope: Option<Credential>,
 }
 
+/// Access keys whose credentials are kept; past it the cache starts again empty.
+const MAX_CACHED_KEYS: usize = 10_000;
+
 pub struct Authenticator {
     directory: Arc<Directory>,
+    /// Credentials of keys seen, as of a directory generation: a key changed, deactivated or deleted
+    /// moves the generation and is read again. Unknown keys are not kept. Read by every request and
+    /// written when a key is first seen: a read-write lock, held only to clone an `Arc`.
+    credentials: RwLock<HashMap<String, (u64, Arc<Credentials>)>>,
     mode: AuthMode,
     /// The account of `off`-mode requests whose access key names none.
     default_account: String,
@@ -55,6 +63,7 @@ impl Authenticator {
     pub fn new(directory: Arc<Directory>, mode: AuthMode, default_account: &str) -> Self {
         Authenticator {
             directory,
+            credentials: RwLock::default(),
             mode,
             default_account: default_account.to_string(),
             keys: SigningKeys::default(),
@@ -78,13 +87,8 @@ impl Authenticator {
             sigv4::read_signature(request)?.ok_or_else(sigv4::missing_authentication_token)?;
         let access_key_id = &signature.credential.access_key_id;
         let credentials = self
-            .directory
             .credentials(access_key_id)
-            .await
-            .map_err(|e| {
-                tracing::warn!(error = %e.message, "access key lookup failed");
-                ApiError::service_unavailable()
-            })?
+            .await?
             .ok_or_else(sigv4::invalid_client_token_id)?;
         if !credentials.active || !token_matches(&credentials, signature.security_token.as_deref())
         {
@@ -102,10 +106,45 @@ impl Authenticator {
             return Err(sigv4::expired_token());
         }
         Ok(Caller {
-            principal: credentials.principal,
+            principal: credentials.principal.clone(),
             access_key_id: Some(access_key_id.clone()),
             scope: Some(signature.credential),
         })
+    }
+
+    async fn credentials(&self, access_key_id: &str) -> Result<Option<Arc<Credentials>>, ApiError> {
+        let generation = self.directory.generation();
+        let cached = self
+            .credentials
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(access_key_id)
+            .filter(|(at, _)| *at == generation)
+            .map(|(_, credentials)| credentials.clone());
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        let found = self
+            .directory
+            .credentials(access_key_id)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e.message, "access key lookup failed");
+                ApiError::service_unavailable()
+            })?;
+        let Some(found) = found else {
+            return Ok(None);
+        };
+        let found = Arc::new(found);
+        let mut cache = self
+            .credentials
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= MAX_CACHED_KEYS {
+            cache.clear();
+        }
+        cache.insert(access_key_id.to_string(), (generation, found.clone()));
+        Ok(Some(found))
     }
 
     /// `off` mode: a 12-digit access key is that account's root, a stored key is its owner, and any
@@ -115,8 +154,8 @@ impl Authenticator {
         let access_key_id = scope.as_ref().map(|c| c.access_key_id.clone());
         let principal = match access_key_id.as_deref() {
             Some(key) if sluice_model::is_account_id(key) => Principal::root(key),
-            Some(key) => match self.directory.credentials(key).await {
-                Ok(Some(credentials)) => credentials.principal,
+            Some(key) => match self.credentials(key).await {
+                Ok(Some(credentials)) => credentials.principal.clone(),
                 _ => Principal::root(&self.default_account),
             },
             None => Principal::root(&self.default_account),

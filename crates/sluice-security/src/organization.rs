@@ -14,8 +14,7 @@ use serde::Deserialize;
 use sluice_policy::{Grammar, Policy};
 
 /// The resource control policy AWS attaches everywhere and never detaches.
-const RCP_FULL_AWS_ACCESS: &str =
-    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#;
+const RCP_FULL_AWS_ACCESS: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#;
 
 /// `[organization]` in the configuration file.
 #[derive(Clone, Debug, Default, Deserialize)]

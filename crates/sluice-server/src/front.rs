@@ -273,10 +273,7 @@ impl Front {
                 )
                 .await;
             if let Err(denied) = allowed {
-                return Err(access
-                    .absent
-                    .or(anonymous_refusal)
-                    .unwrap_or(denied));
+                return Err(access.absent.or(anonymous_refusal).unwrap_or(denied));
             }
         }
         Ok(())
