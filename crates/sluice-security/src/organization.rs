@@ -46,7 +46,7 @@ pub struct OrganizationPolicySeed {
 }
 
 /// The policy levels over each member account, parsed.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Organization {
     service_control: HashMap<String, Vec<Vec<Arc<Policy>>>>,
     resource_control: HashMap<String, Vec<Vec<Arc<Policy>>>>,
@@ -142,5 +142,87 @@ impl Organization {
         self.resource_control
             .get(account)
             .map_or(&[], Vec::as_slice)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALLOW_ALL: &str =
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#;
+    const DENY_DELETE: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"sqs:DeleteQueue","Resource":"*"}}"#;
+
+    fn seed(policies: Vec<(OrganizationPolicyType, &[&str], &str)>) -> OrganizationSeed {
+        OrganizationSeed {
+            management_account: "111111111111".into(),
+            member_accounts: vec!["222222222222".into(), "333333333333".into()],
+            policies: policies
+                .into_iter()
+                .map(|(kind, targets, document)| OrganizationPolicySeed {
+                    kind,
+                    targets: targets.iter().map(|t| t.to_string()).collect(),
+                    document: document.into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn levels_per_member_account_and_none_for_the_management_account() {
+        let organization = Organization::new(Some(&seed(vec![
+            (OrganizationPolicyType::ServiceControl, &["root"], ALLOW_ALL),
+            (
+                OrganizationPolicyType::ServiceControl,
+                &["333333333333"],
+                ALLOW_ALL,
+            ),
+            (
+                OrganizationPolicyType::ResourceControl,
+                &["222222222222"],
+                DENY_DELETE,
+            ),
+        ])))
+        .unwrap();
+        assert_eq!(organization.service_control("222222222222").len(), 1);
+        assert_eq!(organization.service_control("333333333333").len(), 2);
+        assert!(organization.service_control("111111111111").is_empty());
+        assert!(organization.service_control("444444444444").is_empty());
+        // RCPFullAWSAccess is at every level: the root level of every member, and beside the deny.
+        let rcps = organization.resource_control("222222222222");
+        assert_eq!(rcps.len(), 2);
+        assert_eq!(rcps[1].len(), 2);
+        assert_eq!(organization.resource_control("333333333333").len(), 1);
+        assert!(organization.resource_control("111111111111").is_empty());
+    }
+
+    #[test]
+    fn bad_organizations_are_refused() {
+        let bad_target = seed(vec![(
+            OrganizationPolicyType::ServiceControl,
+            &["999999999999"],
+            ALLOW_ALL,
+        )]);
+        assert!(Organization::new(Some(&bad_target))
+            .unwrap_err()
+            .contains("neither `root` nor a member account"));
+        let malformed = seed(vec![(
+            OrganizationPolicyType::ServiceControl,
+            &["root"],
+            "{",
+        )]);
+        assert!(Organization::new(Some(&malformed))
+            .unwrap_err()
+            .contains("invalid Json"));
+        // An RCP must name its principal.
+        let no_principal = seed(vec![(
+            OrganizationPolicyType::ResourceControl,
+            &["root"],
+            ALLOW_ALL,
+        )]);
+        assert!(Organization::new(Some(&no_principal)).is_err());
+        let mut bad_account = seed(vec![]);
+        bad_account.member_accounts.push("12".into());
+        assert!(Organization::new(Some(&bad_account)).is_err());
     }
 }
