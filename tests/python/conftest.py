@@ -103,18 +103,20 @@ class Server:
             return ""
 
 
-@pytest.fixture(scope="session")
-def server():
+@contextlib.contextmanager
+def running_server(config: str | None = None, prefix: str = "sluice-pytest-"):
+    """A Sluice process on a free port of 127.0.0.1 with a data directory of its own, and `config` as
+    its config file; stopped and removed on exit."""
     binary = _sluice_binary()
-    workdir = tempfile.mkdtemp(prefix="sluice-pytest-")
+    workdir = tempfile.mkdtemp(prefix=prefix)
     data_dir = os.path.join(workdir, "data")
     log_path = os.path.join(workdir, "server.log")
     port = _free_port()
     log = open(log_path, "wb")
     command = [binary, "--bind", f"127.0.0.1:{port}", "--data-dir", data_dir]
-    if SIGV4:
+    if config is not None:
         config_path = os.path.join(workdir, "sluice.toml")
-        Path(config_path).write_text(_accounts_config())
+        Path(config_path).write_text(config)
         command += ["--config", config_path]
     process = subprocess.Popen(
         command,
@@ -148,6 +150,12 @@ def server():
             process.wait()
         log.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server():
+    with running_server(_accounts_config() if SIGV4 else None) as srv:
+        yield srv
 
 
 NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=30)

@@ -22,15 +22,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import boto3
@@ -39,7 +32,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import NO_RETRIES, REGION, SIGV4, _free_port, _sluice_binary, unique_name
+from conftest import NO_RETRIES, REGION, SIGV4, running_server, unique_name
 
 if not SIGV4:
     pytest.skip("authorization is only evaluated with SLUICE_AUTH_MODE=sigv4", allow_module_level=True)
@@ -111,49 +104,8 @@ def _config() -> str:
 @pytest.fixture(scope="module")
 def endpoint():
     """A server of its own, configured with the four accounts and the organization above."""
-    binary = _sluice_binary()
-    workdir = tempfile.mkdtemp(prefix="sluice-authz-")
-    data_dir = os.path.join(workdir, "data")
-    log_path = os.path.join(workdir, "server.log")
-    config_path = os.path.join(workdir, "sluice.toml")
-    Path(config_path).write_text(_config())
-    port = _free_port()
-    log = open(log_path, "wb")
-    process = subprocess.Popen(
-        [binary, "--bind", f"127.0.0.1:{port}", "--data-dir", data_dir, "--config", config_path],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-
-    def server_log() -> str:
-        return Path(log_path).read_text(errors="replace")
-
-    deadline = time.monotonic() + 10
-    while True:
-        if process.poll() is not None:
-            log.close()
-            pytest.fail(f"sluice exited with {process.returncode} at start-up:\n{server_log()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            if time.monotonic() > deadline:
-                process.kill()
-                log.close()
-                pytest.fail(f"sluice did not accept connections on {port} within 10 s:\n{server_log()}")
-            time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+    with running_server(_config(), prefix="sluice-authz-") as srv:
+        yield srv.endpoint
 
 
 # --- clients and identities ------------------------------------------------------------------------------
