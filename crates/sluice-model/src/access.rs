@@ -12,6 +12,9 @@ pub struct Access {
     pub resource_account: String,
     /// The resource's own policy (a queue's `Policy` attribute, a role's trust policy).
     pub resource_policy: Option<ResourcePolicy>,
+    /// Whether the resource's policy must allow, as a KMS key's policy must: without it, even the
+    /// owning account's identity policies (and its root) are not enough.
+    pub resource_policy_required: bool,
     /// The resource's tags (`aws:ResourceTag/<key>`).
     pub resource_tags: Vec<(String, String)>,
     /// The tags the request sets (`aws:RequestTag/<key>`).
@@ -32,6 +35,7 @@ impl Access {
             resource,
             resource_account: resource_account.to_string(),
             resource_policy: None,
+            resource_policy_required: false,
             resource_tags: Vec::new(),
             request_tags: Vec::new(),
             tag_keys: None,

@@ -14,7 +14,9 @@
 //!    its account, and the caller's own side must allow as in 3 (its root needing nothing more);
 //!    an anonymous caller needs only a resource policy naming everyone.
 //!
-//! `sts:GetCallerIdentity` is allowed whatever the policies say, as on AWS.
+//! `sts:GetCallerIdentity` is allowed whatever the policies say, as on AWS. Where the resource
+//! policy is required (a KMS key policy), nothing is allowed that it does not grant to the caller,
+//! its role or its account.
 
 use std::sync::Arc;
 
@@ -75,6 +77,10 @@ pub struct Policies<'a> {
     pub service_control: &'a [Vec<Arc<Policy>>],
     /// Resource control policies over the resource's account, one list per level.
     pub resource_control: &'a [Vec<Arc<Policy>>],
+    /// Whether the resource policy must allow (a KMS key's policy): without it, neither the
+    /// account's root nor its identity policies are enough, and a policy naming the account hands
+    /// the decision to its identity policies.
+    pub resource_required: bool,
 }
 
 /// How directly a resource policy's statement names the caller.
@@ -129,6 +135,9 @@ pub fn evaluate(request: &Request<'_>, policies: &Policies<'_>) -> Decision {
         .resource
         .and_then(|p| find(p, Effect::Allow, &query, false));
     let identity_allows = || policies.identity.iter().any(|p| allows(p, true));
+    if policies.resource_required && grant.is_none() {
+        return Decision::ImplicitDeny(PolicyType::Resource);
+    }
     if same_account {
         if root || grant == Some(Grant::Direct) {
             return Decision::Allow;

@@ -1308,3 +1308,44 @@ fn sqs_queue_policy_examples() {
         Decision::ImplicitDeny(PolicyType::Resource)
     );
 }
+
+#[test]
+fn a_required_resource_policy_must_grant_even_to_the_root() {
+    // KMS: the key policy is the gate. Without a statement for the account, neither the root nor
+    // an IAM policy of the account's users is enough; naming the account hands the decision to
+    // the identity policies; naming a user grants it directly.
+    let key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let root = Env::new(sluice_model::Principal::root("111122223333"));
+    let alice = Env::new(user("111122223333", "alice"));
+    let locked = Set::new()
+        .identity(allow("kms:*", "*"))
+        .resource(grant_aws(&user_arn("111122223333", "bob"), "kms:Encrypt"))
+        .resource_required();
+    assert_eq!(
+        locked.decide(&root, "kms:Encrypt", key),
+        Decision::ImplicitDeny(PolicyType::Resource)
+    );
+    assert_eq!(
+        locked.decide(&alice, "kms:Encrypt", key),
+        Decision::ImplicitDeny(PolicyType::Resource)
+    );
+    let delegated = Set::new()
+        .resource(grant_aws("arn:aws:iam::111122223333:root", "kms:*"))
+        .resource_required();
+    assert_eq!(delegated.decide(&root, "kms:Encrypt", key), Decision::Allow);
+    assert_eq!(
+        delegated.decide(&alice, "kms:Encrypt", key),
+        Decision::ImplicitDeny(PolicyType::Identity)
+    );
+    assert_eq!(
+        delegated
+            .clone()
+            .identity(allow("kms:Encrypt", "*"))
+            .decide(&alice, "kms:Encrypt", key),
+        Decision::Allow
+    );
+    let direct = Set::new()
+        .resource(grant_aws(&user_arn("111122223333", "alice"), "kms:Encrypt"))
+        .resource_required();
+    assert_eq!(direct.decide(&alice, "kms:Encrypt", key), Decision::Allow);
+}

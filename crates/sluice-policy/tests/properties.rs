@@ -218,6 +218,7 @@ struct SetSpec {
     resource: Option<PolicySpec>,
     service_control: Vec<Vec<PolicySpec>>,
     resource_control: Vec<Vec<PolicySpec>>,
+    resource_required: bool,
 }
 
 impl SetSpec {
@@ -240,6 +241,7 @@ impl SetSpec {
                 .iter()
                 .map(|l| many(l, Grammar::ResourceControl))
                 .collect(),
+            resource_required: self.resource_required,
         }
     }
 }
@@ -252,15 +254,25 @@ fn set_spec() -> impl Strategy<Value = SetSpec> {
         prop::option::weighted(0.8, policy_spec()),
         prop::collection::vec(level_spec(), 0..3),
         prop::collection::vec(level_spec(), 0..2),
+        prop::bool::weighted(0.2),
     )
         .prop_map(
-            |(identity, boundary, session, resource, service_control, resource_control)| SetSpec {
+            |(
                 identity,
                 boundary,
                 session,
                 resource,
                 service_control,
                 resource_control,
+                resource_required,
+            )| SetSpec {
+                identity,
+                boundary,
+                session,
+                resource,
+                service_control,
+                resource_control,
+                resource_required,
             },
         )
 }

@@ -3,6 +3,7 @@
 //! a request is well formed (known operation, required members present, values of the right type).
 
 mod json;
+mod json11;
 mod model;
 mod query;
 mod security_query;
@@ -13,6 +14,10 @@ use sluice_model::types::{Request, Response};
 use sluice_model::{ApiError, ErrorCode, Operation};
 
 pub use json::{operation_from_target, JSON_CONTENT_TYPE};
+pub use json11::{
+    encode_json11_error, encode_json11_response, json11_action, read_json11_input,
+    JSON_11_CONTENT_TYPE,
+};
 pub use query::{params_to_value, parse_form, unknown_action, Params, XML_NAMESPACE};
 pub use security_query::{encode_service_error, encode_service_response, Service, ServiceError};
 

@@ -119,6 +119,7 @@ impl Authorizer {
                 &[]
             },
             resource_control: self.organization.resource_control(&access.resource_account),
+            resource_required: access.resource_policy_required,
         };
         Ok(evaluate(&request, &policies))
     }

@@ -6,6 +6,7 @@
 mod authenticate;
 mod authorize;
 pub mod directory;
+pub mod kms;
 mod organization;
 pub mod sigv4;
 mod text;

@@ -58,3 +58,10 @@ fn policy_document_corpus_is_accepted_or_refused() {
         sluice_security::directory::fuzzing::check_policy_document(&data);
     }
 }
+
+#[test]
+fn kms_ciphertext_corpus_is_read_or_refused() {
+    for (_, data) in corpus("kms_ciphertext") {
+        sluice_security::kms::fuzzing::check_ciphertext_blob(&data);
+    }
+}

@@ -92,6 +92,10 @@ pub struct ServeArgs {
     /// loopback addresses, else `sigv4`, which needs accounts in the config file].
     #[arg(long, env = "SLUICE_AUTH", value_name = "MODE")]
     pub auth: Option<AuthMode>,
+    /// A file holding the master key that wraps KMS key material (32 bytes, raw or base64)
+    /// [default: `master-key` in the data directory, made on first start].
+    #[arg(long, env = "SLUICE_MASTER_KEY_FILE", value_name = "FILE")]
+    pub master_key_file: Option<PathBuf>,
 }
 
 /// A positive number of seconds, decimals allowed (`0.5`), as flags, variables and file keys give it.
@@ -153,6 +157,9 @@ pub struct FileConfig {
     pub idle_timeout: Option<Seconds>,
     pub max_connections: Option<usize>,
     pub auth: Option<AuthMode>,
+    pub master_key_file: Option<PathBuf>,
+    /// The name of an environment variable holding the master key in base64.
+    pub master_key_env: Option<String>,
     #[serde(default)]
     pub accounts: Vec<AccountSeed>,
     pub organization: Option<OrganizationSeed>,
@@ -176,6 +183,15 @@ pub struct QueueSpec {
     pub region: Option<String>,
 }
 
+/// Where the master key comes from: a file, an environment variable named in the config file, or
+/// (by default) `master-key` in the data directory, made on first start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MasterKeySource {
+    File(PathBuf),
+    Env(String),
+    DataDir,
+}
+
 /// The resolved configuration the server runs with.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -196,6 +212,8 @@ pub struct Config {
     pub auth: AuthMode,
     /// Whether the mode was chosen by a flag, variable or file key rather than by the bind address.
     pub auth_explicit: bool,
+    /// Where the master key that wraps KMS key material comes from.
+    pub master_key: MasterKeySource,
     /// Accounts and identities created at start-up (`[[accounts]]` in the config file).
     pub accounts: Vec<AccountSeed>,
     /// Accounts grouped into an organization with service and resource control policies
@@ -222,6 +240,7 @@ impl Default for Config {
             max_connections: None,
             auth: AuthMode::Off,
             auth_explicit: false,
+            master_key: MasterKeySource::DataDir,
             accounts: Vec::new(),
             organization: None,
             queues: Vec::new(),
@@ -313,6 +332,14 @@ impl Config {
             max_connections: args.max_connections.or(file.max_connections),
             auth,
             auth_explicit: explicit_auth.is_some(),
+            master_key: match (
+                args.master_key_file.clone().or(file.master_key_file),
+                file.master_key_env,
+            ) {
+                (Some(path), _) => MasterKeySource::File(path),
+                (None, Some(name)) => MasterKeySource::Env(name),
+                (None, None) => MasterKeySource::DataDir,
+            },
             accounts: file.accounts,
             organization: file.organization,
             queues: file.queues,

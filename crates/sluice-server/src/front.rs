@@ -13,6 +13,7 @@ use sluice_model::{ApiError, ErrorCode, Operation, Principal, RequestContext};
 use sluice_protocol::{Params, Protocol, Service, ServiceError, WireResponse};
 use sluice_queue::{region_from_host, Clock, QueueService};
 use sluice_security::directory::{self, Directory};
+use sluice_security::kms::Kms;
 use sluice_security::sigv4::{self, SignedRequest};
 use sluice_security::{Authenticator, Authorizer, Caller, Environment};
 use tracing::Instrument;
@@ -24,12 +25,16 @@ use crate::Config;
 /// its size; anything larger than this cannot be a valid request.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
+/// The `X-Amz-Target` prefix of KMS actions.
+const KMS_TARGET_PREFIX: &str = "TrentService";
+
 pub struct Front {
     pub service: QueueService,
     pub directory: Arc<Directory>,
     pub authenticator: Authenticator,
     /// With authentication on, what callers may do; `None` with it off.
     pub authorizer: Option<Authorizer>,
+    pub kms: Kms,
     pub clock: Arc<dyn Clock>,
     pub config: Config,
 }
@@ -87,6 +92,18 @@ impl Front {
                 unauthenticated_scope.as_ref()
             }
         };
+        // KMS speaks AWS JSON 1.1 with targets of its own.
+        let kms_action = parts
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|t| sluice_protocol::json11_action(t, KMS_TARGET_PREFIX))
+            .map(str::to_string);
+        if kms_action.is_some() || scope.is_some_and(|c| c.service == "kms") {
+            return self
+                .serve_kms(&parts.headers, &body, authenticated, kms_action, peer)
+                .await;
+        }
         let scoped = scope.and_then(|c| Service::from_scope(&c.service));
         let form = match protocol {
             Protocol::Json => None,
@@ -194,6 +211,78 @@ impl Front {
                 Ok((caller, region))
             }
             None => Ok((caller, self.config.region.clone())),
+        }
+    }
+
+    /// Runs a KMS request: authenticated, authorized against the key it names, answered in AWS
+    /// JSON 1.1.
+    async fn serve_kms(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        authenticated: Result<Caller, ApiError>,
+        action: Option<String>,
+        peer: Option<IpAddr>,
+    ) -> WireResponse {
+        let refused = |error: &ApiError| {
+            let code = match error.code {
+                ErrorCode::AccessDenied => "AccessDeniedException",
+                ErrorCode::InvalidClientTokenId => "UnrecognizedClientException",
+                other => other.query_code(),
+            };
+            tracing::debug!(code, message = %error.message, "kms request refused");
+            sluice_protocol::encode_json11_error(code, &error.message, error.code.http_status())
+        };
+        let failed = |error: directory::SecurityError| {
+            tracing::debug!(code = error.code, message = %error.message, "kms request failed");
+            sluice_protocol::encode_json11_error(error.code, &error.message, error.status)
+        };
+        let (caller, region) = match authenticated.and_then(|c| self.served_region(headers, c)) {
+            Ok(served) => served,
+            Err(error) => return refused(&error),
+        };
+        let Some(action) = action.filter(|a| Kms::serves(a)) else {
+            return sluice_protocol::encode_json11_error("UnknownOperationException", "", 400);
+        };
+        let Some(input) = sluice_protocol::read_json11_input(body) else {
+            return sluice_protocol::encode_json11_error(
+                "SerializationException",
+                "The request body is not a JSON object.",
+                400,
+            );
+        };
+        let now = self.clock.now_seconds();
+        if let Some(authorizer) = &self.authorizer {
+            let access = match self
+                .kms
+                .access(&caller.principal, &region, &action, &input, now)
+                .await
+            {
+                Ok(access) => access,
+                Err(error) => return failed(error),
+            };
+            let environment = self.environment(&region, peer);
+            if let Err(denied) = authorizer
+                .authorize(
+                    &caller.principal,
+                    caller.access_key_id.as_deref(),
+                    &access,
+                    &environment,
+                )
+                .await
+            {
+                return refused(&denied);
+            }
+        }
+        let span = tracing::debug_span!("request", op = %action, service = "kms");
+        match self
+            .kms
+            .handle(&caller.principal, &region, &action, &input, now)
+            .instrument(span)
+            .await
+        {
+            Ok(output) => sluice_protocol::encode_json11_response(&output),
+            Err(error) => failed(error),
         }
     }
 

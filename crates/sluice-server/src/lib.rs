@@ -4,6 +4,7 @@ pub mod config;
 mod connection;
 mod fdlimit;
 mod front;
+mod master_key;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,13 +17,15 @@ use sluice_model::types::{CreateQueueInput, Request};
 use sluice_model::{ApiError, ErrorCode, RequestContext};
 use sluice_queue::{Clock, QueueService, ServiceConfig, SystemClock};
 use sluice_security::directory::Directory;
+use sluice_security::kms::Kms;
 use sluice_security::{Authenticator, Authorizer};
 use sluice_store::{DurableStore, MemoryStore, Store};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-pub use config::{Config, ConfigError, QueueSpec, StorageKind};
+pub use config::{Config, ConfigError, MasterKeySource, QueueSpec, StorageKind};
+pub use master_key::MASTER_KEY_FILE;
 pub use sluice_security::AuthMode;
 
 use crate::connection::{Activity, Timeouts, TrackedIo};
@@ -51,6 +54,8 @@ pub enum ServerError {
     ConfiguredQueue { name: String, message: String },
     #[error("configured account {id} could not be created: {message}")]
     ConfiguredAccount { id: String, message: String },
+    #[error("master key: {0}")]
+    MasterKey(String),
     #[error("cannot write the root credentials to {path}: {source}")]
     RootCredentials {
         path: String,
@@ -103,11 +108,12 @@ async fn prepare_accounts(
                 id: config.account_id.clone(),
                 message: e.message,
             })?;
-        write_root_credentials(&path, &access_key_id, &secret).map_err(|source| {
-            ServerError::RootCredentials {
-                path: path.display().to_string(),
-                source,
-            }
+        let credentials = format!(
+            "[default]\naws_access_key_id = {access_key_id}\naws_secret_access_key = {secret}\n"
+        );
+        write_private_file(&path, &credentials).map_err(|source| ServerError::RootCredentials {
+            path: path.display().to_string(),
+            source,
         })?;
         tracing::info!(
             account = %config.account_id,
@@ -120,11 +126,8 @@ async fn prepare_accounts(
     Ok(())
 }
 
-fn write_root_credentials(
-    path: &std::path::Path,
-    access_key_id: &str,
-    secret: &str,
-) -> std::io::Result<()> {
+/// Writes `text` to a file only its owner may read (a secret), creating its directory.
+pub(crate) fn write_private_file(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
@@ -144,10 +147,7 @@ fn write_root_credentials(
         use std::os::unix::fs::PermissionsExt;
         file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
-    write!(
-        file,
-        "[default]\naws_access_key_id = {access_key_id}\naws_secret_access_key = {secret}\n"
-    )?;
+    file.write_all(text.as_bytes())?;
     file.sync_all()
 }
 
@@ -224,6 +224,10 @@ pub async fn start_with_clock(
         .server_secret()
         .await
         .map_err(|e| ServerError::Storage(e.to_string()))?;
+    let master = master_key::load(&config)?;
+    let kms = Kms::open(store.clone(), master)
+        .await
+        .map_err(|e| ServerError::MasterKey(e.to_string()))?;
     let directory = Arc::new(Directory::new(store.clone()));
     prepare_accounts(&directory, &config, clock.now_seconds()).await?;
     let authenticator = Authenticator::new(directory.clone(), config.auth, &config.account_id);
@@ -269,6 +273,7 @@ pub async fn start_with_clock(
         directory,
         authenticator,
         authorizer,
+        kms,
         clock,
         config: config.clone(),
     });

@@ -194,9 +194,16 @@ pub struct Set {
     pub resource: Option<Policy>,
     pub service_control: Vec<Vec<Policy>>,
     pub resource_control: Vec<Vec<Policy>>,
+    pub resource_required: bool,
 }
 
 impl Set {
+    /// The resource policy must allow, as a KMS key policy must.
+    pub fn resource_required(mut self) -> Self {
+        self.resource_required = true;
+        self
+    }
+
     pub fn new() -> Self {
         Set::default()
     }
@@ -254,6 +261,7 @@ impl Set {
             resource: self.resource.as_ref(),
             service_control: &service_control,
             resource_control: &resource_control,
+            resource_required: self.resource_required,
         };
         let facts = env.facts();
         let request = Request {

@@ -16,7 +16,7 @@ mod ids;
 mod params;
 mod policies;
 mod policy_document;
-mod records;
+pub(crate) mod records;
 mod seed;
 mod sts;
 pub(crate) mod trust;
