@@ -68,6 +68,16 @@ pub enum KeyState {
     PendingDeletion,
 }
 
+impl KeyState {
+    fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Enabled => "Enabled",
+            KeyState::Disabled => "Disabled",
+            KeyState::PendingDeletion => "PendingDeletion",
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize, Clone)]
 pub struct Material {
     pub version: u32,
@@ -1074,14 +1084,9 @@ fn disabled(key: &KeyRecord) -> SecurityError {
 }
 
 fn invalid_state(key: &KeyRecord) -> SecurityError {
-    let state = match key.state {
-        KeyState::Enabled => "Enabled",
-        KeyState::Disabled => "Disabled",
-        KeyState::PendingDeletion => "PendingDeletion",
-    };
     kms_error(
         "KMSInvalidStateException",
-        format!("{} is {state}.", key.arn()),
+        format!("{} is {}.", key.arn(), key.state.as_str()),
     )
 }
 
@@ -1103,11 +1108,7 @@ fn lower_first(member: &str) -> String {
 
 /// `KeyMetadata` as DescribeKey and CreateKey return it.
 fn metadata(key: &KeyRecord, now: i64) -> Value {
-    let state = match key.state {
-        KeyState::Enabled => "Enabled",
-        KeyState::Disabled => "Disabled",
-        KeyState::PendingDeletion => "PendingDeletion",
-    };
+    let state = key.state.as_str();
     let mut out = Map::new();
     out.insert("AWSAccountId".into(), json!(key.account_id));
     out.insert("KeyId".into(), json!(key.id));

@@ -87,14 +87,7 @@ impl Kms {
         input: &Value,
         now: i64,
     ) -> Result<Value, SecurityError> {
-        let call = keys::Call {
-            kms: self,
-            caller,
-            region,
-            input,
-            now,
-        };
-        call.run(action).await
+        self.call(caller, region, input, now).run(action).await
     }
 
     /// What a KMS action acts on, for authorization: the key it names (with the key policy, which
@@ -107,13 +100,7 @@ impl Kms {
         input: &Value,
         now: i64,
     ) -> Result<Access, SecurityError> {
-        let call = keys::Call {
-            kms: self,
-            caller,
-            region,
-            input,
-            now,
-        };
+        let call = self.call(caller, region, input, now);
         let qualified = keys::qualified_action(action).ok_or_else(|| unknown_operation(action))?;
         let key = call.key_named_by(action).await?;
         let access = match key {
@@ -134,6 +121,22 @@ impl Kms {
             ),
         };
         Ok(access)
+    }
+
+    fn call<'a>(
+        &'a self,
+        caller: &'a Principal,
+        region: &'a str,
+        input: &'a Value,
+        now: i64,
+    ) -> keys::Call<'a> {
+        keys::Call {
+            kms: self,
+            caller,
+            region,
+            input,
+            now,
+        }
     }
 
     /// The action names of the KMS API Sluice serves.
