@@ -634,3 +634,45 @@ def test_a_source_ip_condition_in_the_queue_policy(endpoint, principals):
         )(arn)
         url = owner.create_queue(QueueName=name, Attributes={"Policy": json.dumps(policy)})["QueueUrl"]
         assert refusal(lambda: b.send_message(QueueUrl=url, MessageBody="from B")) == expected, network
+
+
+def test_a_kms_key_policy_decides_as_kms_decides(endpoint):
+    """KMS key policies are the gate (KMS Developer Guide, "Key policies"): a key policy naming the
+    account hands the decision to the account's IAM policies; one that names only a user lets that
+    user in without an IAM policy and keeps everyone else out, the account's root included; another
+    account needs both the key policy and its own IAM policy."""
+    kms = root(A).client(endpoint, "kms")
+    with_iam, _ = new_user(endpoint, A, document(allow("kms:*")))
+    without_iam, bob = new_user(endpoint, A)
+    outsider, _ = new_user(endpoint, B, document(allow("kms:*")))
+
+    def encrypt(who: Identity, key: str):
+        return lambda: who.client(endpoint, "kms").encrypt(KeyId=key, Plaintext=b"p")
+
+    delegating = kms.create_key()["KeyMetadata"]["Arn"]
+    assert refusal(encrypt(root(A), delegating)) == ("ok",)
+    assert refusal(encrypt(with_iam, delegating)) == ("ok",)
+    assert refusal(encrypt(without_iam, delegating)) == (400, "AccessDeniedException")
+    assert refusal(encrypt(outsider, delegating)) == (400, "AccessDeniedException")
+
+    only_bob = kms.create_key(
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": bob["Arn"]}, "Action": "kms:*", "Resource": "*"},
+                    {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{B}:root"}, "Action": "kms:Encrypt", "Resource": "*"},
+                ],
+            }
+        ),
+        BypassPolicyLockoutSafetyCheck=True,
+    )["KeyMetadata"]["Arn"]
+    assert refusal(encrypt(without_iam, only_bob)) == ("ok",)
+    assert refusal(encrypt(with_iam, only_bob)) == (400, "AccessDeniedException")
+    assert refusal(encrypt(root(A), only_bob)) == (400, "AccessDeniedException")
+    assert refusal(encrypt(outsider, only_bob)) == ("ok",)
+    try:
+        with_iam.client(endpoint, "kms").encrypt(KeyId=only_bob, Plaintext=b"p")
+    except ClientError as e:
+        message = e.response["Error"]["Message"]
+        assert message.startswith(f"User: {with_iam.arn} is not authorized to perform: kms:Encrypt on resource: {only_bob}"), message

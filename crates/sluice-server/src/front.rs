@@ -224,14 +224,17 @@ impl Front {
         action: Option<String>,
         peer: Option<IpAddr>,
     ) -> WireResponse {
+        // KMS answers a denial with 400, not SQS's 403.
         let refused = |error: &ApiError| {
-            let code = match error.code {
-                ErrorCode::AccessDenied => "AccessDeniedException",
-                ErrorCode::InvalidClientTokenId => "UnrecognizedClientException",
-                other => other.query_code(),
+            let (code, status) = match error.code {
+                ErrorCode::AccessDenied => ("AccessDeniedException", 400),
+                ErrorCode::InvalidClientTokenId => {
+                    ("UnrecognizedClientException", error.code.http_status())
+                }
+                other => (other.query_code(), other.http_status()),
             };
             tracing::debug!(code, message = %error.message, "kms request refused");
-            sluice_protocol::encode_json11_error(code, &error.message, error.code.http_status())
+            sluice_protocol::encode_json11_error(code, &error.message, status)
         };
         let failed = |error: directory::SecurityError| {
             tracing::debug!(code = error.code, message = %error.message, "kms request failed");

@@ -681,8 +681,8 @@ impl Call<'_> {
         }
         if name.starts_with("alias/aws/") {
             return Err(kms_error(
-                "NotAuthorizedException",
-                "Cannot create, update or delete aliases that begin with alias/aws/: they are reserved for AWS managed keys.",
+                "InvalidAliasNameException",
+                "Alias names that begin with alias/aws/ are reserved for AWS managed keys.",
             ));
         }
         Ok(name.to_string())

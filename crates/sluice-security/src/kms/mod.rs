@@ -155,12 +155,14 @@ fn unknown_operation(action: &str) -> SecurityError {
 }
 
 /// An error as KMS words it.
+/// An error as KMS words it: KMS answers every client error with 400, its own failures with 500.
 pub(crate) fn kms_error(code: &'static str, message: impl Into<String>) -> SecurityError {
+    let internal = code == "KMSInternalException";
     SecurityError {
         code,
         message: message.into(),
-        status: 400,
-        sender_fault: true,
+        status: if internal { 500 } else { 400 },
+        sender_fault: !internal,
     }
 }
 

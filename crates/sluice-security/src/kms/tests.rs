@@ -194,6 +194,6 @@ async fn the_sqs_managed_key_is_made_once_on_first_use() {
             T0
         )
         .await,
-        Err("NotAuthorizedException".into())
+        Err("InvalidAliasNameException".into())
     );
 }
