@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sluice_model::Principal;
-use sluice_policy::{Grammar, Policy};
+use sluice_policy::{resource_policy_admits, Facts, Grammar, Policy, Request};
 
 use super::crypto::{self, BlobKey, SecretKey};
 use super::{base64_decode, base64_encode, context_of, kms_error, Kms};
@@ -270,6 +270,7 @@ impl Call<'_> {
             "TagResource" => {
                 let tags = self.tags()?;
                 self.change_key(move |key| {
+                    not_pending_deletion(key)?;
                     for (k, v) in &tags {
                         key.tags.retain(|(existing, _)| existing != k);
                         key.tags.push((k.clone(), v.clone()));
@@ -291,6 +292,7 @@ impl Call<'_> {
                     })
                     .unwrap_or_default();
                 self.change_key(move |key| {
+                    not_pending_deletion(key)?;
                     key.tags.retain(|(k, _)| !keys.contains(k));
                     Ok(())
                 })
@@ -384,9 +386,39 @@ impl Call<'_> {
         let Some(text) = self.text("Policy") else {
             return Ok(None);
         };
-        Policy::parse(text, Grammar::Resource)
+        let policy = Policy::parse(text, Grammar::Resource)
             .map_err(|e| kms_error("MalformedPolicyDocumentException", e.message))?;
+        let bypass = self
+            .input
+            .get("BypassPolicyLockoutSafetyCheck")
+            .and_then(Value::as_bool)
+            == Some(true);
+        if !bypass && !self.policy_lets_caller_manage(&policy) {
+            return Err(kms_error(
+                "MalformedPolicyDocumentException",
+                "The new key policy will not allow you to update the key policy in the future.",
+            ));
+        }
         Ok(Some(text.to_string()))
+    }
+
+    /// The lockout safety check: a key policy must let its author change it again (by naming the
+    /// caller, its role or its account for `kms:PutKeyPolicy`).
+    fn policy_lets_caller_manage(&self, policy: &Policy) -> bool {
+        let facts = Facts::new(self.caller, self.region, self.now);
+        let resource = format!(
+            "arn:aws:kms:{}:{}:key/*",
+            self.region, self.caller.account_id
+        );
+        resource_policy_admits(
+            &Request {
+                action: "kms:PutKeyPolicy",
+                resource: &resource,
+                resource_account: &self.caller.account_id,
+                facts: &facts,
+            },
+            policy,
+        )
     }
 
     fn tags(&self) -> Result<Vec<(String, String)>, SecurityError> {
@@ -940,8 +972,12 @@ impl Call<'_> {
     fn check_algorithm(&self, member: &str) -> Result<(), SecurityError> {
         match self.text(member) {
             None | Some("SYMMETRIC_DEFAULT") => Ok(()),
+            Some(other @ ("RSAES_OAEP_SHA_1" | "RSAES_OAEP_SHA_256" | "SM2PKE")) => Err(kms_error(
+                "InvalidKeyUsageException",
+                format!("The encryption algorithm {other} is not valid for a symmetric key."),
+            )),
             Some(other) => Err(validation(format!(
-                "Encryption algorithm {other} is not supported by a symmetric key."
+                "1 validation error detected: Value '{other}' at 'encryptionAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: [SYMMETRIC_DEFAULT, RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, SM2PKE]"
             ))),
         }
     }
@@ -1069,6 +1105,13 @@ fn set_enabled(key: &mut KeyRecord, enabled: bool) -> Result<(), SecurityError> 
         KeyState::Disabled
     };
     Ok(())
+}
+
+fn not_pending_deletion(key: &KeyRecord) -> Result<(), SecurityError> {
+    match key.state {
+        KeyState::PendingDeletion => Err(invalid_state(key)),
+        _ => Ok(()),
+    }
 }
 
 fn usable_for_management(key: &KeyRecord) -> Result<(), SecurityError> {
