@@ -208,6 +208,20 @@ def test_keys_belong_to_one_account_and_region(kms, server):
         kms.describe_key(KeyId=western["KeyId"])
 
 
+def test_alias_names_belong_to_one_account_and_region(kms, server):
+    name = "alias/" + unique_name("everywhere")
+    key = new_key(kms)
+    kms.create_alias(AliasName=name, TargetKeyId=key["KeyId"])
+    for client in (kms_client(server, region=OTHER_REGION), kms_client(server, access_key=OTHER_ACCOUNT)):
+        with kms_error("NotFoundException"):
+            client.describe_key(KeyId=name)
+        own = new_key(client)
+        client.create_alias(AliasName=name, TargetKeyId=own["KeyId"])
+        assert client.describe_key(KeyId=name)["KeyMetadata"]["Arn"] == own["Arn"]
+        assert client.encrypt(KeyId=name, Plaintext=b"x")["KeyId"] == own["Arn"]
+    assert kms.describe_key(KeyId=name)["KeyMetadata"]["KeyId"] == key["KeyId"]
+
+
 def test_create_key_with_a_reserved_tag_key_is_refused(kms):
     with kms_error("TagException"):
         kms.create_key(Tags=[{"TagKey": "aws:owner", "TagValue": "me"}])
@@ -243,6 +257,14 @@ def test_list_keys_with_a_marker_it_never_gave_is_refused(kms):
     new_key(kms)
     with kms_error("InvalidMarkerException"):
         kms.list_keys(Marker="not-a-marker-from-kms")
+    with kms_error("InvalidMarkerException"):
+        kms.list_aliases(Marker="not-a-marker-from-kms")
+
+
+def test_list_keys_limit_is_at_most_1000(kms):
+    assert len(kms.list_keys(Limit=1000)["Keys"]) >= 1
+    with kms_error("ValidationException"):
+        kms.list_keys(Limit=1001)
 
 
 # --- aliases -----------------------------------------------------------------------------------------------
@@ -621,6 +643,17 @@ def test_encrypt_accepts_up_to_4096_bytes(kms):
         kms.encrypt(KeyId=key["KeyId"], Plaintext=os.urandom(4097))
 
 
+def test_asymmetric_algorithms_do_not_apply_to_a_symmetric_key(kms):
+    # InvalidKeyUsageException: "The encryption algorithm or signing algorithm specified for the operation is
+    # incompatible with the type of key material in the KMS key (KeySpec)."
+    key = new_key(kms)
+    with kms_error("InvalidKeyUsageException"):
+        kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x", EncryptionAlgorithm="RSAES_OAEP_SHA_256")
+    ciphertext = encrypt(kms, key["KeyId"])
+    with kms_error("InvalidKeyUsageException"):
+        kms.decrypt(CiphertextBlob=ciphertext, KeyId=key["KeyId"], EncryptionAlgorithm="RSAES_OAEP_SHA_256")
+
+
 def test_encrypt_with_an_unknown_key_is_not_found(kms):
     with kms_error("NotFoundException"):
         kms.encrypt(KeyId=str(uuid.uuid4()), Plaintext=b"x")
@@ -772,6 +805,8 @@ def test_generate_data_key_needs_exactly_one_of_key_spec_and_number_of_bytes(kms
         kms.generate_data_key(KeyId=key["KeyId"])
     with kms_error("ValidationException"):
         kms.generate_data_key(KeyId=key["KeyId"], NumberOfBytes=1025)
+    with kms_error("ValidationException"):
+        kms.generate_data_key(KeyId=key["KeyId"], KeySpec="AES_512")
 
 
 def test_generate_data_key_with_an_unknown_key_is_not_found(kms):
