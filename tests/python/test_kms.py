@@ -2,11 +2,13 @@
 
 Symmetric encryption keys only: CreateKey and DescribeKey, ListKeys, aliases, key states (enabled, disabled,
 pending deletion), Encrypt / Decrypt / ReEncrypt with and without an encryption context, data keys, key
-policies, tags and key rotation.
+policies, tags and key rotation; with SLUICE_AUTH_MODE=sigv4 also who may use a key (the key policy, IAM
+policies it delegates to, another account, the policy lockout safety check).
 
-Expected behaviour: the KMS API reference and developer guide (key states and what each allows, alias rules,
-the default key policy, data key sizes) and the service model kms-2014-11-01 (error codes, response shapes).
-Deleting a key when its waiting period ends needs weeks of clock time, so it is not exercised here.
+Expected behaviour: the KMS API reference and developer guide (the key state table, alias rules, the default
+key policy, data key sizes, the lockout safety check) and the service model kms-2014-11-01 (error codes,
+response shapes, limits). Deleting a key when its waiting period ends needs weeks of clock time, so it is not
+exercised here.
 """
 
 from __future__ import annotations
