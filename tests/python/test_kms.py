@@ -498,14 +498,15 @@ def test_schedule_key_deletion_defaults_to_thirty_days(kms):
     assert key["KeyId"] in {k["KeyId"] for k in all_keys(kms)}
 
 
-def test_schedule_key_deletion_with_a_waiting_period(kms):
+@pytest.mark.parametrize("days", [7, 19, 30])
+def test_schedule_key_deletion_with_a_waiting_period(kms, days):
     key = new_key(kms)
     before = now()
-    scheduled = kms.schedule_key_deletion(KeyId=key["Arn"], PendingWindowInDays=7)
-    assert scheduled["PendingWindowInDays"] == 7
+    scheduled = kms.schedule_key_deletion(KeyId=key["Arn"], PendingWindowInDays=days)
+    assert scheduled["PendingWindowInDays"] == days
     assert scheduled["KeyId"] == key["Arn"]
-    assert_close(scheduled["DeletionDate"], before + timedelta(days=7), timedelta(days=1))
-    assert scheduled["DeletionDate"] >= before + timedelta(days=7) - timedelta(minutes=5)
+    assert_close(scheduled["DeletionDate"], before + timedelta(days=days), timedelta(days=1))
+    assert scheduled["DeletionDate"] >= before + timedelta(days=days) - timedelta(minutes=5)
     assert kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["DeletionDate"] == scheduled["DeletionDate"]
 
 
