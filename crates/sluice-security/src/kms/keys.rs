@@ -768,22 +768,29 @@ impl Call<'_> {
         Ok(json!({}))
     }
 
+    async fn existing_alias(
+        &self,
+        record: &str,
+        name: &str,
+    ) -> Result<Stored<AliasRecord>, SecurityError> {
+        self.kms
+            .records
+            .get::<AliasRecord>(ALIAS, record)
+            .await?
+            .ok_or_else(|| {
+                not_found(&format!(
+                    "Alias arn:aws:kms:{}:{}:{name}",
+                    self.region, self.caller.account_id
+                ))
+            })
+    }
+
     async fn update_alias(&self) -> Result<Value, SecurityError> {
         let name = self.alias_name()?;
         let key = self.alias_target().await?;
         let record = alias_record_name(&self.caller.account_id, self.region, &name);
         retry(|| async {
-            let stored = self
-                .kms
-                .records
-                .get::<AliasRecord>(ALIAS, &record)
-                .await?
-                .ok_or_else(|| {
-                    not_found(&format!(
-                        "Alias arn:aws:kms:{}:{}:{name}",
-                        self.region, self.caller.account_id
-                    ))
-                })?;
+            let stored = self.existing_alias(&record, &name).await?;
             let mut alias = stored.value;
             alias.key_id = key.id.clone();
             alias.updated = self.now;
@@ -798,17 +805,7 @@ impl Call<'_> {
         let name = self.alias_name()?;
         let record = alias_record_name(&self.caller.account_id, self.region, &name);
         retry(|| async {
-            let stored = self
-                .kms
-                .records
-                .get::<AliasRecord>(ALIAS, &record)
-                .await?
-                .ok_or_else(|| {
-                    not_found(&format!(
-                        "Alias arn:aws:kms:{}:{}:{name}",
-                        self.region, self.caller.account_id
-                    ))
-                })?;
+            let stored = self.existing_alias(&record, &name).await?;
             let mut batch = Batch::new();
             batch.delete(ALIAS, &record, stored.version);
             Ok(self.kms.records.write(batch).await?.then_some(json!({})))
