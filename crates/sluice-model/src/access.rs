@@ -51,4 +51,6 @@ impl Access {
 pub struct ResourcePolicy {
     pub version_id: String,
     pub text: String,
+    /// A role's trust policy, whose statements name no resource.
+    pub trust: bool,
 }

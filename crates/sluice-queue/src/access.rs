@@ -292,6 +292,7 @@ impl QueueService {
                     template.resource, record.incarnation, record.version
                 ),
                 text: text.clone(),
+                trust: false,
             });
             template.resource_tags = record
                 .tags

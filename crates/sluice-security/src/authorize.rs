@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 
-use sluice_model::{Access, ApiError, ErrorCode, Principal, PrincipalType};
+use sluice_model::{Access, ApiError, ErrorCode, Principal, PrincipalType, ResourcePolicy};
 use sluice_policy::{evaluate, Decision, Facts, Grammar, Policies, Policy, PolicyType, Request};
 
 use crate::directory::Directory;
@@ -93,7 +93,7 @@ impl Authorizer {
         let resource = access
             .resource_policy
             .as_ref()
-            .and_then(|p| self.resource_policy(&p.version_id, &p.text));
+            .and_then(|p| self.resource_policy(p));
         let mut facts = Facts::new(caller, environment.region, environment.now);
         facts.source_ip = environment.source_ip;
         facts.secure_transport = environment.secure_transport;
@@ -171,21 +171,21 @@ impl Authorizer {
         Ok(Some(policies))
     }
 
-    fn resource_policy(&self, version_id: &str, text: &str) -> Option<Arc<Policy>> {
-        if let Some(cached) = read(&self.resources).get(version_id) {
+    fn resource_policy(&self, policy: &ResourcePolicy) -> Option<Arc<Policy>> {
+        if let Some(cached) = read(&self.resources).get(&policy.version_id) {
             return cached.clone();
         }
-        let grammar = if version_id.starts_with("arn:aws:iam::") {
+        let grammar = if policy.trust {
             Grammar::Trust
         } else {
             Grammar::Resource
         };
-        let parsed = parse_stored(text, grammar);
+        let parsed = parse_stored(&policy.text, grammar);
         let mut map = write(&self.resources);
         if map.len() >= MAX_CACHED {
             map.clear();
         }
-        map.insert(version_id.to_string(), parsed.clone());
+        map.insert(policy.version_id.clone(), parsed.clone());
         parsed
     }
 }

@@ -10,7 +10,7 @@ use sluice_model::{Access, Principal, PrincipalType, ResourcePolicy};
 
 use super::error::SecurityError;
 use super::records::{self, Group, InlinePolicy, ManagedPolicy, Role, User};
-use super::{ids, trust, Directory};
+use super::{ids, sts, trust, Directory};
 
 /// The documents of the policies that apply to a principal, as stored.
 #[derive(Debug, Default)]
@@ -188,12 +188,8 @@ impl Directory {
         let Some(role_arn) = params.get("RoleArn") else {
             return Ok(None);
         };
-        let account = role_arn
-            .strip_prefix("arn:aws:iam::")
-            .and_then(|rest| rest.split(':').next())
-            .unwrap_or_default();
+        let (account, role_name) = sts::parse_role_arn(role_arn).unwrap_or_default();
         let mut access = Access::new("sts:AssumeRole", role_arn.clone(), account);
-        let role_name = role_arn.rsplit('/').next().unwrap_or_default();
         let role = self
             .records
             .get::<Role>(records::ROLE, &records::entity_name(account, role_name))
@@ -204,6 +200,7 @@ impl Directory {
             access.resource_policy = Some(ResourcePolicy {
                 version_id: format!("{role_arn}#{}.{}", role.value.id, role.version),
                 text: role.value.assume_role_policy,
+                trust: true,
             });
             access.resource_tags = role.value.tags;
         }

@@ -64,7 +64,7 @@ fn denied(caller: &Principal, role_arn: &str) -> SecurityError {
 }
 
 /// The account and name of a role's ARN (`arn:aws:iam::<account>:role<path><name>`).
-fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
+pub(super) fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
     let (account, resource) = arn.strip_prefix("arn:aws:iam::")?.split_once(':')?;
     let name = resource.strip_prefix("role/")?.rsplit('/').next()?;
     (sluice_model::is_account_id(account) && !name.is_empty()).then_some((account, name))

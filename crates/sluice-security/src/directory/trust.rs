@@ -34,11 +34,7 @@ pub fn allows(trust_policy: &str, request: &AssumeRequest<'_>) -> bool {
     let keys = context_keys(request.external_id, request.session_name);
     let mut facts = Facts::new(request.caller, "", request.now);
     facts.service_keys = &keys;
-    let account = request
-        .role_arn
-        .strip_prefix("arn:aws:iam::")
-        .and_then(|rest| rest.split(':').next())
-        .unwrap_or_default();
+    let account = super::sts::parse_role_arn(request.role_arn).map_or("", |(account, _)| account);
     resource_policy_admits(
         &Request {
             action: "sts:AssumeRole",

@@ -109,6 +109,7 @@ impl Kms {
                 access.resource_policy = Some(ResourcePolicy {
                     version_id: format!("{}#{}", key.value.arn(), key.version),
                     text: key.value.policy.clone(),
+                    trust: false,
                 });
                 access.resource_tags = key.value.tags.clone();
                 access.resource_policy_required = true;
