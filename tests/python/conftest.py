@@ -393,9 +393,10 @@ class CliResult:
         return json.loads(self.stdout) if self.stdout.strip() else None
 
 
-@pytest.fixture(scope="session")
-def aws(server):
-    """Runs `aws sqs <args>` against the server and returns its exit code and output."""
+@contextlib.contextmanager
+def aws_cli(server, service: str):
+    """Runs `aws <service> <args>` against the server in a clean environment (its own home directory,
+    no AWS configuration) and returns its exit code and output."""
     executable = _aws_executable()
     home = tempfile.mkdtemp(prefix="sluice-cli-home-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -413,7 +414,7 @@ def aws(server):
 
     def run(*args: str, check: bool = True, global_args: tuple = ()) -> CliResult:
         command = [
-            executable, *global_args, "--endpoint-url", server.endpoint, "--region", REGION, "--output", "json", "sqs", *args
+            executable, *global_args, "--endpoint-url", server.endpoint, "--region", REGION, "--output", "json", service, *args
         ]
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
         result = CliResult(done.returncode, done.stdout, done.stderr)
@@ -421,8 +422,18 @@ def aws(server):
             raise AssertionError(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr}")
         return result
 
-    yield run
-    shutil.rmtree(home, ignore_errors=True)
+    run.home = home
+    try:
+        yield run
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def aws(server):
+    """`aws sqs <args>`."""
+    with aws_cli(server, "sqs") as run:
+        yield run
 
 
 # --- wire capture ------------------------------------------------------------------------------------------

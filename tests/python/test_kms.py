@@ -17,9 +17,6 @@ import base64
 import json
 import os
 import re
-import shutil
-import subprocess
-import tempfile
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -34,7 +31,7 @@ from conftest import (
     REGION,
     SECRET_KEY,
     SIGV4,
-    _aws_executable,
+    aws_cli,
     expect_error,
     raw_http_once,
     unique_name,
@@ -1199,33 +1196,15 @@ def test_bypassing_the_lockout_safety_check_locks_the_account_out(kms):
 
 @pytest.fixture(scope="module")
 def kms_cli(server):
-    """Runs `aws kms <args>` against the server with a clean environment and returns the parsed JSON output."""
-    executable = _aws_executable()
-    home = tempfile.mkdtemp(prefix="sluice-kms-cli-")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID=ACCESS_KEY,
-        AWS_SECRET_ACCESS_KEY=SECRET_KEY,
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_MAX_ATTEMPTS="1",
-        AWS_RETRY_MODE="standard",
-        AWS_PAGER="",
-        HOME=home,
-    )
+    """Runs `aws kms <args>`: the parsed JSON output, or with `check=False` the exit code and output."""
+    with aws_cli(server, "kms") as run:
 
-    def run(*args: str, check: bool = True):
-        command = [executable, "--endpoint-url", server.endpoint, "--region", REGION, "--output", "json", "kms", *args]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, cwd=home)
-        if not check:
-            return done
-        assert done.returncode == 0, f"{' '.join(command)} exited {done.returncode}:\n{done.stderr}"
-        return json.loads(done.stdout) if done.stdout.strip() else None
+        def kms(*args: str, check: bool = True):
+            result = run(*args, check=check)
+            return result.json() if check else result
 
-    run.home = home
-    yield run
-    shutil.rmtree(home, ignore_errors=True)
+        kms.home = run.home
+        yield kms
 
 
 def test_cli_create_key_encrypt_decrypt_and_aliases(kms_cli, kms):

@@ -1,6 +1,8 @@
 //! Callers, request facts and policy sets shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod cases;
+
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -50,14 +52,7 @@ pub fn session(account: &str, role: &str, session_name: &str) -> Principal {
 }
 
 pub fn anonymous() -> Principal {
-    Principal {
-        account_id: String::new(),
-        arn: "anonymous".to_string(),
-        kind: PrincipalType::Anonymous,
-        user_id: "anonymous".to_string(),
-        name: None,
-        session: None,
-    }
+    Principal::anonymous()
 }
 
 pub fn user_arn(account: &str, name: &str) -> String {
