@@ -67,6 +67,13 @@ enum DedupArg {
 }
 
 /// Durations as `250ms`, `10s`, `2m` or plain seconds (`1.5`).
+fn parse_attribute(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+        _ => Err(format!("{text:?} is not NAME=VALUE")),
+    }
+}
+
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
@@ -144,6 +151,11 @@ struct Args {
     /// Use the queue name as given: create it if missing, purge it if not, and keep it.
     #[arg(long)]
     reuse_queue: bool,
+
+    /// A queue attribute to create the queue with, as NAME=VALUE (repeatable), e.g.
+    /// `KmsMasterKeyId=alias/aws/sqs` or `SqsManagedSseEnabled=false`.
+    #[arg(long = "queue-attribute", value_name = "NAME=VALUE", value_parser = parse_attribute)]
+    queue_attributes: Vec<(String, String)>,
 
     /// Keep the uniquely named queue after the run.
     #[arg(long)]
@@ -336,6 +348,7 @@ async fn run(args: Args, threads: usize) -> report::Report {
         content_based_dedup: fifo.is_some_and(|f| f.dedup == Dedup::Content),
         visibility_timeout: args.visibility_timeout,
         unique: !args.reuse_queue,
+        extra: args.queue_attributes.clone(),
     };
     let queue_name = spec.name(&tag);
     let mut admin = Conn::new(client.clone());

@@ -18,6 +18,8 @@ pub struct QueueSpec {
     pub visibility_timeout: u32,
     /// Append the run tag to the name.
     pub unique: bool,
+    /// More attributes to create the queue with (`KmsMasterKeyId`, `SqsManagedSseEnabled`, …).
+    pub extra: Vec<(String, String)>,
 }
 
 impl QueueSpec {
@@ -40,6 +42,9 @@ impl QueueSpec {
             "VisibilityTimeout".into(),
             Value::String(self.visibility_timeout.to_string()),
         );
+        for (name, value) in &self.extra {
+            attributes.insert(name.clone(), Value::String(value.clone()));
+        }
         if self.fifo {
             attributes.insert("FifoQueue".into(), "true".into());
             attributes.insert(
@@ -176,6 +181,7 @@ mod tests {
             content_based_dedup: false,
             visibility_timeout: 60,
             unique,
+            extra: Vec::new(),
         }
     }
 

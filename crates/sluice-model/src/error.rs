@@ -40,7 +40,8 @@ macro_rules! error_codes {
 }
 
 // Modelled errors take their `__type` from the shape name in the JSON model and their Query code, status and
-// fault from the Query model. Errors the models do not list are the service's common errors: over JSON,
+// fault from the Query model. The KMS errors of SendMessage and ReceiveMessage are in the JSON model
+// only; their Query codes are KMS's own exception names behind `KMS.`, as SQS reports them. Errors the models do not list are the service's common errors: over JSON,
 // InvalidParameterValue and MissingParameter come as the service framework's validation exceptions (real
 // responses show `com.amazon.coral.service#InvalidParameterValueException` and, for a missing parameter,
 // `com.amazon.coral.service#MissingRequiredParameterException`), and so do a refused signature (a
@@ -68,6 +69,11 @@ error_codes! {
     ResourceNotFoundException => ("com.amazonaws.sqs#ResourceNotFoundException", "ResourceNotFoundException", 404, true),
     TooManyEntriesInBatchRequest => ("com.amazonaws.sqs#TooManyEntriesInBatchRequest", "AWS.SimpleQueueService.TooManyEntriesInBatchRequest", 400, true),
     UnsupportedOperation => ("com.amazonaws.sqs#UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation", 400, true),
+    KmsAccessDenied => ("com.amazonaws.sqs#KmsAccessDenied", "KMS.AccessDeniedException", 400, true),
+    KmsDisabled => ("com.amazonaws.sqs#KmsDisabled", "KMS.DisabledException", 400, true),
+    KmsInvalidKeyUsage => ("com.amazonaws.sqs#KmsInvalidKeyUsage", "KMS.InvalidKeyUsageException", 400, true),
+    KmsInvalidState => ("com.amazonaws.sqs#KmsInvalidState", "KMS.InvalidStateException", 400, true),
+    KmsNotFound => ("com.amazonaws.sqs#KmsNotFound", "KMS.NotFoundException", 400, true),
     AccessDenied => ("com.amazonaws.sqs#AccessDenied", "AccessDenied", 403, true),
     InvalidAction => ("com.amazonaws.sqs#InvalidAction", "InvalidAction", 400, true),
     InvalidParameterValue => ("com.amazon.coral.service#InvalidParameterValueException", "InvalidParameterValue", 400, true),

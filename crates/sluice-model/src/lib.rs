@@ -6,14 +6,18 @@
 
 mod access;
 mod calendar;
+mod clock;
 mod context;
+mod encryption;
 mod error;
 mod operation;
 pub mod types;
 
 pub use access::{Access, ResourcePolicy};
 pub use calendar::Utc;
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::{Principal, PrincipalType, RequestContext, RoleSession};
+pub use encryption::{BodyCipher, BodyKey, SealingQueue};
 pub use error::{ApiError, ErrorCode};
 pub use operation::Operation;
 

@@ -22,6 +22,8 @@ pub const REDRIVE_ALLOW_POLICY: &str = "RedriveAllowPolicy";
 pub const KMS_MASTER_KEY_ID: &str = "KmsMasterKeyId";
 pub const KMS_DATA_KEY_REUSE_PERIOD_SECONDS: &str = "KmsDataKeyReusePeriodSeconds";
 pub const SQS_MANAGED_SSE_ENABLED: &str = "SqsManagedSseEnabled";
+/// How long a data key serves when a queue names a KMS key and no reuse period.
+pub const DEFAULT_DATA_KEY_REUSE_SECONDS: i64 = 300;
 pub const FIFO_QUEUE: &str = "FifoQueue";
 pub const CONTENT_BASED_DEDUPLICATION: &str = "ContentBasedDeduplication";
 pub const DEDUPLICATION_SCOPE: &str = "DeduplicationScope";
@@ -243,7 +245,7 @@ impl AttributeChanges {
             }
             attributes
                 .entry(KMS_DATA_KEY_REUSE_PERIOD_SECONDS.to_string())
-                .or_insert_with(|| "300".to_string());
+                .or_insert_with(|| DEFAULT_DATA_KEY_REUSE_SECONDS.to_string());
         }
     }
 

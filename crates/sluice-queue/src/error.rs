@@ -56,6 +56,12 @@ pub enum QueueError {
     BatchRequestTooLong(usize),
     #[error("not found: {0}")]
     ResourceNotFound(String),
+    /// Sealing or opening a body failed; the security layer has worded it as SQS does.
+    #[error("server-side encryption: {}", .0.message)]
+    Encryption(ApiError),
+    /// An unsigned request to a queue with server-side encryption.
+    #[error("unsigned request to an encrypted queue")]
+    UnsignedToEncryptedQueue,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -153,6 +159,11 @@ impl From<QueueError> for ApiError {
             ),
             E::ResourceNotFound(message) => ApiError::new(ErrorCode::ResourceNotFoundException, message),
             E::OverLimit(message) => ApiError::new(ErrorCode::OverLimit, message),
+            E::Encryption(error) => error,
+            E::UnsignedToEncryptedQueue => ApiError::new(
+                ErrorCode::InvalidSecurity,
+                "All requests to this queue must use HTTPS and SigV4.",
+            ),
             E::Store(StoreError::QueueNotFound) => ApiError::queue_does_not_exist(),
             E::Store(StoreError::Unavailable(_)) => ApiError::service_unavailable(),
             E::Store(StoreError::Conflict | StoreError::Backend(_)) => ApiError::internal_error(),

@@ -4,8 +4,8 @@
 mod access;
 mod attempts;
 mod attributes;
-mod clock;
 mod content;
+mod encryption;
 mod error;
 mod management;
 mod messages;
@@ -20,12 +20,12 @@ mod waiters;
 use std::sync::Arc;
 
 use sluice_model::types::{Request, Response};
-use sluice_model::{ApiError, RequestContext};
+use sluice_model::{ApiError, BodyCipher, RequestContext};
 use sluice_store::Store;
 
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::QueueError;
 pub use naming::{queue_arn, region_from_host, QueueUrls};
+pub use sluice_model::{Clock, ManualClock, SystemClock};
 
 use crate::attempts::Attempts;
 use crate::move_tasks::Movers;
@@ -52,10 +52,17 @@ pub struct QueueService {
     waiters: Arc<Waiters>,
     attempts: Attempts,
     movers: Arc<Movers>,
+    /// Seals and opens the bodies of queues with server-side encryption.
+    cipher: Arc<dyn BodyCipher>,
 }
 
 impl QueueService {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: &ServiceConfig) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: &ServiceConfig,
+        cipher: Arc<dyn BodyCipher>,
+    ) -> Self {
         QueueService {
             store,
             clock,
@@ -64,6 +71,7 @@ impl QueueService {
             waiters: Arc::default(),
             attempts: Attempts::default(),
             movers: Arc::default(),
+            cipher,
         }
     }
 

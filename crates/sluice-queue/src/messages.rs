@@ -15,9 +15,9 @@ use sluice_model::types::{
 };
 use sluice_model::{ApiError, RequestContext};
 use sluice_store::{
-    AttributeValue, DeduplicationKey, DeleteOutcome, Deletion, MessageContent, NewMessage,
-    QueueKey, QueueRecord, ReceiveRequest, ReceivedMessage, Redrive, SendOutcome, VisibilityChange,
-    VisibilityOutcome,
+    AttributeValue, DeduplicationKey, DeleteOutcome, Deletion, MessageBody, MessageContent,
+    NewMessage, QueueKey, QueueRecord, ReceiveRequest, ReceivedMessage, Redrive, SendOutcome,
+    VisibilityChange, VisibilityOutcome,
 };
 
 use crate::attempts::{Attempt, ATTEMPT_WINDOW_MILLIS};
@@ -188,7 +188,7 @@ impl QueueService {
         let content = MessageContent {
             message_id: output.message_id.clone(),
             md5_of_body: output.md5_of_message_body.clone(),
-            body,
+            body: MessageBody::Plain(body),
             attributes,
             system_attributes,
             md5_of_attributes,
@@ -250,7 +250,9 @@ impl QueueService {
                 trace_header: ctx.trace_header.as_deref(),
             },
         )?;
-        let outcomes = self.store.send_messages(&key, vec![message], now).await?;
+        let mut messages = [message];
+        self.seal_bodies(ctx, &key, &record, &mut messages).await?;
+        let outcomes = self.store.send_messages(&key, messages.into(), now).await?;
         self.waiters.wake(&key);
         Ok(match outcomes.first() {
             Some(outcome) => self.sent(&settings, output, outcome),
@@ -312,6 +314,7 @@ impl QueueService {
             }
         }
         if !accepted.is_empty() {
+            self.seal_bodies(ctx, &key, &record, &mut accepted).await?;
             let outcomes = self.store.send_messages(&key, accepted, now).await?;
             self.waiters.wake(&key);
             output.successful = std::mem::take(&mut output.successful)
@@ -381,6 +384,7 @@ impl QueueService {
                 return Ok(retried);
             }
         }
+        self.check_receive(ctx, &key, &record).await?;
         let redrive = Self::redrive(&key, &record);
         let deadline = self.clock.now_millis() + wait * 1000;
         let waiter = self.waiters.get(&key);
@@ -405,10 +409,26 @@ impl QueueService {
                 self.waiters.wake(&redrive.target);
             }
             if !outcome.messages.is_empty() {
+                let bodies = match self.open_bodies(ctx, &outcome.messages).await {
+                    Ok(bodies) => bodies,
+                    Err(e) => {
+                        self.release(&key, &outcome.messages).await?;
+                        return Err(e);
+                    }
+                };
                 let messages: Vec<Message> = outcome
                     .messages
                     .iter()
-                    .map(|m| self.render(&record, m, &system_names, &input.message_attribute_names))
+                    .zip(bodies)
+                    .map(|(m, body)| {
+                        self.render(
+                            &record,
+                            m,
+                            body,
+                            &system_names,
+                            &input.message_attribute_names,
+                        )
+                    })
                     .collect();
                 if let Some(id) = attempt_id {
                     let attempt = Attempt {
@@ -511,10 +531,34 @@ impl QueueService {
         }))
     }
 
+    /// Makes messages a receive hid visible again at once, for a receive that could not hand them
+    /// out (a body the caller cannot open): nothing is lost, and each becomes receivable again.
+    async fn release(
+        &self,
+        key: &QueueKey,
+        received: &[ReceivedMessage],
+    ) -> Result<(), QueueError> {
+        let now = self.clock.now_millis();
+        let changes: Vec<VisibilityChange> = received
+            .iter()
+            .map(|m| VisibilityChange {
+                seq: m.seq,
+                receive_count: m.receive_count,
+                now,
+                deadline: now,
+                max_span_from_receive: MAX_VISIBILITY_SPAN_MILLIS,
+            })
+            .collect();
+        self.store.change_visibility(key, &changes).await?;
+        self.waiters.wake(key);
+        Ok(())
+    }
+
     fn render(
         &self,
         record: &QueueRecord,
         received: &ReceivedMessage,
+        body: String,
         system_names: &[&str],
         attribute_names: &[String],
     ) -> Message {
@@ -580,7 +624,7 @@ impl QueueService {
                 receive_count: received.receive_count,
             }),
             md5_of_body: content.md5_of_body.clone(),
-            body: content.body.clone(),
+            body,
             attributes,
             md5_of_message_attributes,
             message_attributes,

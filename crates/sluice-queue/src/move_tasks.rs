@@ -18,12 +18,12 @@ use sluice_model::types::{
 };
 use sluice_store::{MessageContent, MoveTaskRecord, MoveTaskStatus, QueueKey, Store};
 
-use crate::clock::Clock;
 use crate::error::QueueError;
 use crate::messages::DEAD_LETTER_SOURCE;
 use crate::naming::{parse_queue_arn, queue_arn};
 use crate::waiters::Waiters;
 use crate::QueueService;
+use sluice_model::Clock;
 
 const MAX_RATE: i64 = 500;
 const MAX_LISTED: i64 = 10;
@@ -474,7 +474,7 @@ mod tests {
     };
 
     use super::*;
-    use crate::clock::ManualClock;
+    use sluice_model::ManualClock;
 
     /// Task records written before a mover is taken to be spinning.
     const WRITE_LIMIT: usize = 100;

@@ -11,6 +11,8 @@ use sluice_model::{ApiError, ErrorCode, RequestContext};
 use sluice_queue::{ManualClock, QueueService, ServiceConfig};
 use sluice_store::{DiskFaults, DurableOptions, DurableStore, Fault};
 
+mod common;
+
 fn context() -> RequestContext {
     RequestContext::root("storage-errors", "000000000000", "us-east-1")
 }
@@ -55,6 +57,7 @@ async fn a_write_the_disk_refuses_answers_service_unavailable_until_it_works_aga
             default_region: "us-east-1".into(),
             receipt_secret: [3; 32],
         },
+        Arc::new(common::TestCipher::default()),
     );
     let create = CreateQueueInput {
         queue_name: "q".into(),

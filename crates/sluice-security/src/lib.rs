@@ -9,6 +9,7 @@ pub mod directory;
 pub mod kms;
 mod organization;
 pub mod sigv4;
+pub mod sse;
 mod text;
 
 pub use authenticate::{AuthMode, Authenticator, Caller};
@@ -19,3 +20,4 @@ pub use directory::{
 pub use organization::{
     Organization, OrganizationPolicySeed, OrganizationPolicyType, OrganizationSeed,
 };
+pub use sse::SqsEncryption;

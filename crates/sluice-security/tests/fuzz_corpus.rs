@@ -63,5 +63,6 @@ fn policy_document_corpus_is_accepted_or_refused() {
 fn kms_ciphertext_corpus_is_read_or_refused() {
     for (_, data) in corpus("kms_ciphertext") {
         sluice_security::kms::fuzzing::check_ciphertext_blob(&data);
+        sluice_security::sse::fuzzing::check_envelope(&data);
     }
 }

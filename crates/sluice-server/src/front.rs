@@ -33,8 +33,8 @@ pub struct Front {
     pub directory: Arc<Directory>,
     pub authenticator: Authenticator,
     /// With authentication on, what callers may do; `None` with it off.
-    pub authorizer: Option<Authorizer>,
-    pub kms: Kms,
+    pub authorizer: Option<Arc<Authorizer>>,
+    pub kms: Arc<Kms>,
     pub clock: Arc<dyn Clock>,
     pub config: Config,
 }

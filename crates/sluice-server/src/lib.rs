@@ -18,7 +18,7 @@ use sluice_model::{ApiError, ErrorCode, RequestContext};
 use sluice_queue::{Clock, QueueService, ServiceConfig, SystemClock};
 use sluice_security::directory::Directory;
 use sluice_security::kms::Kms;
-use sluice_security::{Authenticator, Authorizer};
+use sluice_security::{Authenticator, Authorizer, SqsEncryption};
 use sluice_store::{DurableStore, MemoryStore, Store};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
@@ -225,20 +225,27 @@ pub async fn start_with_clock(
         .await
         .map_err(|e| ServerError::Storage(e.to_string()))?;
     let master = master_key::load(&config)?;
-    let kms = Kms::open(store.clone(), master)
-        .await
-        .map_err(|e| ServerError::MasterKey(e.to_string()))?;
+    let kms = Arc::new(
+        Kms::open(store.clone(), master)
+            .await
+            .map_err(|e| ServerError::MasterKey(e.to_string()))?,
+    );
     let directory = Arc::new(Directory::new(store.clone()));
     prepare_accounts(&directory, &config, clock.now_seconds()).await?;
     let authenticator = Authenticator::new(directory.clone(), config.auth, &config.account_id);
     // Authorization comes with authentication: with `off`, whoever is named may do anything.
     let authorizer = match config.auth {
-        AuthMode::Sigv4 => Some(Authorizer::new(
+        AuthMode::Sigv4 => Some(Arc::new(Authorizer::new(
             directory.clone(),
             config.organization().map_err(ServerError::Config)?,
-        )),
+        ))),
         AuthMode::Off => None,
     };
+    let encryption = Arc::new(SqsEncryption::new(
+        kms.clone(),
+        authorizer.clone(),
+        clock.clone(),
+    ));
     let service = QueueService::new(
         store,
         clock.clone(),
@@ -247,6 +254,7 @@ pub async fn start_with_clock(
             default_region: config.region.clone(),
             receipt_secret,
         },
+        encryption,
     );
     create_configured_queues(&service, &config).await?;
     let resumed = service

@@ -20,9 +20,9 @@ use async_trait::async_trait;
 pub use durable::{DiskFaults, DurableOptions, DurableStore, Fault};
 pub use memory::MemoryStore;
 pub use message::{
-    AttributeValue, DeduplicationKey, DeleteOutcome, Deletion, MessageAttribute, MessageContent,
-    MessageCounts, MoveTaskRecord, MoveTaskStatus, NewMessage, ReceiveOutcome, ReceiveRequest,
-    ReceivedMessage, Redrive, SendOutcome, VisibilityChange, VisibilityOutcome,
+    AttributeValue, DeduplicationKey, DeleteOutcome, Deletion, MessageAttribute, MessageBody,
+    MessageContent, MessageCounts, MoveTaskRecord, MoveTaskStatus, NewMessage, ReceiveOutcome,
+    ReceiveRequest, ReceivedMessage, Redrive, SendOutcome, VisibilityChange, VisibilityOutcome,
 };
 pub use queue_messages::{
     Deduplicated, Delivered, Deliveries, DeliveryState, Payload, QueueMessages,

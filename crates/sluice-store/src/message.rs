@@ -32,11 +32,60 @@ impl crate::queue_messages::Payload for Arc<MessageContent> {
     }
 }
 
+/// A message body as stored: the text the producer sent, or that text sealed by server-side
+/// encryption above the storage boundary (the store never sees the plaintext of a sealed body).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MessageBody {
+    Plain(String),
+    /// An envelope the security layer made and alone can open.
+    Sealed(Vec<u8>),
+}
+
+impl MessageBody {
+    /// Bytes the body takes in memory and on disk.
+    pub fn len(&self) -> usize {
+        match self {
+            MessageBody::Plain(text) => text.len(),
+            MessageBody::Sealed(bytes) => bytes.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The text, for a body that was not sealed.
+    pub fn plain(&self) -> Option<&str> {
+        match self {
+            MessageBody::Plain(text) => Some(text),
+            MessageBody::Sealed(_) => None,
+        }
+    }
+}
+
+impl From<String> for MessageBody {
+    fn from(text: String) -> Self {
+        MessageBody::Plain(text)
+    }
+}
+
+impl From<&str> for MessageBody {
+    fn from(text: &str) -> Self {
+        MessageBody::Plain(text.to_string())
+    }
+}
+
+impl PartialEq<&str> for MessageBody {
+    fn eq(&self, other: &&str) -> bool {
+        self.plain() == Some(*other)
+    }
+}
+
 /// What a send writes and no later operation changes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageContent {
     pub message_id: String,
-    pub body: String,
+    pub body: MessageBody,
     /// User attributes, sorted by name.
     pub attributes: Vec<MessageAttribute>,
     /// System attributes given at send (`AWSTraceHeader`), sorted by name.

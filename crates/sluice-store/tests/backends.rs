@@ -58,7 +58,7 @@ fn message(body: &str, sent_at: i64, delay: i64) -> NewMessage {
     NewMessage {
         content: Arc::new(MessageContent {
             message_id: format!("id-{body}"),
-            body: body.to_string(),
+            body: body.into(),
             attributes: vec![MessageAttribute {
                 name: "kind".into(),
                 data_type: "Binary".into(),
@@ -117,7 +117,7 @@ async fn received_bodies(
     outcome
         .messages
         .iter()
-        .map(|m| m.content.body.clone())
+        .map(|m| text(&m.content.body))
         .collect()
 }
 
@@ -469,7 +469,7 @@ async fn reclaiming_segments_keeps_every_live_message() {
         seen.extend(
             got.messages
                 .iter()
-                .map(|m| m.content.body.split(':').next().unwrap().to_string()),
+                .map(|m| text(&m.content.body).split(':').next().unwrap().to_string()),
         );
     }
     seen.sort_by_key(|s| s.parse::<u32>().unwrap());
@@ -1163,4 +1163,8 @@ async fn a_torn_security_batch_is_lost_whole() {
             .value,
         b"a1"
     );
+}
+
+fn text(body: &sluice_store::MessageBody) -> String {
+    body.plain().expect("a plain body").to_string()
 }

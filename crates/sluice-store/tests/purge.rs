@@ -44,7 +44,7 @@ fn message(dedup: &str, now: i64) -> NewMessage {
     NewMessage {
         content: Arc::new(MessageContent {
             message_id: format!("id-{dedup}-{now}"),
-            body: "x".repeat(200),
+            body: "x".repeat(200).into(),
             attributes: Vec::new(),
             system_attributes: Vec::new(),
             md5_of_body: "md5".into(),

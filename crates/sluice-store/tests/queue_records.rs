@@ -70,7 +70,7 @@ async fn fill(store: &DurableStore, n: usize) {
     for i in 0..n {
         let content = MessageContent {
             message_id: format!("id-{i}"),
-            body: "m".repeat(4096),
+            body: "m".repeat(4096).into(),
             attributes: Vec::new(),
             system_attributes: Vec::new(),
             md5_of_body: "md5".into(),

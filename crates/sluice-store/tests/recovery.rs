@@ -39,7 +39,7 @@ fn message(i: usize) -> NewMessage {
     NewMessage {
         content: Arc::new(MessageContent {
             message_id: format!("id-{i}"),
-            body,
+            body: body.into(),
             attributes: Vec::new(),
             system_attributes: Vec::new(),
             md5_of_body: "md5".into(),
@@ -221,7 +221,7 @@ async fn recovered_messages(store: &DurableStore) -> Vec<usize> {
         .unwrap()
         .iter()
         .map(|(_, content)| {
-            content.body.split(':').next().unwrap()[1..]
+            text(&content.body).split(':').next().unwrap()[1..]
                 .parse()
                 .unwrap()
         })
@@ -383,4 +383,8 @@ async fn garbage_after_a_record_cut_short_is_a_torn_tail() {
     assert_eq!(std::fs::metadata(&file).unwrap().len(), offset as u64);
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&pristine);
+}
+
+fn text(body: &sluice_store::MessageBody) -> String {
+    body.plain().expect("a plain body").to_string()
 }

@@ -2,10 +2,12 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
+use async_trait::async_trait;
 use sluice_model::types::*;
-use sluice_model::{ApiError, RequestContext};
+use sluice_model::{ApiError, BodyCipher, ErrorCode, RequestContext, SealingQueue};
 use sluice_queue::{ManualClock, QueueService, ServiceConfig};
 use sluice_store::MemoryStore;
 
@@ -13,6 +15,73 @@ pub struct Harness {
     pub service: QueueService,
     pub clock: Arc<ManualClock>,
     pub ctx: RequestContext,
+    pub cipher: Arc<TestCipher>,
+}
+
+/// A stand-in for the security layer's cipher: it "seals" by reversing the bytes behind a marker,
+/// counts what it is asked, and refuses with a given error when told to.
+#[derive(Default)]
+pub struct TestCipher {
+    pub sealed: AtomicUsize,
+    pub opened: AtomicUsize,
+    pub refusal: Mutex<Option<ErrorCode>>,
+}
+
+impl TestCipher {
+    pub fn refuse(&self, code: Option<ErrorCode>) {
+        *self.refusal.lock().unwrap() = code;
+    }
+
+    fn check(&self) -> Result<(), ApiError> {
+        match *self.refusal.lock().unwrap() {
+            Some(code) => Err(ApiError::new(code, "refused by the test cipher")),
+            None => Ok(()),
+        }
+    }
+}
+
+const SEAL_MARK: &[u8] = b"sealed:";
+
+#[async_trait]
+impl BodyCipher for TestCipher {
+    async fn seal(
+        &self,
+        _ctx: &RequestContext,
+        _queue: &SealingQueue<'_>,
+        bodies: &[&str],
+    ) -> Result<Vec<Vec<u8>>, ApiError> {
+        self.check()?;
+        self.sealed.fetch_add(bodies.len(), Ordering::SeqCst);
+        Ok(bodies
+            .iter()
+            .map(|body| {
+                let mut sealed = SEAL_MARK.to_vec();
+                sealed.extend(body.bytes().rev());
+                sealed
+            })
+            .collect())
+    }
+
+    async fn open(&self, _ctx: &RequestContext, sealed: &[&[u8]]) -> Result<Vec<String>, ApiError> {
+        self.check()?;
+        self.opened.fetch_add(sealed.len(), Ordering::SeqCst);
+        Ok(sealed
+            .iter()
+            .map(|bytes| {
+                let mut bytes = bytes.strip_prefix(SEAL_MARK).expect("sealed here").to_vec();
+                bytes.reverse();
+                String::from_utf8(bytes).expect("a body")
+            })
+            .collect())
+    }
+
+    async fn check_open(
+        &self,
+        _ctx: &RequestContext,
+        _queue: &SealingQueue<'_>,
+    ) -> Result<(), ApiError> {
+        Ok(())
+    }
 }
 
 pub const START: i64 = 1_700_000_000_000;
@@ -20,6 +89,7 @@ pub const START: i64 = 1_700_000_000_000;
 impl Harness {
     pub fn new() -> Self {
         let clock = Arc::new(ManualClock::new(START));
+        let cipher = Arc::new(TestCipher::default());
         let service = QueueService::new(
             Arc::new(MemoryStore::new()),
             clock.clone(),
@@ -28,12 +98,14 @@ impl Harness {
                 default_region: "us-east-1".into(),
                 receipt_secret: [3; 32],
             },
+            cipher.clone(),
         );
         let ctx = RequestContext::root("test", "000000000000", "us-east-1");
         Harness {
             service,
             clock,
             ctx,
+            cipher,
         }
     }
 

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;
 use zeroize::Zeroize;
@@ -55,6 +55,23 @@ impl SecretKey {
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&sealed);
         out
+    }
+
+    /// Appends to `out` what `seal` makes of `plaintext` with `out`'s content so far as the
+    /// additional data, encrypting in place; `None` only for a plaintext beyond AES-GCM's limit.
+    pub fn seal_after(&self, out: &mut Vec<u8>, plaintext: &[u8]) -> Option<()> {
+        let aad_length = out.len();
+        let mut nonce = [0; NONCE_LEN];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        out.reserve(NONCE_LEN + plaintext.len() + 16);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(plaintext);
+        let (head, body) = out.split_at_mut(aad_length + NONCE_LEN);
+        let tag = Aes256Gcm::new((&self.0).into())
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &head[..aad_length], body)
+            .ok()?;
+        out.extend_from_slice(&tag);
+        Some(())
     }
 
     /// The plaintext of what `seal` made with this key and `aad`; `None` for anything else.

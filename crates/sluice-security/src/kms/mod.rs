@@ -140,6 +140,25 @@ impl Kms {
         }
     }
 
+    /// Moves whenever a key or alias is written through this process, so that what was derived
+    /// from keys (SQS's cached data keys) is derived again after a key is disabled, scheduled for
+    /// deletion or given another policy.
+    pub fn generation(&self) -> u64 {
+        self.records.generation()
+    }
+
+    /// Seals a key the server owns (an SSE-SQS data key) under the master key, bound to `aad`.
+    pub fn wrap_owned(&self, key: &SecretKey, aad: &[u8]) -> Vec<u8> {
+        self.master.seal(key.bytes(), aad)
+    }
+
+    /// Opens what `wrap_owned` sealed with the same `aad`.
+    pub fn unwrap_owned(&self, wrapped: &[u8], aad: &[u8]) -> Option<SecretKey> {
+        self.master
+            .open(wrapped, aad)
+            .and_then(|bytes| SecretKey::from_bytes(&bytes))
+    }
+
     /// The action names of the KMS API Sluice serves.
     pub fn serves(action: &str) -> bool {
         keys::qualified_action(action).is_some()

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::{
-    AttributeValue, MessageAttribute, MessageContent, MoveTaskRecord, MoveTaskStatus, QueueKey,
-    QueueRecord, SecurityKey, SecurityRecord,
+    AttributeValue, MessageAttribute, MessageBody, MessageContent, MoveTaskRecord, MoveTaskStatus,
+    QueueKey, QueueRecord, SecurityKey, SecurityRecord,
 };
 
 pub const FRAME_HEADER: usize = 8;
@@ -203,6 +203,8 @@ const VISIBILITY: u8 = 6;
 const PURGE: u8 = 7;
 const DEDUPLICATION: u8 = 8;
 const RETIME: u8 = 9;
+/// The first byte of a sealed message body in a record.
+const SEALED_BODY: u8 = 0;
 const MOVE: u8 = 10;
 const MOVE_TASK: u8 = 11;
 const SEQ_FLOOR: u8 = 12;
@@ -287,7 +289,20 @@ impl Writer {
         self.str(&content.sender_id);
         self.attributes(&content.attributes);
         self.attributes(&content.system_attributes);
-        self.str(&content.body);
+        self.body(&content.body);
+    }
+
+    /// A plain body as its text; a sealed one behind a NUL byte, which no SQS body contains (so
+    /// records written before bodies could be sealed read as they always did).
+    fn body(&mut self, body: &MessageBody) {
+        match body {
+            MessageBody::Plain(text) => self.str(text),
+            MessageBody::Sealed(bytes) => {
+                self.u32(bytes.len() as u32 + 1);
+                self.0.push(SEALED_BODY);
+                self.0.extend(bytes);
+            }
+        }
     }
 
     fn attributes(&mut self, attributes: &[MessageAttribute]) {
@@ -801,7 +816,10 @@ fn read_message(r: &mut Reader<'_>) -> Result<(MessageHead, Arc<MessageContent>)
     let sender_id = r.string()?;
     let attributes = r.attributes()?;
     let system_attributes = r.attributes()?;
-    let body = r.string()?;
+    let body = match r.bytes()? {
+        [SEALED_BODY, sealed @ ..] => MessageBody::Sealed(sealed.to_vec()),
+        text => MessageBody::Plain(String::from_utf8(text.to_vec()).map_err(|_| Malformed)?),
+    };
     let content = Arc::new(MessageContent {
         message_id: head.message_id.clone(),
         body,

@@ -1,5 +1,6 @@
-//! Time as queue semantics see it. Visibility, delays, retention, deduplication windows and the
-//! PurgeQueue/DeleteQueue cool-downs all read a `Clock`, so tests move time instead of sleeping.
+//! Time as every layer sees it. Visibility, delays, retention, deduplication windows, the
+//! PurgeQueue/DeleteQueue cool-downs and data-key reuse all read a `Clock`, so tests move time instead
+//! of sleeping.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
