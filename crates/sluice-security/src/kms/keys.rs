@@ -787,9 +787,13 @@ fn disabled(key: &KeyRecord) -> SecurityError {
 }
 
 fn invalid_state(key: &KeyRecord) -> SecurityError {
+    let state = match key.state {
+        KeyState::PendingDeletion => "pending deletion",
+        KeyState::Enabled | KeyState::Disabled => "not pending deletion",
+    };
     kms_error(
         "KMSInvalidStateException",
-        format!("{} is {}.", key.arn(), key.state.as_str()),
+        format!("{} is {state}.", key.arn()),
     )
 }
 
