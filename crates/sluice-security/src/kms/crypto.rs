@@ -57,21 +57,9 @@ impl SecretKey {
         out
     }
 
-    /// Appends to `out` what `seal` makes of `plaintext` with `out`'s content so far as the
-    /// additional data, encrypting in place; `None` only for a plaintext beyond AES-GCM's limit.
-    pub fn seal_after(&self, out: &mut Vec<u8>, plaintext: &[u8]) -> Option<()> {
-        let aad_length = out.len();
-        let mut nonce = [0; NONCE_LEN];
-        rand::thread_rng().fill_bytes(&mut nonce);
-        out.reserve(NONCE_LEN + plaintext.len() + 16);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(plaintext);
-        let (head, body) = out.split_at_mut(aad_length + NONCE_LEN);
-        let tag = Aes256Gcm::new((&self.0).into())
-            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &head[..aad_length], body)
-            .ok()?;
-        out.extend_from_slice(&tag);
-        Some(())
+    /// The key expanded once for many seals and opens (a data key serving a reuse period).
+    pub fn schedule(&self) -> KeySchedule {
+        KeySchedule(Aes256Gcm::new((&self.0).into()))
     }
 
     /// The plaintext of what `seal` made with this key and `aad`; `None` for anything else.
@@ -81,6 +69,47 @@ impl SecretKey {
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
         Aes256Gcm::new((&self.0).into())
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad,
+                },
+            )
+            .ok()
+    }
+}
+
+/// A key's AES-GCM key schedule, made once. Its round keys are zeroed when it is dropped (the `aes`
+/// crate's `zeroize` feature).
+pub struct KeySchedule(Aes256Gcm);
+
+impl KeySchedule {
+    /// Appends to `out` what `SecretKey::seal` makes of `plaintext` with `out`'s content so far as
+    /// the additional data, encrypting in place; `None` only for a plaintext beyond AES-GCM's limit.
+    pub fn seal_after(&self, out: &mut Vec<u8>, plaintext: &[u8]) -> Option<()> {
+        let aad_length = out.len();
+        let mut nonce = [0; NONCE_LEN];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        out.reserve(NONCE_LEN + plaintext.len() + 16);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(plaintext);
+        let (head, body) = out.split_at_mut(aad_length + NONCE_LEN);
+        let tag = self
+            .0
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &head[..aad_length], body)
+            .ok()?;
+        out.extend_from_slice(&tag);
+        Some(())
+    }
+
+    /// The plaintext of what was sealed with this key and `aad`; `None` for anything else.
+    pub fn open(&self, sealed: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
+        if sealed.len() < NONCE_LEN + 16 {
+            return None;
+        }
+        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+        self.0
             .decrypt(
                 Nonce::from_slice(nonce),
                 Payload {

@@ -22,7 +22,7 @@ use serde_json::Value;
 use sluice_model::{Access, Principal, ResourcePolicy};
 use sluice_store::Store;
 
-pub use crypto::SecretKey;
+pub use crypto::{KeySchedule, SecretKey};
 
 use crate::directory::records::{Batch, Records};
 use crate::directory::SecurityError;

@@ -29,7 +29,7 @@ use sluice_model::{ApiError, BodyCipher, BodyKey, Clock, ErrorCode, RequestConte
 use subtle::ConstantTimeEq;
 
 use crate::directory::SecurityError;
-use crate::kms::{base64_decode, base64_encode, Kms, SecretKey};
+use crate::kms::{base64_decode, base64_encode, KeySchedule, Kms, SecretKey};
 use crate::{Authorizer, Environment};
 use envelope::Wrapping;
 
@@ -49,7 +49,7 @@ pub struct KmsCalls {
 }
 
 struct DataKey {
-    key: Arc<SecretKey>,
+    key: Arc<KeySchedule>,
     wrapped: Arc<[u8]>,
     /// Epoch milliseconds.
     expires_at: i64,
@@ -116,7 +116,7 @@ impl SqsEncryption {
         ctx: &RequestContext,
         queue: &SealingQueue<'_>,
         bodies: u64,
-    ) -> Result<(Arc<SecretKey>, Arc<[u8]>, Wrapping, u32), ApiError> {
+    ) -> Result<(Arc<KeySchedule>, Arc<[u8]>, Wrapping, u32), ApiError> {
         let now = self.clock.now_millis();
         let generation = self.kms.generation();
         let (wrapping, reuse_seconds, cache_key) = match queue.key {
@@ -157,7 +157,7 @@ impl SqsEncryption {
             BodyKey::SqsManaged => {
                 let key = SecretKey::random();
                 let wrapped = self.kms.wrap_owned(&key, &owned_aad(queue.queue_arn));
-                (Arc::new(key), Arc::<[u8]>::from(wrapped))
+                (Arc::new(key.schedule()), Arc::<[u8]>::from(wrapped))
             }
             BodyKey::Kms { key_id, .. } => {
                 let key_arn = key_arn(key_id, queue.account_id, queue.region);
@@ -167,7 +167,7 @@ impl SqsEncryption {
                 // As SQS does: the producer decrypts the new data key to check it before use,
                 // which also leaves it ready for the producer's own receives.
                 let checked = self
-                    .open_data_key(ctx, &wrapped, queue.queue_arn, reuse_seconds)
+                    .decrypt_data_key(ctx, &wrapped, queue.queue_arn)
                     .await?;
                 if !bool::from(checked.bytes().ct_eq(key.bytes())) {
                     tracing::error!(
@@ -176,7 +176,21 @@ impl SqsEncryption {
                     );
                     return Err(ApiError::internal_error());
                 }
-                (Arc::new(key), Arc::<[u8]>::from(wrapped))
+                let schedule = Arc::new(key.schedule());
+                let wrapped = Arc::<[u8]>::from(wrapped);
+                let opened = DataKey {
+                    key: schedule.clone(),
+                    wrapped: wrapped.clone(),
+                    expires_at: now + i64::from(reuse_seconds) * 1000,
+                    generation,
+                    seals: 0,
+                };
+                let opening_key = OpeningKey {
+                    wrapped: wrapped.clone(),
+                    principal: ctx.principal.arn.clone(),
+                };
+                insert(&self.opening, opening_key, opened, now);
+                (schedule, wrapped)
             }
         };
         let entry = DataKey {
@@ -190,14 +204,14 @@ impl SqsEncryption {
         Ok((key, wrapped, wrapping, reuse_seconds))
     }
 
-    /// The plaintext of a wrapped SSE-KMS data key, opened as the caller: cached, or from KMS.
+    /// A wrapped SSE-KMS data key, opened as the caller: cached, or from KMS.
     async fn open_data_key(
         &self,
         ctx: &RequestContext,
         wrapped: &[u8],
         queue_arn: &str,
         reuse_seconds: u32,
-    ) -> Result<Arc<SecretKey>, ApiError> {
+    ) -> Result<Arc<KeySchedule>, ApiError> {
         let now = self.clock.now_millis();
         let generation = self.kms.generation();
         let cache_key = OpeningKey {
@@ -209,14 +223,11 @@ impl SqsEncryption {
                 return Ok(cached.key.clone());
             }
         }
-        let region = queue_arn.split(':').nth(3).unwrap_or(&ctx.region);
-        let input = json!({
-            "CiphertextBlob": base64_encode(wrapped),
-            "EncryptionContext": context(queue_arn),
-        });
-        let output = self.call_kms(ctx, region, "Decrypt", &input).await?;
-        self.calls.decrypt.fetch_add(1, Ordering::Relaxed);
-        let key = Arc::new(plaintext_key(&output)?);
+        let key = Arc::new(
+            self.decrypt_data_key(ctx, wrapped, queue_arn)
+                .await?
+                .schedule(),
+        );
         let entry = DataKey {
             key: key.clone(),
             wrapped: cache_key.wrapped.clone(),
@@ -226,6 +237,23 @@ impl SqsEncryption {
         };
         insert(&self.opening, cache_key, entry, now);
         Ok(key)
+    }
+
+    /// KMS `Decrypt` of a wrapped data key, as the caller, under the queue's encryption context.
+    async fn decrypt_data_key(
+        &self,
+        ctx: &RequestContext,
+        wrapped: &[u8],
+        queue_arn: &str,
+    ) -> Result<SecretKey, ApiError> {
+        let region = queue_arn.split(':').nth(3).unwrap_or(&ctx.region);
+        let input = json!({
+            "CiphertextBlob": base64_encode(wrapped),
+            "EncryptionContext": context(queue_arn),
+        });
+        let output = self.call_kms(ctx, region, "Decrypt", &input).await?;
+        self.calls.decrypt.fetch_add(1, Ordering::Relaxed);
+        plaintext_key(&output)
     }
 
     async fn generate_data_key(
@@ -320,7 +348,7 @@ impl SqsEncryption {
         &self,
         ctx: &RequestContext,
         envelope: &envelope::Envelope<'_>,
-    ) -> Result<Arc<SecretKey>, ApiError> {
+    ) -> Result<Arc<KeySchedule>, ApiError> {
         match envelope.wrapping {
             Wrapping::Kms => {
                 self.open_data_key(
@@ -347,7 +375,7 @@ impl SqsEncryption {
                 let key = self
                     .kms
                     .unwrap_owned(envelope.wrapped_key, &owned_aad(envelope.queue_arn))
-                    .map(Arc::new)
+                    .map(|key| Arc::new(key.schedule()))
                     .ok_or_else(damaged)?;
                 let entry = DataKey {
                     key: key.clone(),
@@ -391,7 +419,7 @@ impl BodyCipher for SqsEncryption {
 
     async fn open(&self, ctx: &RequestContext, sealed: &[&[u8]]) -> Result<Vec<String>, ApiError> {
         // The bodies of one receive mostly share a data key: it is looked up once for a run.
-        let mut last: Option<(&[u8], Arc<SecretKey>)> = None;
+        let mut last: Option<(&[u8], Arc<KeySchedule>)> = None;
         let mut opened = Vec::with_capacity(sealed.len());
         for bytes in sealed {
             let envelope = envelope::read(bytes).ok_or_else(damaged)?;
