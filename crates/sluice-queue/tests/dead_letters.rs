@@ -272,7 +272,14 @@ async fn a_cancelled_task_stops_and_reports_what_it_moved() {
     let h = Harness::new();
     let (_, _, dlq_arn) = dead_lettered(&h, 20).await;
     let handle = start(&h, &dlq_arn, None, Some(1)).await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    // Until the task has moved something: on the durable engine each move waits for a real fsync,
+    // which paused time does not wait for.
+    for _ in 0..1000 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if move_tasks(&h, &dlq_arn, 1).await[0].approximate_number_of_messages_moved > 0 {
+            break;
+        }
+    }
     let input = CancelMessageMoveTaskInput {
         task_handle: handle.clone(),
     };

@@ -1,4 +1,6 @@
-//! A `QueueService` over the memory store with a manual clock, and the calls tests make through it.
+//! A `QueueService` with a manual clock, and the calls tests make through it. The store is the memory
+//! store, or with `SLUICE_TEST_STORE=durable` the durable engine in a temporary directory, so the same
+//! queue semantics are checked on every backend.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -9,13 +11,44 @@ use async_trait::async_trait;
 use sluice_model::types::*;
 use sluice_model::{ApiError, BodyCipher, ErrorCode, RequestContext, SealingQueue};
 use sluice_queue::{ManualClock, QueueService, ServiceConfig};
-use sluice_store::MemoryStore;
+use std::path::PathBuf;
+
+use sluice_store::{DurableStore, MemoryStore, Store};
 
 pub struct Harness {
     pub service: QueueService,
     pub clock: Arc<ManualClock>,
     pub ctx: RequestContext,
     pub cipher: Arc<TestCipher>,
+    /// The durable engine's directory, removed when the harness is dropped.
+    dir: Option<PathBuf>,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// The backend `SLUICE_TEST_STORE` names (`memory`, the default, or `durable`), and its directory.
+pub fn test_store() -> (Arc<dyn Store>, Option<PathBuf>) {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    match std::env::var("SLUICE_TEST_STORE").as_deref() {
+        Ok("durable") => {
+            let dir = std::env::temp_dir().join(format!(
+                "sluice-queue-test-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::SeqCst)
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            let store = DurableStore::open(&dir).expect("a durable store in a temporary directory");
+            (Arc::new(store), Some(dir))
+        }
+        Ok("memory") | Err(_) => (Arc::new(MemoryStore::new()), None),
+        Ok(other) => panic!("SLUICE_TEST_STORE={other}: expected memory or durable"),
+    }
 }
 
 /// A stand-in for the security layer's cipher: it "seals" by reversing the bytes behind a marker,
@@ -90,8 +123,9 @@ impl Harness {
     pub fn new() -> Self {
         let clock = Arc::new(ManualClock::new(START));
         let cipher = Arc::new(TestCipher::default());
+        let (store, dir) = test_store();
         let service = QueueService::new(
-            Arc::new(MemoryStore::new()),
+            store,
             clock.clone(),
             &ServiceConfig {
                 public_url: "http://127.0.0.1:9324".into(),
@@ -106,6 +140,7 @@ impl Harness {
             clock,
             ctx,
             cipher,
+            dir,
         }
     }
 

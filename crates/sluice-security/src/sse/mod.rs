@@ -38,7 +38,7 @@ const OWNED_REUSE_SECONDS: u32 = 300;
 /// A data key seals at most this many bodies. Each seal draws a random 96-bit nonce, and one key
 /// must not see anywhere near 2^32 of them; a busy queue with a long reuse period would.
 const MAX_SEALS_PER_KEY: u64 = 1 << 28;
-/// Past this many cached data keys, expired ones are dropped when another is added.
+/// Past this many entries in a cache, expired ones are dropped when another is added.
 const CACHE_SWEEP_AT: usize = 4096;
 
 /// The calls made to KMS on behalf of SQS, counted.
@@ -500,7 +500,11 @@ impl BodyCipher for SqsEncryption {
         self.authorize_kms(ctx, queue.region, "Decrypt", &input)
             .await?;
         let expires_at = now + reuse_period_seconds.saturating_mul(1000);
-        lock(&self.openers).insert(cache_key, (expires_at, generation));
+        let mut openers = lock(&self.openers);
+        if openers.len() >= CACHE_SWEEP_AT {
+            openers.retain(|_, (expires_at, _)| now < *expires_at);
+        }
+        openers.insert(cache_key, (expires_at, generation));
         Ok(())
     }
 }
