@@ -379,12 +379,13 @@ impl QueueService {
             // Standard queues accept the parameter and ignore it.
             _ => None,
         };
+        // Before a retried attempt too: its answer holds opened bodies.
+        self.check_receive(ctx, &key, &record).await?;
         if let Some(id) = attempt_id {
             if let Some(retried) = self.retry_attempt(&key, id, visibility).await? {
                 return Ok(retried);
             }
         }
-        self.check_receive(ctx, &key, &record).await?;
         let redrive = Self::redrive(&key, &record);
         let deadline = self.clock.now_millis() + wait * 1000;
         let waiter = self.waiters.get(&key);
