@@ -487,6 +487,38 @@ pub enum Request {
 }
 
 impl Request {
+    /// The queue the request names, as it names it: a queue URL, a queue name (CreateQueue,
+    /// GetQueueUrl) or a queue ARN (the move-task actions); `None` for ListQueues and
+    /// CancelMessageMoveTask.
+    pub fn queue(&self) -> Option<&str> {
+        use Request as R;
+        let named = match self {
+            R::CreateQueue(i) => &i.queue_name,
+            R::GetQueueUrl(i) => &i.queue_name,
+            R::StartMessageMoveTask(i) => &i.source_arn,
+            R::ListMessageMoveTasks(i) => &i.source_arn,
+            R::ListQueues(_) | R::CancelMessageMoveTask(_) => return None,
+            R::AddPermission(i) => &i.queue_url,
+            R::ChangeMessageVisibility(i) => &i.queue_url,
+            R::ChangeMessageVisibilityBatch(i) => &i.queue_url,
+            R::DeleteMessage(i) => &i.queue_url,
+            R::DeleteMessageBatch(i) => &i.queue_url,
+            R::DeleteQueue(i) => &i.queue_url,
+            R::GetQueueAttributes(i) => &i.queue_url,
+            R::ListDeadLetterSourceQueues(i) => &i.queue_url,
+            R::ListQueueTags(i) => &i.queue_url,
+            R::PurgeQueue(i) => &i.queue_url,
+            R::ReceiveMessage(i) => &i.queue_url,
+            R::RemovePermission(i) => &i.queue_url,
+            R::SendMessage(i) => &i.queue_url,
+            R::SendMessageBatch(i) => &i.queue_url,
+            R::SetQueueAttributes(i) => &i.queue_url,
+            R::TagQueue(i) => &i.queue_url,
+            R::UntagQueue(i) => &i.queue_url,
+        };
+        Some(named)
+    }
+
     pub fn operation(&self) -> Operation {
         match self {
             Request::AddPermission(_) => Operation::AddPermission,

@@ -96,6 +96,10 @@ pub struct ServeArgs {
     /// [default: `master-key` in the data directory, made on first start].
     #[arg(long, env = "SLUICE_MASTER_KEY_FILE", value_name = "FILE")]
     pub master_key_file: Option<PathBuf>,
+    /// `text` (coloured only when the output is a terminal) or `json` (one object per line, for log
+    /// collectors) [default: text].
+    #[arg(long, env = "SLUICE_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
 }
 
 /// A positive number of seconds, decimals allowed (`0.5`), as flags, variables and file keys give it.
@@ -141,6 +145,15 @@ pub enum StorageKind {
     Memory,
 }
 
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
 /// The settings a config file may hold; every key is optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -160,6 +173,7 @@ pub struct FileConfig {
     pub master_key_file: Option<PathBuf>,
     /// The name of an environment variable holding the master key in base64.
     pub master_key_env: Option<String>,
+    pub log_format: Option<LogFormat>,
     #[serde(default)]
     pub accounts: Vec<AccountSeed>,
     pub organization: Option<OrganizationSeed>,
@@ -220,6 +234,7 @@ pub struct Config {
     /// (`[organization]` in the config file); they bind requests in `sigv4` mode.
     pub organization: Option<OrganizationSeed>,
     pub queues: Vec<QueueSpec>,
+    pub log_format: LogFormat,
 }
 
 impl Default for Config {
@@ -244,6 +259,7 @@ impl Default for Config {
             accounts: Vec::new(),
             organization: None,
             queues: Vec::new(),
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -343,6 +359,7 @@ impl Config {
             accounts: file.accounts,
             organization: file.organization,
             queues: file.queues,
+            log_format: args.log_format.or(file.log_format).unwrap_or_default(),
         };
         config.validate()?;
         Ok(config)

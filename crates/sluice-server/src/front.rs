@@ -47,17 +47,38 @@ impl Front {
         peer: Option<IpAddr>,
     ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
         let request_id = uuid::Uuid::new_v4().to_string();
+        // Attached to the handling future, not entered: a long poll must not lend its span to
+        // whatever else runs on the thread while it waits. The action and queue are recorded
+        // into it once the request is read.
+        let span = tracing::debug_span!(
+            "request",
+            id = %request_id,
+            action = tracing::field::Empty,
+            queue = tracing::field::Empty,
+        );
+        let started = std::time::Instant::now();
         let (parts, body) = request.into_parts();
         let protocol = protocol_of(&parts.headers);
-        let body = read_body(protocol, &parts.headers, body).await;
-        activity.handling();
-        let wire = match body {
-            Ok(body) => self.handle(protocol, &parts, body, &request_id, peer).await,
-            Err(error) => {
-                tracing::debug!(code = error.code.query_code(), message = %error.message, "request rejected");
-                sluice_protocol::encode_error(protocol, &error, &request_id)
+        let wire = async {
+            let body = read_body(protocol, &parts.headers, body).await;
+            activity.handling();
+            match body {
+                Ok(body) => self.handle(protocol, &parts, body, &request_id, peer).await,
+                Err(error) => {
+                    tracing::debug!(code = error.code.query_code(), message = %error.message, "request rejected");
+                    sluice_protocol::encode_error(protocol, &error, &request_id)
+                }
             }
-        };
+        }
+        .instrument(span.clone())
+        .await;
+        span.in_scope(|| {
+            tracing::debug!(
+                status = wire.status,
+                latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                "request served"
+            );
+        });
         Ok(http_response(wire, &request_id))
     }
 
@@ -277,11 +298,10 @@ impl Front {
                 return refused(&denied);
             }
         }
-        let span = tracing::debug_span!("request", op = %action, service = "kms");
+        tracing::Span::current().record("action", format!("kms:{action}"));
         match self
             .kms
             .handle(&caller.principal, &region, &action, &input, now)
-            .instrument(span)
             .await
         {
             Ok(output) => sluice_protocol::encode_json11_response(&output),
@@ -380,20 +400,14 @@ impl Front {
     ) -> WireResponse {
         let action = params.get("Action").map(String::as_str).unwrap_or_default();
         let now = self.clock.now_seconds();
-        let span = tracing::debug_span!("request", op = action, id = %request_id);
+        let service_prefix = match service {
+            Service::Iam => "iam",
+            _ => "sts",
+        };
+        tracing::Span::current().record("action", format!("{service_prefix}:{action}"));
         let result = match service {
-            Service::Iam => {
-                self.directory
-                    .iam(caller, action, params, now)
-                    .instrument(span)
-                    .await
-            }
-            _ => {
-                self.directory
-                    .sts(caller, action, params, now)
-                    .instrument(span)
-                    .await
-            }
+            Service::Iam => self.directory.iam(caller, action, params, now).await,
+            _ => self.directory.sts(caller, action, params, now).await,
         };
         match result {
             Ok(value) => {
@@ -453,6 +467,13 @@ impl Front {
             None => decode_json(headers, &body).map(Some),
             Some(form) => form.and_then(|params| decode_query(method, uri, headers, params)),
         };
+        if let Ok(Some(request)) = &decoded {
+            let span = tracing::Span::current();
+            span.record("action", request.operation().name());
+            if let Some(queue) = request.queue() {
+                span.record("queue", queue_name(queue));
+            }
+        }
         let decoded = match decoded {
             Ok(Some(request)) => self
                 .authorize_sqs(ctx, environment, &request, anonymous_refusal)
@@ -464,13 +485,8 @@ impl Front {
             Ok(None) => return sluice_protocol::unknown_operation_response(),
             Ok(Some(request)) => {
                 let operation = request.operation();
-                // Attached to the handling future, not entered: a long poll must not lend its span to
-                // whatever else runs on the thread while it waits.
-                let span =
-                    tracing::debug_span!("request", op = operation.name(), id = %ctx.request_id);
                 self.service
                     .handle(ctx, request)
-                    .instrument(span)
                     .await
                     .map(|response| (operation, response))
             }
@@ -719,4 +735,9 @@ fn http_response(wire: WireResponse, request_id: &str) -> Response<Full<Bytes>> 
         headers.insert("x-amzn-query-error", query_error);
     }
     response
+}
+
+/// A queue as the log names it: the last part of its URL or ARN, or the name given.
+fn queue_name(named: &str) -> &str {
+    named.rsplit(['/', ':']).next().unwrap_or(named)
 }

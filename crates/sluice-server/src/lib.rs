@@ -4,6 +4,7 @@ pub mod config;
 mod connection;
 mod fdlimit;
 mod front;
+pub mod logging;
 mod master_key;
 
 use std::net::SocketAddr;

@@ -1,7 +1,7 @@
 use clap::Parser;
 use mimalloc::MiMalloc;
 use sluice_server::config::{Cli, Command, Config};
-use tracing_subscriber::EnvFilter;
+use sluice_server::logging;
 
 /// Request handling allocates many small, short-lived buffers across threads, which mimalloc serves
 /// markedly faster than the system allocator (see the benchmark in the README).
@@ -10,12 +10,6 @@ static GLOBAL: MiMalloc = MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
@@ -24,10 +18,13 @@ async fn main() -> std::process::ExitCode {
     let config = match Config::resolve(&args) {
         Ok(config) => config,
         Err(e) => {
+            // Logged in the format asked for on the command line, if it could be read at all.
+            logging::init(args.log_format.unwrap_or_default());
             tracing::error!("{e}");
             return std::process::ExitCode::from(2);
         }
     };
+    logging::init(config.log_format);
     let server = match sluice_server::start(config.clone()).await {
         Ok(server) => server,
         Err(e) => {
