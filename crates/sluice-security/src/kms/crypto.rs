@@ -39,10 +39,31 @@ impl SecretKey {
 
     /// Encrypts `plaintext` bound to `aad`: nonce followed by ciphertext and tag.
     pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
-        let cipher = Aes256Gcm::new((&self.0).into());
+        self.schedule().seal(plaintext, aad)
+    }
+
+    /// The key expanded once for many seals and opens (a data key serving a reuse period).
+    pub fn schedule(&self) -> KeySchedule {
+        KeySchedule(Aes256Gcm::new((&self.0).into()))
+    }
+
+    /// The plaintext of what `seal` made with this key and `aad`; `None` for anything else.
+    pub fn open(&self, sealed: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
+        self.schedule().open(sealed, aad)
+    }
+}
+
+/// A key's AES-GCM key schedule, made once. Its round keys are zeroed when it is dropped (the `aes`
+/// crate's `zeroize` feature).
+pub struct KeySchedule(Aes256Gcm);
+
+impl KeySchedule {
+    /// Encrypts `plaintext` bound to `aad`: nonce followed by ciphertext and tag.
+    pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
         let mut nonce = [0; NONCE_LEN];
         rand::thread_rng().fill_bytes(&mut nonce);
-        let sealed = cipher
+        let sealed = self
+            .0
             .encrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
@@ -57,34 +78,6 @@ impl SecretKey {
         out
     }
 
-    /// The key expanded once for many seals and opens (a data key serving a reuse period).
-    pub fn schedule(&self) -> KeySchedule {
-        KeySchedule(Aes256Gcm::new((&self.0).into()))
-    }
-
-    /// The plaintext of what `seal` made with this key and `aad`; `None` for anything else.
-    pub fn open(&self, sealed: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
-        if sealed.len() < NONCE_LEN + 16 {
-            return None;
-        }
-        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-        Aes256Gcm::new((&self.0).into())
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad,
-                },
-            )
-            .ok()
-    }
-}
-
-/// A key's AES-GCM key schedule, made once. Its round keys are zeroed when it is dropped (the `aes`
-/// crate's `zeroize` feature).
-pub struct KeySchedule(Aes256Gcm);
-
-impl KeySchedule {
     /// Appends to `out` what `SecretKey::seal` makes of `plaintext` with `out`'s content so far as
     /// the additional data, encrypting in place; `None` only for a plaintext beyond AES-GCM's limit.
     pub fn seal_after(&self, out: &mut Vec<u8>, plaintext: &[u8]) -> Option<()> {

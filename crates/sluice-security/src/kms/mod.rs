@@ -124,6 +124,22 @@ impl Kms {
         Ok(access)
     }
 
+    /// Whether the key `reference` names can serve a cryptographic operation now; if not, the error
+    /// KMS answers such an operation (`NotFoundException`, `DisabledException`,
+    /// `KMSInvalidStateException`).
+    pub async fn check_usable(
+        &self,
+        caller: &Principal,
+        region: &str,
+        reference: &str,
+        now: i64,
+    ) -> Result<(), SecurityError> {
+        self.call(caller, region, &Value::Null, now)
+            .usable_key(reference)
+            .await
+            .map(drop)
+    }
+
     fn call<'a>(
         &'a self,
         caller: &'a Principal,

@@ -178,18 +178,11 @@ impl SqsEncryption {
                 }
                 let schedule = Arc::new(key.schedule());
                 let wrapped = Arc::<[u8]>::from(wrapped);
-                let opened = DataKey {
-                    key: schedule.clone(),
-                    wrapped: wrapped.clone(),
-                    expires_at: now + i64::from(reuse_seconds) * 1000,
-                    generation,
-                    seals: 0,
-                };
                 let opening_key = OpeningKey {
                     wrapped: wrapped.clone(),
                     principal: ctx.principal.arn.clone(),
                 };
-                insert(&self.opening, opening_key, opened, now);
+                self.remember_opened(opening_key, schedule.clone(), reuse_seconds, generation);
                 (schedule, wrapped)
             }
         };
@@ -212,31 +205,49 @@ impl SqsEncryption {
         queue_arn: &str,
         reuse_seconds: u32,
     ) -> Result<Arc<KeySchedule>, ApiError> {
-        let now = self.clock.now_millis();
         let generation = self.kms.generation();
         let cache_key = OpeningKey {
             wrapped: Arc::from(wrapped),
             principal: ctx.principal.arn.clone(),
         };
-        if let Some(cached) = lock(&self.opening).get(&cache_key) {
-            if cached.usable(now, generation) {
-                return Ok(cached.key.clone());
-            }
+        if let Some(key) = self.opened(&cache_key, generation) {
+            return Ok(key);
         }
         let key = Arc::new(
             self.decrypt_data_key(ctx, wrapped, queue_arn)
                 .await?
                 .schedule(),
         );
+        self.remember_opened(cache_key, key.clone(), reuse_seconds, generation);
+        Ok(key)
+    }
+
+    /// A data key opened before under `key`, still usable.
+    fn opened(&self, key: &OpeningKey, generation: u64) -> Option<Arc<KeySchedule>> {
+        let now = self.clock.now_millis();
+        lock(&self.opening)
+            .get(key)
+            .filter(|cached| cached.usable(now, generation))
+            .map(|cached| cached.key.clone())
+    }
+
+    /// Keeps an opened data key for its reuse period.
+    fn remember_opened(
+        &self,
+        key: OpeningKey,
+        schedule: Arc<KeySchedule>,
+        reuse_seconds: u32,
+        generation: u64,
+    ) {
+        let now = self.clock.now_millis();
         let entry = DataKey {
-            key: key.clone(),
-            wrapped: cache_key.wrapped.clone(),
+            key: schedule,
+            wrapped: key.wrapped.clone(),
             expires_at: now + i64::from(reuse_seconds) * 1000,
             generation,
             seals: 0,
         };
-        insert(&self.opening, cache_key, entry, now);
-        Ok(key)
+        insert(&self.opening, key, entry, now);
     }
 
     /// KMS `Decrypt` of a wrapped data key, as the caller, under the queue's encryption context.
@@ -360,16 +371,12 @@ impl SqsEncryption {
                 .await
             }
             Wrapping::Owned => {
-                let now = self.clock.now_millis();
+                let generation = self.kms.generation();
                 let cache_key = OpeningKey {
                     wrapped: Arc::from(envelope.wrapped_key),
                     principal: String::new(),
                 };
-                let cached = lock(&self.opening)
-                    .get(&cache_key)
-                    .filter(|c| now < c.expires_at)
-                    .map(|c| c.key.clone());
-                if let Some(key) = cached {
+                if let Some(key) = self.opened(&cache_key, generation) {
                     return Ok(key);
                 }
                 let key = self
@@ -377,14 +384,7 @@ impl SqsEncryption {
                     .unwrap_owned(envelope.wrapped_key, &owned_aad(envelope.queue_arn))
                     .map(|key| Arc::new(key.schedule()))
                     .ok_or_else(damaged)?;
-                let entry = DataKey {
-                    key: key.clone(),
-                    wrapped: cache_key.wrapped.clone(),
-                    expires_at: now + i64::from(envelope.reuse_seconds) * 1000,
-                    generation: 0,
-                    seals: 0,
-                };
-                insert(&self.opening, cache_key, entry, now);
+                self.remember_opened(cache_key, key.clone(), envelope.reuse_seconds, generation);
                 Ok(key)
             }
         }
@@ -464,47 +464,22 @@ impl BodyCipher for SqsEncryption {
             }
         }
         // What Decrypt with the key would be told: the key must exist, be usable and allow the
-        // caller. DescribeKey reads the state without permission of its own, as this is no KMS call.
+        // caller.
         let key_arn = key_arn(key_id, queue.account_id, queue.region);
-        let input = json!({ "KeyId": key_arn });
-        let described = self
-            .kms
-            .handle(
+        self.kms
+            .check_usable(
                 &ctx.principal,
                 queue.region,
-                "DescribeKey",
-                &input,
+                &key_arn,
                 self.clock.now_seconds(),
             )
             .await
             .map_err(sqs_error)?;
-        let state = described
-            .pointer("/KeyMetadata/KeyState")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        match state {
-            "Enabled" => {}
-            "Disabled" => {
-                return Err(ApiError::new(
-                    ErrorCode::KmsDisabled,
-                    format!("{key_arn} is disabled."),
-                ))
-            }
-            _ => {
-                return Err(ApiError::new(
-                    ErrorCode::KmsInvalidState,
-                    format!("{key_arn} is pending deletion."),
-                ))
-            }
-        }
+        let input = json!({ "KeyId": key_arn });
         self.authorize_kms(ctx, queue.region, "Decrypt", &input)
             .await?;
         let expires_at = now + reuse_period_seconds.saturating_mul(1000);
-        let mut openers = lock(&self.openers);
-        if openers.len() >= CACHE_SWEEP_AT {
-            openers.retain(|_, (expires_at, _)| now < *expires_at);
-        }
-        openers.insert(cache_key, (expires_at, generation));
+        insert(&self.openers, cache_key, (expires_at, generation), now);
         Ok(())
     }
 }
@@ -520,15 +495,33 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn insert<K: std::hash::Hash + Eq>(
-    cache: &Mutex<HashMap<K, DataKey>>,
+/// What a cache entry is kept until (epoch milliseconds).
+trait Expiring {
+    fn expires_at(&self) -> i64;
+}
+
+impl Expiring for DataKey {
+    fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
+}
+
+/// Who may open a queue's bodies: until when, and as of which KMS generation.
+impl Expiring for (i64, u64) {
+    fn expires_at(&self) -> i64 {
+        self.0
+    }
+}
+
+fn insert<K: std::hash::Hash + Eq, V: Expiring>(
+    cache: &Mutex<HashMap<K, V>>,
     key: K,
-    entry: DataKey,
+    entry: V,
     now: i64,
 ) {
     let mut cache = lock(cache);
     if cache.len() >= CACHE_SWEEP_AT {
-        cache.retain(|_, e| now < e.expires_at);
+        cache.retain(|_, e| now < e.expires_at());
     }
     cache.insert(key, entry);
 }

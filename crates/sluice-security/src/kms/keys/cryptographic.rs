@@ -17,7 +17,10 @@ use crate::kms::{base64_decode, base64_encode, context_of, kms_error};
 impl Call<'_> {
     /// The key `KeyId` names, usable for a cryptographic operation now: enabled, with its
     /// scheduled rotation applied.
-    pub(super) async fn usable_key(&self, reference: &str) -> Result<KeyRecord, SecurityError> {
+    pub(in crate::kms) async fn usable_key(
+        &self,
+        reference: &str,
+    ) -> Result<KeyRecord, SecurityError> {
         let stored = self.existing_key(reference).await?;
         let key = &stored.value;
         match key.state {
