@@ -12,6 +12,7 @@ use serde::Deserialize;
 use sluice_security::{AccountSeed, AuthMode, Organization, OrganizationSeed};
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:9324";
+pub const DEFAULT_ADMIN_BIND: &str = "127.0.0.1:9325";
 pub const DEFAULT_DATA_DIR: &str = "./sluice-data";
 pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
@@ -100,6 +101,38 @@ pub struct ServeArgs {
     /// collectors) [default: text].
     #[arg(long, env = "SLUICE_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// Address and port of the admin listener (health), or `none` [default: 127.0.0.1:9325];
+    /// beyond loopback only with `--auth sigv4`.
+    #[arg(long, env = "SLUICE_ADMIN_BIND", value_name = "ADDR:PORT|none")]
+    pub admin_bind: Option<AdminBind>,
+}
+
+/// Where the admin listener listens: an address, or nowhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminBind {
+    At(SocketAddr),
+    None,
+}
+
+impl FromStr for AdminBind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim() {
+            "none" => Ok(AdminBind::None),
+            addr => addr
+                .parse()
+                .map(AdminBind::At)
+                .map_err(|_| format!("{text:?} is neither ADDR:PORT nor none")),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AdminBind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// A positive number of seconds, decimals allowed (`0.5`), as flags, variables and file keys give it.
@@ -174,6 +207,7 @@ pub struct FileConfig {
     /// The name of an environment variable holding the master key in base64.
     pub master_key_env: Option<String>,
     pub log_format: Option<LogFormat>,
+    pub admin_bind: Option<AdminBind>,
     #[serde(default)]
     pub accounts: Vec<AccountSeed>,
     pub organization: Option<OrganizationSeed>,
@@ -235,6 +269,12 @@ pub struct Config {
     pub organization: Option<OrganizationSeed>,
     pub queues: Vec<QueueSpec>,
     pub log_format: LogFormat,
+    /// The admin listener's address; `None` serves none. The command line's default is
+    /// `DEFAULT_ADMIN_BIND`; a server started as a library has none unless asked.
+    pub admin_bind: Option<SocketAddr>,
+    /// Whether the admin address was chosen (then it must bind) rather than the default (then a
+    /// taken port is only a warning).
+    pub admin_bind_explicit: bool,
 }
 
 impl Default for Config {
@@ -260,6 +300,8 @@ impl Default for Config {
             organization: None,
             queues: Vec::new(),
             log_format: LogFormat::Text,
+            admin_bind: None,
+            admin_bind_explicit: false,
         }
     }
 }
@@ -291,6 +333,11 @@ pub enum ConfigError {
          --auth off to accept any request"
     )]
     CredentialsNeeded(SocketAddr),
+    #[error(
+        "the admin listener is bound to {0}, beyond loopback, with authentication off: give --auth \
+         sigv4, or bind it to a loopback address, or give --admin-bind none"
+    )]
+    AdminBeyondLoopback(SocketAddr),
     #[error("account {0:?} is configured twice")]
     DuplicateAccount(String),
     #[error("[organization] is not valid: {0}")]
@@ -360,6 +407,16 @@ impl Config {
             organization: file.organization,
             queues: file.queues,
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+            admin_bind: match args.admin_bind.or(file.admin_bind) {
+                Some(AdminBind::At(addr)) => Some(addr),
+                Some(AdminBind::None) => None,
+                None => Some(
+                    DEFAULT_ADMIN_BIND
+                        .parse()
+                        .expect("the default admin address parses"),
+                ),
+            },
+            admin_bind_explicit: args.admin_bind.or(file.admin_bind).is_some(),
         };
         config.validate()?;
         Ok(config)
@@ -391,6 +448,11 @@ impl Config {
         }
         if self.max_connections == Some(0) {
             return Err(ConfigError::MaxConnections);
+        }
+        if let Some(admin) = self.admin_bind {
+            if !admin.ip().is_loopback() && self.auth != AuthMode::Sigv4 {
+                return Err(ConfigError::AdminBeyondLoopback(admin));
+            }
         }
         let mut accounts = std::collections::BTreeSet::new();
         for account in &self.accounts {

@@ -1,5 +1,6 @@
 //! The Sluice server: configuration, the HTTP front end, and start-up and shutdown of the whole.
 
+mod admin;
 pub mod config;
 mod connection;
 mod fdlimit;
@@ -25,7 +26,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-pub use config::{Config, ConfigError, MasterKeySource, QueueSpec, StorageKind};
+pub use config::{AdminBind, Config, ConfigError, MasterKeySource, QueueSpec, StorageKind};
 pub use master_key::MASTER_KEY_FILE;
 pub use sluice_security::AuthMode;
 
@@ -155,6 +156,7 @@ pub(crate) fn write_private_file(path: &std::path::Path, text: &str) -> std::io:
 /// A server that is accepting connections.
 pub struct RunningServer {
     local_addr: SocketAddr,
+    admin_addr: Option<SocketAddr>,
     public_url: String,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
@@ -163,6 +165,11 @@ pub struct RunningServer {
 impl RunningServer {
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Where the admin listener listens, if it does.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
     }
 
     /// The base URL clients use and queue URLs start with.
@@ -199,6 +206,19 @@ pub async fn start_with_clock(
     clock: Arc<dyn Clock>,
 ) -> Result<RunningServer, ServerError> {
     config.validate()?;
+    // The admin listener comes first, so that a long recovery shows as live and not ready.
+    let (stop, stopped) = watch::channel(false);
+    let health = Arc::new(admin::Health::default());
+    let mut admin_addr = None;
+    if let Some(addr) = config.admin_bind {
+        let bound = admin::bind(addr, config.admin_bind_explicit)
+            .await
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        if let Some(listener) = bound {
+            admin_addr = listener.local_addr().ok();
+            tokio::spawn(admin::serve(listener, health.clone(), stopped.clone()));
+        }
+    }
     // Recovery comes before binding, so the port accepts connections only once requests can be answered.
     let store: Arc<dyn Store> = match config.storage {
         StorageKind::Durable => {
@@ -248,7 +268,7 @@ pub async fn start_with_clock(
         clock.clone(),
     ));
     let service = QueueService::new(
-        store,
+        store.clone(),
         clock.clone(),
         &ServiceConfig {
             public_url: public_url.clone(),
@@ -286,7 +306,7 @@ pub async fn start_with_clock(
         clock,
         config: config.clone(),
     });
-    let (stop, stopped) = watch::channel(false);
+    health.set_ready(store);
     let sweeper = tokio::spawn(sweep_expired(front.clone(), stopped.clone()));
     let task = tokio::spawn(async move {
         accept_loop(listener, front.clone(), limits, stopped).await;
@@ -297,6 +317,7 @@ pub async fn start_with_clock(
     });
     Ok(RunningServer {
         local_addr,
+        admin_addr,
         public_url,
         stop,
         task,

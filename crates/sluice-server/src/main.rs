@@ -38,6 +38,7 @@ async fn main() -> std::process::ExitCode {
         data_dir = %config.data_dir.display(),
         region = %config.region,
         account = %config.account_id,
+        admin = ?server.admin_addr(),
         "sluice listening on {}",
         server.local_addr()
     );
