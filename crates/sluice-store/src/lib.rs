@@ -9,6 +9,7 @@
 pub mod durable;
 mod memory;
 mod message;
+pub mod postgres;
 mod queue_messages;
 mod security;
 
@@ -24,6 +25,7 @@ pub use message::{
     MessageContent, MessageCounts, MoveTaskRecord, MoveTaskStatus, NewMessage, ReceiveOutcome,
     ReceiveRequest, ReceivedMessage, Redrive, SendOutcome, VisibilityChange, VisibilityOutcome,
 };
+pub use postgres::PostgresStore;
 pub use queue_messages::{
     Deduplicated, Delivered, Deliveries, DeliveryState, Payload, QueueMessages,
 };

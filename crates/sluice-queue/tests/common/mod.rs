@@ -13,7 +13,7 @@ use sluice_model::{ApiError, BodyCipher, ErrorCode, RequestContext, SealingQueue
 use sluice_queue::{ManualClock, QueueService, ServiceConfig};
 use std::path::PathBuf;
 
-use sluice_store::{DurableStore, MemoryStore, Store};
+use sluice_store::{DurableStore, MemoryStore, PostgresStore, Store};
 
 pub struct Harness {
     pub service: QueueService,
@@ -33,7 +33,7 @@ impl Drop for Harness {
 }
 
 /// The backend `SLUICE_TEST_STORE` names (`memory`, the default, or `durable`), and its directory.
-pub fn test_store() -> (Arc<dyn Store>, Option<PathBuf>) {
+pub async fn test_store() -> (Arc<dyn Store>, Option<PathBuf>) {
     static N: AtomicUsize = AtomicUsize::new(0);
     match std::env::var("SLUICE_TEST_STORE").as_deref() {
         Ok("durable") => {
@@ -46,8 +46,15 @@ pub fn test_store() -> (Arc<dyn Store>, Option<PathBuf>) {
             let store = DurableStore::open(&dir).expect("a durable store in a temporary directory");
             (Arc::new(store), Some(dir))
         }
+        Ok("postgres") => {
+            let url = sluice_test_postgres::PrivatePostgres::shared().new_database();
+            let store = PostgresStore::connect(&url, 4)
+                .await
+                .expect("a database of the private PostgreSQL server");
+            (Arc::new(store), None)
+        }
         Ok("memory") | Err(_) => (Arc::new(MemoryStore::new()), None),
-        Ok(other) => panic!("SLUICE_TEST_STORE={other}: expected memory or durable"),
+        Ok(other) => panic!("SLUICE_TEST_STORE={other}: expected memory, durable or postgres"),
     }
 }
 
@@ -120,10 +127,10 @@ impl BodyCipher for TestCipher {
 pub const START: i64 = 1_700_000_000_000;
 
 impl Harness {
-    pub fn new() -> Self {
+    pub async fn new() -> Self {
         let clock = Arc::new(ManualClock::new(START));
         let cipher = Arc::new(TestCipher::default());
-        let (store, dir) = test_store();
+        let (store, dir) = test_store().await;
         let service = QueueService::new(
             store,
             clock.clone(),

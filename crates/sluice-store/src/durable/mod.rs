@@ -17,7 +17,7 @@
 //!   position, replays it with the start-up recovery and serves from the rebuilt state. Whatever
 //!   was acknowledged was durable, so it all survives; nothing unacknowledged does.
 
-mod codec;
+pub(crate) mod codec;
 mod disk;
 #[doc(hidden)]
 pub mod fuzzing;
