@@ -1,0 +1,7 @@
+-- Standard queue $1: every delayed or hidden message whose time has come by $2 is ready again, in
+-- queue order. Messages another call holds are passed over; it decides their state itself.
+UPDATE messages SET ready = true
+WHERE queue_id = $1 AND seq IN (
+    SELECT seq FROM messages
+    WHERE queue_id = $1 AND NOT ready AND visible_at <= $2
+    FOR UPDATE SKIP LOCKED)
