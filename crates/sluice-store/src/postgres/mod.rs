@@ -3,19 +3,27 @@
 //! locks its queue's row, so that two nodes never both hand out a message or a FIFO group, and
 //! sequence numbers, deduplication and redrive are decided inside that transaction.
 
+mod append;
+mod encoding;
+mod receive;
+mod settle;
+mod sql;
+mod upkeep;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::{NoTls, Transaction};
+use tokio_postgres::NoTls;
 
-use crate::durable::codec::{self, Record, StateFields, FRAME_HEADER};
 use crate::{
     CreateOutcome, DeleteOutcome, Deletion, MessageContent, MessageCounts, MoveTaskRecord,
-    NewMessage, QueueKey, QueueRecord, ReceiveOutcome, ReceiveRequest, ReceivedMessage, Redrive,
-    SecurityKey, SecurityRecord, SecurityWrite, SendOutcome, Store, StoreError, VisibilityChange,
+    NewMessage, QueueKey, QueueRecord, ReceiveOutcome, ReceiveRequest, Redrive, SecurityKey,
+    SecurityRecord, SecurityWrite, SendOutcome, Store, StoreError, VisibilityChange,
     VisibilityOutcome,
 };
+use encoding::{queue_bytes, queue_from, task_bytes, task_from, to_i64, to_u64};
+use sql::backend;
 
 /// The schema version this build knows; a database with a newer one is refused.
 pub const SCHEMA_VERSION: i32 = 1;
@@ -25,10 +33,6 @@ const SECRET: &str = "receipt-secret";
 pub struct PostgresStore {
     pool: Pool,
     secret: [u8; 32],
-}
-
-fn backend(error: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(error.to_string())
 }
 
 impl PostgresStore {
@@ -108,119 +112,6 @@ async fn shared_secret(pool: &Pool) -> Result<[u8; 32], StoreError> {
     value
         .try_into()
         .map_err(|_| StoreError::Backend("the stored receipt secret is not 32 bytes".into()))
-}
-
-fn payload(record: &Record) -> Vec<u8> {
-    codec::encode(record)[FRAME_HEADER..].to_vec()
-}
-
-fn queue_bytes(record: &QueueRecord) -> Vec<u8> {
-    payload(&Record::QueuePut(record.clone()))
-}
-
-fn queue_from(bytes: &[u8]) -> Result<QueueRecord, StoreError> {
-    match codec::decode(bytes) {
-        Ok(Record::QueuePut(record)) => Ok(record),
-        _ => Err(StoreError::Backend(
-            "a stored queue record does not decode".into(),
-        )),
-    }
-}
-
-fn content_bytes(content: &Arc<MessageContent>) -> Vec<u8> {
-    payload(&Record::Message {
-        queue: 0,
-        seq: 0,
-        state: StateFields {
-            visible_at: 0,
-            receive_count: 0,
-            first_receive_at: i64::MIN,
-            received_at: 0,
-        },
-        content: content.clone(),
-        deduplication: None,
-    })
-}
-
-fn content_from(bytes: &[u8]) -> Result<Arc<MessageContent>, StoreError> {
-    match codec::decode(bytes) {
-        Ok(Record::Message { content, .. }) => Ok(content),
-        _ => Err(StoreError::Backend(
-            "a stored message does not decode".into(),
-        )),
-    }
-}
-
-fn task_from(bytes: &[u8]) -> Result<MoveTaskRecord, StoreError> {
-    match codec::decode(bytes) {
-        Ok(Record::MoveTask(task)) => Ok(task),
-        _ => Err(StoreError::Backend(
-            "a stored move task does not decode".into(),
-        )),
-    }
-}
-
-fn to_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-fn to_u64(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
-}
-
-/// The queue's id, its next sequence number and stamp count, locked for this transaction.
-async fn lock_queue(tx: &Transaction<'_>, key: &QueueKey) -> Result<(i64, i64, i64), StoreError> {
-    let row = tx
-        .query_opt(
-            "SELECT id, next_seq, stamps FROM queues
-             WHERE account_id = $1 AND region = $2 AND name = $3 FOR UPDATE",
-            &[&key.account_id, &key.region, &key.name],
-        )
-        .await
-        .map_err(backend)?
-        .ok_or(StoreError::QueueNotFound)?;
-    Ok((row.get(0), row.get(1), row.get(2)))
-}
-
-async fn save_counters(
-    tx: &Transaction<'_>,
-    queue: i64,
-    next_seq: i64,
-    stamps: i64,
-) -> Result<(), StoreError> {
-    tx.execute(
-        "UPDATE queues SET next_seq = $2, stamps = $3 WHERE id = $1",
-        &[&queue, &next_seq, &stamps],
-    )
-    .await
-    .map_err(backend)?;
-    Ok(())
-}
-
-/// One message row as a receive looks at it.
-struct Row {
-    seq: i64,
-    visible_at: i64,
-    stamp: i64,
-    receive_count: i32,
-    first_receive_at: Option<i64>,
-    received_at: Option<i64>,
-    group: Option<String>,
-}
-
-const ROW_COLUMNS: &str =
-    "seq, visible_at, stamp, receive_count, first_receive_at, received_at, group_id";
-
-fn row_of(row: &tokio_postgres::Row) -> Row {
-    Row {
-        seq: row.get(0),
-        visible_at: row.get(1),
-        stamp: row.get(2),
-        receive_count: row.get(3),
-        first_receive_at: row.get(4),
-        received_at: row.get(5),
-        group: row.get(6),
-    }
 }
 
 #[async_trait]
@@ -374,70 +265,7 @@ impl Store for PostgresStore {
         messages: Vec<NewMessage>,
         now: i64,
     ) -> Result<Vec<SendOutcome>, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(backend)?;
-        let (queue, mut next_seq, mut stamps) = lock_queue(&tx, key).await?;
-        let mut outcomes = Vec::with_capacity(messages.len());
-        for message in messages {
-            if let Some(dedup) = &message.deduplication {
-                let original = tx
-                    .query_opt(
-                        "SELECT seq, message_id FROM deduplication
-                         WHERE queue_id = $1 AND scope = $2 AND id = $3 AND expires_at > $4",
-                        &[&queue, &dedup.scope, &dedup.id, &now],
-                    )
-                    .await
-                    .map_err(backend)?;
-                if let Some(original) = original {
-                    outcomes.push(SendOutcome::Duplicate {
-                        seq: to_u64(original.get(0)),
-                        message_id: original.get(1),
-                    });
-                    continue;
-                }
-            }
-            let seq = next_seq;
-            next_seq += 1;
-            stamps += 1;
-            tx.execute(
-                "INSERT INTO messages
-                   (queue_id, seq, visible_at, stamp, enqueued_at, group_id, content)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &[
-                    &queue,
-                    &seq,
-                    &message.visible_at,
-                    &stamps,
-                    &message.content.enqueued_at,
-                    &message.content.group_id.as_deref(),
-                    &content_bytes(&message.content),
-                ],
-            )
-            .await
-            .map_err(backend)?;
-            if let Some(dedup) = &message.deduplication {
-                tx.execute(
-                    "INSERT INTO deduplication (queue_id, scope, id, seq, message_id, expires_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)
-                     ON CONFLICT (queue_id, scope, id) DO UPDATE
-                       SET seq = $4, message_id = $5, expires_at = $6",
-                    &[
-                        &queue,
-                        &dedup.scope,
-                        &dedup.id,
-                        &seq,
-                        &message.content.message_id,
-                        &(now + dedup.window_millis),
-                    ],
-                )
-                .await
-                .map_err(backend)?;
-            }
-            outcomes.push(SendOutcome::Appended(to_u64(seq)));
-        }
-        save_counters(&tx, queue, next_seq, stamps).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(outcomes)
+        append::send_messages(self, key, messages, now).await
     }
 
     async fn receive_messages(
@@ -446,166 +274,7 @@ impl Store for PostgresStore {
         request: ReceiveRequest,
         redrive: Option<&Redrive>,
     ) -> Result<ReceiveOutcome, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(backend)?;
-        let (queue, next_seq, mut stamps) = lock_queue(&tx, key).await?;
-        let fifo: bool = tx
-            .query_one("SELECT fifo FROM queues WHERE id = $1", &[&queue])
-            .await
-            .map_err(backend)?
-            .get(0);
-        tx.execute(
-            "DELETE FROM messages WHERE queue_id = $1 AND enqueued_at < $2",
-            &[&queue, &request.expire_before],
-        )
-        .await
-        .map_err(backend)?;
-        // The dead-letter queue, locked after the source (a receive never locks them the other way
-        // round: a dead-letter queue's own redrive never points back at its source's receive).
-        let target = match redrive {
-            Some(redrive) if redrive.target != *key => {
-                match lock_queue(&tx, &redrive.target).await {
-                    Ok(found) => Some(found),
-                    Err(StoreError::QueueNotFound) => None,
-                    Err(e) => return Err(e),
-                }
-            }
-            _ => None,
-        };
-        let max_receive_count = target.and(redrive).map(|r| i64::from(r.max_receive_count));
-        let in_flight: i64 = tx
-            .query_one(
-                "SELECT count(*) FROM messages
-                 WHERE queue_id = $1 AND receive_count > 0 AND visible_at > $2",
-                &[&queue, &request.now],
-            )
-            .await
-            .map_err(backend)?
-            .get(0);
-        let mut outcome = ReceiveOutcome::default();
-        let mut in_flight = to_u64(in_flight) as usize;
-        let mut handed: Vec<Row> = Vec::new();
-        let mut dead: Vec<Row> = Vec::new();
-        // Candidates in delivery order: standard queues by sequence number; FIFO queues group by
-        // group, the group whose oldest message became visible first going first.
-        let candidates: Vec<Row> = if fifo {
-            let rows = tx
-                .query(
-                    &format!("SELECT {ROW_COLUMNS} FROM messages WHERE queue_id = $1 ORDER BY seq"),
-                    &[&queue],
-                )
-                .await
-                .map_err(backend)?;
-            fifo_order(rows.iter().map(row_of).collect(), request.now)
-        } else {
-            let limit = to_i64((request.max_messages * 4 + 40) as u64);
-            let rows = tx
-                .query(
-                    &format!(
-                        "SELECT {ROW_COLUMNS} FROM messages
-                         WHERE queue_id = $1 AND visible_at <= $2 ORDER BY seq LIMIT $3"
-                    ),
-                    &[&queue, &request.now, &limit],
-                )
-                .await
-                .map_err(backend)?;
-            rows.iter().map(row_of).collect()
-        };
-        for row in candidates {
-            if handed.len() >= request.max_messages {
-                break;
-            }
-            if in_flight >= request.max_in_flight {
-                outcome.in_flight_limit_reached = handed.is_empty();
-                break;
-            }
-            if max_receive_count.is_some_and(|max| i64::from(row.receive_count) >= max) {
-                dead.push(row);
-                continue;
-            }
-            in_flight += 1;
-            handed.push(row);
-        }
-        for row in &mut handed {
-            stamps += 1;
-            row.receive_count += 1;
-            row.first_receive_at.get_or_insert(request.now);
-            row.received_at = Some(request.now);
-            row.visible_at = request.visibility_deadline;
-            row.stamp = stamps;
-            tx.execute(
-                "UPDATE messages SET visible_at = $3, stamp = $4, receive_count = $5,
-                   first_receive_at = $6, received_at = $7
-                 WHERE queue_id = $1 AND seq = $2",
-                &[
-                    &queue,
-                    &row.seq,
-                    &row.visible_at,
-                    &row.stamp,
-                    &row.receive_count,
-                    &row.first_receive_at,
-                    &row.received_at,
-                ],
-            )
-            .await
-            .map_err(backend)?;
-        }
-        if let (Some((target_queue, mut target_seq, mut target_stamps)), Some(redrive)) =
-            (target, redrive)
-        {
-            for row in &dead {
-                let content = content_of(&tx, queue, row.seq).await?;
-                let moved = Arc::new(redrive.moved(&content, request.now));
-                target_stamps += 1;
-                tx.execute(
-                    "INSERT INTO messages (queue_id, seq, visible_at, stamp, receive_count,
-                       first_receive_at, received_at, enqueued_at, group_id, content)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    &[
-                        &target_queue,
-                        &target_seq,
-                        &request.now,
-                        &target_stamps,
-                        &row.receive_count,
-                        &row.first_receive_at,
-                        &row.received_at,
-                        &moved.enqueued_at,
-                        &moved.group_id.as_deref(),
-                        &content_bytes(&moved),
-                    ],
-                )
-                .await
-                .map_err(backend)?;
-                target_seq += 1;
-                tx.execute(
-                    "DELETE FROM messages WHERE queue_id = $1 AND seq = $2",
-                    &[&queue, &row.seq],
-                )
-                .await
-                .map_err(backend)?;
-            }
-            save_counters(&tx, target_queue, target_seq, target_stamps).await?;
-        }
-        for row in &handed {
-            outcome.messages.push(ReceivedMessage {
-                seq: to_u64(row.seq),
-                content: content_of(&tx, queue, row.seq).await?,
-                receive_count: u32::try_from(row.receive_count).unwrap_or(u32::MAX),
-                first_receive_at: row.first_receive_at.unwrap_or(request.now),
-            });
-        }
-        outcome.moved = dead.len();
-        outcome.next_visible_at = tx
-            .query_one(
-                "SELECT min(visible_at) FROM messages WHERE queue_id = $1 AND visible_at > $2",
-                &[&queue, &request.now],
-            )
-            .await
-            .map_err(backend)?
-            .get(0);
-        save_counters(&tx, queue, next_seq, stamps).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(outcome)
+        receive::receive_messages(self, key, request, redrive).await
     }
 
     async fn delete_messages(
@@ -613,83 +282,16 @@ impl Store for PostgresStore {
         key: &QueueKey,
         deletions: &[Deletion],
     ) -> Result<Vec<DeleteOutcome>, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(backend)?;
-        let (queue, _, _) = lock_queue(&tx, key).await?;
-        let mut outcomes = Vec::with_capacity(deletions.len());
-        for deletion in deletions {
-            let seq = to_i64(deletion.seq);
-            if let Some(receive_count) = deletion.receive_count {
-                let current = tx
-                    .query_opt(
-                        "SELECT receive_count, visible_at FROM messages
-                         WHERE queue_id = $1 AND seq = $2",
-                        &[&queue, &seq],
-                    )
-                    .await
-                    .map_err(backend)?;
-                match current {
-                    None => {
-                        outcomes.push(DeleteOutcome::Gone);
-                        continue;
-                    }
-                    Some(row) => {
-                        let count: i32 = row.get(0);
-                        let visible_at: i64 = row.get(1);
-                        let in_flight = count > 0 && visible_at > deletion.now;
-                        if i64::from(count) != i64::from(receive_count) || !in_flight {
-                            outcomes.push(DeleteOutcome::Expired);
-                            continue;
-                        }
-                    }
-                }
-            }
-            let removed = tx
-                .execute(
-                    "DELETE FROM messages WHERE queue_id = $1 AND seq = $2",
-                    &[&queue, &seq],
-                )
-                .await
-                .map_err(backend)?;
-            outcomes.push(if removed == 1 {
-                DeleteOutcome::Deleted
-            } else {
-                DeleteOutcome::Gone
-            });
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(outcomes)
+        settle::delete_messages(self, key, deletions).await
     }
 
     async fn retime_unreceived(
         &self,
         key: &QueueKey,
         delay: i64,
-        _now: i64,
+        now: i64,
     ) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(backend)?;
-        let (queue, _, _) = lock_queue(&tx, key).await?;
-        let rows = tx
-            .query(
-                "SELECT seq, content FROM messages WHERE queue_id = $1 AND receive_count = 0
-                 ORDER BY seq",
-                &[&queue],
-            )
-            .await
-            .map_err(backend)?;
-        for row in rows {
-            let seq: i64 = row.get(0);
-            let content = content_from(row.get(1))?;
-            tx.execute(
-                "UPDATE messages SET visible_at = $3 WHERE queue_id = $1 AND seq = $2",
-                &[&queue, &seq, &(content.sent_at + delay)],
-            )
-            .await
-            .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(())
+        upkeep::retime_unreceived(self, key, delay, now).await
     }
 
     async fn change_visibility(
@@ -697,74 +299,11 @@ impl Store for PostgresStore {
         key: &QueueKey,
         changes: &[VisibilityChange],
     ) -> Result<Vec<VisibilityOutcome>, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(backend)?;
-        let (queue, next_seq, mut stamps) = lock_queue(&tx, key).await?;
-        let fifo: bool = tx
-            .query_one("SELECT fifo FROM queues WHERE id = $1", &[&queue])
-            .await
-            .map_err(backend)?
-            .get(0);
-        let mut outcomes = Vec::with_capacity(changes.len());
-        for change in changes {
-            let seq = to_i64(change.seq);
-            let row = tx
-                .query_opt(
-                    "SELECT receive_count, visible_at, received_at FROM messages
-                     WHERE queue_id = $1 AND seq = $2",
-                    &[&queue, &seq],
-                )
-                .await
-                .map_err(backend)?;
-            let Some(row) = row else {
-                outcomes.push(VisibilityOutcome::Gone);
-                continue;
-            };
-            let count: i32 = row.get(0);
-            let visible_at: i64 = row.get(1);
-            let received_at: Option<i64> = row.get(2);
-            let in_flight = count > 0 && visible_at > change.now;
-            let asked = i64::from(change.receive_count);
-            let older_in_flight = !fifo && asked < i64::from(count) && in_flight;
-            if count == 0 || (i64::from(count) != asked && !older_in_flight) {
-                outcomes.push(VisibilityOutcome::Stale);
-                continue;
-            }
-            if change.deadline
-                > received_at
-                    .unwrap_or(0)
-                    .saturating_add(change.max_span_from_receive)
-            {
-                outcomes.push(VisibilityOutcome::BeyondLimit);
-                continue;
-            }
-            stamps += 1;
-            tx.execute(
-                "UPDATE messages SET visible_at = $3, stamp = $4 WHERE queue_id = $1 AND seq = $2",
-                &[&queue, &seq, &change.deadline, &stamps],
-            )
-            .await
-            .map_err(backend)?;
-            outcomes.push(VisibilityOutcome::Changed);
-        }
-        save_counters(&tx, queue, next_seq, stamps).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(outcomes)
+        settle::change_visibility(self, key, changes).await
     }
 
     async fn purge_messages(&self, key: &QueueKey) -> Result<u64, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(backend)?;
-        let (queue, _, _) = lock_queue(&tx, key).await?;
-        let purged = tx
-            .execute("DELETE FROM messages WHERE queue_id = $1", &[&queue])
-            .await
-            .map_err(backend)?;
-        tx.execute("DELETE FROM deduplication WHERE queue_id = $1", &[&queue])
-            .await
-            .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        Ok(purged)
+        upkeep::purge_messages(self, key).await
     }
 
     async fn message_counts(
@@ -773,31 +312,7 @@ impl Store for PostgresStore {
         now: i64,
         expire_before: i64,
     ) -> Result<MessageCounts, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(backend)?;
-        let (queue, _, _) = lock_queue(&tx, key).await?;
-        tx.execute(
-            "DELETE FROM messages WHERE queue_id = $1 AND enqueued_at < $2",
-            &[&queue, &expire_before],
-        )
-        .await
-        .map_err(backend)?;
-        let row = tx
-            .query_one(
-                "SELECT count(*) FILTER (WHERE visible_at <= $2),
-                        count(*) FILTER (WHERE visible_at > $2 AND receive_count > 0),
-                        count(*) FILTER (WHERE visible_at > $2 AND receive_count = 0)
-                 FROM messages WHERE queue_id = $1",
-                &[&queue, &now],
-            )
-            .await
-            .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        Ok(MessageCounts {
-            visible: to_u64(row.get(0)),
-            in_flight: to_u64(row.get(1)),
-            delayed: to_u64(row.get(2)),
-        })
+        upkeep::message_counts(self, key, now, expire_before).await
     }
 
     async fn peek_visible(
@@ -806,25 +321,7 @@ impl Store for PostgresStore {
         max: usize,
         now: i64,
     ) -> Result<Vec<(u64, Arc<MessageContent>)>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT m.seq, m.content FROM messages m JOIN queues q ON q.id = m.queue_id
-                 WHERE q.account_id = $1 AND q.region = $2 AND q.name = $3 AND m.visible_at <= $4
-                 ORDER BY m.seq LIMIT $5",
-                &[
-                    &key.account_id,
-                    &key.region,
-                    &key.name,
-                    &now,
-                    &to_i64(max as u64),
-                ],
-            )
-            .await
-            .map_err(backend)?;
-        rows.iter()
-            .map(|row| Ok((to_u64(row.get(0)), content_from(row.get(1))?)))
-            .collect()
+        upkeep::peek_visible(self, key, max, now).await
     }
 
     async fn move_message(
@@ -835,49 +332,7 @@ impl Store for PostgresStore {
         content: MessageContent,
         now: i64,
     ) -> Result<bool, StoreError> {
-        if from == to {
-            return Ok(false);
-        }
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(backend)?;
-        // Always in key order, so two moves between the same queues never deadlock.
-        let (source, target) = if from < to {
-            let source = lock_queue(&tx, from).await?;
-            (source, lock_queue(&tx, to).await?)
-        } else {
-            let target = lock_queue(&tx, to).await?;
-            (lock_queue(&tx, from).await?, target)
-        };
-        let removed = tx
-            .execute(
-                "DELETE FROM messages WHERE queue_id = $1 AND seq = $2 AND visible_at <= $3",
-                &[&source.0, &to_i64(seq), &now],
-            )
-            .await
-            .map_err(backend)?;
-        if removed == 0 {
-            return Ok(false);
-        }
-        let (queue, next_seq, stamps) = target;
-        let content = Arc::new(content);
-        tx.execute(
-            "INSERT INTO messages (queue_id, seq, visible_at, stamp, enqueued_at, group_id, content)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[
-                &queue,
-                &next_seq,
-                &now,
-                &(stamps + 1),
-                &content.enqueued_at,
-                &content.group_id.as_deref(),
-                &content_bytes(&content),
-            ],
-        )
-        .await
-        .map_err(backend)?;
-        save_counters(&tx, queue, next_seq + 1, stamps + 1).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(true)
+        upkeep::move_message(self, from, seq, to, content, now).await
     }
 
     async fn put_move_task(&self, task: MoveTaskRecord) -> Result<(), StoreError> {
@@ -886,7 +341,7 @@ impl Store for PostgresStore {
             .execute(
                 "INSERT INTO move_tasks (handle, record) VALUES ($1, $2)
                  ON CONFLICT (handle) DO UPDATE SET record = $2",
-                &[&task.handle, &payload(&Record::MoveTask(task.clone()))],
+                &[&task.handle, &task_bytes(&task)],
             )
             .await
             .map_err(backend)?;
@@ -1004,49 +459,4 @@ impl Store for PostgresStore {
         // Every call commits its own transaction before it returns.
         Ok(())
     }
-}
-
-async fn content_of(
-    tx: &Transaction<'_>,
-    queue: i64,
-    seq: i64,
-) -> Result<Arc<MessageContent>, StoreError> {
-    let row = tx
-        .query_one(
-            "SELECT content FROM messages WHERE queue_id = $1 AND seq = $2",
-            &[&queue, &seq],
-        )
-        .await
-        .map_err(backend)?;
-    content_from(row.get(0))
-}
-
-/// A FIFO queue's messages (all of them, in sequence order) as a receive takes them: the groups
-/// whose oldest message is visible, ordered by when that message became visible (its instant, then
-/// its stamp), each giving its visible messages from the oldest on up to the first one that is not.
-fn fifo_order(rows: Vec<Row>, now: i64) -> Vec<Row> {
-    let mut groups: Vec<(String, Vec<Row>)> = Vec::new();
-    for row in rows {
-        let group = row.group.clone().unwrap_or_default();
-        match groups.iter_mut().find(|(g, _)| *g == group) {
-            Some((_, members)) => members.push(row),
-            None => groups.push((group, vec![row])),
-        }
-    }
-    let mut ready: Vec<(i64, i64, Vec<Row>)> = groups
-        .into_iter()
-        .filter_map(|(_, members)| {
-            let (at, stamp) = members.first().map(|m| (m.visible_at, m.stamp))?;
-            (at <= now).then_some((at, stamp, members))
-        })
-        .collect();
-    ready.sort_by_key(|(at, stamp, _)| (*at, *stamp));
-    ready
-        .into_iter()
-        .flat_map(|(_, _, members)| {
-            members
-                .into_iter()
-                .take_while(move |row| row.visible_at <= now)
-        })
-        .collect()
 }

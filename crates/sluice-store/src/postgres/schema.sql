@@ -1,4 +1,4 @@
--- Version 1 of the PostgreSQL schema. Times are epoch milliseconds on the database's clock.
+-- Version 1 of the PostgreSQL schema. Times are epoch milliseconds on the callers' clocks.
 
 CREATE TABLE sluice_meta (
     name  text PRIMARY KEY,
@@ -14,7 +14,9 @@ CREATE TABLE queues (
     -- The queue record in the journal's encoding.
     record      bytea   NOT NULL,
     version     bigint  NOT NULL,
-    -- The next message's sequence number, and the count of visibility instants set (FIFO turns).
+    -- FIFO queues only (their message operations lock this row): the next message's sequence number,
+    -- and the count of visibility instants set, which orders group heads that became visible at the
+    -- same instant.
     next_seq    bigint  NOT NULL DEFAULT 1,
     stamps      bigint  NOT NULL DEFAULT 0,
     UNIQUE (account_id, region, name)
@@ -28,25 +30,57 @@ CREATE TABLE queue_tombstones (
     PRIMARY KEY (account_id, region, name)
 );
 
--- Rows are updated in place by every receive and visibility change; room on each page keeps those
--- updates HOT (no index touched when only non-indexed columns change).
+-- Sequence numbers of messages on standard queues, which never lock their queue row: unique and
+-- increasing in the order sends take them, which is all queue order needs.
+CREATE SEQUENCE message_seq;
+
+-- Each receive and visibility change moves a message's visible_at, which the indexes below order
+-- by, so those updates are not HOT; that is the price of finding visible messages and group heads
+-- in O(log n) instead of reading the queue, and each message is updated only a few times in its
+-- life. The room left on each page keeps the new row version on the same page, and bottom-up
+-- index deletion removes the superseded index entries.
 CREATE TABLE messages (
     queue_id         bigint  NOT NULL REFERENCES queues (id) ON DELETE CASCADE,
     seq              bigint  NOT NULL,
     visible_at       bigint  NOT NULL,
+    -- FIFO queues: when visible_at was set, in the queue's order of such events. Standard: 0.
     stamp            bigint  NOT NULL,
     receive_count    integer NOT NULL DEFAULT 0,
     first_receive_at bigint,
     received_at      bigint,
     enqueued_at      bigint  NOT NULL,
+    -- FIFO queues only: the message group (standard queues keep theirs in content alone).
     group_id         text,
+    -- Standard queues: the message was visible when last looked at and waits in sequence order
+    -- (messages_ready). Cleared when it is hidden (received, or its visibility changed), and set
+    -- again by the first receive that finds its time has come. Always false on FIFO queues.
+    ready            boolean NOT NULL DEFAULT false,
+    -- FIFO queues: the oldest message of its group, the one that decides when the group is served.
+    head             boolean NOT NULL DEFAULT false,
     content          bytea   NOT NULL,
     PRIMARY KEY (queue_id, seq)
 ) WITH (fillfactor = 70);
 
-CREATE INDEX messages_by_visibility ON messages (queue_id, visible_at, seq);
+-- Standard receives: visible messages in queue order.
+CREATE INDEX messages_ready ON messages (queue_id, seq) WHERE ready;
+-- Delayed and hidden messages by when they become visible: what a receive makes ready, when the
+-- next one does, and how many are in flight.
+CREATE INDEX messages_waiting ON messages (queue_id, visible_at) WHERE NOT ready;
+-- FIFO receives: groups in the order their oldest message became visible.
+CREATE INDEX messages_heads ON messages (queue_id, visible_at, stamp) WHERE head;
 CREATE INDEX messages_by_group ON messages (queue_id, group_id, seq) WHERE group_id IS NOT NULL;
-CREATE INDEX messages_by_enqueue ON messages (queue_id, enqueued_at, seq);
+CREATE INDEX messages_by_enqueue ON messages (queue_id, enqueued_at);
+
+-- How many messages of a queue have been received at least once and not removed since: a bound on
+-- how many are in flight, so that a receive counts them only near the limit. Split over a few rows
+-- per queue, each call adding to one picked at random, so that concurrent calls seldom wait on the
+-- same row; updates change no indexed column and stay HOT.
+CREATE TABLE received_tallies (
+    queue_id bigint   NOT NULL REFERENCES queues (id) ON DELETE CASCADE,
+    shard    smallint NOT NULL,
+    received bigint   NOT NULL,
+    PRIMARY KEY (queue_id, shard)
+) WITH (fillfactor = 50);
 
 CREATE TABLE deduplication (
     queue_id   bigint NOT NULL REFERENCES queues (id) ON DELETE CASCADE,
