@@ -7,6 +7,7 @@ mod fdlimit;
 mod front;
 pub mod logging;
 mod master_key;
+pub mod migrate;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,12 +22,14 @@ use sluice_queue::{Clock, QueueService, ServiceConfig, SystemClock};
 use sluice_security::directory::Directory;
 use sluice_security::kms::Kms;
 use sluice_security::{Authenticator, Authorizer, SqsEncryption};
-use sluice_store::{DurableStore, MemoryStore, Store};
+use sluice_store::{DurableStore, MemoryStore, PostgresStore, Store};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-pub use config::{AdminBind, Config, ConfigError, MasterKeySource, QueueSpec, StorageKind};
+pub use config::{
+    AdminBind, Config, ConfigError, DatabaseUrl, MasterKeySource, QueueSpec, StorageKind,
+};
 pub use master_key::MASTER_KEY_FILE;
 pub use sluice_security::AuthMode;
 
@@ -52,6 +55,14 @@ pub enum ServerError {
     },
     #[error("{0}")]
     Storage(String),
+    #[error("database {url}: {message}")]
+    Database { url: DatabaseUrl, message: String },
+    #[error(
+        "no account exists in the database, and with postgres storage no root key is made (its secret \
+         would be written to one node's disk): add [[accounts]] with id, access-key-id and \
+         secret-access-key to the config file, or give --auth off"
+    )]
+    NoAccounts,
     #[error("configured queue {name} could not be created: {message}")]
     ConfiguredQueue { name: String, message: String },
     #[error("configured account {id} could not be created: {message}")]
@@ -101,6 +112,13 @@ async fn prepare_accounts(
         .has_accounts()
         .await
         .map_err(|e| ServerError::Storage(e.message))?;
+    if config.storage == StorageKind::Postgres {
+        return if has_accounts {
+            Ok(())
+        } else {
+            Err(ServerError::NoAccounts)
+        };
+    }
     let path = config.data_dir.join(ROOT_CREDENTIALS_FILE);
     if !has_accounts {
         let (access_key_id, secret) = directory
@@ -229,6 +247,7 @@ pub async fn start_with_clock(
             Arc::new(opened.map_err(|e| ServerError::Storage(e.to_string()))?)
         }
         StorageKind::Memory => Arc::new(MemoryStore::new()),
+        StorageKind::Postgres => Arc::new(connect_database(&config).await?),
     };
     let listener = TcpListener::bind(config.bind)
         .await
@@ -322,6 +341,21 @@ pub async fn start_with_clock(
         stop,
         task,
     })
+}
+
+/// Connects to the configured database and brings its schema to this build's version.
+async fn connect_database(config: &Config) -> Result<PostgresStore, ServerError> {
+    let url = config
+        .database_url
+        .clone()
+        .ok_or(ConfigError::DatabaseUrlMissing)?;
+    tracing::info!(database = %url, pool_size = config.database_pool_size, "connecting to the database");
+    PostgresStore::connect(url.expose(), config.database_pool_size)
+        .await
+        .map_err(|e| ServerError::Database {
+            url,
+            message: e.to_string(),
+        })
 }
 
 async fn create_configured_queues(

@@ -10,10 +10,12 @@ mod settle;
 mod sql;
 mod upkeep;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
 use crate::{
@@ -30,40 +32,107 @@ pub const SCHEMA_VERSION: i32 = 1;
 const SCHEMA_V1: &str = include_str!("schema.sql");
 const SECRET: &str = "receipt-secret";
 
+/// How long a request waits for a pooled connection, and a new connection for the database to
+/// answer, before it is refused as unavailable: a lost database must not hold requests (the URL's
+/// own `connect_timeout` wins over this one for connecting).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// A database gone without closing its connections (a host lost, a network cut) breaks them within
+/// seconds rather than the kernel's hours: keepalive probes after this much idle time, and a
+/// connection dropped once what it sent, probes included, stays unacknowledged this long.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(10);
+const DEAD_PEER_TIMEOUT: Duration = Duration::from_secs(15);
+
 pub struct PostgresStore {
     pool: Pool,
     secret: [u8; 32],
+    /// Whether the last attempt to take a connection succeeded: readiness without a query per ask.
+    /// Request traffic and the retention sweep keep it current.
+    reachable: AtomicBool,
+}
+
+/// A pool of connections to `url` whose every wait is bounded.
+fn pool(url: &str, size: usize) -> Result<Pool, StoreError> {
+    let mut config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| StoreError::Backend(format!("the database URL is not valid: {e}")))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    config
+        .keepalives(true)
+        .keepalives_idle(KEEPALIVE_IDLE)
+        .tcp_user_timeout(DEAD_PEER_TIMEOUT);
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(size)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(CONNECT_TIMEOUT))
+        .create_timeout(Some(CONNECT_TIMEOUT))
+        .recycle_timeout(Some(CONNECT_TIMEOUT))
+        .build()
+        .map_err(|e| StoreError::Backend(e.to_string()))
 }
 
 impl PostgresStore {
     /// Connects to `url` (`postgres://user@host:port/database`), applies the schema migrations this
     /// build knows, and reads (or makes) the secret every node shares.
     pub async fn connect(url: &str, pool_size: usize) -> Result<PostgresStore, StoreError> {
-        let config: tokio_postgres::Config = url.parse().map_err(backend)?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(pool_size)
-            .build()
-            .map_err(backend)?;
-        migrate(&pool).await?;
+        let pool = pool(url, pool_size)?;
+        apply_migrations(&pool).await?;
         let secret = shared_secret(&pool).await?;
-        Ok(PostgresStore { pool, secret })
+        Ok(PostgresStore {
+            pool,
+            secret,
+            reachable: AtomicBool::new(true),
+        })
+    }
+
+    /// Applies the schema migrations this build knows to the database at `url`, without serving it;
+    /// returns the schema version the database is at.
+    pub async fn migrate(url: &str) -> Result<i32, StoreError> {
+        apply_migrations(&pool(url, 1)?).await
+    }
+
+    /// The schema version of the database at `url` (0 for one never migrated), changing nothing.
+    pub async fn schema_version(url: &str) -> Result<i32, StoreError> {
+        let client = pool(url, 1)?.get().await.map_err(backend)?;
+        let exists: bool = client
+            .query_one("SELECT to_regclass('sluice_schema') IS NOT NULL", &[])
+            .await
+            .map_err(backend)?
+            .get(0);
+        if !exists {
+            return Ok(0);
+        }
+        let found: Option<i32> = client
+            .query_one("SELECT max(version) FROM sluice_schema", &[])
+            .await
+            .map_err(backend)?
+            .get(0);
+        Ok(found.unwrap_or(0))
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.pool.get().await.map_err(backend)
+        let taken = self.pool.get().await;
+        let was = self.reachable.swap(taken.is_ok(), Ordering::Relaxed);
+        match &taken {
+            Err(e) if was => tracing::warn!(error = %e, "database unreachable"),
+            Ok(_) if !was => tracing::info!("database reachable again"),
+            _ => {}
+        }
+        taken.map_err(backend)
     }
 }
 
 /// Applies the migrations the database lacks, one node at a time (an advisory lock), or refuses a
 /// database whose schema is newer than this build.
-pub async fn migrate(pool: &Pool) -> Result<i32, StoreError> {
+async fn apply_migrations(pool: &Pool) -> Result<i32, StoreError> {
     let mut client = pool.get().await.map_err(backend)?;
     let tx = client.transaction().await.map_err(backend)?;
     tx.batch_execute(
@@ -458,5 +527,9 @@ impl Store for PostgresStore {
     async fn flush(&self) -> Result<(), StoreError> {
         // Every call commits its own transaction before it returns.
         Ok(())
+    }
+
+    fn is_ready(&self) -> bool {
+        self.reachable.load(Ordering::Relaxed)
     }
 }
