@@ -215,13 +215,41 @@ impl RunningServer {
 
 /// Binds, prepares storage, creates the configured queues, and starts serving.
 pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
-    start_with_clock(config, Arc::new(SystemClock)).await
+    serve(config, None).await
 }
 
 /// `start` with the clock that queue semantics and authentication read, so tests can move time.
 pub async fn start_with_clock(
     config: Config,
     clock: Arc<dyn Clock>,
+) -> Result<RunningServer, ServerError> {
+    serve(config, Some(clock)).await
+}
+
+/// How often a node measures the database clock's offset again.
+const CLOCK_ALIGNMENT: Duration = Duration::from_secs(60);
+
+/// The clock of a node without one given: the system's, or on PostgreSQL the database's (which
+/// every node then agrees on), measured again every minute while the store lives.
+fn database_clock(store: &Arc<PostgresStore>) -> Arc<dyn Clock> {
+    let watched = Arc::downgrade(store);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(CLOCK_ALIGNMENT).await;
+            let Some(store) = watched.upgrade() else {
+                return;
+            };
+            if let Err(error) = store.align_clock().await {
+                tracing::debug!(%error, "the database clock could not be read");
+            }
+        }
+    });
+    store.database_clock()
+}
+
+async fn serve(
+    config: Config,
+    mut clock: Option<Arc<dyn Clock>>,
 ) -> Result<RunningServer, ServerError> {
     config.validate()?;
     // The admin listener comes first, so that a long recovery shows as live and not ready.
@@ -247,8 +275,15 @@ pub async fn start_with_clock(
             Arc::new(opened.map_err(|e| ServerError::Storage(e.to_string()))?)
         }
         StorageKind::Memory => Arc::new(MemoryStore::new()),
-        StorageKind::Postgres => Arc::new(connect_database(&config).await?),
+        StorageKind::Postgres => {
+            let store = Arc::new(connect_database(&config).await?);
+            if clock.is_none() {
+                clock = Some(database_clock(&store));
+            }
+            store
+        }
     };
+    let clock = clock.unwrap_or_else(|| Arc::new(SystemClock));
     let listener = TcpListener::bind(config.bind)
         .await
         .map_err(|source| ServerError::Bind {

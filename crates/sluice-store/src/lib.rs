@@ -25,7 +25,7 @@ pub use message::{
     MessageContent, MessageCounts, MoveTaskRecord, MoveTaskStatus, NewMessage, ReceiveOutcome,
     ReceiveRequest, ReceivedMessage, Redrive, SendOutcome, VisibilityChange, VisibilityOutcome,
 };
-pub use postgres::PostgresStore;
+pub use postgres::{DatabaseClock, PostgresStore};
 pub use queue_messages::{
     Deduplicated, Delivered, Deliveries, DeliveryState, Payload, QueueMessages,
 };

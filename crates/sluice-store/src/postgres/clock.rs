@@ -25,8 +25,8 @@ impl DatabaseClock {
     }
 
     /// Asks the database for its time and keeps the offset, taking the reading to have been made
-    /// halfway through the round trip. Returns the offset in use afterwards.
-    pub async fn align(&self, client: &tokio_postgres::Client) -> Result<i64, StoreError> {
+    /// halfway through the round trip. Returns whether the reading was trusted and kept.
+    pub async fn align(&self, client: &tokio_postgres::Client) -> Result<bool, StoreError> {
         let sent = SystemClock.now_millis();
         let row = client
             .query_one(
@@ -37,12 +37,13 @@ impl DatabaseClock {
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let answered = SystemClock.now_millis();
         let database: i64 = row.get(0);
-        if answered - sent <= TRUSTED_ROUND_TRIP_MILLIS {
+        let trusted = answered - sent <= TRUSTED_ROUND_TRIP_MILLIS;
+        if trusted {
             let midpoint = sent + (answered - sent) / 2;
             self.offset_millis
                 .store(database - midpoint, Ordering::Relaxed);
         }
-        Ok(self.offset_millis())
+        Ok(trusted)
     }
 }
 

@@ -4,6 +4,7 @@
 //! sequence numbers, deduplication and redrive are decided inside that transaction.
 
 mod append;
+mod clock;
 mod encoding;
 mod receive;
 mod settle;
@@ -27,10 +28,14 @@ use crate::{
 use encoding::{queue_bytes, queue_from, task_bytes, task_from, to_i64, to_u64};
 use sql::backend;
 
+pub use clock::DatabaseClock;
+
 /// The schema version this build knows; a database with a newer one is refused.
 pub const SCHEMA_VERSION: i32 = 1;
 const SCHEMA_V1: &str = include_str!("schema.sql");
 const SECRET: &str = "receipt-secret";
+/// Readings of the database's clock tried at start until one has a round trip short enough to trust.
+const CLOCK_READINGS: usize = 5;
 
 /// How long a request waits for a pooled connection, and a new connection for the database to
 /// answer, before it is refused as unavailable: a lost database must not hold requests (the URL's
@@ -48,6 +53,7 @@ pub struct PostgresStore {
     /// Whether the last attempt to take a connection succeeded: readiness without a query per ask.
     /// Request traffic and the retention sweep keep it current.
     reachable: AtomicBool,
+    clock: Arc<DatabaseClock>,
 }
 
 /// A pool of connections to `url` whose every wait is bounded.
@@ -86,11 +92,30 @@ impl PostgresStore {
         let pool = pool(url, pool_size)?;
         apply_migrations(&pool).await?;
         let secret = shared_secret(&pool).await?;
-        Ok(PostgresStore {
+        let store = PostgresStore {
             pool,
             secret,
             reachable: AtomicBool::new(true),
-        })
+            clock: Arc::default(),
+        };
+        for _ in 0..CLOCK_READINGS {
+            if store.align_clock().await? {
+                break;
+            }
+        }
+        Ok(store)
+    }
+
+    /// The database's clock as this node reads it; `align_clock` keeps it true.
+    pub fn database_clock(&self) -> Arc<DatabaseClock> {
+        self.clock.clone()
+    }
+
+    /// Measures the database clock's offset again (clocks drift); false when the round trip was too
+    /// slow to trust and the previous offset was kept.
+    pub async fn align_clock(&self) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        self.clock.align(&client).await
     }
 
     /// Applies the schema migrations this build knows to the database at `url`, without serving it;
