@@ -1,7 +1,12 @@
 //! The `postgres` backend: every queue, message and security record in one PostgreSQL database that
-//! several Sluice processes share. Each store call is one transaction; a message operation first
-//! locks its queue's row, so that two nodes never both hand out a message or a FIFO group, and
-//! sequence numbers, deduplication and redrive are decided inside that transaction.
+//! several Sluice processes share. Each store call is one statement or one transaction, and nodes
+//! coordinate only through the database:
+//! - a standard queue's sends, receives, deletes and visibility changes lock only the messages they
+//!   touch (receives pass over what another holds), so nodes work on one queue side by side;
+//! - a FIFO queue's message operations lock its row, so that one at a time decides group order,
+//!   sequence numbers and deduplication;
+//! - each non-trivial statement lives in `queries/`, is prepared once per connection, and finds what
+//!   it needs through an index (`schema.sql` says which), never by reading a whole queue.
 
 mod append;
 mod encoding;
