@@ -124,21 +124,20 @@ impl Store for PostgresStore {
     async fn create_queue(&self, record: QueueRecord) -> Result<CreateOutcome, StoreError> {
         let client = self.client().await?;
         let key = &record.key;
-        let inserted = client
-            .execute(
-                "INSERT INTO queues (account_id, region, name, fifo, record, version)
+        let inserted = sql::execute(
+            &client,
+            "INSERT INTO queues (account_id, region, name, fifo, record, version)
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                &[
-                    &key.account_id,
-                    &key.region,
-                    &key.name,
-                    &record.fifo,
-                    &queue_bytes(&record),
-                    &to_i64(record.version),
-                ],
-            )
-            .await
-            .map_err(backend)?;
+            &[
+                &key.account_id,
+                &key.region,
+                &key.name,
+                &record.fifo,
+                &queue_bytes(&record),
+                &to_i64(record.version),
+            ],
+        )
+        .await?;
         if inserted == 1 {
             return Ok(CreateOutcome::Created(record));
         }
@@ -151,13 +150,12 @@ impl Store for PostgresStore {
 
     async fn get_queue(&self, key: &QueueKey) -> Result<Option<Arc<QueueRecord>>, StoreError> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT record FROM queues WHERE account_id = $1 AND region = $2 AND name = $3",
-                &[&key.account_id, &key.region, &key.name],
-            )
-            .await
-            .map_err(backend)?;
+        let row = sql::query_opt(
+            &client,
+            "SELECT record FROM queues WHERE account_id = $1 AND region = $2 AND name = $3",
+            &[&key.account_id, &key.region, &key.name],
+        )
+        .await?;
         row.map(|row| queue_from(row.get(0)).map(Arc::new))
             .transpose()
     }
@@ -171,25 +169,21 @@ impl Store for PostgresStore {
         limit: usize,
     ) -> Result<Vec<QueueRecord>, StoreError> {
         let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT record FROM queues
+        let rows = sql::query(
+            &client,
+            "SELECT record FROM queues
                  WHERE account_id = $1 AND region = $2 AND starts_with(name, $3)
                    AND ($4::text IS NULL OR name > $4)
                  ORDER BY name COLLATE \"C\" LIMIT $5",
-                &[&account_id, &region, &prefix, &after, &to_i64(limit as u64)],
-            )
-            .await
-            .map_err(backend)?;
+            &[&account_id, &region, &prefix, &after, &to_i64(limit as u64)],
+        )
+        .await?;
         rows.iter().map(|row| queue_from(row.get(0))).collect()
     }
 
     async fn all_queues(&self) -> Result<Vec<QueueKey>, StoreError> {
         let client = self.client().await?;
-        let rows = client
-            .query("SELECT account_id, region, name FROM queues", &[])
-            .await
-            .map_err(backend)?;
+        let rows = sql::query(&client, "SELECT account_id, region, name FROM queues", &[]).await?;
         Ok(rows
             .iter()
             .map(|row| QueueKey {
@@ -205,21 +199,20 @@ impl Store for PostgresStore {
         let read = record.version;
         record.version += 1;
         let key = &record.key;
-        let changed = client
-            .execute(
-                "UPDATE queues SET record = $4, version = $6
+        let changed = sql::execute(
+            &client,
+            "UPDATE queues SET record = $4, version = $6
                  WHERE account_id = $1 AND region = $2 AND name = $3 AND version = $5",
-                &[
-                    &key.account_id,
-                    &key.region,
-                    &key.name,
-                    &queue_bytes(&record),
-                    &to_i64(read),
-                    &to_i64(record.version),
-                ],
-            )
-            .await
-            .map_err(backend)?;
+            &[
+                &key.account_id,
+                &key.region,
+                &key.name,
+                &queue_bytes(&record),
+                &to_i64(read),
+                &to_i64(record.version),
+            ],
+        )
+        .await?;
         if changed == 1 {
             Ok(record)
         } else {
@@ -253,14 +246,13 @@ impl Store for PostgresStore {
 
     async fn deleted_at(&self, key: &QueueKey) -> Result<Option<i64>, StoreError> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT deleted_at FROM queue_tombstones
+        let row = sql::query_opt(
+            &client,
+            "SELECT deleted_at FROM queue_tombstones
                  WHERE account_id = $1 AND region = $2 AND name = $3",
-                &[&key.account_id, &key.region, &key.name],
-            )
-            .await
-            .map_err(backend)?;
+            &[&key.account_id, &key.region, &key.name],
+        )
+        .await?;
         Ok(row.map(|row| row.get(0)))
     }
 
@@ -342,23 +334,24 @@ impl Store for PostgresStore {
 
     async fn put_move_task(&self, task: MoveTaskRecord) -> Result<(), StoreError> {
         let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO move_tasks (handle, record) VALUES ($1, $2)
+        sql::execute(
+            &client,
+            "INSERT INTO move_tasks (handle, record) VALUES ($1, $2)
                  ON CONFLICT (handle) DO UPDATE SET record = $2",
-                &[&task.handle, &task_bytes(&task)],
-            )
-            .await
-            .map_err(backend)?;
+            &[&task.handle, &task_bytes(&task)],
+        )
+        .await?;
         Ok(())
     }
 
     async fn move_tasks(&self) -> Result<Vec<MoveTaskRecord>, StoreError> {
         let client = self.client().await?;
-        let rows = client
-            .query("SELECT record FROM move_tasks ORDER BY handle", &[])
-            .await
-            .map_err(backend)?;
+        let rows = sql::query(
+            &client,
+            "SELECT record FROM move_tasks ORDER BY handle",
+            &[],
+        )
+        .await?;
         rows.iter().map(|row| task_from(row.get(0))).collect()
     }
 
@@ -367,13 +360,12 @@ impl Store for PostgresStore {
         key: &SecurityKey,
     ) -> Result<Option<SecurityRecord>, StoreError> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT version, value FROM security_records WHERE kind = $1 AND name = $2",
-                &[&key.kind, &key.name],
-            )
-            .await
-            .map_err(backend)?;
+        let row = sql::query_opt(
+            &client,
+            "SELECT version, value FROM security_records WHERE kind = $1 AND name = $2",
+            &[&key.kind, &key.name],
+        )
+        .await?;
         Ok(row.map(|row| SecurityRecord {
             key: key.clone(),
             version: to_u64(row.get(0)),
@@ -387,14 +379,13 @@ impl Store for PostgresStore {
         prefix: &str,
     ) -> Result<Vec<SecurityRecord>, StoreError> {
         let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT name, version, value FROM security_records
+        let rows = sql::query(
+            &client,
+            "SELECT name, version, value FROM security_records
                  WHERE kind = $1 AND starts_with(name, $2) ORDER BY name COLLATE \"C\"",
-                &[&kind, &prefix],
-            )
-            .await
-            .map_err(backend)?;
+            &[&kind, &prefix],
+        )
+        .await?;
         Ok(rows
             .iter()
             .map(|row| SecurityRecord {
