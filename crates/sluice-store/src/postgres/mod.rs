@@ -1,7 +1,12 @@
 //! The `postgres` backend: every queue, message and security record in one PostgreSQL database that
-//! several Sluice processes share. Each store call is one transaction; a message operation first
-//! locks its queue's row, so that two nodes never both hand out a message or a FIFO group, and
-//! sequence numbers, deduplication and redrive are decided inside that transaction.
+//! several Sluice processes share. Each store call is one statement or one transaction, and nodes
+//! coordinate only through the database:
+//! - a standard queue's sends, receives, deletes and visibility changes lock only the messages they
+//!   touch (receives pass over what another holds), so nodes work on one queue side by side;
+//! - a FIFO queue's message operations lock its row, so that one at a time decides group order,
+//!   sequence numbers and deduplication;
+//! - each non-trivial statement lives in `queries/`, is prepared once per connection, and finds what
+//!   it needs through an index (`schema.sql` says which), never by reading a whole queue.
 
 mod append;
 mod clock;
@@ -213,21 +218,20 @@ impl Store for PostgresStore {
     async fn create_queue(&self, record: QueueRecord) -> Result<CreateOutcome, StoreError> {
         let client = self.client().await?;
         let key = &record.key;
-        let inserted = client
-            .execute(
-                "INSERT INTO queues (account_id, region, name, fifo, record, version)
+        let inserted = sql::execute(
+            &client,
+            "INSERT INTO queues (account_id, region, name, fifo, record, version)
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                &[
-                    &key.account_id,
-                    &key.region,
-                    &key.name,
-                    &record.fifo,
-                    &queue_bytes(&record),
-                    &to_i64(record.version),
-                ],
-            )
-            .await
-            .map_err(backend)?;
+            &[
+                &key.account_id,
+                &key.region,
+                &key.name,
+                &record.fifo,
+                &queue_bytes(&record),
+                &to_i64(record.version),
+            ],
+        )
+        .await?;
         if inserted == 1 {
             return Ok(CreateOutcome::Created(record));
         }
@@ -240,13 +244,12 @@ impl Store for PostgresStore {
 
     async fn get_queue(&self, key: &QueueKey) -> Result<Option<Arc<QueueRecord>>, StoreError> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT record FROM queues WHERE account_id = $1 AND region = $2 AND name = $3",
-                &[&key.account_id, &key.region, &key.name],
-            )
-            .await
-            .map_err(backend)?;
+        let row = sql::query_opt(
+            &client,
+            "SELECT record FROM queues WHERE account_id = $1 AND region = $2 AND name = $3",
+            &[&key.account_id, &key.region, &key.name],
+        )
+        .await?;
         row.map(|row| queue_from(row.get(0)).map(Arc::new))
             .transpose()
     }
@@ -260,25 +263,21 @@ impl Store for PostgresStore {
         limit: usize,
     ) -> Result<Vec<QueueRecord>, StoreError> {
         let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT record FROM queues
+        let rows = sql::query(
+            &client,
+            "SELECT record FROM queues
                  WHERE account_id = $1 AND region = $2 AND starts_with(name, $3)
                    AND ($4::text IS NULL OR name > $4)
                  ORDER BY name COLLATE \"C\" LIMIT $5",
-                &[&account_id, &region, &prefix, &after, &to_i64(limit as u64)],
-            )
-            .await
-            .map_err(backend)?;
+            &[&account_id, &region, &prefix, &after, &to_i64(limit as u64)],
+        )
+        .await?;
         rows.iter().map(|row| queue_from(row.get(0))).collect()
     }
 
     async fn all_queues(&self) -> Result<Vec<QueueKey>, StoreError> {
         let client = self.client().await?;
-        let rows = client
-            .query("SELECT account_id, region, name FROM queues", &[])
-            .await
-            .map_err(backend)?;
+        let rows = sql::query(&client, "SELECT account_id, region, name FROM queues", &[]).await?;
         Ok(rows
             .iter()
             .map(|row| QueueKey {
@@ -294,21 +293,20 @@ impl Store for PostgresStore {
         let read = record.version;
         record.version += 1;
         let key = &record.key;
-        let changed = client
-            .execute(
-                "UPDATE queues SET record = $4, version = $6
+        let changed = sql::execute(
+            &client,
+            "UPDATE queues SET record = $4, version = $6
                  WHERE account_id = $1 AND region = $2 AND name = $3 AND version = $5",
-                &[
-                    &key.account_id,
-                    &key.region,
-                    &key.name,
-                    &queue_bytes(&record),
-                    &to_i64(read),
-                    &to_i64(record.version),
-                ],
-            )
-            .await
-            .map_err(backend)?;
+            &[
+                &key.account_id,
+                &key.region,
+                &key.name,
+                &queue_bytes(&record),
+                &to_i64(read),
+                &to_i64(record.version),
+            ],
+        )
+        .await?;
         if changed == 1 {
             Ok(record)
         } else {
@@ -342,14 +340,13 @@ impl Store for PostgresStore {
 
     async fn deleted_at(&self, key: &QueueKey) -> Result<Option<i64>, StoreError> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT deleted_at FROM queue_tombstones
+        let row = sql::query_opt(
+            &client,
+            "SELECT deleted_at FROM queue_tombstones
                  WHERE account_id = $1 AND region = $2 AND name = $3",
-                &[&key.account_id, &key.region, &key.name],
-            )
-            .await
-            .map_err(backend)?;
+            &[&key.account_id, &key.region, &key.name],
+        )
+        .await?;
         Ok(row.map(|row| row.get(0)))
     }
 
@@ -431,23 +428,24 @@ impl Store for PostgresStore {
 
     async fn put_move_task(&self, task: MoveTaskRecord) -> Result<(), StoreError> {
         let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO move_tasks (handle, record) VALUES ($1, $2)
+        sql::execute(
+            &client,
+            "INSERT INTO move_tasks (handle, record) VALUES ($1, $2)
                  ON CONFLICT (handle) DO UPDATE SET record = $2",
-                &[&task.handle, &task_bytes(&task)],
-            )
-            .await
-            .map_err(backend)?;
+            &[&task.handle, &task_bytes(&task)],
+        )
+        .await?;
         Ok(())
     }
 
     async fn move_tasks(&self) -> Result<Vec<MoveTaskRecord>, StoreError> {
         let client = self.client().await?;
-        let rows = client
-            .query("SELECT record FROM move_tasks ORDER BY handle", &[])
-            .await
-            .map_err(backend)?;
+        let rows = sql::query(
+            &client,
+            "SELECT record FROM move_tasks ORDER BY handle",
+            &[],
+        )
+        .await?;
         rows.iter().map(|row| task_from(row.get(0))).collect()
     }
 
@@ -456,13 +454,12 @@ impl Store for PostgresStore {
         key: &SecurityKey,
     ) -> Result<Option<SecurityRecord>, StoreError> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT version, value FROM security_records WHERE kind = $1 AND name = $2",
-                &[&key.kind, &key.name],
-            )
-            .await
-            .map_err(backend)?;
+        let row = sql::query_opt(
+            &client,
+            "SELECT version, value FROM security_records WHERE kind = $1 AND name = $2",
+            &[&key.kind, &key.name],
+        )
+        .await?;
         Ok(row.map(|row| SecurityRecord {
             key: key.clone(),
             version: to_u64(row.get(0)),
@@ -476,14 +473,13 @@ impl Store for PostgresStore {
         prefix: &str,
     ) -> Result<Vec<SecurityRecord>, StoreError> {
         let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT name, version, value FROM security_records
+        let rows = sql::query(
+            &client,
+            "SELECT name, version, value FROM security_records
                  WHERE kind = $1 AND starts_with(name, $2) ORDER BY name COLLATE \"C\"",
-                &[&kind, &prefix],
-            )
-            .await
-            .map_err(backend)?;
+            &[&kind, &prefix],
+        )
+        .await?;
         Ok(rows
             .iter()
             .map(|row| SecurityRecord {
