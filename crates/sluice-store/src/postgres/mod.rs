@@ -1,7 +1,10 @@
 //! The `postgres` backend: every queue, message and security record in one PostgreSQL database that
 //! several Sluice processes share. Each store call is one transaction; a message operation first
 //! locks its queue's row, so that two nodes never both hand out a message or a FIFO group, and
-//! sequence numbers, deduplication and redrive are decided inside that transaction.
+//! sequence numbers, deduplication and redrive are decided inside that transaction. Other nodes
+//! hear of the changes that make messages receivable, and of security writes, through `notify`.
+
+mod notify;
 
 use std::sync::Arc;
 
@@ -25,6 +28,7 @@ const SECRET: &str = "receipt-secret";
 pub struct PostgresStore {
     pool: Pool,
     secret: [u8; 32],
+    notices: notify::Notices,
 }
 
 fn backend(error: impl std::fmt::Display) -> StoreError {
@@ -37,7 +41,7 @@ impl PostgresStore {
     pub async fn connect(url: &str, pool_size: usize) -> Result<PostgresStore, StoreError> {
         let config: tokio_postgres::Config = url.parse().map_err(backend)?;
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -49,7 +53,12 @@ impl PostgresStore {
             .map_err(backend)?;
         migrate(&pool).await?;
         let secret = shared_secret(&pool).await?;
-        Ok(PostgresStore { pool, secret })
+        let notices = notify::Notices::start(&config).await?;
+        Ok(PostgresStore {
+            pool,
+            secret,
+            notices,
+        })
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
@@ -437,6 +446,12 @@ impl Store for PostgresStore {
         }
         save_counters(&tx, queue, next_seq, stamps).await?;
         tx.commit().await.map_err(backend)?;
+        if outcomes
+            .iter()
+            .any(|o| matches!(o, SendOutcome::Appended(_)))
+        {
+            self.notices.messages_available(key);
+        }
         Ok(outcomes)
     }
 
@@ -605,6 +620,9 @@ impl Store for PostgresStore {
             .get(0);
         save_counters(&tx, queue, next_seq, stamps).await?;
         tx.commit().await.map_err(backend)?;
+        if let (Some(redrive), true) = (redrive, outcome.moved > 0) {
+            self.notices.messages_available(&redrive.target);
+        }
         Ok(outcome)
     }
 
@@ -689,6 +707,7 @@ impl Store for PostgresStore {
             .map_err(backend)?;
         }
         tx.commit().await.map_err(backend)?;
+        self.notices.messages_available(key);
         Ok(())
     }
 
@@ -749,6 +768,11 @@ impl Store for PostgresStore {
         }
         save_counters(&tx, queue, next_seq, stamps).await?;
         tx.commit().await.map_err(backend)?;
+        if changes.iter().zip(&outcomes).any(|(change, outcome)| {
+            matches!(outcome, VisibilityOutcome::Changed) && change.deadline <= change.now
+        }) {
+            self.notices.messages_available(key);
+        }
         Ok(outcomes)
     }
 
@@ -877,6 +901,7 @@ impl Store for PostgresStore {
         .map_err(backend)?;
         save_counters(&tx, queue, next_seq + 1, stamps + 1).await?;
         tx.commit().await.map_err(backend)?;
+        self.notices.messages_available(to);
         Ok(true)
     }
 
@@ -992,7 +1017,11 @@ impl Store for PostgresStore {
                 return Err(StoreError::Conflict);
             }
         }
-        tx.commit().await.map_err(backend)?;
+        let committed = tx.commit().await;
+        // Even when the outcome is unknown: the commit may have landed, and other nodes' caches have
+        // nothing else to tell them.
+        self.notices.security_changed();
+        committed.map_err(backend)?;
         Ok(())
     }
 
@@ -1003,6 +1032,18 @@ impl Store for PostgresStore {
     async fn flush(&self) -> Result<(), StoreError> {
         // Every call commits its own transaction before it returns.
         Ok(())
+    }
+
+    fn subscribe(&self, sink: crate::ChangeSink) {
+        self.notices.subscribe(sink);
+    }
+
+    fn security_generation(&self) -> u64 {
+        self.notices.security_generation()
+    }
+
+    fn recheck_interval(&self) -> Option<std::time::Duration> {
+        Some(notify::RECHECK_INTERVAL)
     }
 }
 
