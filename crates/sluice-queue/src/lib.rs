@@ -63,12 +63,20 @@ impl QueueService {
         config: &ServiceConfig,
         cipher: Arc<dyn BodyCipher>,
     ) -> Self {
+        let waiters = Arc::<Waiters>::default();
+        // Weak, so that the store's sinks do not keep a dropped service's waiters alive.
+        let heard = Arc::downgrade(&waiters);
+        store.subscribe(Arc::new(move |notice| {
+            if let Some(waiters) = heard.upgrade() {
+                waiters.hear(notice);
+            }
+        }));
         QueueService {
             store,
             clock,
             urls: QueueUrls::new(&config.public_url, &config.default_region),
             receipts: ReceiptSealer::new(config.receipt_secret),
-            waiters: Arc::default(),
+            waiters,
             attempts: Attempts::default(),
             movers: Arc::default(),
             cipher,

@@ -458,7 +458,11 @@ impl QueueService {
             let wake_at = outcome
                 .next_visible_at
                 .map_or(deadline, |at| at.clamp(now + 1, deadline));
-            let nap = Duration::from_millis(u64::try_from(wake_at - now).unwrap_or(0));
+            let mut nap = Duration::from_millis(u64::try_from(wake_at - now).unwrap_or(0));
+            // A store shared with other processes may not hear of each of their sends.
+            if let Some(recheck) = self.store.recheck_interval() {
+                nap = nap.min(recheck);
+            }
             tokio::select! {
                 _ = &mut notified => {}
                 _ = tokio::time::sleep(nap) => {}

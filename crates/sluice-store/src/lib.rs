@@ -5,6 +5,10 @@
 //! Sluice processes can share one backend without assuming they own the state:
 //! - `create_queue` is insert-if-absent;
 //! - `replace_queue` is compare-and-swap on the record's `version`, which callers retry on `Conflict`.
+//!
+//! A backend that other processes share also tells the layer above of their changes (`subscribe`,
+//! `security_generation`), so that long polls wake and caches of security records are read again
+//! whichever node made the change.
 
 pub mod durable;
 mod memory;
@@ -15,6 +19,7 @@ mod security;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -79,6 +84,23 @@ pub enum StoreError {
     #[error("storage out of service: {0}")]
     Unavailable(String),
 }
+
+/// A change that another process sharing the backend made, as the backend hears of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChangeNotice {
+    /// Messages of this queue may have become receivable (sent, made visible again, moved in, or
+    /// due earlier): a long poll on it looks again.
+    MessagesAvailable(QueueKey),
+    /// Security records changed.
+    SecurityChanged,
+    /// Notices may have been missed (the backend lost touch with the other processes for a while):
+    /// anything may have changed.
+    Everything,
+}
+
+/// Where a backend delivers change notices. It runs on the backend's own task, so it must return at
+/// once: no blocking, no awaiting, no calls back into the store.
+pub type ChangeSink = Arc<dyn Fn(ChangeNotice) + Send + Sync>;
 
 /// What `create_queue` found.
 #[derive(Debug)]
@@ -227,6 +249,25 @@ pub trait Store: Send + Sync + 'static {
     /// Whether requests can be served now; false while the backend is out of service.
     fn is_ready(&self) -> bool {
         true
+    }
+
+    /// Delivers to `sink` the changes other processes sharing the backend make from now on (changes
+    /// made through this store are not promised to it; the caller knows of those already). A backend
+    /// only this process uses has no one else to hear of and never calls it.
+    fn subscribe(&self, _sink: ChangeSink) {}
+
+    /// A count that moves whenever this store hears that another process changed security records
+    /// (or may have: after `ChangeNotice::Everything`), for caches of what was derived from them.
+    /// Only its changes mean anything; it stays 0 on a backend only this process uses.
+    fn security_generation(&self) -> u64 {
+        0
+    }
+
+    /// How long a long poll may wait without looking again, when change notices can arrive late or
+    /// not at all. `None` (a backend only this process uses): the wake-ups of this process are all
+    /// there is, so a waiting receive looks again only when woken or due.
+    fn recheck_interval(&self) -> Option<Duration> {
+        None
     }
 }
 

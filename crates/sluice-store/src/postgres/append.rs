@@ -178,6 +178,7 @@ pub(super) async fn send_messages(
             .map(|m| Entry::new(m.content, m.visible_at))
             .collect();
         let seqs = append(&client, queue.id, None, &entries, now).await?;
+        store.notices.messages_available(key);
         return Ok(seqs
             .into_iter()
             .map(|seq| SendOutcome::Appended(to_u64(seq)))
@@ -190,6 +191,12 @@ pub(super) async fn send_messages(
     let outcomes = send_deduplicated(&tx, queue, &mut counters, messages, now).await?;
     counters.save(&tx).await?;
     tx.commit().await.map_err(super::sql::backend)?;
+    if outcomes
+        .iter()
+        .any(|o| matches!(o, SendOutcome::Appended(_)))
+    {
+        store.notices.messages_available(key);
+    }
     Ok(outcomes)
 }
 

@@ -7,10 +7,14 @@
 //!   sequence numbers and deduplication;
 //! - each non-trivial statement lives in `queries/`, is prepared once per connection, and finds what
 //!   it needs through an index (`schema.sql` says which), never by reading a whole queue.
+//!
+//! Other nodes hear of the changes that make messages receivable, and of security writes, through
+//! `notify`.
 
 mod append;
 mod clock;
 mod encoding;
+mod notify;
 mod receive;
 mod settle;
 mod sql;
@@ -59,10 +63,11 @@ pub struct PostgresStore {
     /// Request traffic and the retention sweep keep it current.
     reachable: AtomicBool,
     clock: Arc<DatabaseClock>,
+    notices: notify::Notices,
 }
 
-/// A pool of connections to `url` whose every wait is bounded.
-fn pool(url: &str, size: usize) -> Result<Pool, StoreError> {
+/// How to reach the database at `url`, with every wait bounded.
+fn connection_config(url: &str) -> Result<tokio_postgres::Config, StoreError> {
     let mut config: tokio_postgres::Config = url
         .parse()
         .map_err(|e| StoreError::Backend(format!("the database URL is not valid: {e}")))?;
@@ -73,6 +78,15 @@ fn pool(url: &str, size: usize) -> Result<Pool, StoreError> {
         .keepalives(true)
         .keepalives_idle(KEEPALIVE_IDLE)
         .tcp_user_timeout(DEAD_PEER_TIMEOUT);
+    Ok(config)
+}
+
+/// A pool of connections to `url` whose every wait is bounded.
+fn pool(url: &str, size: usize) -> Result<Pool, StoreError> {
+    pool_of(connection_config(url)?, size)
+}
+
+fn pool_of(config: tokio_postgres::Config, size: usize) -> Result<Pool, StoreError> {
     let manager = Manager::from_config(
         config,
         NoTls,
@@ -94,14 +108,17 @@ impl PostgresStore {
     /// Connects to `url` (`postgres://user@host:port/database`), applies the schema migrations this
     /// build knows, and reads (or makes) the secret every node shares.
     pub async fn connect(url: &str, pool_size: usize) -> Result<PostgresStore, StoreError> {
-        let pool = pool(url, pool_size)?;
+        let config = connection_config(url)?;
+        let pool = pool_of(config.clone(), pool_size)?;
         apply_migrations(&pool).await?;
         let secret = shared_secret(&pool).await?;
+        let notices = notify::Notices::start(&config).await?;
         let store = PostgresStore {
             pool,
             secret,
             reachable: AtomicBool::new(true),
             clock: Arc::default(),
+            notices,
         };
         for _ in 0..CLOCK_READINGS {
             if store.align_clock().await? {
@@ -537,7 +554,11 @@ impl Store for PostgresStore {
                 return Err(StoreError::Conflict);
             }
         }
-        tx.commit().await.map_err(backend)?;
+        let committed = tx.commit().await;
+        // Even when the outcome is unknown: the commit may have landed, and other nodes' caches have
+        // nothing else to tell them.
+        self.notices.security_changed();
+        committed.map_err(backend)?;
         Ok(())
     }
 
@@ -552,5 +573,17 @@ impl Store for PostgresStore {
 
     fn is_ready(&self) -> bool {
         self.reachable.load(Ordering::Relaxed)
+    }
+
+    fn subscribe(&self, sink: crate::ChangeSink) {
+        self.notices.subscribe(sink);
+    }
+
+    fn security_generation(&self) -> u64 {
+        self.notices.security_generation()
+    }
+
+    fn recheck_interval(&self) -> Option<Duration> {
+        Some(notify::RECHECK_INTERVAL)
     }
 }

@@ -264,6 +264,9 @@ pub(super) async fn receive_messages(
         counters.save(&tx).await?;
     }
     tx.commit().await.map_err(backend)?;
+    if let (Some(redrive), true) = (redrive, outcome.moved > 0) {
+        store.notices.messages_available(&redrive.target);
+    }
     Ok(outcome)
 }
 

@@ -44,6 +44,10 @@ pub(super) async fn delete_messages(
         .collect();
     refill_heads(&tx, queue.id, &removed).await?;
     tx.commit().await.map_err(backend)?;
+    // A deleted head lets its group's next message be received, perhaps by a poll on another node.
+    if !removed.is_empty() {
+        store.notices.messages_available(key);
+    }
     Ok(delete_outcomes(deletions, &rows))
 }
 
@@ -92,7 +96,9 @@ pub(super) async fn change_visibility(
     if !queue.fifo && distinct {
         let stamps = vec![0; changes.len()];
         let rows = change(&client, queue.id, false, changes, &stamps).await?;
-        return Ok(visibility_outcomes(changes, &rows, false));
+        let outcomes = visibility_outcomes(changes, &rows, false);
+        announce_released(store, key, changes, &outcomes);
+        return Ok(outcomes);
     }
     let tx = client.transaction().await.map_err(backend)?;
     let mut counters = match queue.fifo {
@@ -117,7 +123,22 @@ pub(super) async fn change_visibility(
         counters.save(&tx).await?;
     }
     tx.commit().await.map_err(backend)?;
+    announce_released(store, key, changes, &outcomes);
     Ok(outcomes)
+}
+
+/// Messages made visible at once can be received by a poll waiting on another node.
+fn announce_released(
+    store: &PostgresStore,
+    key: &QueueKey,
+    changes: &[VisibilityChange],
+    outcomes: &[VisibilityOutcome],
+) {
+    if changes.iter().zip(outcomes).any(|(change, outcome)| {
+        matches!(outcome, VisibilityOutcome::Changed) && change.deadline <= change.now
+    }) {
+        store.notices.messages_available(key);
+    }
 }
 
 async fn change<C: deadpool_postgres::GenericClient>(

@@ -107,6 +107,7 @@ pub(super) async fn retime_unreceived(
         .await?;
     }
     tx.commit().await.map_err(backend)?;
+    store.notices.messages_available(key);
     Ok(())
 }
 
@@ -182,5 +183,6 @@ pub(super) async fn move_message(
     }
     tallies.write(&tx).await?;
     tx.commit().await.map_err(backend)?;
+    store.notices.messages_available(to);
     Ok(true)
 }
