@@ -293,7 +293,14 @@ async fn a_cancelled_task_stops_and_reports_what_it_moved() {
         "{}",
         o.approximate_number_of_messages_moved
     );
-    tokio::time::sleep(std::time::Duration::from_millis(2000)).await;
+    // The runner ends the task at its next step. Paused time runs ahead while the store does real I/O
+    // (on the durable engine and on PostgreSQL), so the wait is counted in looks, not in time.
+    for _ in 0..1000 {
+        if move_tasks(&h, &dlq_arn, 1).await[0].status != "CANCELLING" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let listed = &move_tasks(&h, &dlq_arn, 1).await[0];
     assert_eq!(listed.status, "CANCELLED");
     let input = CancelMessageMoveTaskInput {

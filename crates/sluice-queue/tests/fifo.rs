@@ -301,6 +301,111 @@ async fn a_retried_receive_attempt_returns_the_same_messages_until_one_changes()
     assert_eq!(err.code, ErrorCode::InvalidParameterValue);
 }
 
+const NOT_RETRYABLE: &str =
+    "The receiveRequestAttemptId is not valid anymore since the receive call is not retryable.";
+
+#[tokio::test]
+async fn a_visibility_change_spoils_the_receive_attempt_that_handed_the_message_out() {
+    let h = Harness::new().await;
+    let url = fifo(&h, "q.fifo", &[("ContentBasedDeduplication", "true")]).await;
+    for body in ["m1", "m2"] {
+        send(&h, &url, body, "g", None).await.unwrap();
+    }
+    let first = receive_with(&h, &url, 2, Some(30), Some("attempt-1"))
+        .await
+        .unwrap();
+    h.change(&url, &first[1].receipt_handle, 60).await.unwrap();
+    let err = receive_with(&h, &url, 2, Some(30), Some("attempt-1"))
+        .await
+        .unwrap_err();
+    assert!(err.message.ends_with(NOT_RETRYABLE), "{}", err.message);
+    // A receive attempt that handed out other messages is untouched.
+    send(&h, &url, "m3", "other", None).await.unwrap();
+    let other = receive_with(&h, &url, 1, Some(30), Some("attempt-2"))
+        .await
+        .unwrap();
+    assert_eq!(bodies(&other), ["m3"]);
+    let again = receive_with(&h, &url, 1, Some(30), Some("attempt-2"))
+        .await
+        .unwrap();
+    assert_eq!(again[0].receipt_handle, other[0].receipt_handle);
+}
+
+#[tokio::test]
+async fn a_receive_attempt_is_forgotten_after_five_minutes() {
+    let h = Harness::new().await;
+    let url = fifo(&h, "q.fifo", &[("ContentBasedDeduplication", "true")]).await;
+    send(&h, &url, "m1", "g", None).await.unwrap();
+    let first = receive_with(&h, &url, 1, Some(30), Some("attempt-1"))
+        .await
+        .unwrap();
+    h.advance_seconds(5 * 60);
+    // The id now starts a new receive: the message again, with a new handle.
+    let later = receive_with(&h, &url, 1, Some(30), Some("attempt-1"))
+        .await
+        .unwrap();
+    assert_eq!(bodies(&later), ["m1"]);
+    assert_ne!(later[0].receipt_handle, first[0].receipt_handle);
+    assert_eq!(attribute(&later[0], "ApproximateReceiveCount"), "2");
+}
+
+#[tokio::test]
+async fn a_retried_receive_opens_its_sealed_bodies_again() {
+    let h = Harness::new().await;
+    let url = fifo(
+        &h,
+        "q.fifo",
+        &[
+            ("ContentBasedDeduplication", "true"),
+            ("SqsManagedSseEnabled", "true"),
+        ],
+    )
+    .await;
+    send(&h, &url, "secret", "g", None).await.unwrap();
+    let first = receive_with(&h, &url, 1, Some(30), Some("attempt-1"))
+        .await
+        .unwrap();
+    let opened = h.cipher.opened.load(std::sync::atomic::Ordering::SeqCst);
+    // A retry the caller cannot open is refused and changes nothing.
+    h.cipher.refuse(Some(ErrorCode::KmsAccessDenied));
+    let refused = receive_with(&h, &url, 1, Some(30), Some("attempt-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::KmsAccessDenied);
+    h.cipher.refuse(None);
+    let retry = receive_with(&h, &url, 1, Some(30), Some("attempt-1"))
+        .await
+        .unwrap();
+    assert_eq!(bodies(&retry), ["secret"]);
+    assert_eq!(retry[0].receipt_handle, first[0].receipt_handle);
+    assert_eq!(
+        h.cipher.opened.load(std::sync::atomic::Ordering::SeqCst),
+        opened + 1
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_queue_forgets_its_receive_attempts() {
+    let h = Harness::new().await;
+    let url = fifo(&h, "q.fifo", &[("ContentBasedDeduplication", "true")]).await;
+    send(&h, &url, "old", "g", None).await.unwrap();
+    receive_with(&h, &url, 1, Some(300), Some("attempt-1"))
+        .await
+        .unwrap();
+    let input = QueueUrlInput {
+        queue_url: url.clone(),
+    };
+    h.call(Request::DeleteQueue(input)).await.unwrap();
+    // A name can be used again 60 seconds after its queue was deleted.
+    h.advance_seconds(61);
+    let url = fifo(&h, "q.fifo", &[("ContentBasedDeduplication", "true")]).await;
+    send(&h, &url, "new", "g", None).await.unwrap();
+    let got = receive_with(&h, &url, 1, Some(30), Some("attempt-1"))
+        .await
+        .unwrap();
+    assert_eq!(bodies(&got), ["new"]);
+}
+
 #[tokio::test]
 async fn the_queue_delay_is_retroactive_on_fifo_queues() {
     let h = Harness::new().await;

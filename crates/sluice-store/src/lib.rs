@@ -4,12 +4,15 @@
 //! protocols and decides no SQS rule; it offers operations that are atomic on their own, so that several
 //! Sluice processes can share one backend without assuming they own the state:
 //! - `create_queue` is insert-if-absent;
-//! - `replace_queue` is compare-and-swap on the record's `version`, which callers retry on `Conflict`.
+//! - `replace_queue` is compare-and-swap on the record's `version`, which callers retry on `Conflict`;
+//! - `claim_move_task` and `replace_move_task` are compare-and-set on a move task's lease and record,
+//!   so that one process at a time runs a task and a cancel is never lost.
 //!
 //! A backend that other processes share also tells the layer above of their changes (`subscribe`,
 //! `security_generation`), so that long polls wake and caches of security records are read again
 //! whichever node made the change.
 
+mod coordination;
 pub mod durable;
 mod memory;
 mod message;
@@ -23,6 +26,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use coordination::ReceiveAttempt;
 pub use durable::{DiskFaults, DurableOptions, DurableStore, Fault};
 pub use memory::MemoryStore;
 pub use message::{
@@ -136,7 +140,7 @@ pub trait Store: Send + Sync + 'static {
     /// `record.version + 1`.
     async fn replace_queue(&self, record: QueueRecord) -> Result<QueueRecord, StoreError>;
 
-    /// Removes the queue and everything in it, remembering when (epoch milliseconds) for
+    /// Removes the queue and everything in it (its kept receive attempts too), remembering when (epoch milliseconds) for
     /// `deleted_at`. Returns whether a queue was there.
     async fn delete_queue(&self, key: &QueueKey, now_millis: i64) -> Result<bool, StoreError>;
 
@@ -221,6 +225,50 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every stored message-move task.
     async fn move_tasks(&self) -> Result<Vec<MoveTaskRecord>, StoreError>;
+
+    /// Gives `owner` the lease on an active (RUNNING or CANCELLING) move task until `lease_until`, or
+    /// renews it: a compare-and-set that succeeds only if no other owner's lease lasts past `now`.
+    /// Returns the task as stored, or `None`, with nothing written, when there is no such active task
+    /// or another owner holds it.
+    async fn claim_move_task(
+        &self,
+        handle: &str,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<MoveTaskRecord>, StoreError>;
+
+    /// Writes `task` in place of the stored task with its handle if that one is still `expected` and,
+    /// with `owner`, its lease is still that owner's: a compare-and-set, so that a runner's progress
+    /// never overwrites a cancel made meanwhile, and a runner whose task was taken over writes
+    /// nothing. Returns whether it wrote.
+    async fn replace_move_task(
+        &self,
+        expected: &MoveTaskRecord,
+        task: MoveTaskRecord,
+        owner: Option<&str>,
+    ) -> Result<bool, StoreError>;
+
+    /// Keeps a FIFO receive's answer under its attempt id, in place of one kept before, and forgets
+    /// the queue's attempts expired by `now`. A queue that no longer exists keeps nothing.
+    async fn record_receive_attempt(
+        &self,
+        key: &QueueKey,
+        id: &str,
+        attempt: ReceiveAttempt,
+        now: i64,
+    ) -> Result<(), StoreError>;
+
+    /// The attempt kept under this id, unless it expired by `now`.
+    async fn receive_attempt(
+        &self,
+        key: &QueueKey,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<ReceiveAttempt>, StoreError>;
+
+    /// Marks every kept attempt of the queue that handed out one of these messages as spoiled.
+    async fn spoil_receive_attempts(&self, key: &QueueKey, seqs: &[u64]) -> Result<(), StoreError>;
 
     /// The security record with this key.
     async fn security_record(

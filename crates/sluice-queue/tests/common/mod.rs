@@ -1,11 +1,13 @@
 //! A `QueueService` with a manual clock, and the calls tests make through it. The store is the memory
-//! store, or with `SLUICE_TEST_STORE=durable` the durable engine in a temporary directory, so the same
-//! queue semantics are checked on every backend.
+//! store, or with `SLUICE_TEST_STORE=durable` the durable engine in a temporary directory, or with
+//! `SLUICE_TEST_STORE=postgres` a database of a private PostgreSQL server, so the same queue semantics
+//! are checked on every backend.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use sluice_model::types::*;
@@ -48,14 +50,28 @@ pub async fn test_store() -> (Arc<dyn Store>, Option<PathBuf>) {
         }
         Ok("postgres") => {
             let url = sluice_test_postgres::PrivatePostgres::shared().new_database();
-            let store = PostgresStore::connect(&url, 4)
-                .await
-                .expect("a database of the private PostgreSQL server");
-            (Arc::new(store), None)
+            (postgres_store(&url).await, None)
         }
         Ok("memory") | Err(_) => (Arc::new(MemoryStore::new()), None),
         Ok(other) => panic!("SLUICE_TEST_STORE={other}: expected memory, durable or postgres"),
     }
+}
+
+/// With `SLUICE_TEST_STORE=postgres`, a new database that several stores can connect to, as the
+/// processes of one deployment do; otherwise `None`.
+pub fn shared_database() -> Option<String> {
+    match std::env::var("SLUICE_TEST_STORE").as_deref() {
+        Ok("postgres") => Some(sluice_test_postgres::PrivatePostgres::shared().new_database()),
+        _ => None,
+    }
+}
+
+/// A store of its own on the PostgreSQL database at `url`.
+pub async fn postgres_store(url: &str) -> Arc<dyn Store> {
+    let store = PostgresStore::connect(url, 4)
+        .await
+        .expect("a database of the private PostgreSQL server");
+    Arc::new(store)
 }
 
 /// A stand-in for the security layer's cipher: it "seals" by reversing the bytes behind a marker,
@@ -128,9 +144,20 @@ pub const START: i64 = 1_700_000_000_000;
 
 impl Harness {
     pub async fn new() -> Self {
-        let clock = Arc::new(ManualClock::new(START));
-        let cipher = Arc::new(TestCipher::default());
         let (store, dir) = test_store().await;
+        let mut harness = Self::sharing(store, Arc::new(ManualClock::new(START)), None);
+        harness.dir = dir;
+        harness
+    }
+
+    /// A harness on the given store and clock, as another process sharing them would be, with the
+    /// move-task lease given (or the default).
+    pub fn sharing(
+        store: Arc<dyn Store>,
+        clock: Arc<ManualClock>,
+        move_task_lease: Option<Duration>,
+    ) -> Self {
+        let cipher = Arc::new(TestCipher::default());
         let service = QueueService::new(
             store,
             clock.clone(),
@@ -141,13 +168,17 @@ impl Harness {
             },
             cipher.clone(),
         );
+        let service = match move_task_lease {
+            Some(lease) => service.with_move_task_lease(lease),
+            None => service,
+        };
         let ctx = RequestContext::root("test", "000000000000", "us-east-1");
         Harness {
             service,
             clock,
             ctx,
             cipher,
-            dir,
+            dir: None,
         }
     }
 

@@ -17,6 +17,7 @@ mod encoding;
 mod notify;
 mod receive;
 mod settle;
+mod shared;
 mod sql;
 mod upkeep;
 
@@ -464,6 +465,48 @@ impl Store for PostgresStore {
         )
         .await?;
         rows.iter().map(|row| task_from(row.get(0))).collect()
+    }
+
+    async fn claim_move_task(
+        &self,
+        handle: &str,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<MoveTaskRecord>, StoreError> {
+        shared::claim_move_task(self, handle, owner, now, lease_until).await
+    }
+
+    async fn replace_move_task(
+        &self,
+        expected: &MoveTaskRecord,
+        task: MoveTaskRecord,
+        owner: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        shared::replace_move_task(self, expected, task, owner).await
+    }
+
+    async fn record_receive_attempt(
+        &self,
+        key: &QueueKey,
+        id: &str,
+        attempt: crate::ReceiveAttempt,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        shared::record_receive_attempt(self, key, id, attempt, now).await
+    }
+
+    async fn receive_attempt(
+        &self,
+        key: &QueueKey,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<crate::ReceiveAttempt>, StoreError> {
+        shared::receive_attempt(self, key, id, now).await
+    }
+
+    async fn spoil_receive_attempts(&self, key: &QueueKey, seqs: &[u64]) -> Result<(), StoreError> {
+        shared::spoil_receive_attempts(self, key, seqs).await
     }
 
     async fn security_record(

@@ -104,3 +104,28 @@ CREATE TABLE security_records (
     value   bytea  NOT NULL,
     PRIMARY KEY (kind, name)
 );
+
+-- Which node runs each active message-move task, until when (epoch milliseconds on the node's clock).
+-- Taken and renewed by compare-and-set while the task's row is locked.
+CREATE TABLE move_task_leases (
+    handle      text   PRIMARY KEY REFERENCES move_tasks (handle) ON DELETE CASCADE,
+    owner       text   NOT NULL,
+    lease_until bigint NOT NULL
+);
+
+-- Answers of FIFO receives, kept five minutes for retries with the same ReceiveRequestAttemptId;
+-- `seqs` and `receive_counts` are the messages handed out, in order. The answer is opaque here.
+CREATE TABLE receive_attempts (
+    queue_id       bigint    NOT NULL REFERENCES queues (id) ON DELETE CASCADE,
+    attempt_id     text      NOT NULL,
+    answer         bytea     NOT NULL,
+    seqs           bigint[]  NOT NULL,
+    receive_counts integer[] NOT NULL,
+    expires_at     bigint    NOT NULL,
+    spoiled        boolean   NOT NULL,
+    PRIMARY KEY (queue_id, attempt_id)
+);
+
+-- A delete or visibility change finds the attempts that handed out its messages.
+CREATE INDEX receive_attempts_by_message ON receive_attempts USING gin (seqs);
+CREATE INDEX receive_attempts_by_expiry ON receive_attempts (expires_at);
