@@ -366,7 +366,8 @@ pub(crate) fn parse_instant(text: &str) -> Option<i64> {
         return None;
     };
     let (year, month, day) = (number(year)?, number(month)?, number(day)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+    // ISO 8601 writes the year in four digits; a longer one would overflow the day count below.
+    if !(0..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
         return None;
     }
     let (mut hour, mut minute, mut second, mut millis, mut offset) = (0, 0, 0, 0, 0);
@@ -380,7 +381,11 @@ pub(crate) fn parse_instant(text: &str) -> Option<i64> {
             zone => {
                 let sign = if zone.starts_with('-') { -1 } else { 1 };
                 let (h, m) = zone[1..].split_once(':').unwrap_or((&zone[1..], "0"));
-                sign * (number(h)? * 3600 + number(m)? * 60)
+                let (h, m) = (number(h)?, number(m)?);
+                if h > 23 || m > 59 {
+                    return None;
+                }
+                sign * (h * 3600 + m * 60)
             }
         };
         let (clock, fraction) = clock.split_once('.').unwrap_or((clock, ""));
@@ -443,6 +448,12 @@ mod tests {
         assert_eq!(parse_instant("86400"), Some(86_400_000));
         assert_eq!(parse_instant("1970-01-01T01:00:00+01:00"), Some(0));
         assert_eq!(parse_instant("1970-01-01T00:00:01.5Z"), Some(1500));
+        assert_eq!(parse_instant("1111222030-01-01T00:00:00Z"), None);
+        assert_eq!(parse_instant("2030-01-01T00:00:00+99999999999999:00"), None);
+        assert_eq!(
+            parse_instant("9999-12-31T23:59:59-23:59").map(|ms| ms > 0),
+            Some(true)
+        );
         assert_eq!(parse_instant("2026-13-01"), None);
         assert_eq!(parse_instant("soon"), None);
     }

@@ -194,8 +194,13 @@ async fn a_disabled_key_refuses_sealing_and_opening_until_it_is_enabled() {
     let key = kms_key(&key_id, 300);
     let sealed = seal(&f, &user("p"), &key, "kept").await.unwrap();
     f.kms("DisableKey", json!({"KeyId": key_id})).await;
-    let refused = seal(&f, &user("p"), &key, "x").await.unwrap_err();
-    assert_eq!(refused.code, ErrorCode::KmsDisabled);
+    let by_kms = seal(&f, &user("p"), &key, "x").await.unwrap_err();
+    assert_eq!(by_kms.code, ErrorCode::KmsDisabled);
+    assert!(
+        by_kms.message.ends_with(" is disabled."),
+        "{}",
+        by_kms.message
+    );
     let refused = open(&f, &user("p"), &sealed).await.unwrap_err();
     assert_eq!(refused.code, ErrorCode::KmsDisabled);
     let refused = f
@@ -204,6 +209,8 @@ async fn a_disabled_key_refuses_sealing_and_opening_until_it_is_enabled() {
         .await
         .unwrap_err();
     assert_eq!(refused.code, ErrorCode::KmsDisabled);
+    // The check before a receive asks KMS itself, so it words the refusal exactly as KMS does.
+    assert_eq!(refused.message, by_kms.message);
     f.kms("EnableKey", json!({"KeyId": key_id})).await;
     f.cipher.check_open(&user("c"), &queue(&key)).await.unwrap();
     assert_eq!(open(&f, &user("c"), &sealed).await.unwrap(), "kept");
@@ -222,14 +229,20 @@ async fn a_key_pending_deletion_or_missing_is_refused_as_sqs_words_it() {
     .await;
     let refused = open(&f, &user("c"), &sealed).await.unwrap_err();
     assert_eq!(refused.code, ErrorCode::KmsInvalidState);
-    let refused = seal(&f, &user("p"), &key, "x").await.unwrap_err();
-    assert_eq!(refused.code, ErrorCode::KmsInvalidState);
+    let by_kms = seal(&f, &user("p"), &key, "x").await.unwrap_err();
+    assert_eq!(by_kms.code, ErrorCode::KmsInvalidState);
+    assert!(
+        by_kms.message.ends_with(" is pending deletion."),
+        "{}",
+        by_kms.message
+    );
     let refused = f
         .cipher
         .check_open(&user("c"), &queue(&key))
         .await
         .unwrap_err();
     assert_eq!(refused.code, ErrorCode::KmsInvalidState);
+    assert_eq!(refused.message, by_kms.message);
 
     let missing = kms_key("1234abcd-12ab-34cd-56ef-1234567890ab", 300);
     let refused = seal(&f, &user("p"), &missing, "x").await.unwrap_err();
