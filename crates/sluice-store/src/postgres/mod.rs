@@ -65,6 +65,7 @@ pub struct PostgresStore {
     reachable: AtomicBool,
     clock: Arc<DatabaseClock>,
     notices: notify::Notices,
+    ready_floors: receive::ReadyFloors,
 }
 
 /// How to reach the database at `url`, with every wait bounded.
@@ -120,6 +121,7 @@ impl PostgresStore {
             reachable: AtomicBool::new(true),
             clock: Arc::default(),
             notices,
+            ready_floors: receive::ReadyFloors::default(),
         };
         for _ in 0..CLOCK_READINGS {
             if store.align_clock().await? {
