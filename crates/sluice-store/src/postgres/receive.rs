@@ -31,6 +31,8 @@ const EXPIRE_PER_RECEIVE: i64 = 1000;
 /// the first, and for the second if it was passed over twice.
 const LOOK_BACK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 const FULL_SCAN_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+/// How far before this node's last making ready of due messages the next one looks again.
+const PROMOTE_OVERLAP_MS: i64 = 1000;
 
 /// Where this node's receives of each standard queue start reading ready messages: after the last one
 /// handed out. Below it lie the index entries of messages received since, kept until vacuum removes
@@ -50,6 +52,10 @@ struct Floor {
     looked_back_from: i64,
     looked_back_at: std::time::Instant,
     full_scan_at: std::time::Instant,
+    /// The instant (database clock, milliseconds) of this node's last making ready of messages whose
+    /// time had come, and the wall time of the last one that looked at all of them.
+    promoted_until: i64,
+    full_promote_at: std::time::Instant,
 }
 
 impl ReadyFloors {
@@ -62,6 +68,8 @@ impl ReadyFloors {
             looked_back_from: i64::MIN,
             looked_back_at: now,
             full_scan_at: now,
+            promoted_until: i64::MIN,
+            full_promote_at: now,
         });
         if now.duration_since(floor.full_scan_at) >= FULL_SCAN_EVERY {
             floor.full_scan_at = now;
@@ -76,6 +84,34 @@ impl ReadyFloors {
             return (from, from);
         }
         (floor.seq, floor.looked_back_from)
+    }
+
+    /// Starts the queue afresh: its messages were retimed, perhaps to long ago.
+    pub(super) fn forget(&self, queue: i64) {
+        let mut floors = self.floors.lock().unwrap_or_else(|e| e.into_inner());
+        floors.remove(&queue);
+    }
+
+    /// Messages whose time came after this instant are made ready again by a receive at `at`: those
+    /// due since a second before this node's last such receive, since everything earlier was made
+    /// ready then (the second covers other nodes' clocks reading a little apart), except every 30 s,
+    /// when all are looked at (in case one was held by a call that then failed). Without this, each
+    /// receive would pass the index entries of every message hidden and deleted since the last vacuum.
+    fn promote_since(&self, queue: i64, at: i64) -> i64 {
+        let now = std::time::Instant::now();
+        let mut floors = self.floors.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(floor) = floors.get_mut(&queue) else {
+            return i64::MIN;
+        };
+        let since = match now.duration_since(floor.full_promote_at) >= FULL_SCAN_EVERY {
+            true => {
+                floor.full_promote_at = now;
+                i64::MIN
+            }
+            false => floor.promoted_until.saturating_sub(PROMOTE_OVERLAP_MS),
+        };
+        floor.promoted_until = floor.promoted_until.max(at);
+        since
     }
 
     /// After a receive: the floor rises to the last message it took (never falls: a receive that took
@@ -307,7 +343,9 @@ pub(super) async fn receive_messages(
     ];
     let next_visible_params: [&(dyn ToSql + Sync); 3] =
         [&queue.id, &request.now, &request.expire_before];
-    // The tally goes last: after it this transaction waits for no lock.
+    // The tally goes last: after it this transaction waits for no lock. When the next message
+    // becomes visible matters only to a receive that hands nothing out (a long poll waits for it), and
+    // the scan for it passes every message hidden since the last vacuum, so only such a receive asks.
     let (handed, next, ()) = tokio::try_join!(
         biased;
         async {
@@ -316,7 +354,12 @@ pub(super) async fn receive_messages(
                 false => run(&tx, &hand_out, &hand_out_params).await,
             }
         },
-        run(&tx, &next_visible, &next_visible_params),
+        async {
+            match seqs.is_empty() {
+                true => run(&tx, &next_visible, &next_visible_params).await,
+                false => Ok(Vec::new()),
+            }
+        },
         tallies.write(&tx),
     )?;
     outcome.next_visible_at = next.first().and_then(|row| row.get(0));
@@ -367,7 +410,8 @@ async fn pick_standard<C: GenericClient>(
     let (start, again_from) = floors.start(queue.id);
     let expire_params: [&(dyn ToSql + Sync); 3] =
         [&queue.id, &request.expire_before, &EXPIRE_PER_RECEIVE];
-    let promote_params: [&(dyn ToSql + Sync); 2] = [&queue.id, &request.now];
+    let since = floors.promote_since(queue.id, request.now);
+    let promote_params: [&(dyn ToSql + Sync); 3] = [&queue.id, &since, &request.now];
     let tally_params: [&(dyn ToSql + Sync); 1] = [&queue.id];
     let ready_params: [&(dyn ToSql + Sync); 5] = [
         &queue.id,

@@ -107,6 +107,7 @@ pub(super) async fn retime_unreceived(
         .await?;
     }
     tx.commit().await.map_err(backend)?;
+    store.ready_floors.forget(queue.id);
     store.notices.messages_available(key);
     Ok(())
 }
