@@ -6,17 +6,13 @@
 // implementation of the algorithm in the SQS developer guide.)
 //
 // Expected behaviour comes from the AWS documentation and service models (see tests/python for sources);
-// the server is started here on a free port from SLUICE_BIN with a throw-away data directory.
+// the server is started by harness.mjs: one node on a throw-away data directory, or two nodes on PostgreSQL
+// behind a round-robin proxy (SLUICE_TEST_STORAGE=postgres).
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, openSync, closeSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -34,7 +30,7 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
+import { clientOptions, startSluice } from "./harness.mjs";
 
 // SLUICE_AUTH_MODE=sigv4 runs the suite against a server that verifies every signature.
 const SIGV4 = (process.env.SLUICE_AUTH_MODE ?? "off").trim().toLowerCase() === "sigv4";
@@ -112,91 +108,23 @@ const ATTRIBUTES = {
 
 // --- the server ----------------------------------------------------------------------------------------------
 
-function sluiceBinary() {
-  const binary = process.env.SLUICE_BIN || path.resolve(here, "../../target/debug/sluice");
-  if (!existsSync(binary)) {
-    throw new Error(`Sluice binary not found at ${binary}; build it with cargo build -p sluice-server --bin sluice`);
-  }
-  return binary;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: "127.0.0.1" });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-let server;
-let workdir;
-let logPath;
+let sluice;
 let endpoint;
 let sqs;
 
 before(async () => {
-  workdir = mkdtempSync(path.join(os.tmpdir(), "sluice-js-"));
-  logPath = path.join(workdir, "server.log");
-  const port = await freePort();
-  const log = openSync(logPath, "w");
-  const args = ["--bind", `127.0.0.1:${port}`, "--data-dir", path.join(workdir, "data")];
-  if (SIGV4) {
-    // Every request is verified: the client's key is the default account's configured root key.
-    const config = path.join(workdir, "sluice.toml");
-    writeFileSync(
-      config,
-      'auth = "sigv4"\n\n[[accounts]]\nid = "000000000000"\naccess-key-id = "test"\nsecret-access-key = "test"\n',
-    );
-    args.push("--config", config);
-  }
-  server = spawn(sluiceBinary(), args, {
-    stdio: ["ignore", log, log],
-  });
-  closeSync(log);
-  let exited = null;
-  server.once("exit", (code) => {
-    exited = code;
-  });
-  const deadline = Date.now() + 10_000;
-  while (!(await canConnect(port))) {
-    if (exited !== null) throw new Error(`sluice exited with ${exited}:\n${readFileSync(logPath, "utf8")}`);
-    if (Date.now() > deadline) throw new Error(`sluice did not start:\n${readFileSync(logPath, "utf8")}`);
-    await sleep(50);
-  }
-  endpoint = `http://127.0.0.1:${port}`;
+  // Every request is verified in sigv4 mode: the client's key is the default account's configured root key.
+  const config = SIGV4
+    ? 'auth = "sigv4"\n\n[[accounts]]\nid = "000000000000"\naccess-key-id = "test"\nsecret-access-key = "test"\n'
+    : undefined;
+  sluice = await startSluice({ config });
+  endpoint = sluice.endpoint;
   sqs = makeClient();
 });
 
 after(async () => {
   sqs?.destroy();
-  if (server && server.exitCode === null) {
-    const exited = new Promise((resolve) => server.once("exit", resolve));
-    server.kill("SIGTERM");
-    let timer;
-    const timeout = new Promise((resolve) => {
-      timer = setTimeout(resolve, 10_000);
-    });
-    await Promise.race([exited, timeout]);
-    clearTimeout(timer);
-    if (server.exitCode === null) server.kill("SIGKILL");
-  }
-  if (workdir) rmSync(workdir, { recursive: true, force: true });
+  await sluice?.stop();
 });
 
 function makeClient(extra = {}) {
@@ -205,6 +133,7 @@ function makeClient(extra = {}) {
     region: "us-east-1",
     credentials: { accessKeyId: "test", secretAccessKey: "test" },
     maxAttempts: 1,
+    ...clientOptions(),
     ...extra,
   });
 }

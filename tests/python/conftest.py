@@ -4,6 +4,13 @@ One Sluice server runs for the whole pytest session. Tests reach it through boto
 virtual environment pins: AWS JSON 1.0 for current releases, AWS Query for 1.34.89), through the AWS CLI of
 the same environment, and through raw HTTP for what no SDK will send.
 
+With SLUICE_TEST_STORAGE=postgres that server is two Sluice nodes sharing the PostgreSQL database at
+SLUICE_TEST_DATABASE_URL (scripts/test starts a private PostgreSQL server for it), behind a round-robin TCP
+proxy, so the clients' connections are spread across both nodes and every test also checks that two nodes
+behave as one. Tests that start a server of their own on a data directory to kill or restart it (the
+durable engine's crash tests) are skipped then; servers started for a configuration of their own stay
+single nodes on durable storage.
+
 Expected behaviour comes from the AWS documentation and service models, never from the server's code.
 """
 
@@ -17,6 +24,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -67,6 +75,13 @@ def _accounts_config() -> str:
     return 'auth = "sigv4"\n\n' + "\n".join(entries)
 
 
+# `durable` (one node on its data directory, the default) or `postgres` (two nodes on one database).
+STORAGE = os.environ.get("SLUICE_TEST_STORAGE", "durable").strip().lower()
+POSTGRES = STORAGE == "postgres"
+DATABASE_URL = os.environ.get("SLUICE_TEST_DATABASE_URL", "").strip()
+POSTGRES_NODES = 2
+
+
 def needs_made_up_account(access_key: str) -> None:
     """In sigv4 mode only configured accounts exist; a test that names a fresh one runs in off mode."""
     if SIGV4 and access_key not in CONFIGURED_ACCOUNTS.values():
@@ -103,59 +118,200 @@ class Server:
             return ""
 
 
-@contextlib.contextmanager
-def running_server(config: str | None = None, prefix: str = "sluice-pytest-"):
-    """A Sluice process on a free port of 127.0.0.1 with a data directory of its own, and `config` as
-    its config file; stopped and removed on exit."""
-    binary = _sluice_binary()
-    workdir = tempfile.mkdtemp(prefix=prefix)
-    data_dir = os.path.join(workdir, "data")
-    log_path = os.path.join(workdir, "server.log")
-    port = _free_port()
-    log = open(log_path, "wb")
-    command = [binary, "--bind", f"127.0.0.1:{port}", "--data-dir", data_dir]
-    if config is not None:
-        config_path = os.path.join(workdir, "sluice.toml")
-        Path(config_path).write_text(config)
-        command += ["--config", config_path]
-    process = subprocess.Popen(
-        command,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
+def _start_sluice(arguments: list[str], port: int, data_dir: str, log_path: str) -> Server:
+    """`sluice --bind 127.0.0.1:<port> --data-dir <data_dir> <arguments>`, its output in `log_path`, once it
+    accepts connections (it binds only when it can answer). Ends the session when it does not start."""
+    command = [_sluice_binary(), "--bind", f"127.0.0.1:{port}", "--data-dir", data_dir, *arguments]
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     srv = Server(port, f"http://127.0.0.1:{port}", data_dir, log_path, process)
     deadline = time.monotonic() + 10
     while True:
         if process.poll() is not None:
-            log.close()
             pytest.exit(f"sluice exited with {process.returncode} at start-up:\n{srv.log()}", 2)
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
+                return srv
         except OSError:
             if time.monotonic() > deadline:
                 process.kill()
-                log.close()
+                process.wait()
                 pytest.exit(f"sluice did not accept connections on {port} within 10 s:\n{srv.log()}", 2)
             time.sleep(0.05)
+
+
+def _stop_sluice(srv: Server) -> None:
+    srv.process.terminate()
+    try:
+        srv.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        srv.process.kill()
+        srv.process.wait()
+
+
+@contextlib.contextmanager
+def running_server(config: str | None = None, prefix: str = "sluice-pytest-"):
+    """A Sluice process on a free port of 127.0.0.1 with a data directory of its own, and `config` as
+    its config file; stopped and removed on exit."""
+    workdir = tempfile.mkdtemp(prefix=prefix)
+    arguments = []
+    if config is not None:
+        config_path = os.path.join(workdir, "sluice.toml")
+        Path(config_path).write_text(config)
+        arguments += ["--config", config_path]
+    srv = _start_sluice(
+        arguments, _free_port(), os.path.join(workdir, "data"), os.path.join(workdir, "server.log")
+    )
     try:
         yield srv
     finally:
-        process.terminate()
+        _stop_sluice(srv)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+class RoundRobinProxy:
+    """A TCP proxy on a free port of 127.0.0.1 that hands each new connection to the next node in turn and
+    copies bytes both ways until the two sides have closed. An HTTP client keeps talking to one node over a
+    kept-alive connection and reaches the next node with its next connection."""
+
+    def __init__(self):
+        self.ports: list[int] = []
+        self._turn = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        # Accept wakes up now and then to notice close(), which does not interrupt a blocked accept.
+        self._listener.settimeout(0.2)
+        self.port = self._listener.getsockname()[1]
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._accept, name="sluice-proxy", daemon=True)
+
+    def start(self, ports: list[int]) -> None:
+        self.ports = ports
+        self._thread.start()
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._thread.ident is not None:
+            self._thread.join(timeout=5)
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            port = self.ports[self._turn % len(self.ports)]
+            self._turn += 1
+            threading.Thread(target=self._serve, args=(client, port), daemon=True).start()
+
+    @staticmethod
+    def _serve(client: socket.socket, port: int) -> None:
+        client.settimeout(None)
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+            upstream = socket.create_connection(("127.0.0.1", port), timeout=5)
+        except OSError:
+            client.close()
+            return
+        upstream.settimeout(None)
+        back = threading.Thread(target=_copy, args=(upstream, client), daemon=True)
+        back.start()
+        _copy(client, upstream)
+        back.join()
+        client.close()
+        upstream.close()
+
+
+def _copy(source: socket.socket, target: socket.socket) -> None:
+    """Copies until `source` ends (or breaks), then passes the end on to `target`."""
+    try:
+        while data := source.recv(65536):
+            target.sendall(data)
+    except OSError:
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            target.shutdown(socket.SHUT_WR)
+
+
+@dataclass
+class Cluster:
+    """Sluice nodes on one PostgreSQL database behind a round-robin proxy: `endpoint` is the proxy's."""
+
+    port: int
+    endpoint: str
+    nodes: list[Server]
+
+    def log(self) -> str:
+        return "\n".join(f"--- node {i} ---\n{node.log()}" for i, node in enumerate(self.nodes))
+
+
+@contextlib.contextmanager
+def running_cluster(config: str | None = None):
+    """POSTGRES_NODES Sluice nodes on the database at SLUICE_TEST_DATABASE_URL, sharing a master key, each
+    writing the proxy's address into queue URLs; stopped and removed on exit."""
+    if not DATABASE_URL:
+        pytest.exit("SLUICE_TEST_STORAGE=postgres needs SLUICE_TEST_DATABASE_URL (an empty database)", 2)
+    workdir = tempfile.mkdtemp(prefix="sluice-pytest-pg-")
+    master_key = os.path.join(workdir, "master-key")
+    Path(master_key).write_bytes(os.urandom(32))
+    proxy = RoundRobinProxy()
+    arguments = [
+        "--storage", "postgres",
+        "--database-url", DATABASE_URL,
+        "--master-key-file", master_key,
+        "--public-url", f"http://127.0.0.1:{proxy.port}",
+        "--admin-bind", "none",
+    ]
+    if config is not None:
+        config_path = os.path.join(workdir, "sluice.toml")
+        Path(config_path).write_text(config)
+        arguments += ["--config", config_path]
+    nodes: list[Server] = []
+    try:
+        # One after the other: the first prepares the database, the second finds it ready.
+        for i in range(POSTGRES_NODES):
+            nodes.append(
+                _start_sluice(
+                    arguments,
+                    _free_port(),
+                    os.path.join(workdir, f"node-{i}"),
+                    os.path.join(workdir, f"node-{i}.log"),
+                )
+            )
+        proxy.start([node.port for node in nodes])
+        yield Cluster(proxy.port, f"http://127.0.0.1:{proxy.port}", nodes)
+    finally:
+        proxy.close()
+        for node in nodes:
+            _stop_sluice(node)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def server():
-    with running_server(_accounts_config() if SIGV4 else None) as srv:
-        yield srv
+    if STORAGE not in ("durable", "postgres"):
+        pytest.exit(f"SLUICE_TEST_STORAGE={STORAGE}: expected durable or postgres", 2)
+    config = _accounts_config() if SIGV4 else None
+    if POSTGRES:
+        with running_cluster(config) as cluster:
+            yield cluster
+    else:
+        with running_server(config) as srv:
+            yield srv
+
+
+def pytest_collection_modifyitems(config, items):
+    if not POSTGRES:
+        return
+    skip = pytest.mark.skip(
+        reason="starts a server of its own on a data directory to crash or restart it (the durable engine); "
+        "SLUICE_TEST_STORAGE=postgres runs the suite against two nodes on one database"
+    )
+    for item in items:
+        if "private_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(skip)
 
 
 NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=30)
@@ -167,7 +323,7 @@ def make_client(server):
 
     def make(region: str = REGION, access_key: str = ACCESS_KEY, **kwargs):
         needs_made_up_account(access_key)
-        return boto3.session.Session().client(
+        client = boto3.session.Session().client(
             "sqs",
             endpoint_url=server.endpoint,
             region_name=region,
@@ -176,8 +332,17 @@ def make_client(server):
             config=kwargs.pop("config", NO_RETRIES),
             **kwargs,
         )
+        if POSTGRES:
+            client.meta.events.register("before-send.sqs", _one_request_per_connection)
+        return client
 
     return make
+
+
+def _one_request_per_connection(request, **_):
+    """Asks the node to close the connection after answering, so that the proxy hands this client's next
+    request to the other node: a message sent through one node is received and deleted through another."""
+    request.headers["Connection"] = "close"
 
 
 @pytest.fixture(scope="session")
@@ -461,5 +626,6 @@ def wire(make_client):
 def pytest_report_header(config):
     return [
         f"boto3 {boto3.__version__}, botocore {botocore.__version__}, "
-        f"SLUICE_EXPECT_PROTOCOL={EXPECTED_PROTOCOL or '(unset)'}, SLUICE_AUTH_MODE={AUTH_MODE}"
+        f"SLUICE_EXPECT_PROTOCOL={EXPECTED_PROTOCOL or '(unset)'}, SLUICE_AUTH_MODE={AUTH_MODE}, "
+        f"SLUICE_TEST_STORAGE={STORAGE}" + (f" ({POSTGRES_NODES} nodes behind a round-robin proxy)" if POSTGRES else "")
     ]

@@ -104,7 +104,8 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     about = "Throughput, latency and correctness benchmark for a running Sluice (SQS-compatible) server"
 )]
 struct Args {
-    /// Server URL (plain HTTP).
+    /// Server URL (plain HTTP); several nodes of one cluster separated by commas, which the workers
+    /// take in turn.
     #[arg(long, default_value = "http://127.0.0.1:9324")]
     endpoint: String,
 
@@ -269,10 +270,16 @@ fn main() -> ExitCode {
 async fn run(args: Args, threads: usize) -> report::Report {
     let label = args.scenario.label();
     let fail = |e: String| report::setup_failure(label, &args.endpoint, &e);
-    let endpoint = match Endpoint::parse(&args.endpoint) {
+    let endpoints = match args
+        .endpoint
+        .split(',')
+        .map(|url| Endpoint::parse(url.trim()))
+        .collect::<Result<Vec<_>, _>>()
+    {
         Ok(e) => e,
         Err(e) => return fail(e),
     };
+    let endpoint = endpoints[0].clone();
     let base = args.queue.strip_suffix(".fifo").unwrap_or(&args.queue);
     if !queue::valid_base(base) {
         return fail(format!(
@@ -359,6 +366,7 @@ async fn run(args: Args, threads: usize) -> report::Report {
 
     let plan = Plan {
         client,
+        endpoints,
         queue_url: queue_url.clone(),
         tag,
         producers,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use crate::client::{push_json_str, sleep_before, CallError, ClientConfig, Conn};
+use crate::client::{push_json_str, sleep_before, CallError, ClientConfig, Conn, Endpoint};
 use crate::histogram::Histogram;
 use crate::tracker::{GroupOrder, Receipt, Tracker, MAX_IDS};
 
@@ -36,6 +36,8 @@ pub struct Fifo {
 #[derive(Clone)]
 pub struct Plan {
     pub client: ClientConfig,
+    /// The nodes workers are spread over, in turn (`client`'s endpoint among them).
+    pub endpoints: Vec<Endpoint>,
     pub queue_url: String,
     /// Unique tag of the run, written into every body.
     pub tag: String,
@@ -54,6 +56,17 @@ pub struct Plan {
     pub deadline: Instant,
     /// Consumers give up when the producers are done and nothing new arrived for this long.
     pub drain_timeout: Duration,
+}
+
+impl Plan {
+    /// The connection settings of the `n`th producer or consumer: workers take the nodes in turn.
+    fn client_for(&self, n: usize) -> ClientConfig {
+        let mut client = self.client.clone();
+        if let Some(endpoint) = self.endpoints.get(n % self.endpoints.len().max(1)) {
+            client.endpoint = endpoint.clone();
+        }
+        client
+    }
 }
 
 /// What a run shares between its workers.
@@ -198,8 +211,8 @@ pub async fn run(plan: Plan) -> Outcome {
     for index in 0..shared.plan.producers {
         tasks.push(tokio::spawn(producer(shared.clone(), index)));
     }
-    for _ in 0..shared.plan.consumers {
-        tasks.push(tokio::spawn(consumer(shared.clone())));
+    for index in 0..shared.plan.consumers {
+        tasks.push(tokio::spawn(consumer(shared.clone(), index)));
     }
     let mut stats = Stats::default();
     let mut drain_stalled = false;
@@ -379,7 +392,7 @@ impl GroupCursor {
 async fn producer(shared: Arc<Shared>, index: usize) -> (Stats, bool) {
     let plan = &shared.plan;
     let mut stats = Stats::default();
-    let mut conn = Conn::new(plan.client.clone());
+    let mut conn = Conn::new(plan.client_for(index));
     let mut cursor = plan
         .fifo
         .map(|f| GroupCursor::new(index, plan.producers, f.groups))
@@ -516,10 +529,10 @@ async fn producer(shared: Arc<Shared>, index: usize) -> (Stats, bool) {
     (stats, false)
 }
 
-async fn consumer(shared: Arc<Shared>) -> (Stats, bool) {
+async fn consumer(shared: Arc<Shared>, index: usize) -> (Stats, bool) {
     let plan = &shared.plan;
     let mut stats = Stats::default();
-    let mut conn = Conn::new(plan.client.clone());
+    let mut conn = Conn::new(plan.client_for(index));
     let mut receive = String::from("{\"QueueUrl\":");
     push_json_str(&mut receive, &plan.queue_url);
     receive.push_str(&format!(

@@ -7,9 +7,7 @@
 use std::sync::Arc;
 
 use sluice_model::{BodyKey, PrincipalType, RequestContext, SealingQueue};
-use sluice_store::{
-    MessageBody, MessageContent, NewMessage, QueueKey, QueueRecord, ReceivedMessage,
-};
+use sluice_store::{MessageBody, MessageContent, NewMessage, QueueKey, QueueRecord};
 
 use crate::attributes;
 use crate::error::QueueError;
@@ -119,15 +117,15 @@ impl QueueService {
             .map_err(QueueError::Encryption)
     }
 
-    /// The texts of received bodies, those sealed opened for the caller.
+    /// The texts of bodies as stored, those sealed opened for the caller.
     pub(crate) async fn open_bodies(
         &self,
         ctx: &RequestContext,
-        received: &[ReceivedMessage],
+        bodies: &[&MessageBody],
     ) -> Result<Vec<String>, QueueError> {
-        let sealed: Vec<&[u8]> = received
+        let sealed: Vec<&[u8]> = bodies
             .iter()
-            .filter_map(|m| match &m.content.body {
+            .filter_map(|body| match body {
                 MessageBody::Sealed(bytes) => Some(bytes.as_slice()),
                 MessageBody::Plain(_) => None,
             })
@@ -142,9 +140,9 @@ impl QueueService {
                 .map_err(QueueError::Encryption)?
         }
         .into_iter();
-        received
+        bodies
             .iter()
-            .map(|m| match &m.content.body {
+            .map(|body| match body {
                 MessageBody::Plain(text) => Ok(text.clone()),
                 MessageBody::Sealed(_) => opened.next().ok_or_else(|| {
                     QueueError::Encryption(sluice_model::ApiError::internal_error())

@@ -17,7 +17,8 @@ mod settings;
 mod tags;
 mod waiters;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use sluice_model::types::{Request, Response};
 use sluice_model::{ApiError, BodyCipher, RequestContext};
@@ -27,7 +28,6 @@ pub use error::QueueError;
 pub use naming::{queue_arn, region_from_host, QueueUrls};
 pub use sluice_model::{Clock, ManualClock, SystemClock};
 
-use crate::attempts::Attempts;
 use crate::move_tasks::Movers;
 use crate::receipt::ReceiptSealer;
 use crate::waiters::Waiters;
@@ -43,17 +43,32 @@ pub struct ServiceConfig {
     pub receipt_secret: [u8; 32],
 }
 
-/// The SQS service: one instance serves every account and region.
+/// The SQS service: one instance serves every account and region. Several instances, in one process
+/// or many, can share a store: whatever decides semantics lives in the store.
 pub struct QueueService {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     urls: QueueUrls,
     receipts: ReceiptSealer,
     waiters: Arc<Waiters>,
-    attempts: Attempts,
     movers: Arc<Movers>,
+    /// The periodic look for message-move tasks nobody runs, once `resume_move_tasks` started it;
+    /// stopped when the service goes. A std mutex: only set and taken, never held across an await.
+    adopter: Mutex<Option<tokio::task::AbortHandle>>,
     /// Seals and opens the bodies of queues with server-side encryption.
     cipher: Arc<dyn BodyCipher>,
+}
+
+impl Drop for QueueService {
+    fn drop(&mut self) {
+        let adopter = self
+            .adopter
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(adopter) = adopter.take() {
+            adopter.abort();
+        }
+    }
 }
 
 impl QueueService {
@@ -63,16 +78,32 @@ impl QueueService {
         config: &ServiceConfig,
         cipher: Arc<dyn BodyCipher>,
     ) -> Self {
+        let waiters = Arc::<Waiters>::default();
+        // Weak, so that the store's sinks do not keep a dropped service's waiters alive.
+        let heard = Arc::downgrade(&waiters);
+        store.subscribe(Arc::new(move |notice| {
+            if let Some(waiters) = heard.upgrade() {
+                waiters.hear(notice);
+            }
+        }));
         QueueService {
             store,
             clock,
             urls: QueueUrls::new(&config.public_url, &config.default_region),
             receipts: ReceiptSealer::new(config.receipt_secret),
-            waiters: Arc::default(),
-            attempts: Attempts::default(),
-            movers: Arc::default(),
+            waiters,
+            movers: Arc::new(Movers::new(move_tasks::DEFAULT_LEASE)),
+            adopter: Mutex::default(),
             cipher,
         }
+    }
+
+    /// How long a message-move task stays with the process running it after that process last
+    /// renewed its lease (it does at every step); another process sharing the store takes the task
+    /// over after that. The default suits production; tests shorten it.
+    pub fn with_move_task_lease(mut self, lease: Duration) -> Self {
+        self.movers = Arc::new(Movers::new(lease));
+        self
     }
 
     /// Returns once everything acknowledged so far is durable.

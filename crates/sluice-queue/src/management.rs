@@ -250,7 +250,6 @@ impl QueueService {
             return Err(QueueError::QueueDoesNotExist);
         }
         self.waiters.forget(&key);
-        self.attempts.forget_queue(&key);
         tracing::info!(queue = %key.name, account = %key.account_id, region = %key.region, "queue deleted");
         Ok(())
     }

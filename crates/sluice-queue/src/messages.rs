@@ -16,11 +16,11 @@ use sluice_model::types::{
 use sluice_model::{ApiError, RequestContext};
 use sluice_store::{
     AttributeValue, DeduplicationKey, DeleteOutcome, Deletion, MessageBody, MessageContent,
-    NewMessage, QueueKey, QueueRecord, ReceiveRequest, ReceivedMessage, Redrive, SendOutcome,
-    VisibilityChange, VisibilityOutcome,
+    NewMessage, QueueKey, QueueRecord, ReceiveAttempt, ReceiveRequest, ReceivedMessage, Redrive,
+    SendOutcome, StoreError, VisibilityChange, VisibilityOutcome,
 };
 
-use crate::attempts::{Attempt, ATTEMPT_WINDOW_MILLIS};
+use crate::attempts::{self, ATTEMPT_WINDOW_MILLIS};
 use crate::content;
 use crate::error::QueueError;
 use crate::receipt::ReceiptHandle;
@@ -382,7 +382,7 @@ impl QueueService {
         // Before a retried attempt too: its answer holds opened bodies.
         self.check_receive(ctx, &key, &record).await?;
         if let Some(id) = attempt_id {
-            if let Some(retried) = self.retry_attempt(&key, id, visibility).await? {
+            if let Some(retried) = self.retry_attempt(ctx, &key, id, visibility).await? {
                 return Ok(retried);
             }
         }
@@ -410,7 +410,9 @@ impl QueueService {
                 self.waiters.wake(&redrive.target);
             }
             if !outcome.messages.is_empty() {
-                let bodies = match self.open_bodies(ctx, &outcome.messages).await {
+                let stored: Vec<&MessageBody> =
+                    outcome.messages.iter().map(|m| &m.content.body).collect();
+                let bodies = match self.open_bodies(ctx, &stored).await {
                     Ok(bodies) => bodies,
                     Err(e) => {
                         self.release(&key, &outcome.messages).await?;
@@ -432,17 +434,8 @@ impl QueueService {
                     })
                     .collect();
                 if let Some(id) = attempt_id {
-                    let attempt = Attempt {
-                        expires_at: now + ATTEMPT_WINDOW_MILLIS,
-                        messages: messages.clone(),
-                        receipts: outcome
-                            .messages
-                            .iter()
-                            .map(|m| (m.seq, m.receive_count))
-                            .collect(),
-                        spoiled: false,
-                    };
-                    self.attempts.record(&key, id, attempt);
+                    self.keep_attempt(&key, id, &messages, &outcome.messages, now)
+                        .await;
                 }
                 return Ok(ReceiveMessageOutput { messages });
             }
@@ -458,7 +451,11 @@ impl QueueService {
             let wake_at = outcome
                 .next_visible_at
                 .map_or(deadline, |at| at.clamp(now + 1, deadline));
-            let nap = Duration::from_millis(u64::try_from(wake_at - now).unwrap_or(0));
+            let mut nap = Duration::from_millis(u64::try_from(wake_at - now).unwrap_or(0));
+            // A store shared with other processes may not hear of each of their sends.
+            if let Some(recheck) = self.store.recheck_interval() {
+                nap = nap.min(recheck);
+            }
             tokio::select! {
                 _ = &mut notified => {}
                 _ = tokio::time::sleep(nap) => {}
@@ -489,16 +486,47 @@ impl QueueService {
         })
     }
 
+    /// Keeps a receive's answer for retries with its attempt id. The messages are handed out whether
+    /// or not that works: a retry of an answer the store could not keep is a new receive.
+    async fn keep_attempt(
+        &self,
+        key: &QueueKey,
+        id: &str,
+        messages: &[Message],
+        received: &[ReceivedMessage],
+        now: i64,
+    ) {
+        let kept = match attempts::encode(messages, received) {
+            Ok(answer) => {
+                let attempt = ReceiveAttempt {
+                    answer,
+                    receipts: received.iter().map(|m| (m.seq, m.receive_count)).collect(),
+                    expires_at: now + ATTEMPT_WINDOW_MILLIS,
+                    spoiled: false,
+                };
+                self.store
+                    .record_receive_attempt(key, id, attempt, now)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(error) = kept {
+            tracing::warn!(queue = %key.name, %error, "receive attempt not kept for retries");
+        }
+    }
+
     /// Answers a retried receive from its earlier attempt: the same messages and handles, hidden again
     /// for the new visibility timeout. `None` when there is no earlier attempt to retry.
     async fn retry_attempt(
         &self,
+        ctx: &RequestContext,
         key: &QueueKey,
         id: &str,
         visibility: i64,
     ) -> Result<Option<ReceiveMessageOutput>, QueueError> {
         let now = self.clock.now_millis();
-        let Some(attempt) = self.attempts.get(key, id, now) else {
+        let Some(attempt) = self.store.receive_attempt(key, id, now).await? else {
             return Ok(None);
         };
         let not_retryable = || {
@@ -512,6 +540,13 @@ impl QueueService {
         if attempt.spoiled {
             return Err(not_retryable());
         }
+        let kept = attempts::decode(&attempt.answer).ok_or_else(|| {
+            StoreError::Backend("a kept receive attempt does not decode".to_string())
+        })?;
+        // Opened before the messages are hidden again, so that a body the caller cannot open leaves
+        // them as they are.
+        let stored: Vec<&MessageBody> = kept.iter().map(|(_, body)| body).collect();
+        let bodies = self.open_bodies(ctx, &stored).await?;
         let changes: Vec<VisibilityChange> = attempt
             .receipts
             .iter()
@@ -527,9 +562,12 @@ impl QueueService {
         if outcomes.iter().any(|o| *o != VisibilityOutcome::Changed) {
             return Err(not_retryable());
         }
-        Ok(Some(ReceiveMessageOutput {
-            messages: attempt.messages,
-        }))
+        let messages = kept
+            .into_iter()
+            .zip(bodies)
+            .map(|((message, _), body)| Message { body, ..message })
+            .collect();
+        Ok(Some(ReceiveMessageOutput { messages }))
     }
 
     /// Makes messages a receive hid visible again at once, for a receive that could not hand them
@@ -664,9 +702,10 @@ impl QueueService {
                 now,
             })
             .collect();
-        if record.fifo {
+        // Before the messages change, so that no retry slips in between and hands them out again.
+        if record.fifo && !deletions.is_empty() {
             let seqs: Vec<u64> = deletions.iter().map(|d| d.seq).collect();
-            self.attempts.spoil(key, &seqs);
+            self.store.spoil_receive_attempts(key, &seqs).await?;
         }
         let outcomes = if deletions.is_empty() {
             Vec::new()
@@ -768,9 +807,9 @@ impl QueueService {
             .filter_map(|c| c.as_ref().ok())
             .copied()
             .collect();
-        if record.fifo {
+        if record.fifo && !changes.is_empty() {
             let seqs: Vec<u64> = changes.iter().map(|c| c.seq).collect();
-            self.attempts.spoil(key, &seqs);
+            self.store.spoil_receive_attempts(key, &seqs).await?;
         }
         let mut outcomes = if changes.is_empty() {
             Vec::new()

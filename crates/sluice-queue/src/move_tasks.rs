@@ -3,10 +3,13 @@
 //! background and at a chosen rate, as the dead-letter-queue redrive pages describe.
 //!
 //! Each message moves in one atomic store call, so a task never loses or duplicates a message, and the
-//! task's record is stored as it progresses, so a restart resumes it.
+//! task's record is stored as it progresses. Processes sharing a store share the tasks: one process
+//! at a time runs a task, under a lease it renews at every step; every process looks now and then for
+//! tasks whose lease ran out (their runner stopped or died) and takes them over, so a task started
+//! anywhere finishes while any process serves. A cancel is a status written to the store, which the
+//! runner, wherever it is, sees at its next step.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,28 +37,48 @@ const STEP: usize = 10;
 const IDLE_PAUSE: Duration = Duration::from_secs(1);
 /// SQS documents no wording for a move onto the queue being moved from; this names the rule.
 const SAME_QUEUE: &str = "The destination queue must be different from the source queue.";
+/// How long a task stays with its runner after the runner last renewed the lease. A runner renews it
+/// at every step (a step takes at most about `IDLE_PAUSE` plus a second of pacing), so only a runner
+/// that stopped lets it run out. Lease times are read on each process's own clock: clocks that
+/// disagree by less than this only move a takeover earlier or later, and a runner taken over early
+/// stops at its next step, because each of its writes is conditional on its lease.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
-/// How a running task is steered from outside.
-#[derive(Default)]
-struct Control {
-    cancel: AtomicBool,
-    /// Held while the task's record is written, by the mover and by a cancel, so that a cancel's
-    /// CANCELLING is never overwritten by the mover's progress and the mover always sees the cancel.
-    record: tokio::sync::Mutex<()>,
-}
-
-/// The tasks running in this process.
-#[derive(Default)]
+/// This process's part in running tasks.
 pub struct Movers {
-    /// By task handle. A std mutex: held only to insert, look up or remove.
-    running: Mutex<HashMap<String, Arc<Control>>>,
+    /// This service's name as a lease owner, new for every service, so that a restarted process
+    /// never mistakes its predecessor's lease for its own.
+    owner: String,
+    lease: Duration,
+    /// The handles of the tasks this process runs. Only so that it does not start a second runner
+    /// for a task of its own (the store would renew its lease for either); who runs a task is
+    /// decided by the store's lease. A std mutex: held only to insert, look up or remove.
+    running: Mutex<HashSet<String>>,
 }
 
 impl Movers {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Control>>> {
+    pub fn new(lease: Duration) -> Self {
+        Movers {
+            owner: uuid::Uuid::new_v4().to_string(),
+            lease,
+            running: Mutex::default(),
+        }
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
         self.running
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn lease_millis(&self) -> i64 {
+        i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// How often this process looks for tasks nobody runs: often enough that a task is taken over
+    /// soon after its lease ran out.
+    fn adopt_every(&self) -> Duration {
+        self.lease / 4
     }
 }
 
@@ -165,10 +188,9 @@ impl QueueService {
             failure_reason: None,
         };
         self.store.put_move_task(task.clone()).await?;
-        let handle = task.handle.clone();
-        spawn_mover(self.mover_context(), task);
+        spawn_mover(self.mover_context(), task.handle.clone());
         Ok(StartMessageMoveTaskOutput {
-            task_handle: handle,
+            task_handle: task.handle,
         })
     }
 
@@ -185,40 +207,57 @@ impl QueueService {
         if self.store.get_queue(&source).await?.is_none() {
             return Err(not_found("SourceArn"));
         }
-        let control = self.movers.map().get(&input.task_handle).cloned();
-        // With the task's record lock held, its status cannot change under us.
-        let _record = match &control {
-            Some(control) => Some(control.record.lock().await),
-            None => None,
+        let cancelling = loop {
+            let task = self
+                .store
+                .move_tasks()
+                .await?
+                .into_iter()
+                .find(|t| t.handle == input.task_handle)
+                .ok_or_else(|| QueueError::ResourceNotFound("Task does not exist.".to_string()))?;
+            if task.status != MoveTaskStatus::Running {
+                return Err(QueueError::InvalidParameter(
+                    "Only active tasks can be cancelled.".to_string(),
+                ));
+            }
+            let cancelling = MoveTaskRecord {
+                status: MoveTaskStatus::Cancelling,
+                ..task.clone()
+            };
+            if self
+                .store
+                .replace_move_task(&task, cancelling.clone(), None)
+                .await?
+            {
+                break cancelling;
+            }
+            // The runner stored its progress (or the task ended) meanwhile: look again.
         };
-        let task = self
-            .store
-            .move_tasks()
-            .await?
-            .into_iter()
-            .find(|t| t.handle == input.task_handle)
-            .ok_or_else(|| QueueError::ResourceNotFound("Task does not exist.".to_string()))?;
-        if task.status != MoveTaskStatus::Running {
-            return Err(QueueError::InvalidParameter(
-                "Only active tasks can be cancelled.".to_string(),
-            ));
-        }
-        let moved = task.moved;
-        // A running record with no mover here (it ended between our look and now) is simply cancelled.
-        let status = if control.is_some() {
-            MoveTaskStatus::Cancelling
-        } else {
-            MoveTaskStatus::Cancelled
-        };
-        if let Some(control) = &control {
-            control.cancel.store(true, Ordering::SeqCst);
-        }
-        self.store
-            .put_move_task(MoveTaskRecord { status, ..task })
-            .await?;
+        self.end_unrun_cancel(&cancelling.handle).await?;
         Ok(CancelMessageMoveTaskOutput {
-            approximate_number_of_messages_moved: moved as i64,
+            approximate_number_of_messages_moved: cancelling.moved as i64,
         })
+    }
+
+    /// Ends a cancelled task at once when no process runs it: a made-up owner gets its lease only if
+    /// no runner's lease lasts, and holds it no longer than now. A task being run is left CANCELLING
+    /// for its runner to end.
+    async fn end_unrun_cancel(&self, handle: &str) -> Result<(), QueueError> {
+        let now = self.clock.now_millis();
+        let owner = uuid::Uuid::new_v4().to_string();
+        let Some(task) = self.store.claim_move_task(handle, &owner, now, now).await? else {
+            return Ok(());
+        };
+        if task.status == MoveTaskStatus::Cancelling {
+            let cancelled = MoveTaskRecord {
+                status: MoveTaskStatus::Cancelled,
+                ..task.clone()
+            };
+            self.store
+                .replace_move_task(&task, cancelled, Some(&owner))
+                .await?;
+        }
+        Ok(())
     }
 
     pub(crate) async fn list_message_move_tasks(
@@ -268,27 +307,20 @@ impl QueueService {
         Ok(ListMessageMoveTasksOutput { results })
     }
 
-    /// Picks up the tasks a previous run left: running ones continue, cancelling ones end cancelled.
+    /// Takes over the tasks nobody runs now (those a previous run left, and those whose runner
+    /// stopped), and from then on looks for such tasks every quarter of the lease, until the server
+    /// shuts down or the service is dropped. Returns how many tasks it took over now.
     pub async fn resume_move_tasks(&self) -> Result<usize, QueueError> {
-        let mut resumed = 0;
-        for task in self.store.move_tasks().await? {
-            match task.status {
-                MoveTaskStatus::Running => {
-                    spawn_mover(self.mover_context(), task);
-                    resumed += 1;
-                }
-                MoveTaskStatus::Cancelling => {
-                    self.store
-                        .put_move_task(MoveTaskRecord {
-                            status: MoveTaskStatus::Cancelled,
-                            ..task
-                        })
-                        .await?;
-                }
-                _ => {}
-            }
+        let cx = self.mover_context();
+        let adopted = adopt(&cx).await?;
+        let mut adopter = self
+            .adopter
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if adopter.is_none() {
+            *adopter = Some(tokio::spawn(adopt_periodically(cx)).abort_handle());
         }
-        Ok(resumed)
+        Ok(adopted)
     }
 
     fn mover_context(&self) -> MoverContext {
@@ -301,15 +333,59 @@ impl QueueService {
     }
 }
 
-fn spawn_mover(cx: MoverContext, task: MoveTaskRecord) {
-    let control = Arc::new(Control::default());
-    cx.movers.map().insert(task.handle.clone(), control.clone());
+/// Starts a runner for every active task whose lease this process can take, and that it does not
+/// run already. Returns how many it started.
+async fn adopt(cx: &MoverContext) -> Result<usize, QueueError> {
+    let mut adopted = 0;
+    for task in cx.store.move_tasks().await? {
+        let active = matches!(
+            task.status,
+            MoveTaskStatus::Running | MoveTaskStatus::Cancelling
+        );
+        if !active || cx.movers.running().contains(&task.handle) {
+            continue;
+        }
+        let now = cx.clock.now_millis();
+        let lease_until = now.saturating_add(cx.movers.lease_millis());
+        if cx
+            .store
+            .claim_move_task(&task.handle, &cx.movers.owner, now, lease_until)
+            .await?
+            .is_some()
+        {
+            spawn_mover(cx.clone(), task.handle);
+            adopted += 1;
+        }
+    }
+    Ok(adopted)
+}
+
+async fn adopt_periodically(cx: MoverContext) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(cx.movers.adopt_every()) => {}
+            _ = cx.waiters.shutting_down() => return,
+        }
+        match adopt(&cx).await {
+            Ok(0) => {}
+            Ok(adopted) => tracing::info!(tasks = adopted, "message move tasks taken over"),
+            Err(e) => {
+                tracing::warn!(error = %e, "looking for message move tasks to take over failed")
+            }
+        }
+    }
+}
+
+/// Runs the task in the background unless this process runs it already.
+fn spawn_mover(cx: MoverContext, handle: String) {
+    if !cx.movers.running().insert(handle.clone()) {
+        return;
+    }
     tokio::spawn(async move {
-        let handle = task.handle.clone();
-        if let Err(e) = run(&cx, task, &control).await {
+        if let Err(e) = run(&cx, &handle).await {
             tracing::warn!(error = %e, "message move task stopped on an error");
         }
-        cx.movers.map().remove(&handle);
+        cx.movers.running().remove(&handle);
     });
 }
 
@@ -337,123 +413,133 @@ fn original_source(content: &MessageContent) -> Option<QueueKey> {
         })
 }
 
-/// Writes the task's record unless a cancel came first, in which case the task ends cancelled. Returns
-/// whether the task goes on.
-async fn save(
-    cx: &MoverContext,
-    control: &Control,
-    task: &mut MoveTaskRecord,
-) -> Result<bool, QueueError> {
-    let _record = control.record.lock().await;
-    if control.cancel.load(Ordering::SeqCst) {
-        task.status = MoveTaskStatus::Cancelled;
-    }
-    cx.store.put_move_task(task.clone()).await?;
-    Ok(task.status == MoveTaskStatus::Running)
+/// What one step of a task came to.
+enum Step {
+    /// It moved this many messages (perhaps none) and goes on.
+    Moved(u64),
+    /// The task ends with this status and failure reason, after moving this many messages.
+    Ends(MoveTaskStatus, Option<&'static str>, u64),
 }
 
-/// Ends the task with a failure.
-async fn fail(
-    cx: &MoverContext,
-    control: &Control,
-    task: &mut MoveTaskRecord,
-    reason: &str,
-) -> Result<(), QueueError> {
-    task.status = MoveTaskStatus::Failed;
-    task.failure_reason = Some(reason.to_string());
-    save(cx, control, task).await.map(|_| ())
-}
-
-async fn run(
-    cx: &MoverContext,
-    mut task: MoveTaskRecord,
-    control: &Control,
-) -> Result<(), QueueError> {
+/// Looks at the next visible messages of the task's source and moves each that is still there.
+async fn step(cx: &MoverContext, task: &MoveTaskRecord) -> Result<Step, QueueError> {
     const NO_QUEUE: &str = "AWS.SimpleQueueService.NonExistentQueue";
-    let started = tokio::time::Instant::now();
-    let moved_before = task.moved;
-    loop {
-        // A server shutting down leaves the task running (its progress saved): the next start resumes it.
-        if cx.waiters.is_shutting_down()
-            || (control.cancel.load(Ordering::SeqCst) && !save(cx, control, &mut task).await?)
-        {
-            return Ok(());
-        }
-        let step = task
-            .max_per_second
-            .map_or(STEP, |r| (r as usize).clamp(1, STEP));
-        let now = cx.clock.now_millis();
-        let candidates = match cx.store.peek_visible(&task.source, step, now).await {
-            Ok(found) => found,
-            Err(sluice_store::StoreError::QueueNotFound) => {
-                return fail(cx, control, &mut task, NO_QUEUE).await
-            }
-            Err(e) => return Err(e.into()),
+    let failed = |reason, moved| Ok(Step::Ends(MoveTaskStatus::Failed, Some(reason), moved));
+    let size = task
+        .max_per_second
+        .map_or(STEP, |r| (r as usize).clamp(1, STEP));
+    let now = cx.clock.now_millis();
+    let candidates = match cx.store.peek_visible(&task.source, size, now).await {
+        Ok(found) => found,
+        Err(sluice_store::StoreError::QueueNotFound) => return failed(NO_QUEUE, 0),
+        Err(e) => return Err(e.into()),
+    };
+    if candidates.is_empty() {
+        return Ok(Step::Ends(MoveTaskStatus::Completed, None, 0));
+    }
+    let mut moved = 0;
+    for (seq, content) in candidates {
+        let Some(destination) = task
+            .destination
+            .clone()
+            .or_else(|| original_source(&content))
+        else {
+            return failed(
+                "The message has no original source queue to move back to.",
+                moved,
+            );
         };
-        if candidates.is_empty() {
-            task.status = MoveTaskStatus::Completed;
-            save(cx, control, &mut task).await?;
+        // The store never moves a message onto its own queue: such a task could only go round.
+        if destination == task.source {
+            return failed(SAME_QUEUE, moved);
+        }
+        match cx
+            .store
+            .move_message(
+                &task.source,
+                seq,
+                &destination,
+                redriven(&content, now),
+                now,
+            )
+            .await
+        {
+            Ok(true) => {
+                moved += 1;
+                cx.waiters.wake(&destination);
+            }
+            Ok(false) => {}
+            Err(sluice_store::StoreError::QueueNotFound) => return failed(NO_QUEUE, moved),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Step::Moved(moved))
+}
+
+/// Runs the task while this process holds its lease. Every write is conditional on the lease and on
+/// the record being the one read at the start of the step, so a cancel stored meanwhile is never
+/// overwritten: the write fails, and the next step's claim reads the cancel.
+async fn run(cx: &MoverContext, handle: &str) -> Result<(), QueueError> {
+    let owner = cx.movers.owner.as_str();
+    let started = tokio::time::Instant::now();
+    // Messages this runner moved, which its pace counts, and those of them not yet in the record.
+    let mut moved_here: u64 = 0;
+    let mut unsaved: u64 = 0;
+    loop {
+        let now = cx.clock.now_millis();
+        // A server shutting down leaves the task running, its progress saved, and lets its lease go at
+        // once, so that another process (or this one's next start) takes it over without waiting.
+        if cx.waiters.is_shutting_down() {
+            cx.store.claim_move_task(handle, owner, now, now).await?;
             return Ok(());
         }
-        let moved_before_step = task.moved;
-        for (seq, content) in candidates {
-            let Some(destination) = task
-                .destination
-                .clone()
-                .or_else(|| original_source(&content))
-            else {
-                return fail(
-                    cx,
-                    control,
-                    &mut task,
-                    "The message has no original source queue to move back to.",
-                )
-                .await;
-            };
-            // The store never moves a message onto its own queue: such a task could only go round.
-            if destination == task.source {
-                return fail(cx, control, &mut task, SAME_QUEUE).await;
-            }
-            match cx
-                .store
-                .move_message(
-                    &task.source,
-                    seq,
-                    &destination,
-                    redriven(&content, now),
-                    now,
-                )
-                .await
-            {
-                Ok(true) => {
-                    task.moved += 1;
-                    cx.waiters.wake(&destination);
+        let lease_until = now.saturating_add(cx.movers.lease_millis());
+        let Some(task) = cx
+            .store
+            .claim_move_task(handle, owner, now, lease_until)
+            .await?
+        else {
+            // It ended, or another process took it over.
+            return Ok(());
+        };
+        let (status, reason, moved) = if task.status == MoveTaskStatus::Cancelling {
+            (MoveTaskStatus::Cancelled, None, 0)
+        } else {
+            match step(cx, &task).await? {
+                Step::Moved(0) if unsaved == 0 => {
+                    // Nothing changed, so there is nothing to write; the messages seen went elsewhere
+                    // meanwhile, and the next look finds what is left.
+                    tokio::select! {
+                        _ = tokio::time::sleep(IDLE_PAUSE) => {}
+                        _ = cx.waiters.shutting_down() => {}
+                    }
+                    continue;
                 }
-                Ok(false) => {}
-                Err(sluice_store::StoreError::QueueNotFound) => {
-                    return fail(cx, control, &mut task, NO_QUEUE).await
-                }
-                Err(e) => return Err(e.into()),
+                Step::Moved(moved) => (MoveTaskStatus::Running, None, moved),
+                Step::Ends(status, reason, moved) => (status, reason, moved),
             }
-        }
-        if task.moved == moved_before_step {
-            // Nothing changed, so there is nothing to write; the messages seen went elsewhere
-            // meanwhile, and the next look finds what is left.
-            tokio::select! {
-                _ = tokio::time::sleep(IDLE_PAUSE) => {}
-                _ = cx.waiters.shutting_down() => return Ok(()),
-            }
+        };
+        moved_here += moved;
+        unsaved += moved;
+        let next = MoveTaskRecord {
+            status,
+            moved: task.moved + unsaved,
+            failure_reason: reason.map(str::to_string).or(task.failure_reason.clone()),
+            ..task.clone()
+        };
+        if !cx.store.replace_move_task(&task, next, Some(owner)).await? {
             continue;
         }
-        if !save(cx, control, &mut task).await? {
+        unsaved = 0;
+        if status != MoveTaskStatus::Running {
             return Ok(());
         }
         // Keep to the requested rate: the n-th message moves no earlier than n / rate seconds in.
         if let Some(rate) = task.max_per_second {
-            let due = Duration::from_secs_f64((task.moved - moved_before) as f64 / f64::from(rate));
+            let due = Duration::from_secs_f64(moved_here as f64 / f64::from(rate));
             tokio::select! {
                 _ = tokio::time::sleep_until(started + due) => {}
-                _ = cx.waiters.shutting_down() => return Ok(()),
+                _ = cx.waiters.shutting_down() => {}
             }
         } else {
             tokio::task::yield_now().await;
@@ -464,13 +550,14 @@ async fn run(
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use async_trait::async_trait;
     use sluice_store::{
         CreateOutcome, DeleteOutcome, Deletion, MemoryStore, MessageCounts, NewMessage,
-        QueueRecord, ReceiveOutcome, ReceiveRequest, Redrive, SecurityKey, SecurityRecord,
-        SecurityWrite, SendOutcome, StoreError, VisibilityChange, VisibilityOutcome,
+        QueueRecord, ReceiveAttempt, ReceiveOutcome, ReceiveRequest, Redrive, SecurityKey,
+        SecurityRecord, SecurityWrite, SendOutcome, StoreError, VisibilityChange,
+        VisibilityOutcome,
     };
 
     use super::*;
@@ -607,19 +694,72 @@ mod tests {
             self.inner.move_message(from, seq, to, content, now).await
         }
         async fn put_move_task(&self, task: MoveTaskRecord) -> Result<(), StoreError> {
-            if self.task_writes.fetch_add(1, Ordering::SeqCst) >= WRITE_LIMIT {
-                return Err(StoreError::Backend("task record written in a loop".into()));
-            }
+            self.count_write()?;
             self.inner.put_move_task(task).await
         }
         async fn move_tasks(&self) -> Result<Vec<MoveTaskRecord>, StoreError> {
             self.inner.move_tasks().await
+        }
+        async fn claim_move_task(
+            &self,
+            handle: &str,
+            owner: &str,
+            now: i64,
+            lease_until: i64,
+        ) -> Result<Option<MoveTaskRecord>, StoreError> {
+            self.inner
+                .claim_move_task(handle, owner, now, lease_until)
+                .await
+        }
+        async fn replace_move_task(
+            &self,
+            expected: &MoveTaskRecord,
+            task: MoveTaskRecord,
+            owner: Option<&str>,
+        ) -> Result<bool, StoreError> {
+            self.count_write()?;
+            self.inner.replace_move_task(expected, task, owner).await
+        }
+        async fn record_receive_attempt(
+            &self,
+            key: &QueueKey,
+            id: &str,
+            attempt: ReceiveAttempt,
+            now: i64,
+        ) -> Result<(), StoreError> {
+            self.inner
+                .record_receive_attempt(key, id, attempt, now)
+                .await
+        }
+        async fn receive_attempt(
+            &self,
+            key: &QueueKey,
+            id: &str,
+            now: i64,
+        ) -> Result<Option<ReceiveAttempt>, StoreError> {
+            self.inner.receive_attempt(key, id, now).await
+        }
+        async fn spoil_receive_attempts(
+            &self,
+            key: &QueueKey,
+            seqs: &[u64],
+        ) -> Result<(), StoreError> {
+            self.inner.spoil_receive_attempts(key, seqs).await
         }
         async fn server_secret(&self) -> Result<[u8; 32], StoreError> {
             self.inner.server_secret().await
         }
         async fn flush(&self) -> Result<(), StoreError> {
             self.inner.flush().await
+        }
+    }
+
+    impl Watched {
+        fn count_write(&self) -> Result<(), StoreError> {
+            if self.task_writes.fetch_add(1, Ordering::SeqCst) >= WRITE_LIMIT {
+                return Err(StoreError::Backend("task record written in a loop".into()));
+            }
+            Ok(())
         }
     }
 
@@ -686,7 +826,7 @@ mod tests {
             store: store.clone(),
             clock: Arc::new(ManualClock::new(1_000)),
             waiters: Arc::default(),
-            movers: Arc::default(),
+            movers: Arc::new(Movers::new(DEFAULT_LEASE)),
         };
         (store, cx)
     }
@@ -705,19 +845,37 @@ mod tests {
         }
     }
 
+    /// Stores the task (without counting the write) and runs it in the background.
+    async fn started(
+        store: &Arc<Watched>,
+        cx: &MoverContext,
+        task: MoveTaskRecord,
+    ) -> tokio::task::JoinHandle<Result<(), QueueError>> {
+        store.inner.put_move_task(task.clone()).await.unwrap();
+        let cx = cx.clone();
+        tokio::spawn(async move { run(&cx, &task.handle).await })
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_mover_that_moves_nothing_does_not_rewrite_its_record() {
         let (store, cx) = setup(true, "source").await;
-        let control = Control::default();
-        let ran =
-            tokio::time::timeout(Duration::from_secs(60), run(&cx, task(None), &control)).await;
+        let mut runner = started(&store, &cx, task(None)).await;
+        let ran = tokio::time::timeout(Duration::from_secs(60), &mut runner).await;
         assert!(ran.is_err(), "the task ended: {ran:?}");
         assert_eq!(store.task_writes.load(Ordering::SeqCst), 0);
-        // It still sees a cancel, and ends cancelled.
-        control.cancel.store(true, Ordering::SeqCst);
-        let ran =
-            tokio::time::timeout(Duration::from_secs(5), run(&cx, task(None), &control)).await;
-        assert!(matches!(ran, Ok(Ok(()))), "{ran:?}");
+        // It still sees a cancel stored meanwhile (by whichever process), and ends cancelled.
+        let running = store.move_tasks().await.unwrap().remove(0);
+        let cancelling = MoveTaskRecord {
+            status: MoveTaskStatus::Cancelling,
+            ..running.clone()
+        };
+        assert!(store
+            .inner
+            .replace_move_task(&running, cancelling, None)
+            .await
+            .unwrap());
+        let ran = tokio::time::timeout(Duration::from_secs(5), runner).await;
+        assert!(matches!(ran, Ok(Ok(Ok(())))), "{ran:?}");
         let tasks = store.move_tasks().await.unwrap();
         assert_eq!(tasks[0].status, MoveTaskStatus::Cancelled);
     }
@@ -726,17 +884,52 @@ mod tests {
     async fn a_task_moving_messages_onto_their_own_queue_fails() {
         for (destination, origin) in [(Some("dlq"), "source"), (None, "dlq")] {
             let (store, cx) = setup(false, origin).await;
-            let control = Control::default();
-            let ran = tokio::time::timeout(
-                Duration::from_secs(60),
-                run(&cx, task(destination), &control),
-            )
-            .await;
-            assert!(matches!(ran, Ok(Ok(()))), "{ran:?}");
+            let runner = started(&store, &cx, task(destination)).await;
+            let ran = tokio::time::timeout(Duration::from_secs(60), runner).await;
+            assert!(matches!(ran, Ok(Ok(Ok(())))), "{ran:?}");
             let tasks = store.move_tasks().await.unwrap();
             assert_eq!(tasks[0].status, MoveTaskStatus::Failed);
             assert_eq!(tasks[0].failure_reason.as_deref(), Some(SAME_QUEUE));
             assert_eq!(store.task_writes.load(Ordering::SeqCst), 1);
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_task_held_by_another_runner_is_left_to_it_until_its_lease_runs_out() {
+        let (store, cx) = setup(false, "source").await;
+        store.inner.put_move_task(task(None)).await.unwrap();
+        let clock = Arc::new(ManualClock::new(1_000));
+        let cx = MoverContext {
+            clock: clock.clone(),
+            ..cx
+        };
+        let lease = i64::try_from(DEFAULT_LEASE.as_millis()).unwrap();
+        let other = store
+            .claim_move_task("h", "another process", 1_000, 1_000 + lease)
+            .await
+            .unwrap();
+        assert!(other.is_some());
+        assert_eq!(adopt(&cx).await.unwrap(), 0);
+        run(&cx, "h").await.unwrap();
+        assert_eq!(store.move_tasks().await.unwrap()[0].moved, 0);
+        clock.advance_millis(lease);
+        assert_eq!(adopt(&cx).await.unwrap(), 1);
+        for _ in 0..100 {
+            if store.move_tasks().await.unwrap()[0].status != MoveTaskStatus::Running {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let done = store.move_tasks().await.unwrap().remove(0);
+        assert_eq!((done.status, done.moved), (MoveTaskStatus::Completed, 1));
+        // The process it was taken from writes nothing more.
+        let stale = MoveTaskRecord {
+            moved: 7,
+            ..done.clone()
+        };
+        assert!(!store
+            .replace_move_task(&done, stale, Some("another process"))
+            .await
+            .unwrap());
     }
 }

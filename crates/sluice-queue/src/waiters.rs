@@ -1,11 +1,12 @@
 //! Long polls waiting for messages: a receive that finds nothing parks here until a send (or a
 //! visibility change to zero) on its queue wakes it, its wait ends, or the server shuts down. A parked
-//! receive costs no CPU.
+//! receive costs no CPU. Sends through other processes sharing the store wake it through the
+//! store's change notices (`Waiters::hear`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use sluice_store::QueueKey;
+use sluice_store::{ChangeNotice, QueueKey};
 use tokio::sync::{watch, Notify};
 
 pub struct Waiters {
@@ -44,6 +45,24 @@ impl Waiters {
     pub fn wake(&self, key: &QueueKey) {
         if let Some(notify) = self.map().get(key) {
             notify.notify_waiters();
+        }
+    }
+
+    /// Wakes every receive parked on any queue.
+    pub fn wake_all(&self) {
+        for notify in self.map().values() {
+            notify.notify_waiters();
+        }
+    }
+
+    /// Acts on a change another process made: wakes the receives it may concern. Never blocks: it
+    /// runs on the store's task.
+    pub fn hear(&self, notice: ChangeNotice) {
+        match notice {
+            ChangeNotice::MessagesAvailable(key) => self.wake(&key),
+            ChangeNotice::Everything => self.wake_all(),
+            // Security caches follow the store's security generation; no receive waits on it.
+            ChangeNotice::SecurityChanged => {}
         }
     }
 

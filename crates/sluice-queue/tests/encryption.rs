@@ -28,7 +28,7 @@ async fn set(h: &Harness, url: &str, name: &str, value: &str) {
 /// New queues have SSE-SQS on, as on AWS; a queue created with it off keeps bodies as sent.
 #[tokio::test]
 async fn bodies_are_sealed_on_queues_with_encryption_and_only_there() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let encrypted = h.create("encrypted", &[]).await;
     let kms = h
         .create("kms", &[("KmsMasterKeyId", "alias/aws/sqs")])
@@ -56,7 +56,7 @@ async fn bodies_are_sealed_on_queues_with_encryption_and_only_there() {
 /// sealed messages stay sealed (and readable) after it is turned off.
 #[tokio::test]
 async fn turning_encryption_on_or_off_applies_to_new_messages_only() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = h.create("q", &[("SqsManagedSseEnabled", "false")]).await;
     h.send(&url, "before", None).await.unwrap();
     set(&h, &url, "SqsManagedSseEnabled", "true").await;
@@ -73,7 +73,7 @@ async fn turning_encryption_on_or_off_applies_to_new_messages_only() {
 /// queue is as it was.
 #[tokio::test]
 async fn a_send_that_cannot_be_sealed_stores_nothing() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = h.create("q", &[("KmsMasterKeyId", "alias/disabled")]).await;
     h.cipher.refuse(Some(ErrorCode::KmsDisabled));
     let refused = h.send(&url, "lost?", None).await.unwrap_err();
@@ -95,7 +95,7 @@ async fn a_send_that_cannot_be_sealed_stores_nothing() {
 /// messages are visible again at once and are received intact once the key works again.
 #[tokio::test]
 async fn a_receive_that_cannot_open_its_bodies_leaves_them_visible() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = h.create("q", &[]).await;
     h.send(&url, "kept", None).await.unwrap();
     h.cipher.refuse(Some(ErrorCode::KmsAccessDenied));
@@ -111,7 +111,7 @@ async fn a_receive_that_cannot_open_its_bodies_leaves_them_visible() {
 /// there (SQS: moving a message to a dead-letter queue doesn't affect its encryption).
 #[tokio::test]
 async fn a_sealed_body_moved_to_a_plain_dead_letter_queue_still_opens() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let dlq = h.create("dlq", &[("SqsManagedSseEnabled", "false")]).await;
     let dlq_arn = "arn:aws:sqs:us-east-1:000000000000:dlq";
     let policy = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":1}}"#);
@@ -133,7 +133,7 @@ async fn a_sealed_body_moved_to_a_plain_dead_letter_queue_still_opens() {
 /// or receive is refused with `InvalidSecurity` (a queue policy allowing anyone notwithstanding).
 #[tokio::test]
 async fn an_anonymous_caller_is_refused_by_an_encrypted_queue() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let encrypted = h.create("encrypted", &[]).await;
     let plain = h
         .create("plain", &[("SqsManagedSseEnabled", "false")])

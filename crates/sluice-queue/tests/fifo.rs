@@ -57,7 +57,7 @@ async fn receive_with(
 
 #[tokio::test]
 async fn a_group_is_delivered_in_order_from_its_oldest_message() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = fifo(&h, "q.fifo", &[("ContentBasedDeduplication", "true")]).await;
     for body in ["a1", "b1", "a2", "a3", "b2"] {
         send(&h, &url, body, &body[..1], None).await.unwrap();
@@ -85,7 +85,7 @@ async fn a_group_is_delivered_in_order_from_its_oldest_message() {
 
 #[tokio::test]
 async fn duplicates_within_five_minutes_are_accepted_but_not_delivered_again() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = fifo(&h, "q.fifo", &[]).await;
     let original = send(&h, &url, "body", "g", Some("d1")).await.unwrap();
     let duplicate = send(&h, &url, "another body", "g", Some("d1"))
@@ -117,7 +117,7 @@ async fn duplicates_within_five_minutes_are_accepted_but_not_delivered_again() {
 
 #[tokio::test]
 async fn content_based_deduplication_hashes_the_body_only() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = fifo(&h, "q.fifo", &[("ContentBasedDeduplication", "true")]).await;
     let first = send(&h, &url, "same", "g1", None).await.unwrap();
     // Queue-wide scope: another group with the same body is still a duplicate.
@@ -148,7 +148,7 @@ fn sha256_hex(text: &str) -> String {
 
 #[tokio::test]
 async fn per_group_deduplication_scopes_ids_to_their_group() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = fifo(
         &h,
         "q.fifo",
@@ -169,7 +169,7 @@ async fn per_group_deduplication_scopes_ids_to_their_group() {
 
 #[tokio::test]
 async fn sequence_numbers_are_twenty_digits_and_grow() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = fifo(&h, "q.fifo", &[("ContentBasedDeduplication", "true")]).await;
     let mut last = 0u128;
     for i in 0..5 {
@@ -194,7 +194,7 @@ async fn sequence_numbers_are_twenty_digits_and_grow() {
 
 #[tokio::test]
 async fn fifo_sending_rules() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = fifo(&h, "q.fifo", &[]).await;
     let input = SendMessageInput {
         queue_url: url.clone(),
@@ -248,7 +248,7 @@ async fn fifo_sending_rules() {
 
 #[tokio::test]
 async fn only_the_receive_in_flight_may_delete_on_a_fifo_queue() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = fifo(&h, "q.fifo", &[("ContentBasedDeduplication", "true")]).await;
     send(&h, &url, "m", "g", None).await.unwrap();
     let old = receive_with(&h, &url, 1, Some(10), None).await.unwrap();
@@ -268,7 +268,7 @@ async fn only_the_receive_in_flight_may_delete_on_a_fifo_queue() {
 
 #[tokio::test]
 async fn a_retried_receive_attempt_returns_the_same_messages_until_one_changes() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = fifo(&h, "q.fifo", &[("ContentBasedDeduplication", "true")]).await;
     for body in ["m1", "m2", "m3"] {
         send(&h, &url, body, "g", None).await.unwrap();
@@ -301,9 +301,114 @@ async fn a_retried_receive_attempt_returns_the_same_messages_until_one_changes()
     assert_eq!(err.code, ErrorCode::InvalidParameterValue);
 }
 
+const NOT_RETRYABLE: &str =
+    "The receiveRequestAttemptId is not valid anymore since the receive call is not retryable.";
+
+#[tokio::test]
+async fn a_visibility_change_spoils_the_receive_attempt_that_handed_the_message_out() {
+    let h = Harness::new().await;
+    let url = fifo(&h, "q.fifo", &[("ContentBasedDeduplication", "true")]).await;
+    for body in ["m1", "m2"] {
+        send(&h, &url, body, "g", None).await.unwrap();
+    }
+    let first = receive_with(&h, &url, 2, Some(30), Some("attempt-1"))
+        .await
+        .unwrap();
+    h.change(&url, &first[1].receipt_handle, 60).await.unwrap();
+    let err = receive_with(&h, &url, 2, Some(30), Some("attempt-1"))
+        .await
+        .unwrap_err();
+    assert!(err.message.ends_with(NOT_RETRYABLE), "{}", err.message);
+    // A receive attempt that handed out other messages is untouched.
+    send(&h, &url, "m3", "other", None).await.unwrap();
+    let other = receive_with(&h, &url, 1, Some(30), Some("attempt-2"))
+        .await
+        .unwrap();
+    assert_eq!(bodies(&other), ["m3"]);
+    let again = receive_with(&h, &url, 1, Some(30), Some("attempt-2"))
+        .await
+        .unwrap();
+    assert_eq!(again[0].receipt_handle, other[0].receipt_handle);
+}
+
+#[tokio::test]
+async fn a_receive_attempt_is_forgotten_after_five_minutes() {
+    let h = Harness::new().await;
+    let url = fifo(&h, "q.fifo", &[("ContentBasedDeduplication", "true")]).await;
+    send(&h, &url, "m1", "g", None).await.unwrap();
+    let first = receive_with(&h, &url, 1, Some(30), Some("attempt-1"))
+        .await
+        .unwrap();
+    h.advance_seconds(5 * 60);
+    // The id now starts a new receive: the message again, with a new handle.
+    let later = receive_with(&h, &url, 1, Some(30), Some("attempt-1"))
+        .await
+        .unwrap();
+    assert_eq!(bodies(&later), ["m1"]);
+    assert_ne!(later[0].receipt_handle, first[0].receipt_handle);
+    assert_eq!(attribute(&later[0], "ApproximateReceiveCount"), "2");
+}
+
+#[tokio::test]
+async fn a_retried_receive_opens_its_sealed_bodies_again() {
+    let h = Harness::new().await;
+    let url = fifo(
+        &h,
+        "q.fifo",
+        &[
+            ("ContentBasedDeduplication", "true"),
+            ("SqsManagedSseEnabled", "true"),
+        ],
+    )
+    .await;
+    send(&h, &url, "secret", "g", None).await.unwrap();
+    let first = receive_with(&h, &url, 1, Some(30), Some("attempt-1"))
+        .await
+        .unwrap();
+    let opened = h.cipher.opened.load(std::sync::atomic::Ordering::SeqCst);
+    // A retry the caller cannot open is refused and changes nothing.
+    h.cipher.refuse(Some(ErrorCode::KmsAccessDenied));
+    let refused = receive_with(&h, &url, 1, Some(30), Some("attempt-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::KmsAccessDenied);
+    h.cipher.refuse(None);
+    let retry = receive_with(&h, &url, 1, Some(30), Some("attempt-1"))
+        .await
+        .unwrap();
+    assert_eq!(bodies(&retry), ["secret"]);
+    assert_eq!(retry[0].receipt_handle, first[0].receipt_handle);
+    assert_eq!(
+        h.cipher.opened.load(std::sync::atomic::Ordering::SeqCst),
+        opened + 1
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_queue_forgets_its_receive_attempts() {
+    let h = Harness::new().await;
+    let url = fifo(&h, "q.fifo", &[("ContentBasedDeduplication", "true")]).await;
+    send(&h, &url, "old", "g", None).await.unwrap();
+    receive_with(&h, &url, 1, Some(300), Some("attempt-1"))
+        .await
+        .unwrap();
+    let input = QueueUrlInput {
+        queue_url: url.clone(),
+    };
+    h.call(Request::DeleteQueue(input)).await.unwrap();
+    // A name can be used again 60 seconds after its queue was deleted.
+    h.advance_seconds(61);
+    let url = fifo(&h, "q.fifo", &[("ContentBasedDeduplication", "true")]).await;
+    send(&h, &url, "new", "g", None).await.unwrap();
+    let got = receive_with(&h, &url, 1, Some(30), Some("attempt-1"))
+        .await
+        .unwrap();
+    assert_eq!(bodies(&got), ["new"]);
+}
+
 #[tokio::test]
 async fn the_queue_delay_is_retroactive_on_fifo_queues() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = fifo(
         &h,
         "q.fifo",
@@ -334,7 +439,7 @@ async fn the_queue_delay_is_retroactive_on_fifo_queues() {
 /// and everything sent is eventually deleted exactly once.
 #[tokio::test]
 async fn random_schedules_keep_group_order() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = fifo(&h, "q.fifo", &[]).await;
     let groups = 12usize;
     let per_group = 25usize;
@@ -455,7 +560,7 @@ async fn set_attributes(
 
 #[tokio::test]
 async fn a_group_is_served_from_its_oldest_message_while_later_ones_are_in_flight() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = fifo(&h, "q.fifo", &[("ContentBasedDeduplication", "true")]).await;
     for body in ["g1-m1", "g1-m2", "g2-m1"] {
         send(&h, &url, body, &body[..2], None).await.unwrap();
@@ -470,7 +575,7 @@ async fn a_group_is_served_from_its_oldest_message_while_later_ones_are_in_fligh
 #[tokio::test]
 async fn the_messages_before_an_extended_one_come_back_when_the_others_time_out() {
     for (extended, expected) in [(0, &[][..]), (1, &["m1"][..]), (2, &["m1", "m2"][..])] {
-        let h = Harness::new();
+        let h = Harness::new().await;
         let url = fifo(&h, "q.fifo", &[("ContentBasedDeduplication", "true")]).await;
         for body in ["m1", "m2", "m3"] {
             send(&h, &url, body, "g", None).await.unwrap();
@@ -492,7 +597,7 @@ async fn the_messages_before_an_extended_one_come_back_when_the_others_time_out(
 
 #[tokio::test]
 async fn groups_take_turns_in_the_order_they_became_ready() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = fifo(&h, "q.fifo", &[("ContentBasedDeduplication", "true")]).await;
     for body in ["g1-m1", "g1-m2", "g2-m1", "g2-m2", "g3-m1"] {
         send(&h, &url, body, &body[..2], None).await.unwrap();
@@ -507,7 +612,7 @@ async fn groups_take_turns_in_the_order_they_became_ready() {
 
 #[tokio::test]
 async fn a_group_never_received_goes_before_groups_that_timed_out() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = fifo(&h, "q.fifo", &[("ContentBasedDeduplication", "true")]).await;
     for body in ["g1-m1", "g2-m1", "g3-m1"] {
         send(&h, &url, body, &body[..2], None).await.unwrap();
@@ -521,7 +626,7 @@ async fn a_group_never_received_goes_before_groups_that_timed_out() {
 
 #[tokio::test]
 async fn purge_empties_the_deduplication_window() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = fifo(&h, "q.fifo", &[]).await;
     let before = send(&h, &url, "body", "g", Some("d1")).await.unwrap();
     h.call(Request::PurgeQueue(QueueUrlInput {
@@ -538,7 +643,7 @@ async fn purge_empties_the_deduplication_window() {
 
 #[tokio::test]
 async fn switching_to_high_throughput_scopes_deduplication_to_groups_for_the_next_sends() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = fifo(&h, "q.fifo", &[]).await;
     let a = send(&h, &url, "x", "a", Some("same")).await.unwrap();
     let b = send(&h, &url, "x", "b", Some("same")).await.unwrap();

@@ -9,7 +9,7 @@ use sluice_model::ErrorCode;
 
 #[tokio::test]
 async fn a_received_message_is_hidden_until_its_visibility_timeout_ends() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = h.create("q", &[("VisibilityTimeout", "30")]).await;
     h.send(&url, "one", None).await.unwrap();
     let first = h.receive(&url, 10, None).await.unwrap();
@@ -36,7 +36,7 @@ async fn a_received_message_is_hidden_until_its_visibility_timeout_ends() {
 
 #[tokio::test]
 async fn receive_override_and_change_to_zero_make_a_message_visible_again() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = h.create("q", &[]).await;
     h.send(&url, "m", None).await.unwrap();
     h.receive(&url, 1, Some(5)).await.unwrap();
@@ -56,7 +56,7 @@ async fn receive_override_and_change_to_zero_make_a_message_visible_again() {
 
 #[tokio::test]
 async fn delete_works_with_any_issued_handle_and_is_idempotent() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = h.create("q", &[]).await;
     h.send(&url, "m", None).await.unwrap();
     let old = h.receive(&url, 1, Some(1)).await.unwrap()[0]
@@ -74,7 +74,7 @@ async fn delete_works_with_any_issued_handle_and_is_idempotent() {
 
 #[tokio::test]
 async fn bad_receipt_handles_get_receipt_handle_is_invalid() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = h.create("q", &[]).await;
     let other = h.create("other", &[]).await;
     h.send(&other, "m", None).await.unwrap();
@@ -98,7 +98,7 @@ async fn bad_receipt_handles_get_receipt_handle_is_invalid() {
 
 #[tokio::test]
 async fn visibility_changes_follow_sqs_rules() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = h.create("q", &[]).await;
     h.send(&url, "m", None).await.unwrap();
     let handle = h.receive(&url, 1, None).await.unwrap()[0]
@@ -141,7 +141,7 @@ async fn visibility_changes_follow_sqs_rules() {
 
 #[tokio::test]
 async fn message_timers_and_queue_delay_hold_messages_back() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = h.create("q", &[("DelaySeconds", "10")]).await;
     h.send(&url, "queue-delay", None).await.unwrap();
     h.send(&url, "timer", Some(20)).await.unwrap();
@@ -161,7 +161,7 @@ async fn message_timers_and_queue_delay_hold_messages_back() {
 
 #[tokio::test]
 async fn queue_delay_is_not_retroactive_on_standard_queues() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = h.create("q", &[]).await;
     h.send(&url, "before", None).await.unwrap();
     let set = SetQueueAttributesInput {
@@ -178,7 +178,7 @@ async fn queue_delay_is_not_retroactive_on_standard_queues() {
 
 #[tokio::test]
 async fn lowering_retention_expires_older_messages_from_the_store() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = h.create("q", &[("MessageRetentionPeriod", "3600")]).await;
     h.send(&url, "old", None).await.unwrap();
     h.send(&url, "in-flight", None).await.unwrap();
@@ -198,7 +198,7 @@ async fn lowering_retention_expires_older_messages_from_the_store() {
 
 #[tokio::test]
 async fn purge_and_delete_queue_remove_in_flight_messages() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = h.create("q", &[]).await;
     for i in 0..5 {
         h.send(&url, &format!("m{i}"), None).await.unwrap();
@@ -223,7 +223,7 @@ async fn purge_and_delete_queue_remove_in_flight_messages() {
 
 #[tokio::test]
 async fn bodies_attributes_and_sizes_are_checked() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = h.create("q", &[("MaximumMessageSize", "1024")]).await;
     assert_eq!(
         h.send(&url, "", None).await.unwrap_err().code,
@@ -279,7 +279,7 @@ async fn bodies_attributes_and_sizes_are_checked() {
 
 #[tokio::test]
 async fn receive_limits_are_checked() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = h.create("q", &[]).await;
     let err = h.receive(&url, 11, None).await.unwrap_err();
     assert_eq!(err.message, "Value 11 for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.");
@@ -302,7 +302,7 @@ async fn receive_limits_are_checked() {
 
 #[tokio::test]
 async fn message_attribute_filters_select_names_and_prefixes_and_the_digest_follows() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = h.create("q", &[]).await;
     let mut input = SendMessageInput {
         queue_url: url.clone(),
@@ -361,7 +361,7 @@ async fn message_attribute_filters_select_names_and_prefixes_and_the_digest_foll
 
 #[tokio::test]
 async fn batches_report_entry_failures_beside_successes() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = h.create("q", &[]).await;
     let entry = |id: &str, body: &str, delay: Option<i64>| SendMessageBatchRequestEntry {
         id: id.into(),
@@ -444,7 +444,7 @@ async fn batches_report_entry_failures_beside_successes() {
 
 #[tokio::test]
 async fn counters_stay_exact_through_the_lifecycle() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = h.create("q", &[]).await;
     for i in 0..20 {
         h.send(
@@ -477,7 +477,7 @@ async fn counters_stay_exact_through_the_lifecycle() {
 
 #[tokio::test]
 async fn short_polls_get_over_limit_at_120000_messages_in_flight() {
-    let h = Harness::new();
+    let h = Harness::new().await;
     let url = h.create("q", &[]).await;
     let batch = |n: usize| SendMessageBatchInput {
         queue_url: url.clone(),

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use sluice_security::{AccountSeed, AuthMode, Organization, OrganizationSeed};
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:9324";
+pub const DEFAULT_ADMIN_BIND: &str = "127.0.0.1:9325";
 pub const DEFAULT_DATA_DIR: &str = "./sluice-data";
 pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
@@ -19,6 +20,9 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longer than the longest long poll (20 s), so a client that polls in a loop keeps its connection.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Connections each node keeps to the database at most: enough for the requests one node serves at
+/// once, few enough that many nodes stay within PostgreSQL's default `max_connections` of 100.
+pub const DEFAULT_DATABASE_POOL_SIZE: usize = 16;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,10 +38,48 @@ pub struct Cli {
     pub serve: ServeArgs,
 }
 
+// Parsed once at start-up: boxing the larger variant would save nothing worth having.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (the default when no command is given).
     Serve(ServeArgs),
+    /// Bring a PostgreSQL database to this build's schema version (the server also does so when it
+    /// starts), or with --check only tell whether it is there.
+    Migrate(MigrateArgs),
+}
+
+#[derive(Clone, Debug, Default, Args)]
+pub struct MigrateArgs {
+    /// A TOML file whose `database-url` names the database; its other settings are not read.
+    #[arg(long, env = "SLUICE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The database: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.
+    #[arg(
+        long,
+        env = "SLUICE_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<DatabaseUrl>,
+    /// Change nothing; exit 0 if the database is at this build's schema version, 1 if it needs
+    /// migrating, 2 if it is newer than this build, 3 if it could not be asked.
+    #[arg(long)]
+    pub check: bool,
+}
+
+impl MigrateArgs {
+    /// The database named by the flag or variable, else by the config file.
+    pub fn resolve(&self) -> Result<DatabaseUrl, ConfigError> {
+        let url = match (&self.database_url, &self.config) {
+            (Some(url), _) => Some(url.clone()),
+            (None, Some(path)) => read_file(path)?.database_url,
+            (None, None) => None,
+        };
+        let url = url.ok_or(ConfigError::DatabaseUrlMissing)?;
+        url.validate()?;
+        Ok(url)
+    }
 }
 
 #[derive(Clone, Debug, Default, Args)]
@@ -60,10 +102,23 @@ pub struct ServeArgs {
     /// Scheme, host and port written into queue URLs [default: from the bind address].
     #[arg(long, env = "SLUICE_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
-    /// Where state lives: `durable` (the data directory, surviving restarts and crashes) or `memory`
-    /// (gone at exit; for tests and throw-away runs) [default: durable].
+    /// Where state lives: `durable` (the data directory, surviving restarts and crashes), `postgres`
+    /// (the PostgreSQL database of --database-url, which several nodes may share) or `memory` (gone at
+    /// exit; for tests and throw-away runs) [default: durable].
     #[arg(long, env = "SLUICE_STORAGE", value_name = "ENGINE")]
     pub storage: Option<StorageKind>,
+    /// The database of `postgres` storage: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE; its
+    /// schema is migrated at start-up. Only with --storage postgres.
+    #[arg(
+        long,
+        env = "SLUICE_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<DatabaseUrl>,
+    /// Connections to the database this node keeps at most [default: 16].
+    #[arg(long, env = "SLUICE_DATABASE_POOL_SIZE", value_name = "N")]
+    pub database_pool_size: Option<usize>,
     /// The only regions requests may name, comma-separated [default: any name of AWS's shape].
     #[arg(
         long,
@@ -93,13 +148,46 @@ pub struct ServeArgs {
     #[arg(long, env = "SLUICE_AUTH", value_name = "MODE")]
     pub auth: Option<AuthMode>,
     /// A file holding the master key that wraps KMS key material (32 bytes, raw or base64)
-    /// [default: `master-key` in the data directory, made on first start].
+    /// [default: `master-key` in the data directory, made on first start; with `postgres` storage
+    /// every node needs the same key, so it must be given].
     #[arg(long, env = "SLUICE_MASTER_KEY_FILE", value_name = "FILE")]
     pub master_key_file: Option<PathBuf>,
     /// `text` (coloured only when the output is a terminal) or `json` (one object per line, for log
     /// collectors) [default: text].
     #[arg(long, env = "SLUICE_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// Address and port of the admin listener (health), or `none` [default: 127.0.0.1:9325];
+    /// beyond loopback only with `--auth sigv4`.
+    #[arg(long, env = "SLUICE_ADMIN_BIND", value_name = "ADDR:PORT|none")]
+    pub admin_bind: Option<AdminBind>,
+}
+
+/// Where the admin listener listens: an address, or nowhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminBind {
+    At(SocketAddr),
+    None,
+}
+
+impl FromStr for AdminBind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim() {
+            "none" => Ok(AdminBind::None),
+            addr => addr
+                .parse()
+                .map(AdminBind::At)
+                .map_err(|_| format!("{text:?} is neither ADDR:PORT nor none")),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AdminBind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// A positive number of seconds, decimals allowed (`0.5`), as flags, variables and file keys give it.
@@ -143,6 +231,97 @@ pub enum StorageKind {
     #[default]
     Durable,
     Memory,
+    Postgres,
+}
+
+impl StorageKind {
+    /// The name flags, variables and the config file give it.
+    pub fn name(self) -> &'static str {
+        match self {
+            StorageKind::Durable => "durable",
+            StorageKind::Memory => "memory",
+            StorageKind::Postgres => "postgres",
+        }
+    }
+}
+
+/// A PostgreSQL connection URL. It may carry a password, so it shows itself (`Display`, `Debug`)
+/// with the password masked; only `expose` gives the text to connect with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The URL as given, password included: for connecting, never for logging.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// A URL of the form the server connects with (key-value connection strings are not taken,
+    /// so that masking always finds the password).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if ["postgres://", "postgresql://"]
+            .iter()
+            .any(|scheme| self.0.starts_with(scheme))
+        {
+            Ok(())
+        } else {
+            Err(ConfigError::DatabaseUrlScheme)
+        }
+    }
+
+    /// The URL with the password replaced by `***`: in the user information and in a `password`
+    /// parameter. A raw `@` or `:` in the password must not uncover part of it, so the user
+    /// information runs to the last `@` (hiding too much is harmless, too little is not).
+    fn masked(&self) -> String {
+        let Some((scheme, rest)) = self.0.split_once("://") else {
+            return "***".to_string();
+        };
+        let rest = match rest.rsplit_once('@') {
+            Some((credentials, host)) => match credentials.split_once(':') {
+                Some((user, _)) => format!("{user}:***@{host}"),
+                None => rest.to_string(),
+            },
+            None => rest.to_string(),
+        };
+        let parts: Vec<String> = rest
+            .split('&')
+            .map(|part| match part.find("password=") {
+                Some(at) if at == 0 || part[..at].ends_with('?') => {
+                    format!("{}password=***", &part[..at])
+                }
+                _ => part.to_string(),
+            })
+            .collect();
+        format!("{scheme}://{}", parts.join("&"))
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    /// Any text is taken here and checked by `validate`, so that a refusal never repeats the URL.
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(DatabaseUrl(text.trim().to_string()))
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({})", self.masked())
+    }
+}
+
+impl<'de> Deserialize<'de> for DatabaseUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(DatabaseUrl(text.trim().to_string()))
+    }
 }
 
 /// How log lines are written.
@@ -164,6 +343,8 @@ pub struct FileConfig {
     pub account_id: Option<String>,
     pub public_url: Option<String>,
     pub storage: Option<StorageKind>,
+    pub database_url: Option<DatabaseUrl>,
+    pub database_pool_size: Option<usize>,
     pub regions: Option<Vec<String>>,
     pub header_read_timeout: Option<Seconds>,
     pub body_read_timeout: Option<Seconds>,
@@ -174,6 +355,7 @@ pub struct FileConfig {
     /// The name of an environment variable holding the master key in base64.
     pub master_key_env: Option<String>,
     pub log_format: Option<LogFormat>,
+    pub admin_bind: Option<AdminBind>,
     #[serde(default)]
     pub accounts: Vec<AccountSeed>,
     pub organization: Option<OrganizationSeed>,
@@ -198,7 +380,8 @@ pub struct QueueSpec {
 }
 
 /// Where the master key comes from: a file, an environment variable named in the config file, or
-/// (by default) `master-key` in the data directory, made on first start.
+/// (by default, and not with `postgres` storage) `master-key` in the data directory, made on first
+/// start.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MasterKeySource {
     File(PathBuf),
@@ -216,6 +399,10 @@ pub struct Config {
     /// `None` derives it from the address actually bound (so port 0 gets the real port).
     pub public_url: Option<String>,
     pub storage: StorageKind,
+    /// The database of `postgres` storage (and only of it).
+    pub database_url: Option<DatabaseUrl>,
+    /// Connections to the database kept at most.
+    pub database_pool_size: usize,
     /// The regions requests may name; empty allows any name of AWS's shape.
     pub regions: Vec<String>,
     pub header_read_timeout: Duration,
@@ -235,6 +422,12 @@ pub struct Config {
     pub organization: Option<OrganizationSeed>,
     pub queues: Vec<QueueSpec>,
     pub log_format: LogFormat,
+    /// The admin listener's address; `None` serves none. The command line's default is
+    /// `DEFAULT_ADMIN_BIND`; a server started as a library has none unless asked.
+    pub admin_bind: Option<SocketAddr>,
+    /// Whether the admin address was chosen (then it must bind) rather than the default (then a
+    /// taken port is only a warning).
+    pub admin_bind_explicit: bool,
 }
 
 impl Default for Config {
@@ -248,6 +441,8 @@ impl Default for Config {
             account_id: DEFAULT_ACCOUNT_ID.to_string(),
             public_url: None,
             storage: StorageKind::Durable,
+            database_url: None,
+            database_pool_size: DEFAULT_DATABASE_POOL_SIZE,
             regions: Vec::new(),
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
@@ -260,6 +455,8 @@ impl Default for Config {
             organization: None,
             queues: Vec::new(),
             log_format: LogFormat::Text,
+            admin_bind: None,
+            admin_bind_explicit: false,
         }
     }
 }
@@ -291,10 +488,35 @@ pub enum ConfigError {
          --auth off to accept any request"
     )]
     CredentialsNeeded(SocketAddr),
+    #[error(
+        "the admin listener is bound to {0}, beyond loopback, with authentication off: give --auth \
+         sigv4, or bind it to a loopback address, or give --admin-bind none"
+    )]
+    AdminBeyondLoopback(SocketAddr),
     #[error("account {0:?} is configured twice")]
     DuplicateAccount(String),
     #[error("[organization] is not valid: {0}")]
     Organization(String),
+    #[error(
+        "postgres storage needs a database: give --database-url postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE \
+         (or SLUICE_DATABASE_URL, or database-url in the config file)"
+    )]
+    DatabaseUrlMissing,
+    #[error(
+        "a database URL is given but the storage is {}: give --storage postgres, or no database URL",
+        .0.name()
+    )]
+    DatabaseUrlUnused(StorageKind),
+    #[error("the database URL must start with postgres:// or postgresql://")]
+    DatabaseUrlScheme,
+    #[error("database-pool-size must be at least 1")]
+    DatabasePoolSize,
+    #[error(
+        "with postgres storage every node must use the same master key, so none is made in a data \
+         directory: give --master-key-file FILE (or SLUICE_MASTER_KEY_FILE, or master-key-file or \
+         master-key-env in the config file) with a key of 32 bytes, raw or in base64"
+    )]
+    MasterKeyNotShared,
 }
 
 impl Config {
@@ -332,6 +554,11 @@ impl Config {
                 .unwrap_or(defaults.account_id),
             public_url: args.public_url.clone().or(file.public_url),
             storage: args.storage.or(file.storage).unwrap_or_default(),
+            database_url: args.database_url.clone().or(file.database_url),
+            database_pool_size: args
+                .database_pool_size
+                .or(file.database_pool_size)
+                .unwrap_or(defaults.database_pool_size),
             regions: args.regions.clone().or(file.regions).unwrap_or_default(),
             header_read_timeout: args
                 .header_read_timeout
@@ -360,6 +587,16 @@ impl Config {
             organization: file.organization,
             queues: file.queues,
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+            admin_bind: match args.admin_bind.or(file.admin_bind) {
+                Some(AdminBind::At(addr)) => Some(addr),
+                Some(AdminBind::None) => None,
+                None => Some(
+                    DEFAULT_ADMIN_BIND
+                        .parse()
+                        .expect("the default admin address parses"),
+                ),
+            },
+            admin_bind_explicit: args.admin_bind.or(file.admin_bind).is_some(),
         };
         config.validate()?;
         Ok(config)
@@ -392,6 +629,11 @@ impl Config {
         if self.max_connections == Some(0) {
             return Err(ConfigError::MaxConnections);
         }
+        if let Some(admin) = self.admin_bind {
+            if !admin.ip().is_loopback() && self.auth != AuthMode::Sigv4 {
+                return Err(ConfigError::AdminBeyondLoopback(admin));
+            }
+        }
         let mut accounts = std::collections::BTreeSet::new();
         for account in &self.accounts {
             if !sluice_model::is_account_id(&account.id) {
@@ -402,6 +644,23 @@ impl Config {
             }
         }
         self.organization()?;
+        self.validate_storage()
+    }
+
+    /// A database URL with `postgres` storage and only with it, and a master key every node can share.
+    fn validate_storage(&self) -> Result<(), ConfigError> {
+        match (self.storage, &self.database_url) {
+            (StorageKind::Postgres, None) => return Err(ConfigError::DatabaseUrlMissing),
+            (StorageKind::Postgres, Some(url)) => url.validate()?,
+            (other, Some(_)) => return Err(ConfigError::DatabaseUrlUnused(other)),
+            (_, None) => {}
+        }
+        if self.database_pool_size == 0 {
+            return Err(ConfigError::DatabasePoolSize);
+        }
+        if self.storage == StorageKind::Postgres && self.master_key == MasterKeySource::DataDir {
+            return Err(ConfigError::MasterKeyNotShared);
+        }
         Ok(())
     }
 
@@ -616,5 +875,146 @@ tags = { team = "shop" }
             ..ServeArgs::default()
         });
         assert!(matches!(bad, Err(ConfigError::AccountId(id)) if id == "1"));
+    }
+
+    fn postgres_args(extra: &[&str]) -> Result<Config, ConfigError> {
+        let mut argv = vec!["sluice", "--storage", "postgres"];
+        argv.extend_from_slice(extra);
+        Config::resolve(&Cli::try_parse_from(argv).unwrap().serve)
+    }
+
+    #[test]
+    fn postgres_storage_needs_a_database_url_and_a_given_master_key() {
+        let url = "postgres://sluice:s3cret@db.internal:5432/sluice";
+        let config = postgres_args(&["--database-url", url, "--master-key-file", "/k"]).unwrap();
+        assert_eq!(config.storage, StorageKind::Postgres);
+        assert_eq!(config.database_url.as_ref().unwrap().expose(), url);
+        assert_eq!(config.database_pool_size, DEFAULT_DATABASE_POOL_SIZE);
+
+        assert!(matches!(
+            postgres_args(&["--master-key-file", "/k"]),
+            Err(ConfigError::DatabaseUrlMissing)
+        ));
+        let refused = postgres_args(&["--database-url", url]).unwrap_err();
+        assert!(matches!(refused, ConfigError::MasterKeyNotShared));
+        assert!(
+            refused.to_string().contains("--master-key-file"),
+            "{refused}"
+        );
+        let scheme = postgres_args(&[
+            "--database-url",
+            "host=db password=s3cret",
+            "--master-key-file",
+            "/k",
+        ])
+        .unwrap_err();
+        assert!(matches!(scheme, ConfigError::DatabaseUrlScheme));
+        assert!(!scheme.to_string().contains("s3cret"), "{scheme}");
+        assert!(matches!(
+            postgres_args(&[
+                "--database-url",
+                url,
+                "--master-key-file",
+                "/k",
+                "--database-pool-size",
+                "0"
+            ]),
+            Err(ConfigError::DatabasePoolSize)
+        ));
+
+        let elsewhere = Cli::try_parse_from(["sluice", "--database-url", url]).unwrap();
+        let unused = Config::resolve(&elsewhere.serve).unwrap_err();
+        assert!(matches!(
+            unused,
+            ConfigError::DatabaseUrlUnused(StorageKind::Durable)
+        ));
+        assert!(
+            unused.to_string().contains("storage is durable"),
+            "{unused}"
+        );
+    }
+
+    #[test]
+    fn database_settings_come_from_the_file_under_flags() {
+        let dir = std::env::temp_dir().join(format!("sluice-config-db-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.toml");
+        std::fs::write(
+            &path,
+            "storage = \"postgres\"\ndatabase-url = \"postgresql://a@h/d\"\ndatabase-pool-size = 4\n\
+             master-key-env = \"SLUICE_KEY\"\n",
+        )
+        .unwrap();
+        let from_file = Config::resolve(&ServeArgs {
+            config: Some(path.clone()),
+            ..ServeArgs::default()
+        })
+        .unwrap();
+        assert_eq!(from_file.storage, StorageKind::Postgres);
+        assert_eq!(
+            from_file.database_url.unwrap().expose(),
+            "postgresql://a@h/d"
+        );
+        assert_eq!(from_file.database_pool_size, 4);
+        assert_eq!(
+            from_file.master_key,
+            MasterKeySource::Env("SLUICE_KEY".into())
+        );
+
+        let cli = Cli::try_parse_from([
+            "sluice",
+            "--config",
+            path.to_str().unwrap(),
+            "--database-pool-size",
+            "32",
+        ])
+        .unwrap();
+        assert_eq!(Config::resolve(&cli.serve).unwrap().database_pool_size, 32);
+
+        let migrate =
+            Cli::try_parse_from(["sluice", "migrate", "--config", path.to_str().unwrap()]).unwrap();
+        let Some(Command::Migrate(args)) = migrate.command else {
+            panic!("migrate is a command")
+        };
+        assert_eq!(args.resolve().unwrap().expose(), "postgresql://a@h/d");
+        assert!(!args.check);
+        let check =
+            Cli::try_parse_from(["sluice", "migrate", "--check", "--database-url", "x"]).unwrap();
+        let Some(Command::Migrate(args)) = check.command else {
+            panic!("migrate is a command")
+        };
+        assert!(args.check);
+        assert!(matches!(
+            args.resolve(),
+            Err(ConfigError::DatabaseUrlScheme)
+        ));
+    }
+
+    #[test]
+    fn database_urls_show_without_their_password() {
+        let shown = |url: &str| {
+            let url: DatabaseUrl = url.parse().unwrap();
+            (url.to_string(), format!("{url:?}"))
+        };
+        assert_eq!(
+            shown("postgres://sluice:s3cret@db:5432/sluice").0,
+            "postgres://sluice:***@db:5432/sluice"
+        );
+        assert_eq!(
+            shown("postgres://sluice:s3cret@db/x").1,
+            "DatabaseUrl(postgres://sluice:***@db/x)"
+        );
+        assert_eq!(
+            shown("postgresql://db/x?user=u&password=s3cret&sslmode=disable").0,
+            "postgresql://db/x?user=u&password=***&sslmode=disable"
+        );
+        assert_eq!(shown("postgres://u@db/x").0, "postgres://u@db/x");
+        // A raw `@` in the password, or a password parameter before one, hides no less.
+        assert_eq!(shown("postgres://u:p@ss@db/x").0, "postgres://u:***@db/x");
+        assert_eq!(
+            shown("postgres://db/x?password=s3cret&application_name=a@b").0,
+            "postgres://db/x?password=***&application_name=a@b"
+        );
+        assert_eq!(shown("host=db password=s3cret").0, "***");
     }
 }

@@ -1,11 +1,13 @@
 //! The Sluice server: configuration, the HTTP front end, and start-up and shutdown of the whole.
 
+mod admin;
 pub mod config;
 mod connection;
 mod fdlimit;
 mod front;
 pub mod logging;
 mod master_key;
+pub mod migrate;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,12 +22,14 @@ use sluice_queue::{Clock, QueueService, ServiceConfig, SystemClock};
 use sluice_security::directory::Directory;
 use sluice_security::kms::Kms;
 use sluice_security::{Authenticator, Authorizer, SqsEncryption};
-use sluice_store::{DurableStore, MemoryStore, Store};
+use sluice_store::{DurableStore, MemoryStore, PostgresStore, Store};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-pub use config::{Config, ConfigError, MasterKeySource, QueueSpec, StorageKind};
+pub use config::{
+    AdminBind, Config, ConfigError, DatabaseUrl, MasterKeySource, QueueSpec, StorageKind,
+};
 pub use master_key::MASTER_KEY_FILE;
 pub use sluice_security::AuthMode;
 
@@ -51,6 +55,14 @@ pub enum ServerError {
     },
     #[error("{0}")]
     Storage(String),
+    #[error("database {url}: {message}")]
+    Database { url: DatabaseUrl, message: String },
+    #[error(
+        "no account exists in the database, and with postgres storage no root key is made (its secret \
+         would be written to one node's disk): add [[accounts]] with id, access-key-id and \
+         secret-access-key to the config file, or give --auth off"
+    )]
+    NoAccounts,
     #[error("configured queue {name} could not be created: {message}")]
     ConfiguredQueue { name: String, message: String },
     #[error("configured account {id} could not be created: {message}")]
@@ -100,6 +112,13 @@ async fn prepare_accounts(
         .has_accounts()
         .await
         .map_err(|e| ServerError::Storage(e.message))?;
+    if config.storage == StorageKind::Postgres {
+        return if has_accounts {
+            Ok(())
+        } else {
+            Err(ServerError::NoAccounts)
+        };
+    }
     let path = config.data_dir.join(ROOT_CREDENTIALS_FILE);
     if !has_accounts {
         let (access_key_id, secret) = directory
@@ -155,6 +174,7 @@ pub(crate) fn write_private_file(path: &std::path::Path, text: &str) -> std::io:
 /// A server that is accepting connections.
 pub struct RunningServer {
     local_addr: SocketAddr,
+    admin_addr: Option<SocketAddr>,
     public_url: String,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
@@ -163,6 +183,11 @@ pub struct RunningServer {
 impl RunningServer {
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Where the admin listener listens, if it does.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
     }
 
     /// The base URL clients use and queue URLs start with.
@@ -190,7 +215,7 @@ impl RunningServer {
 
 /// Binds, prepares storage, creates the configured queues, and starts serving.
 pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
-    start_with_clock(config, Arc::new(SystemClock)).await
+    serve(config, None).await
 }
 
 /// `start` with the clock that queue semantics and authentication read, so tests can move time.
@@ -198,7 +223,48 @@ pub async fn start_with_clock(
     config: Config,
     clock: Arc<dyn Clock>,
 ) -> Result<RunningServer, ServerError> {
+    serve(config, Some(clock)).await
+}
+
+/// How often a node measures the database clock's offset again.
+const CLOCK_ALIGNMENT: Duration = Duration::from_secs(60);
+
+/// The clock of a node without one given: the system's, or on PostgreSQL the database's (which
+/// every node then agrees on), measured again every minute while the store lives.
+fn database_clock(store: &Arc<PostgresStore>) -> Arc<dyn Clock> {
+    let watched = Arc::downgrade(store);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(CLOCK_ALIGNMENT).await;
+            let Some(store) = watched.upgrade() else {
+                return;
+            };
+            if let Err(error) = store.align_clock().await {
+                tracing::debug!(%error, "the database clock could not be read");
+            }
+        }
+    });
+    store.database_clock()
+}
+
+async fn serve(
+    config: Config,
+    mut clock: Option<Arc<dyn Clock>>,
+) -> Result<RunningServer, ServerError> {
     config.validate()?;
+    // The admin listener comes first, so that a long recovery shows as live and not ready.
+    let (stop, stopped) = watch::channel(false);
+    let health = Arc::new(admin::Health::default());
+    let mut admin_addr = None;
+    if let Some(addr) = config.admin_bind {
+        let bound = admin::bind(addr, config.admin_bind_explicit)
+            .await
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        if let Some(listener) = bound {
+            admin_addr = listener.local_addr().ok();
+            tokio::spawn(admin::serve(listener, health.clone(), stopped.clone()));
+        }
+    }
     // Recovery comes before binding, so the port accepts connections only once requests can be answered.
     let store: Arc<dyn Store> = match config.storage {
         StorageKind::Durable => {
@@ -209,7 +275,15 @@ pub async fn start_with_clock(
             Arc::new(opened.map_err(|e| ServerError::Storage(e.to_string()))?)
         }
         StorageKind::Memory => Arc::new(MemoryStore::new()),
+        StorageKind::Postgres => {
+            let store = Arc::new(connect_database(&config).await?);
+            if clock.is_none() {
+                clock = Some(database_clock(&store));
+            }
+            store
+        }
     };
+    let clock = clock.unwrap_or_else(|| Arc::new(SystemClock));
     let listener = TcpListener::bind(config.bind)
         .await
         .map_err(|source| ServerError::Bind {
@@ -248,7 +322,7 @@ pub async fn start_with_clock(
         clock.clone(),
     ));
     let service = QueueService::new(
-        store,
+        store.clone(),
         clock.clone(),
         &ServiceConfig {
             public_url: public_url.clone(),
@@ -286,7 +360,7 @@ pub async fn start_with_clock(
         clock,
         config: config.clone(),
     });
-    let (stop, stopped) = watch::channel(false);
+    health.set_ready(store);
     let sweeper = tokio::spawn(sweep_expired(front.clone(), stopped.clone()));
     let task = tokio::spawn(async move {
         accept_loop(listener, front.clone(), limits, stopped).await;
@@ -297,10 +371,26 @@ pub async fn start_with_clock(
     });
     Ok(RunningServer {
         local_addr,
+        admin_addr,
         public_url,
         stop,
         task,
     })
+}
+
+/// Connects to the configured database and brings its schema to this build's version.
+async fn connect_database(config: &Config) -> Result<PostgresStore, ServerError> {
+    let url = config
+        .database_url
+        .clone()
+        .ok_or(ConfigError::DatabaseUrlMissing)?;
+    tracing::info!(database = %url, pool_size = config.database_pool_size, "connecting to the database");
+    PostgresStore::connect(url.expose(), config.database_pool_size)
+        .await
+        .map_err(|e| ServerError::Database {
+            url,
+            message: e.to_string(),
+        })
 }
 
 async fn create_configured_queues(

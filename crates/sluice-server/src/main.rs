@@ -1,7 +1,7 @@
 use clap::Parser;
 use mimalloc::MiMalloc;
-use sluice_server::config::{Cli, Command, Config};
-use sluice_server::logging;
+use sluice_server::config::{Cli, Command, Config, StorageKind};
+use sluice_server::{logging, migrate};
 
 /// Request handling allocates many small, short-lived buffers across threads, which mimalloc serves
 /// markedly faster than the system allocator (see the benchmark in the README).
@@ -13,6 +13,7 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
+        Some(Command::Migrate(args)) => return migrate::run(&args).await,
         None => cli.serve,
     };
     let config = match Config::resolve(&args) {
@@ -32,12 +33,16 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    // Postgres storage keeps nothing in the data directory; its URL shows with the password masked.
+    let data_dir = (config.storage != StorageKind::Postgres).then(|| config.data_dir.display());
     tracing::info!(
         url = server.public_url(),
         storage = ?config.storage,
-        data_dir = %config.data_dir.display(),
+        data_dir = data_dir.map(tracing::field::display),
+        database = config.database_url.as_ref().map(tracing::field::display),
         region = %config.region,
         account = %config.account_id,
+        admin = ?server.admin_addr(),
         "sluice listening on {}",
         server.local_addr()
     );

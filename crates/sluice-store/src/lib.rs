@@ -4,19 +4,29 @@
 //! protocols and decides no SQS rule; it offers operations that are atomic on their own, so that several
 //! Sluice processes can share one backend without assuming they own the state:
 //! - `create_queue` is insert-if-absent;
-//! - `replace_queue` is compare-and-swap on the record's `version`, which callers retry on `Conflict`.
+//! - `replace_queue` is compare-and-swap on the record's `version`, which callers retry on `Conflict`;
+//! - `claim_move_task` and `replace_move_task` are compare-and-set on a move task's lease and record,
+//!   so that one process at a time runs a task and a cancel is never lost.
+//!
+//! A backend that other processes share also tells the layer above of their changes (`subscribe`,
+//! `security_generation`), so that long polls wake and caches of security records are read again
+//! whichever node made the change.
 
+mod coordination;
 pub mod durable;
 mod memory;
 mod message;
+pub mod postgres;
 mod queue_messages;
 mod security;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use coordination::ReceiveAttempt;
 pub use durable::{DiskFaults, DurableOptions, DurableStore, Fault};
 pub use memory::MemoryStore;
 pub use message::{
@@ -24,6 +34,7 @@ pub use message::{
     MessageContent, MessageCounts, MoveTaskRecord, MoveTaskStatus, NewMessage, ReceiveOutcome,
     ReceiveRequest, ReceivedMessage, Redrive, SendOutcome, VisibilityChange, VisibilityOutcome,
 };
+pub use postgres::{DatabaseClock, PostgresStore};
 pub use queue_messages::{
     Deduplicated, Delivered, Deliveries, DeliveryState, Payload, QueueMessages,
 };
@@ -78,6 +89,23 @@ pub enum StoreError {
     Unavailable(String),
 }
 
+/// A change that another process sharing the backend made, as the backend hears of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChangeNotice {
+    /// Messages of this queue may have become receivable (sent, made visible again, moved in, or
+    /// due earlier): a long poll on it looks again.
+    MessagesAvailable(QueueKey),
+    /// Security records changed.
+    SecurityChanged,
+    /// Notices may have been missed (the backend lost touch with the other processes for a while):
+    /// anything may have changed.
+    Everything,
+}
+
+/// Where a backend delivers change notices. It runs on the backend's own task, so it must return at
+/// once: no blocking, no awaiting, no calls back into the store.
+pub type ChangeSink = Arc<dyn Fn(ChangeNotice) + Send + Sync>;
+
 /// What `create_queue` found.
 #[derive(Debug)]
 pub enum CreateOutcome {
@@ -112,7 +140,7 @@ pub trait Store: Send + Sync + 'static {
     /// `record.version + 1`.
     async fn replace_queue(&self, record: QueueRecord) -> Result<QueueRecord, StoreError>;
 
-    /// Removes the queue and everything in it, remembering when (epoch milliseconds) for
+    /// Removes the queue and everything in it (its kept receive attempts too), remembering when (epoch milliseconds) for
     /// `deleted_at`. Returns whether a queue was there.
     async fn delete_queue(&self, key: &QueueKey, now_millis: i64) -> Result<bool, StoreError>;
 
@@ -198,6 +226,50 @@ pub trait Store: Send + Sync + 'static {
     /// Every stored message-move task.
     async fn move_tasks(&self) -> Result<Vec<MoveTaskRecord>, StoreError>;
 
+    /// Gives `owner` the lease on an active (RUNNING or CANCELLING) move task until `lease_until`, or
+    /// renews it: a compare-and-set that succeeds only if no other owner's lease lasts past `now`.
+    /// Returns the task as stored, or `None`, with nothing written, when there is no such active task
+    /// or another owner holds it.
+    async fn claim_move_task(
+        &self,
+        handle: &str,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<MoveTaskRecord>, StoreError>;
+
+    /// Writes `task` in place of the stored task with its handle if that one is still `expected` and,
+    /// with `owner`, its lease is still that owner's: a compare-and-set, so that a runner's progress
+    /// never overwrites a cancel made meanwhile, and a runner whose task was taken over writes
+    /// nothing. Returns whether it wrote.
+    async fn replace_move_task(
+        &self,
+        expected: &MoveTaskRecord,
+        task: MoveTaskRecord,
+        owner: Option<&str>,
+    ) -> Result<bool, StoreError>;
+
+    /// Keeps a FIFO receive's answer under its attempt id, in place of one kept before, and forgets
+    /// the queue's attempts expired by `now`. A queue that no longer exists keeps nothing.
+    async fn record_receive_attempt(
+        &self,
+        key: &QueueKey,
+        id: &str,
+        attempt: ReceiveAttempt,
+        now: i64,
+    ) -> Result<(), StoreError>;
+
+    /// The attempt kept under this id, unless it expired by `now`.
+    async fn receive_attempt(
+        &self,
+        key: &QueueKey,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<ReceiveAttempt>, StoreError>;
+
+    /// Marks every kept attempt of the queue that handed out one of these messages as spoiled.
+    async fn spoil_receive_attempts(&self, key: &QueueKey, seqs: &[u64]) -> Result<(), StoreError>;
+
     /// The security record with this key.
     async fn security_record(
         &self,
@@ -225,6 +297,25 @@ pub trait Store: Send + Sync + 'static {
     /// Whether requests can be served now; false while the backend is out of service.
     fn is_ready(&self) -> bool {
         true
+    }
+
+    /// Delivers to `sink` the changes other processes sharing the backend make from now on (changes
+    /// made through this store are not promised to it; the caller knows of those already). A backend
+    /// only this process uses has no one else to hear of and never calls it.
+    fn subscribe(&self, _sink: ChangeSink) {}
+
+    /// A count that moves whenever this store hears that another process changed security records
+    /// (or may have: after `ChangeNotice::Everything`), for caches of what was derived from them.
+    /// Only its changes mean anything; it stays 0 on a backend only this process uses.
+    fn security_generation(&self) -> u64 {
+        0
+    }
+
+    /// How long a long poll may wait without looking again, when change notices can arrive late or
+    /// not at all. `None` (a backend only this process uses): the wake-ups of this process are all
+    /// there is, so a waiting receive looks again only when woken or due.
+    fn recheck_interval(&self) -> Option<Duration> {
+        None
     }
 }
 

@@ -5,12 +5,13 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
+use crate::coordination::{self, Attempts, Leases};
 use crate::{
     list_page, lock, lock_pair, CreateOutcome, Deduplicated, DeleteOutcome, Deletion,
     DeliveryState, MessageContent, MessageCounts, MoveTaskRecord, NewMessage, QueueKey,
-    QueueMessages, QueueRecord, ReceiveOutcome, ReceiveRequest, ReceivedMessage, Redrive,
-    SecurityKey, SecurityRecord, SecurityRecords, SecurityWrite, SendOutcome, Store, StoreError,
-    VisibilityChange, VisibilityOutcome,
+    QueueMessages, QueueRecord, ReceiveAttempt, ReceiveOutcome, ReceiveRequest, ReceivedMessage,
+    Redrive, SecurityKey, SecurityRecord, SecurityRecords, SecurityWrite, SendOutcome, Store,
+    StoreError, VisibilityChange, VisibilityOutcome,
 };
 
 /// One queue's messages, their content held in memory.
@@ -24,6 +25,12 @@ pub struct MemoryStore {
     tombstones: Mutex<HashMap<QueueKey, i64>>,
     /// Message-move tasks by handle.
     move_tasks: Mutex<BTreeMap<String, MoveTaskRecord>>,
+    /// Who runs each move task. Taken before `move_tasks` when both are held, so that a claim or a
+    /// conditional write sees the lease and the record at one instant.
+    leases: Mutex<Leases>,
+    /// Kept FIFO receive answers. Taken inside `queues` by a record and a queue deletion, so that a
+    /// deleted queue keeps none.
+    attempts: Mutex<Attempts>,
     /// Each queue's messages behind a lock of its own, so queues do not contend. The outer lock is held
     /// only to find a queue's entry; a receive holds one queue's lock for its few map operations. Creating
     /// and deleting a queue take it while holding `queues`, so a record never lacks its entry.
@@ -38,6 +45,8 @@ impl Default for MemoryStore {
             queues: Mutex::default(),
             tombstones: Mutex::default(),
             move_tasks: Mutex::default(),
+            leases: Mutex::default(),
+            attempts: Mutex::default(),
             messages: Mutex::default(),
             security: Mutex::default(),
             secret: rand::random(),
@@ -118,6 +127,7 @@ impl Store for MemoryStore {
         let mut queues = lock(&self.queues);
         let removed = queues.remove(key).is_some();
         lock(&self.messages).remove(key);
+        lock(&self.attempts).forget_queue(key);
         drop(queues);
         if removed {
             lock(&self.tombstones).insert(key.clone(), now_millis);
@@ -325,6 +335,61 @@ impl Store for MemoryStore {
 
     async fn move_tasks(&self) -> Result<Vec<MoveTaskRecord>, StoreError> {
         Ok(lock(&self.move_tasks).values().cloned().collect())
+    }
+
+    async fn claim_move_task(
+        &self,
+        handle: &str,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<MoveTaskRecord>, StoreError> {
+        let mut leases = lock(&self.leases);
+        let tasks = lock(&self.move_tasks);
+        Ok(coordination::claim(tasks.get(handle), &mut leases, owner, now, lease_until).cloned())
+    }
+
+    async fn replace_move_task(
+        &self,
+        expected: &MoveTaskRecord,
+        task: MoveTaskRecord,
+        owner: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let leases = lock(&self.leases);
+        let mut tasks = lock(&self.move_tasks);
+        if !coordination::may_replace(tasks.get(&expected.handle), expected, owner, &leases) {
+            return Ok(false);
+        }
+        tasks.insert(task.handle.clone(), task);
+        Ok(true)
+    }
+
+    async fn record_receive_attempt(
+        &self,
+        key: &QueueKey,
+        id: &str,
+        attempt: ReceiveAttempt,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let queues = lock(&self.queues);
+        if queues.contains_key(key) {
+            lock(&self.attempts).record(key, id, attempt, now);
+        }
+        Ok(())
+    }
+
+    async fn receive_attempt(
+        &self,
+        key: &QueueKey,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<ReceiveAttempt>, StoreError> {
+        Ok(lock(&self.attempts).get(key, id, now))
+    }
+
+    async fn spoil_receive_attempts(&self, key: &QueueKey, seqs: &[u64]) -> Result<(), StoreError> {
+        lock(&self.attempts).spoil(key, seqs);
+        Ok(())
     }
 
     async fn security_record(

@@ -232,6 +232,26 @@ async fn memory_backend_passes_the_shared_suite() {
     shared_suite(&MemoryStore::new()).await;
 }
 
+async fn postgres_store() -> sluice_store::PostgresStore {
+    let url = sluice_test_postgres::PrivatePostgres::shared().new_database();
+    sluice_store::PostgresStore::connect(&url, 4).await.unwrap()
+}
+
+#[tokio::test]
+async fn postgres_backend_passes_the_shared_suite() {
+    shared_suite(&postgres_store().await).await;
+}
+
+#[tokio::test]
+async fn postgres_backend_passes_the_move_suite() {
+    move_suite(&postgres_store().await).await;
+}
+
+#[tokio::test]
+async fn postgres_backend_passes_the_security_suite() {
+    security_suite(&postgres_store().await).await;
+}
+
 #[tokio::test]
 async fn durable_backend_passes_the_shared_suite() {
     let dir = temp_dir("suite");

@@ -1,11 +1,13 @@
 //! A `QueueService` with a manual clock, and the calls tests make through it. The store is the memory
-//! store, or with `SLUICE_TEST_STORE=durable` the durable engine in a temporary directory, so the same
-//! queue semantics are checked on every backend.
+//! store, or with `SLUICE_TEST_STORE=durable` the durable engine in a temporary directory, or with
+//! `SLUICE_TEST_STORE=postgres` a database of a private PostgreSQL server, so the same queue semantics
+//! are checked on every backend.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use sluice_model::types::*;
@@ -13,7 +15,7 @@ use sluice_model::{ApiError, BodyCipher, ErrorCode, RequestContext, SealingQueue
 use sluice_queue::{ManualClock, QueueService, ServiceConfig};
 use std::path::PathBuf;
 
-use sluice_store::{DurableStore, MemoryStore, Store};
+use sluice_store::{DurableStore, MemoryStore, PostgresStore, Store};
 
 pub struct Harness {
     pub service: QueueService,
@@ -33,7 +35,7 @@ impl Drop for Harness {
 }
 
 /// The backend `SLUICE_TEST_STORE` names (`memory`, the default, or `durable`), and its directory.
-pub fn test_store() -> (Arc<dyn Store>, Option<PathBuf>) {
+pub async fn test_store() -> (Arc<dyn Store>, Option<PathBuf>) {
     static N: AtomicUsize = AtomicUsize::new(0);
     match std::env::var("SLUICE_TEST_STORE").as_deref() {
         Ok("durable") => {
@@ -46,9 +48,30 @@ pub fn test_store() -> (Arc<dyn Store>, Option<PathBuf>) {
             let store = DurableStore::open(&dir).expect("a durable store in a temporary directory");
             (Arc::new(store), Some(dir))
         }
+        Ok("postgres") => {
+            let url = sluice_test_postgres::PrivatePostgres::shared().new_database();
+            (postgres_store(&url).await, None)
+        }
         Ok("memory") | Err(_) => (Arc::new(MemoryStore::new()), None),
-        Ok(other) => panic!("SLUICE_TEST_STORE={other}: expected memory or durable"),
+        Ok(other) => panic!("SLUICE_TEST_STORE={other}: expected memory, durable or postgres"),
     }
+}
+
+/// With `SLUICE_TEST_STORE=postgres`, a new database that several stores can connect to, as the
+/// processes of one deployment do; otherwise `None`.
+pub fn shared_database() -> Option<String> {
+    match std::env::var("SLUICE_TEST_STORE").as_deref() {
+        Ok("postgres") => Some(sluice_test_postgres::PrivatePostgres::shared().new_database()),
+        _ => None,
+    }
+}
+
+/// A store of its own on the PostgreSQL database at `url`.
+pub async fn postgres_store(url: &str) -> Arc<dyn Store> {
+    let store = PostgresStore::connect(url, 4)
+        .await
+        .expect("a database of the private PostgreSQL server");
+    Arc::new(store)
 }
 
 /// A stand-in for the security layer's cipher: it "seals" by reversing the bytes behind a marker,
@@ -120,10 +143,21 @@ impl BodyCipher for TestCipher {
 pub const START: i64 = 1_700_000_000_000;
 
 impl Harness {
-    pub fn new() -> Self {
-        let clock = Arc::new(ManualClock::new(START));
+    pub async fn new() -> Self {
+        let (store, dir) = test_store().await;
+        let mut harness = Self::sharing(store, Arc::new(ManualClock::new(START)), None);
+        harness.dir = dir;
+        harness
+    }
+
+    /// A harness on the given store and clock, as another process sharing them would be, with the
+    /// move-task lease given (or the default).
+    pub fn sharing(
+        store: Arc<dyn Store>,
+        clock: Arc<ManualClock>,
+        move_task_lease: Option<Duration>,
+    ) -> Self {
         let cipher = Arc::new(TestCipher::default());
-        let (store, dir) = test_store();
         let service = QueueService::new(
             store,
             clock.clone(),
@@ -134,13 +168,17 @@ impl Harness {
             },
             cipher.clone(),
         );
+        let service = match move_task_lease {
+            Some(lease) => service.with_move_task_lease(lease),
+            None => service,
+        };
         let ctx = RequestContext::root("test", "000000000000", "us-east-1");
         Harness {
             service,
             clock,
             ctx,
             cipher,
-            dir,
+            dir: None,
         }
     }
 

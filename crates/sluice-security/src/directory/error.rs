@@ -111,6 +111,15 @@ fn lower_first(member: &str) -> String {
 impl From<StoreError> for SecurityError {
     fn from(error: StoreError) -> Self {
         tracing::error!(%error, "security records unavailable");
-        SecurityError::service_failure()
+        match error {
+            // The backend is out of service for now (a lost database): a 503 the SDKs retry.
+            StoreError::Unavailable(_) => SecurityError {
+                code: "ServiceUnavailable",
+                message: "The request has failed due to a temporary failure of the server.".into(),
+                status: 503,
+                sender_fault: false,
+            },
+            _ => SecurityError::service_failure(),
+        }
     }
 }

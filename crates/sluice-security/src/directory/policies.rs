@@ -22,7 +22,8 @@ pub struct PrincipalDocuments {
 }
 
 impl Directory {
-    /// Bumped by every change written through this directory.
+    /// Moves with every change written through this directory, or heard of from another process
+    /// sharing the store.
     pub fn generation(&self) -> u64 {
         self.records.generation()
     }

@@ -168,7 +168,8 @@ pub struct Records {
     store: Arc<dyn Store>,
     /// Counts the batches written through this process, so that what was derived from the records
     /// (parsed policies) knows when to be read again. An atomic: every writer bumps it, every
-    /// authorized request reads it.
+    /// authorized request reads it. Writes by other processes sharing the store move the store's
+    /// own count instead (`Store::security_generation`).
     generation: Arc<AtomicU64>,
 }
 
@@ -180,8 +181,12 @@ impl Records {
         }
     }
 
+    /// Moves whenever the records may have changed, through this process or another: the sum of
+    /// two counts that only grow.
     pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        self.generation
+            .load(Ordering::Acquire)
+            .wrapping_add(self.store.security_generation())
     }
 
     pub async fn get<T: DeserializeOwned>(

@@ -156,9 +156,10 @@ impl Kms {
         }
     }
 
-    /// Moves whenever a key or alias is written through this process, so that what was derived
-    /// from keys (SQS's cached data keys) is derived again after a key is disabled, scheduled for
-    /// deletion or given another policy.
+    /// Moves whenever a key or alias is written (through this process, or through another sharing
+    /// the store once the store hears of it), so that what was derived from keys (SQS's cached data
+    /// keys) is derived again after a key is disabled, scheduled for deletion or given another
+    /// policy.
     pub fn generation(&self) -> u64 {
         self.records.generation()
     }

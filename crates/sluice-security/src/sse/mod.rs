@@ -9,9 +9,9 @@
 //! the same calls made to KMS directly. With SSE-SQS the data key is the server's own, sealed under
 //! the master key, and no KMS permission is involved.
 //!
-//! A cached data key is dropped early when any KMS key changes through this process (disabled,
-//! scheduled for deletion, another policy), so such a change stops sealing and opening at once here
-//! rather than after the reuse period.
+//! A cached data key is dropped early when any KMS key changes (disabled, scheduled for deletion,
+//! another policy), through this process or, as soon as the store hears of it, another sharing the
+//! store; so such a change stops sealing and opening here rather than after the reuse period.
 
 mod envelope;
 #[doc(hidden)]

@@ -17,7 +17,7 @@
 //!   position, replays it with the start-up recovery and serves from the rebuilt state. Whatever
 //!   was acknowledged was durable, so it all survives; nothing unacknowledged does.
 
-mod codec;
+pub(crate) mod codec;
 mod disk;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -39,12 +39,13 @@ use self::disk::Disk;
 pub use self::disk::{DiskFaults, Fault};
 use self::journal::{Commit, Journal, Location};
 use self::security::SecurityState;
+use crate::coordination::{self, Attempts, Leases};
 use crate::queue_messages::{Deduplicated, DeliveryState, Payload, QueueMessages};
 use crate::{
     list_page, lock, lock_pair, CreateOutcome, DeleteOutcome, Deletion, MessageContent,
-    MessageCounts, MoveTaskRecord, NewMessage, QueueKey, QueueRecord, ReceiveOutcome,
-    ReceiveRequest, ReceivedMessage, Redrive, SecurityKey, SecurityRecord, SecurityWrite,
-    SendOutcome, Store, StoreError, VisibilityChange, VisibilityOutcome,
+    MessageCounts, MoveTaskRecord, NewMessage, QueueKey, QueueRecord, ReceiveAttempt,
+    ReceiveOutcome, ReceiveRequest, ReceivedMessage, Redrive, SecurityKey, SecurityRecord,
+    SecurityWrite, SendOutcome, Store, StoreError, VisibilityChange, VisibilityOutcome,
 };
 
 /// Message bodies kept in memory across all queues before the oldest are left to the disk.
@@ -151,6 +152,16 @@ impl Engine {
 
 pub struct DurableStore {
     engine: Arc<Engine>,
+    /// Who runs each move task. Kept in memory only: one process owns the directory, and its runners
+    /// end with it, so no lease has anything to say after a restart. Taken before the catalog lock
+    /// when both are held, so that a claim or a conditional write sees the lease and the record at
+    /// one instant.
+    leases: Mutex<Leases>,
+    /// Kept FIFO receive answers. In memory only: they serve retries within five minutes, and a
+    /// restart in between makes a retry a new receive, which the journal's cost for every FIFO
+    /// receive would not be worth. Taken inside the catalog lock by a record and a queue deletion, so
+    /// that a deleted queue keeps none.
+    attempts: Mutex<Attempts>,
     /// Reclaims segments and brings the store back after a failed write.
     maintenance: Mutex<Option<std::thread::JoinHandle<()>>>,
     _lock: File,
@@ -264,6 +275,8 @@ impl DurableStore {
         );
         Ok(DurableStore {
             engine,
+            leases: Mutex::default(),
+            attempts: Mutex::default(),
             maintenance: Mutex::new(Some(maintenance)),
             _lock: lock_file,
         })
@@ -667,6 +680,7 @@ impl Store for DurableStore {
             catalog
                 .tombstones
                 .insert(key.clone(), (now_millis, record.incarnation, locations[0]));
+            lock(&self.attempts).forget_queue(key);
             (commit, lock(&inner.queues).remove(&record.incarnation))
         };
         if let Some(state) = state {
@@ -1108,6 +1122,78 @@ impl Store for DurableStore {
             .values()
             .map(|(task, _)| task.clone())
             .collect())
+    }
+
+    async fn claim_move_task(
+        &self,
+        handle: &str,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<MoveTaskRecord>, StoreError> {
+        let inner = &self.serving()?;
+        let mut leases = lock(&self.leases);
+        let catalog = lock(&inner.catalog);
+        let task = catalog.move_tasks.get(handle).map(|(task, _)| task);
+        Ok(coordination::claim(task, &mut leases, owner, now, lease_until).cloned())
+    }
+
+    async fn replace_move_task(
+        &self,
+        expected: &MoveTaskRecord,
+        task: MoveTaskRecord,
+        owner: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let inner = &self.serving()?;
+        let commit = {
+            let leases = lock(&self.leases);
+            let mut catalog = lock(&inner.catalog);
+            let stored = catalog
+                .move_tasks
+                .get(&expected.handle)
+                .map(|(task, _)| task);
+            if !coordination::may_replace(stored, expected, owner, &leases) {
+                return Ok(false);
+            }
+            let (locations, commit) = inner.append(&[Record::MoveTask(task.clone())])?;
+            catalog
+                .move_tasks
+                .insert(task.handle.clone(), (task, locations[0]));
+            commit
+        };
+        committed(commit).await?;
+        Ok(true)
+    }
+
+    async fn record_receive_attempt(
+        &self,
+        key: &QueueKey,
+        id: &str,
+        attempt: ReceiveAttempt,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let inner = &self.serving()?;
+        let catalog = lock(&inner.catalog);
+        if catalog.queues.contains_key(key) {
+            lock(&self.attempts).record(key, id, attempt, now);
+        }
+        Ok(())
+    }
+
+    async fn receive_attempt(
+        &self,
+        key: &QueueKey,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<ReceiveAttempt>, StoreError> {
+        self.serving()?;
+        Ok(lock(&self.attempts).get(key, id, now))
+    }
+
+    async fn spoil_receive_attempts(&self, key: &QueueKey, seqs: &[u64]) -> Result<(), StoreError> {
+        self.serving()?;
+        lock(&self.attempts).spoil(key, seqs);
+        Ok(())
     }
 
     async fn security_record(

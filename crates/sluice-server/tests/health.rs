@@ -1,0 +1,89 @@
+//! The admin listener's health endpoints, apart from the API port.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{http_request, raw_exchange_blocking};
+use sluice_server::{Config, StorageKind};
+
+/// A memory-backed server's config; its data directory (which holds only the master key) is
+/// removed when the returned guard is dropped.
+fn config(admin: &str, chosen: bool) -> (Config, DataDir) {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "sluice-health-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let config = Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        storage: StorageKind::Memory,
+        admin_bind: Some(admin.parse().unwrap()),
+        admin_bind_explicit: chosen,
+        data_dir: dir.clone(),
+        ..Config::default()
+    };
+    (config, DataDir(dir))
+}
+
+struct DataDir(std::path::PathBuf);
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn get(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
+    let request = http_request(method, path, &addr.to_string(), &[], b"");
+    let response = raw_exchange_blocking(addr, &request).expect("an answer");
+    (response.status, response.text())
+}
+
+#[tokio::test]
+async fn live_and_ready_answer_on_the_admin_port_once_the_server_is_up() {
+    let (config, _dir) = config("127.0.0.1:0", true);
+    let server = sluice_server::start(config).await.unwrap();
+    let admin = server.admin_addr().expect("an admin listener");
+    assert_ne!(admin, server.local_addr());
+    let answers = tokio::task::spawn_blocking(move || {
+        [
+            get(admin, "GET", "/health/live"),
+            get(admin, "GET", "/health/ready"),
+            get(admin, "POST", "/health/ready"),
+            get(admin, "GET", "/metrics-not-here"),
+        ]
+    })
+    .await
+    .unwrap();
+    assert_eq!(answers[0], (200, "live\n".into()));
+    assert_eq!(answers[1], (200, "ready\n".into()));
+    assert_eq!(answers[2].0, 405);
+    assert_eq!(answers[3].0, 404);
+    server.shutdown().await;
+}
+
+/// The default admin address being taken (another Sluice on the machine) does not keep the API
+/// from serving; an address the operator chose must bind.
+#[tokio::test]
+async fn a_taken_default_admin_port_is_a_warning_and_a_chosen_one_an_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (default, _dir) = config(&addr, false);
+    let server = sluice_server::start(default).await.unwrap();
+    assert_eq!(server.admin_addr(), None);
+    server.shutdown().await;
+    let (chosen, _dir) = config(&addr, true);
+    let refused = sluice_server::start(chosen).await;
+    assert!(refused.is_err());
+}
+
+#[tokio::test]
+async fn an_admin_listener_beyond_loopback_needs_authentication() {
+    let (config, _dir) = config("0.0.0.0:0", true);
+    let refused = sluice_server::start(config).await;
+    let message = refused.err().expect("refused").to_string();
+    assert!(message.contains("beyond loopback"), "{message}");
+}
