@@ -38,9 +38,9 @@ const PROMOTE_OVERLAP_MS: i64 = 1000;
 /// handed out. Below it lie the index entries of messages received since, kept until vacuum removes
 /// them, and messages other receives hold, which every receive would otherwise walk again: under
 /// sustained churn a receive reading from the start was measured passing some 15,000 entries (120 ms)
-/// to find ten messages, and a queue its consumers keep empty paid that on every receive. The floor only saves work;
-/// what lies below it is read again by the looks back above, and when messages whose time had come
-/// are made ready again (from the lowest of them).
+/// to find ten messages, and a queue its consumers keep empty paid that on every receive. The floor
+/// only saves work: what lies below it is read by the looks back above, and from the lowest of the
+/// messages made ready again when their time had come.
 #[derive(Default)]
 pub(super) struct ReadyFloors {
     floors: std::sync::Mutex<HashMap<i64, Floor>>,
@@ -53,8 +53,9 @@ struct Floor {
     looked_back_at: std::time::Instant,
     full_scan_at: std::time::Instant,
     /// The instant (database clock, milliseconds) of this node's last making ready of messages whose
-    /// time had come, and the wall time of the last one that looked at all of them.
+    /// time had come.
     promoted_until: i64,
+    /// When the last one that looked at all of them ran.
     full_promote_at: std::time::Instant,
 }
 
