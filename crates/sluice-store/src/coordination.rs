@@ -3,8 +3,9 @@
 //! message-move task (a lease). The in-memory forms here serve the single-process backends.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
-use crate::{MoveTaskRecord, MoveTaskStatus, QueueKey};
+use crate::{lock, MoveTaskRecord, MoveTaskStatus, QueueKey};
 
 /// A FIFO receive's answer, kept so that a retry with the same attempt id gets it again.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,9 +27,61 @@ impl ReceiveAttempt {
     }
 }
 
+/// What a single-process backend keeps of them, in memory. Lock order: the backend's own map of move
+/// tasks (or its catalog) first, then these, so that a claim and a replace never interleave.
+#[derive(Default)]
+pub(crate) struct LocalCoordination {
+    leases: Mutex<Leases>,
+    attempts: Mutex<Attempts>,
+}
+
+impl LocalCoordination {
+    /// `claim_move_task` of `task` as the backend stores it.
+    pub fn claim(
+        &self,
+        task: Option<&MoveTaskRecord>,
+        owner: &str,
+        now: i64,
+        until: i64,
+    ) -> Option<MoveTaskRecord> {
+        let task = task.filter(|t| is_active(t.status))?;
+        lock(&self.leases)
+            .claim(&task.handle, owner, now, until)
+            .then(|| task.clone())
+    }
+
+    /// The condition of `replace_move_task`: the stored task is `expected`, and with `owner`, its
+    /// lease is that owner's.
+    pub fn may_replace(
+        &self,
+        stored: Option<&MoveTaskRecord>,
+        expected: &MoveTaskRecord,
+        owner: Option<&str>,
+    ) -> bool {
+        stored == Some(expected)
+            && owner.is_none_or(|owner| lock(&self.leases).held_by(&expected.handle, owner))
+    }
+
+    pub fn record_attempt(&self, key: &QueueKey, id: &str, attempt: ReceiveAttempt, now: i64) {
+        lock(&self.attempts).record(key, id, attempt, now);
+    }
+
+    pub fn attempt(&self, key: &QueueKey, id: &str, now: i64) -> Option<ReceiveAttempt> {
+        lock(&self.attempts).get(key, id, now)
+    }
+
+    pub fn spoil_attempts(&self, key: &QueueKey, seqs: &[u64]) {
+        lock(&self.attempts).spoil(key, seqs);
+    }
+
+    pub fn forget_queue(&self, key: &QueueKey) {
+        lock(&self.attempts).forget_queue(key);
+    }
+}
+
 /// Receive attempts by queue and attempt id, in memory.
 #[derive(Default)]
-pub(crate) struct Attempts {
+struct Attempts {
     by_queue: HashMap<QueueKey, HashMap<String, ReceiveAttempt>>,
 }
 
@@ -68,7 +121,7 @@ pub(crate) fn is_active(status: MoveTaskStatus) -> bool {
 
 /// Who holds each move task's lease and until when, in memory.
 #[derive(Default)]
-pub(crate) struct Leases {
+struct Leases {
     by_handle: HashMap<String, (String, i64)>,
 }
 
@@ -91,29 +144,4 @@ impl Leases {
             .get(handle)
             .is_some_and(|(holder, _)| holder == owner)
     }
-}
-
-/// `claim_move_task` over a task map and its leases.
-pub(crate) fn claim<'a>(
-    task: Option<&'a MoveTaskRecord>,
-    leases: &mut Leases,
-    owner: &str,
-    now: i64,
-    until: i64,
-) -> Option<&'a MoveTaskRecord> {
-    let task = task.filter(|t| is_active(t.status))?;
-    leases
-        .claim(&task.handle, owner, now, until)
-        .then_some(task)
-}
-
-/// The condition of `replace_move_task`: the stored task is `expected`, and with `owner`, its lease is
-/// that owner's.
-pub(crate) fn may_replace(
-    stored: Option<&MoveTaskRecord>,
-    expected: &MoveTaskRecord,
-    owner: Option<&str>,
-    leases: &Leases,
-) -> bool {
-    stored == Some(expected) && owner.is_none_or(|owner| leases.held_by(&expected.handle, owner))
 }

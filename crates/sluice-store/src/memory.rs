@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use crate::coordination::{self, Attempts, Leases};
+use crate::coordination::LocalCoordination;
 use crate::{
     list_page, lock, lock_pair, CreateOutcome, Deduplicated, DeleteOutcome, Deletion,
     DeliveryState, MessageContent, MessageCounts, MoveTaskRecord, NewMessage, QueueKey,
@@ -25,12 +25,10 @@ pub struct MemoryStore {
     tombstones: Mutex<HashMap<QueueKey, i64>>,
     /// Message-move tasks by handle.
     move_tasks: Mutex<BTreeMap<String, MoveTaskRecord>>,
-    /// Who runs each move task. Taken before `move_tasks` when both are held, so that a claim or a
-    /// conditional write sees the lease and the record at one instant.
-    leases: Mutex<Leases>,
-    /// Kept FIFO receive answers. Taken inside `queues` by a record and a queue deletion, so that a
-    /// deleted queue keeps none.
-    attempts: Mutex<Attempts>,
+    /// Who runs each move task, and kept FIFO receive answers. Taken inside `move_tasks` by a claim
+    /// or a conditional write, so that it sees the lease and the record at one instant, and inside
+    /// `queues` by a recorded answer and a queue deletion, so that a deleted queue keeps none.
+    coordination: LocalCoordination,
     /// Each queue's messages behind a lock of its own, so queues do not contend. The outer lock is held
     /// only to find a queue's entry; a receive holds one queue's lock for its few map operations. Creating
     /// and deleting a queue take it while holding `queues`, so a record never lacks its entry.
@@ -45,8 +43,7 @@ impl Default for MemoryStore {
             queues: Mutex::default(),
             tombstones: Mutex::default(),
             move_tasks: Mutex::default(),
-            leases: Mutex::default(),
-            attempts: Mutex::default(),
+            coordination: LocalCoordination::default(),
             messages: Mutex::default(),
             security: Mutex::default(),
             secret: rand::random(),
@@ -127,7 +124,7 @@ impl Store for MemoryStore {
         let mut queues = lock(&self.queues);
         let removed = queues.remove(key).is_some();
         lock(&self.messages).remove(key);
-        lock(&self.attempts).forget_queue(key);
+        self.coordination.forget_queue(key);
         drop(queues);
         if removed {
             lock(&self.tombstones).insert(key.clone(), now_millis);
@@ -344,9 +341,10 @@ impl Store for MemoryStore {
         now: i64,
         lease_until: i64,
     ) -> Result<Option<MoveTaskRecord>, StoreError> {
-        let mut leases = lock(&self.leases);
         let tasks = lock(&self.move_tasks);
-        Ok(coordination::claim(tasks.get(handle), &mut leases, owner, now, lease_until).cloned())
+        Ok(self
+            .coordination
+            .claim(tasks.get(handle), owner, now, lease_until))
     }
 
     async fn replace_move_task(
@@ -355,9 +353,9 @@ impl Store for MemoryStore {
         task: MoveTaskRecord,
         owner: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let leases = lock(&self.leases);
         let mut tasks = lock(&self.move_tasks);
-        if !coordination::may_replace(tasks.get(&expected.handle), expected, owner, &leases) {
+        let stored = tasks.get(&expected.handle);
+        if !self.coordination.may_replace(stored, expected, owner) {
             return Ok(false);
         }
         tasks.insert(task.handle.clone(), task);
@@ -373,7 +371,7 @@ impl Store for MemoryStore {
     ) -> Result<(), StoreError> {
         let queues = lock(&self.queues);
         if queues.contains_key(key) {
-            lock(&self.attempts).record(key, id, attempt, now);
+            self.coordination.record_attempt(key, id, attempt, now);
         }
         Ok(())
     }
@@ -384,11 +382,11 @@ impl Store for MemoryStore {
         id: &str,
         now: i64,
     ) -> Result<Option<ReceiveAttempt>, StoreError> {
-        Ok(lock(&self.attempts).get(key, id, now))
+        Ok(self.coordination.attempt(key, id, now))
     }
 
     async fn spoil_receive_attempts(&self, key: &QueueKey, seqs: &[u64]) -> Result<(), StoreError> {
-        lock(&self.attempts).spoil(key, seqs);
+        self.coordination.spoil_attempts(key, seqs);
         Ok(())
     }
 

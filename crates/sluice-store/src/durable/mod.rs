@@ -39,7 +39,7 @@ use self::disk::Disk;
 pub use self::disk::{DiskFaults, Fault};
 use self::journal::{Commit, Journal, Location};
 use self::security::SecurityState;
-use crate::coordination::{self, Attempts, Leases};
+use crate::coordination::LocalCoordination;
 use crate::queue_messages::{Deduplicated, DeliveryState, Payload, QueueMessages};
 use crate::{
     list_page, lock, lock_pair, CreateOutcome, DeleteOutcome, Deletion, MessageContent,
@@ -152,16 +152,13 @@ impl Engine {
 
 pub struct DurableStore {
     engine: Arc<Engine>,
-    /// Who runs each move task. Kept in memory only: one process owns the directory, and its runners
-    /// end with it, so no lease has anything to say after a restart. Taken before the catalog lock
-    /// when both are held, so that a claim or a conditional write sees the lease and the record at
-    /// one instant.
-    leases: Mutex<Leases>,
-    /// Kept FIFO receive answers. In memory only: they serve retries within five minutes, and a
-    /// restart in between makes a retry a new receive, which the journal's cost for every FIFO
-    /// receive would not be worth. Taken inside the catalog lock by a record and a queue deletion, so
-    /// that a deleted queue keeps none.
-    attempts: Mutex<Attempts>,
+    /// Who runs each move task, and kept FIFO receive answers. In memory only: one process owns the
+    /// directory and its runners end with it, so no lease has anything to say after a restart; and
+    /// answers serve retries within five minutes, where a restart in between makes a retry a new
+    /// receive, which the journal's cost for every FIFO receive would not be worth. Taken inside the
+    /// catalog lock, so that a claim or a conditional write sees the lease and the record at one
+    /// instant, and a deleted queue keeps no answer.
+    coordination: LocalCoordination,
     /// Reclaims segments and brings the store back after a failed write.
     maintenance: Mutex<Option<std::thread::JoinHandle<()>>>,
     _lock: File,
@@ -275,8 +272,7 @@ impl DurableStore {
         );
         Ok(DurableStore {
             engine,
-            leases: Mutex::default(),
-            attempts: Mutex::default(),
+            coordination: LocalCoordination::default(),
             maintenance: Mutex::new(Some(maintenance)),
             _lock: lock_file,
         })
@@ -680,7 +676,7 @@ impl Store for DurableStore {
             catalog
                 .tombstones
                 .insert(key.clone(), (now_millis, record.incarnation, locations[0]));
-            lock(&self.attempts).forget_queue(key);
+            self.coordination.forget_queue(key);
             (commit, lock(&inner.queues).remove(&record.incarnation))
         };
         if let Some(state) = state {
@@ -1132,10 +1128,9 @@ impl Store for DurableStore {
         lease_until: i64,
     ) -> Result<Option<MoveTaskRecord>, StoreError> {
         let inner = &self.serving()?;
-        let mut leases = lock(&self.leases);
         let catalog = lock(&inner.catalog);
         let task = catalog.move_tasks.get(handle).map(|(task, _)| task);
-        Ok(coordination::claim(task, &mut leases, owner, now, lease_until).cloned())
+        Ok(self.coordination.claim(task, owner, now, lease_until))
     }
 
     async fn replace_move_task(
@@ -1146,13 +1141,12 @@ impl Store for DurableStore {
     ) -> Result<bool, StoreError> {
         let inner = &self.serving()?;
         let commit = {
-            let leases = lock(&self.leases);
             let mut catalog = lock(&inner.catalog);
             let stored = catalog
                 .move_tasks
                 .get(&expected.handle)
                 .map(|(task, _)| task);
-            if !coordination::may_replace(stored, expected, owner, &leases) {
+            if !self.coordination.may_replace(stored, expected, owner) {
                 return Ok(false);
             }
             let (locations, commit) = inner.append(&[Record::MoveTask(task.clone())])?;
@@ -1175,7 +1169,7 @@ impl Store for DurableStore {
         let inner = &self.serving()?;
         let catalog = lock(&inner.catalog);
         if catalog.queues.contains_key(key) {
-            lock(&self.attempts).record(key, id, attempt, now);
+            self.coordination.record_attempt(key, id, attempt, now);
         }
         Ok(())
     }
@@ -1187,12 +1181,12 @@ impl Store for DurableStore {
         now: i64,
     ) -> Result<Option<ReceiveAttempt>, StoreError> {
         self.serving()?;
-        Ok(lock(&self.attempts).get(key, id, now))
+        Ok(self.coordination.attempt(key, id, now))
     }
 
     async fn spoil_receive_attempts(&self, key: &QueueKey, seqs: &[u64]) -> Result<(), StoreError> {
         self.serving()?;
-        lock(&self.attempts).spoil(key, seqs);
+        self.coordination.spoil_attempts(key, seqs);
         Ok(())
     }
 
