@@ -1,35 +1,15 @@
 //! What processes sharing a backend agree on, run against every backend: move-task leases and the
 //! compare-and-set writes of task records, and the receive attempts kept for retries.
 
-use std::collections::BTreeMap;
+mod common;
+
+use common::{key, record};
+
 use std::path::PathBuf;
 
 use sluice_store::{
-    DurableStore, MemoryStore, MoveTaskRecord, MoveTaskStatus, PostgresStore, QueueKey,
-    QueueRecord, ReceiveAttempt, Store,
+    DurableStore, MemoryStore, MoveTaskRecord, MoveTaskStatus, PostgresStore, ReceiveAttempt, Store,
 };
-
-fn key(name: &str) -> QueueKey {
-    QueueKey {
-        account_id: "000000000000".into(),
-        region: "us-east-1".into(),
-        name: name.into(),
-    }
-}
-
-fn record(name: &str) -> QueueRecord {
-    QueueRecord {
-        key: key(name),
-        attributes: BTreeMap::new(),
-        tags: BTreeMap::new(),
-        created_timestamp: 1,
-        last_modified_timestamp: 1,
-        last_purge_millis: None,
-        fifo: true,
-        incarnation: 7,
-        version: 0,
-    }
-}
 
 fn task() -> MoveTaskRecord {
     MoveTaskRecord {
@@ -141,7 +121,7 @@ fn attempt(receipts: &[(u64, u32)], expires_at: i64) -> ReceiveAttempt {
 
 async fn attempt_suite(store: &dyn Store) {
     let q = key("q.fifo");
-    store.create_queue(record("q.fifo")).await.unwrap();
+    store.create_queue(record("q.fifo", true)).await.unwrap();
     let first = attempt(&[(1, 1), (2, 1)], 1_000);
     store
         .record_receive_attempt(&q, "one", first.clone(), 0)
@@ -188,7 +168,7 @@ async fn attempt_suite(store: &dyn Store) {
     assert_eq!(store.receive_attempt(&q, "two", 1_500).await.unwrap(), None);
     // A deleted queue forgets its attempts, and a queue that is gone keeps none.
     store.delete_queue(&q, 1_600).await.unwrap();
-    store.create_queue(record("q.fifo")).await.unwrap();
+    store.create_queue(record("q.fifo", true)).await.unwrap();
     assert_eq!(store.receive_attempt(&q, "one", 1_600).await.unwrap(), None);
     store
         .record_receive_attempt(&key("gone"), "x", attempt(&[(1, 1)], 9_000), 0)
@@ -243,7 +223,7 @@ async fn postgres_stores_of_one_database_share_leases_and_attempts() {
         .unwrap()
         .is_some());
     let q = key("q.fifo");
-    a.create_queue(record("q.fifo")).await.unwrap();
+    a.create_queue(record("q.fifo", true)).await.unwrap();
     let kept = attempt(&[(1, 1)], 1_000);
     a.record_receive_attempt(&q, "one", kept.clone(), 0)
         .await

@@ -1,14 +1,14 @@
 //! Change notices between nodes: two `PostgresStore`s on one database, as two Sluice processes would
 //! have, each hearing what the other changes. Run with `SLUICE_TEST_STORE=postgres`; skipped otherwise.
 
-use std::collections::BTreeMap;
+mod common;
+
+use common::{key, message, record};
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sluice_store::{
-    ChangeNotice, MessageContent, NewMessage, PostgresStore, QueueKey, QueueRecord, SecurityKey,
-    SecurityWrite, Store,
-};
+use sluice_store::{ChangeNotice, PostgresStore, SecurityKey, SecurityWrite, Store};
 use sluice_test_postgres::PrivatePostgres;
 use tokio::sync::mpsc;
 
@@ -47,48 +47,6 @@ fn drain(rx: &mut mpsc::UnboundedReceiver<ChangeNotice>) {
     while rx.try_recv().is_ok() {}
 }
 
-fn key(name: &str) -> QueueKey {
-    QueueKey {
-        account_id: "000000000000".into(),
-        region: "us-east-1".into(),
-        name: name.into(),
-    }
-}
-
-fn record(name: &str) -> QueueRecord {
-    QueueRecord {
-        key: key(name),
-        attributes: BTreeMap::new(),
-        tags: BTreeMap::new(),
-        created_timestamp: 0,
-        last_modified_timestamp: 0,
-        last_purge_millis: None,
-        fifo: false,
-        incarnation: 1,
-        version: 0,
-    }
-}
-
-fn message(body: &str) -> NewMessage {
-    NewMessage {
-        content: Arc::new(MessageContent {
-            message_id: format!("id-{body}"),
-            body: body.into(),
-            attributes: Vec::new(),
-            system_attributes: Vec::new(),
-            md5_of_body: "md5".into(),
-            md5_of_attributes: None,
-            sender_id: "sender".into(),
-            sent_at: 0,
-            enqueued_at: 0,
-            group_id: None,
-            deduplication_id: None,
-        }),
-        visible_at: 0,
-        deduplication: None,
-    }
-}
-
 async fn two_nodes(server: &PrivatePostgres) -> (PostgresStore, PostgresStore) {
     let url = server.new_database();
     let a = PostgresStore::connect(&url, 2).await.unwrap();
@@ -103,19 +61,19 @@ async fn a_send_through_one_node_is_heard_by_the_other_within_100_ms() {
     }
     let (a, b) = two_nodes(PrivatePostgres::shared()).await;
     let mut notices = heard(&b);
-    a.create_queue(record("q")).await.unwrap();
-    a.create_queue(record("other")).await.unwrap();
+    a.create_queue(record("q", false)).await.unwrap();
+    a.create_queue(record("other", false)).await.unwrap();
     let wanted = ChangeNotice::MessagesAvailable(key("q"));
 
     let mut latencies = Vec::new();
     for i in 0..200 {
         drain(&mut notices);
         // A send to another queue between, so that each notice names the queue it was for.
-        a.send_messages(&key("other"), vec![message("x")], 0)
+        a.send_messages(&key("other"), vec![message("x", None, 0)], 0)
             .await
             .unwrap();
         let sent = Instant::now();
-        a.send_messages(&key("q"), vec![message(&i.to_string())], 0)
+        a.send_messages(&key("q"), vec![message(&i.to_string(), None, 0)], 0)
             .await
             .unwrap();
         wait_for(&mut notices, &wanted).await;
@@ -157,8 +115,8 @@ async fn messages_made_available_again_are_announced_but_receives_are_not() {
     }
     let (a, b) = two_nodes(PrivatePostgres::shared()).await;
     let mut notices = heard(&b);
-    a.create_queue(record("q")).await.unwrap();
-    a.send_messages(&key("q"), vec![message("one")], 0)
+    a.create_queue(record("q", false)).await.unwrap();
+    a.send_messages(&key("q"), vec![message("one", None, 0)], 0)
         .await
         .unwrap();
     let wanted = ChangeNotice::MessagesAvailable(key("q"));
@@ -200,7 +158,7 @@ async fn a_node_that_lost_the_database_hears_everything_then_listens_again() {
     let server = PrivatePostgres::start().unwrap_or_else(|message| panic!("{message}"));
     let (a, b) = two_nodes(&server).await;
     let mut notices = heard(&b);
-    a.create_queue(record("q")).await.unwrap();
+    a.create_queue(record("q", false)).await.unwrap();
     let generation = b.security_generation();
 
     server.restart();
@@ -210,7 +168,7 @@ async fn a_node_that_lost_the_database_hears_everything_then_listens_again() {
     // The sending node's pool and announcer reconnect too.
     let mut sent = false;
     for _ in 0..50 {
-        if a.send_messages(&key("q"), vec![message("after")], 0)
+        if a.send_messages(&key("q"), vec![message("after", None, 0)], 0)
             .await
             .is_ok()
         {

@@ -3,14 +3,15 @@
 //! queue no two nodes ever hold messages of the same group, and each group is received in order.
 //! These run only with `SLUICE_TEST_STORE=postgres`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+mod common;
+
+use common::{key, message, record};
+
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use sluice_store::{
-    DeduplicationKey, Deletion, MessageContent, NewMessage, PostgresStore, QueueKey, QueueRecord,
-    ReceiveRequest, SendOutcome, Store,
-};
+use sluice_store::{Deletion, MessageContent, PostgresStore, ReceiveRequest, SendOutcome, Store};
 
 const NOW: i64 = 1_000;
 /// Long enough that nothing handed out in a test becomes visible again.
@@ -26,53 +27,6 @@ async fn two_nodes() -> Option<(Arc<PostgresStore>, Arc<PostgresStore>)> {
     let a = PostgresStore::connect(&url, 4).await.unwrap();
     let b = PostgresStore::connect(&url, 4).await.unwrap();
     Some((Arc::new(a), Arc::new(b)))
-}
-
-fn key(name: &str) -> QueueKey {
-    QueueKey {
-        account_id: "000000000000".into(),
-        region: "us-east-1".into(),
-        name: name.into(),
-    }
-}
-
-fn record(name: &str, fifo: bool) -> QueueRecord {
-    QueueRecord {
-        key: key(name),
-        attributes: BTreeMap::new(),
-        tags: BTreeMap::new(),
-        created_timestamp: 1,
-        last_modified_timestamp: 1,
-        last_purge_millis: None,
-        fifo,
-        incarnation: 7,
-        version: 0,
-    }
-}
-
-fn message(body: String, group: Option<&str>) -> NewMessage {
-    let deduplication = group.map(|_| DeduplicationKey {
-        scope: String::new(),
-        id: body.clone(),
-        window_millis: 300_000,
-    });
-    NewMessage {
-        content: Arc::new(MessageContent {
-            message_id: format!("id-{body}"),
-            body: body.clone().into(),
-            attributes: Vec::new(),
-            system_attributes: Vec::new(),
-            md5_of_body: "md5".into(),
-            md5_of_attributes: None,
-            sender_id: "sender".into(),
-            sent_at: NOW,
-            enqueued_at: NOW,
-            group_id: group.map(Into::into),
-            deduplication_id: group.map(|_| body.clone()),
-        }),
-        visible_at: NOW,
-        deduplication,
-    }
 }
 
 fn receive(max_messages: usize) -> ReceiveRequest {
@@ -100,7 +54,7 @@ async fn two_nodes_never_hand_out_one_standard_message_twice() {
     for batch in 0..total / 10 {
         let node = if batch % 2 == 0 { &a } else { &b };
         let messages = (0..10)
-            .map(|i| message(format!("m{}", batch * 10 + i), None))
+            .map(|i| message(&format!("m{}", batch * 10 + i), None, NOW))
             .collect();
         node.send_messages(&q, messages, NOW).await.unwrap();
     }
@@ -156,7 +110,7 @@ async fn two_nodes_never_hold_messages_of_one_fifo_group_together() {
     let (groups, per_group) = (12, 15);
     for i in 0..per_group {
         let messages = (0..groups)
-            .map(|g| message(format!("{g}:{i}"), Some(&format!("g{g}"))))
+            .map(|g| message(&format!("{g}:{i}"), Some(&format!("g{g}")), NOW))
             .collect();
         let sent = a.send_messages(&q, messages, NOW).await.unwrap();
         assert!(sent.iter().all(|s| matches!(s, SendOutcome::Appended(_))));
