@@ -7,6 +7,7 @@ mod attributes;
 mod content;
 mod encryption;
 mod error;
+mod inspect;
 mod management;
 mod messages;
 mod move_tasks;

@@ -43,7 +43,7 @@ const DEDUPLICATION_WINDOW_MILLIS: i64 = 5 * 60 * 1000;
 const MAX_VISIBILITY_SPAN_MILLIS: i64 = MAX_VISIBILITY_TIMEOUT * 1000;
 
 /// The system attributes ReceiveMessage can return, in the order they are listed.
-const SYSTEM_ATTRIBUTES: &[&str] = &[
+pub(crate) const SYSTEM_ATTRIBUTES: &[&str] = &[
     "SenderId",
     "SentTimestamp",
     "ApproximateReceiveCount",
@@ -426,7 +426,8 @@ impl QueueService {
                     .map(|(m, body)| {
                         self.render(
                             &record,
-                            m,
+                            (m.seq, &m.content),
+                            Some(m),
                             body,
                             &system_names,
                             &input.message_attribute_names,
@@ -593,26 +594,31 @@ impl QueueService {
         Ok(())
     }
 
-    fn render(
+    /// A message as ReceiveMessage returns it. `received` is the receive it comes from (its count,
+    /// first receive and receipt handle); a peek has none, and its message carries no receive
+    /// attributes and an empty receipt handle.
+    pub(crate) fn render(
         &self,
         record: &QueueRecord,
-        received: &ReceivedMessage,
+        (seq, content): (u64, &MessageContent),
+        received: Option<&ReceivedMessage>,
         body: String,
         system_names: &[&str],
         attribute_names: &[String],
     ) -> Message {
-        let content = &received.content;
         let wanted = |name: &str| system_names.iter().any(|n| *n == "All" || *n == name);
         let mut attributes = Vec::new();
         for name in SYSTEM_ATTRIBUTES.iter().copied().filter(|n| wanted(n)) {
             let value = match name {
                 "SenderId" => Some(content.sender_id.clone()),
                 "SentTimestamp" => Some(content.sent_at.to_string()),
-                "ApproximateReceiveCount" => Some(received.receive_count.to_string()),
-                "ApproximateFirstReceiveTimestamp" => Some(received.first_receive_at.to_string()),
+                "ApproximateReceiveCount" => received.map(|r| r.receive_count.to_string()),
+                "ApproximateFirstReceiveTimestamp" => {
+                    received.map(|r| r.first_receive_at.to_string())
+                }
                 "MessageGroupId" => content.group_id.as_deref().map(str::to_string),
                 "MessageDeduplicationId" => content.deduplication_id.clone(),
-                "SequenceNumber" => record.fifo.then(|| sequence_number(received.seq)),
+                "SequenceNumber" => record.fifo.then(|| sequence_number(seq)),
                 other => content
                     .system_attributes
                     .iter()
@@ -657,11 +663,15 @@ impl QueueService {
             .collect();
         Message {
             message_id: content.message_id.clone(),
-            receipt_handle: self.receipts.seal(ReceiptHandle {
-                incarnation: record.incarnation,
-                seq: received.seq,
-                receive_count: received.receive_count,
-            }),
+            receipt_handle: received
+                .map(|r| {
+                    self.receipts.seal(ReceiptHandle {
+                        incarnation: record.incarnation,
+                        seq,
+                        receive_count: r.receive_count,
+                    })
+                })
+                .unwrap_or_default(),
             md5_of_body: content.md5_of_body.clone(),
             body,
             attributes,

@@ -19,6 +19,7 @@ use sluice_security::{Authenticator, Authorizer, Caller, Environment};
 use tracing::Instrument;
 
 use crate::connection::Activity;
+use crate::console;
 use crate::Config;
 
 /// The largest request body read. A 1 MiB message written as a percent-encoded form can take three times
@@ -27,6 +28,13 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 /// The `X-Amz-Target` prefix of KMS actions.
 const KMS_TARGET_PREFIX: &str = "TrentService";
+
+/// The listener a request came in on. The console's own actions are served only on the admin one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listener {
+    Api,
+    Admin,
+}
 
 pub struct Front {
     pub service: QueueService,
@@ -45,6 +53,7 @@ impl Front {
         request: Request<Incoming>,
         activity: &Activity,
         peer: Option<IpAddr>,
+        listener: Listener,
     ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
         let request_id = uuid::Uuid::new_v4().to_string();
         // Attached to the handling future, not entered: a long poll must not lend its span to
@@ -63,7 +72,10 @@ impl Front {
             let body = read_body(protocol, &parts.headers, body).await;
             activity.handling();
             match body {
-                Ok(body) => self.handle(protocol, &parts, body, &request_id, peer).await,
+                Ok(body) => {
+                    self.handle(protocol, &parts, body, &request_id, peer, listener)
+                        .await
+                }
                 Err(error) => {
                     tracing::debug!(code = error.code.query_code(), message = %error.message, "request rejected");
                     sluice_protocol::encode_error(protocol, &error, &request_id)
@@ -90,6 +102,7 @@ impl Front {
         body: Bytes,
         request_id: &str,
         peer: Option<IpAddr>,
+        listener: Listener,
     ) -> WireResponse {
         let signed = SignedRequest {
             method: parts.method.as_str(),
@@ -193,6 +206,23 @@ impl Front {
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
                 let environment = self.environment(&region, peer);
+                let console_action = parts
+                    .headers
+                    .get("x-amz-target")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|t| t.strip_prefix(console::TARGET_PREFIX))
+                    .filter(|_| listener == Listener::Admin && form.is_none());
+                if let Some(action) = console_action {
+                    return console::run(
+                        self,
+                        &ctx,
+                        &environment,
+                        anonymous_refusal,
+                        action,
+                        &body,
+                    )
+                    .await;
+                }
                 self.run(
                     &ctx,
                     &environment,
@@ -365,7 +395,7 @@ impl Front {
 
     /// Whether the caller may make an SQS request (with authentication on): every access it
     /// needs is allowed. An anonymous caller that is refused hears `refusal`.
-    async fn authorize_sqs(
+    pub(crate) async fn authorize_sqs(
         &self,
         ctx: &RequestContext,
         environment: &Environment<'_>,

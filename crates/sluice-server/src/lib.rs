@@ -3,6 +3,7 @@
 mod admin;
 pub mod config;
 mod connection;
+mod console;
 mod fdlimit;
 mod front;
 pub mod logging;
@@ -34,7 +35,7 @@ pub use master_key::MASTER_KEY_FILE;
 pub use sluice_security::AuthMode;
 
 use crate::connection::{Activity, Timeouts, TrackedIo};
-use crate::front::Front;
+use crate::front::{Front, Listener};
 
 /// How long shutdown waits for requests in flight before closing their connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -262,7 +263,17 @@ async fn serve(
             .map_err(|source| ServerError::Bind { addr, source })?;
         if let Some(listener) = bound {
             admin_addr = listener.local_addr().ok();
-            tokio::spawn(admin::serve(listener, health.clone(), stopped.clone()));
+            let timeouts = Timeouts {
+                header_read: config.header_read_timeout,
+                body_read: config.body_read_timeout,
+                idle: config.idle_timeout,
+            };
+            tokio::spawn(admin::serve(
+                listener,
+                health.clone(),
+                timeouts,
+                stopped.clone(),
+            ));
         }
     }
     // Recovery comes before binding, so the port accepts connections only once requests can be answered.
@@ -360,7 +371,7 @@ async fn serve(
         clock,
         config: config.clone(),
     });
-    health.set_ready(store);
+    health.set_ready(store, front.clone());
     let sweeper = tokio::spawn(sweep_expired(front.clone(), stopped.clone()));
     let task = tokio::spawn(async move {
         accept_loop(listener, front.clone(), limits, stopped).await;
@@ -536,7 +547,7 @@ async fn serve_connection(
             let activity = activity.clone();
             async move {
                 activity.reading_body();
-                let response = front.serve(request, &activity, peer).await;
+                let response = front.serve(request, &activity, peer, Listener::Api).await;
                 activity.responded();
                 response
             }
