@@ -39,12 +39,14 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 const INDEX_HTML: &str = include_str!("../console/index.html");
 const APP_JS: &str = include_str!("../console/app.js");
 const STYLE_CSS: &str = include_str!("../console/style.css");
+const SIGV4_JS: &str = include_str!("../console/sigv4.js");
 
 /// The console file at `path` (`/` or `/console/<name>`), if there is one.
 pub fn asset(path: &str) -> Option<Response<Full<Bytes>>> {
     let (body, content_type) = match path {
         "/" | "/console/" | "/console/index.html" => (INDEX_HTML, "text/html; charset=utf-8"),
         "/console/app.js" => (APP_JS, "text/javascript; charset=utf-8"),
+        "/console/sigv4.js" => (SIGV4_JS, "text/javascript; charset=utf-8"),
         "/console/style.css" => (STYLE_CSS, "text/css; charset=utf-8"),
         _ => return None,
     };
