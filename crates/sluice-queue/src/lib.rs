@@ -2,6 +2,7 @@
 //! outputs are `sluice_model` types) and of the storage engine (state lives behind `sluice_store::Store`).
 
 mod access;
+mod activity;
 mod attempts;
 mod attributes;
 mod content;
@@ -15,6 +16,7 @@ mod naming;
 mod policy;
 mod receipt;
 mod settings;
+mod stats;
 mod tags;
 mod waiters;
 
@@ -25,10 +27,13 @@ use sluice_model::types::{Request, Response};
 use sluice_model::{ApiError, BodyCipher, RequestContext};
 use sluice_store::Store;
 
+pub use activity::{ActivityPoint, CounterValues, QueueStats, SENT_SIZE_BUCKETS};
 pub use error::QueueError;
 pub use naming::{queue_arn, region_from_host, QueueUrls};
 pub use sluice_model::{Clock, ManualClock, SystemClock};
+pub use stats::QueueMetrics;
 
+use crate::activity::Activity;
 use crate::move_tasks::Movers;
 use crate::receipt::ReceiptSealer;
 use crate::waiters::Waiters;
@@ -56,6 +61,10 @@ pub struct QueueService {
     /// The periodic look for message-move tasks nobody runs, once `resume_move_tasks` started it;
     /// stopped when the service goes. A std mutex: only set and taken, never held across an await.
     adopter: Mutex<Option<tokio::task::AbortHandle>>,
+    /// What CloudWatch would count of each queue, and its last hour.
+    activity: Arc<Activity>,
+    /// The sampler of that hour, once `start_history` started it; stopped when the service goes.
+    sampler: Mutex<Option<tokio::task::AbortHandle>>,
     /// Seals and opens the bodies of queues with server-side encryption.
     cipher: Arc<dyn BodyCipher>,
 }
@@ -68,6 +77,13 @@ impl Drop for QueueService {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(adopter) = adopter.take() {
             adopter.abort();
+        }
+        let sampler = self
+            .sampler
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(sampler) = sampler.take() {
+            sampler.abort();
         }
     }
 }
@@ -95,6 +111,8 @@ impl QueueService {
             waiters,
             movers: Arc::new(Movers::new(move_tasks::DEFAULT_LEASE)),
             adopter: Mutex::default(),
+            activity: Arc::default(),
+            sampler: Mutex::default(),
             cipher,
         }
     }

@@ -250,6 +250,7 @@ impl QueueService {
             return Err(QueueError::QueueDoesNotExist);
         }
         self.waiters.forget(&key);
+        self.activity.forget(&key);
         tracing::info!(queue = %key.name, account = %key.account_id, region = %key.region, "queue deleted");
         Ok(())
     }

@@ -228,6 +228,18 @@ impl QueueService {
         output
     }
 
+    /// Counts a send's messages as CloudWatch does: those added, with their sizes, and those
+    /// deduplicated.
+    fn count_sends(&self, key: &QueueKey, sizes: &[u64], outcomes: &[SendOutcome]) {
+        let counters = self.activity.counters(key);
+        for (size, outcome) in sizes.iter().zip(outcomes) {
+            match outcome {
+                SendOutcome::Appended(_) => counters.sent(*size),
+                SendOutcome::Duplicate { .. } => counters.deduplicated(),
+            }
+        }
+    }
+
     pub(crate) async fn send_message(
         &self,
         ctx: &RequestContext,
@@ -251,9 +263,11 @@ impl QueueService {
             },
         )?;
         let mut messages = [message];
+        let sizes = sent_sizes(&messages);
         self.seal_bodies(ctx, &key, &record, &mut messages).await?;
         let outcomes = self.store.send_messages(&key, messages.into(), now).await?;
         self.waiters.wake(&key);
+        self.count_sends(&key, &sizes, &outcomes);
         Ok(match outcomes.first() {
             Some(outcome) => self.sent(&settings, output, outcome),
             None => output,
@@ -314,9 +328,11 @@ impl QueueService {
             }
         }
         if !accepted.is_empty() {
+            let sizes = sent_sizes(&accepted);
             self.seal_bodies(ctx, &key, &record, &mut accepted).await?;
             let outcomes = self.store.send_messages(&key, accepted, now).await?;
             self.waiters.wake(&key);
+            self.count_sends(&key, &sizes, &outcomes);
             output.successful = std::mem::take(&mut output.successful)
                 .into_iter()
                 .zip(&outcomes)
@@ -389,6 +405,8 @@ impl QueueService {
         let redrive = Self::redrive(&key, &record);
         let deadline = self.clock.now_millis() + wait * 1000;
         let waiter = self.waiters.get(&key);
+        let counters = self.activity.counters(&key);
+        let _long_poll = (wait > 0).then(|| self.activity.long_poll());
         loop {
             // Registered before looking, so a send between the look and the wait still wakes us.
             let notified = waiter.notified();
@@ -438,6 +456,7 @@ impl QueueService {
                     self.keep_attempt(&key, id, &messages, &outcome.messages, now)
                         .await;
                 }
+                counters.received(messages.len());
                 return Ok(ReceiveMessageOutput { messages });
             }
             if outcome.in_flight_limit_reached && wait == 0 {
@@ -447,6 +466,7 @@ impl QueueService {
                 ));
             }
             if now >= deadline {
+                counters.received(0);
                 return Ok(ReceiveMessageOutput::default());
             }
             let wake_at = outcome
@@ -460,7 +480,10 @@ impl QueueService {
             tokio::select! {
                 _ = &mut notified => {}
                 _ = tokio::time::sleep(nap) => {}
-                _ = self.waiters.shutting_down() => return Ok(ReceiveMessageOutput::default()),
+                _ = self.waiters.shutting_down() => {
+                    counters.received(0);
+                    return Ok(ReceiveMessageOutput::default());
+                }
             }
         }
     }
@@ -726,6 +749,13 @@ impl QueueService {
         if record.fifo && outcomes.contains(&DeleteOutcome::Deleted) {
             self.waiters.wake(key);
         }
+        let deleted = outcomes
+            .iter()
+            .filter(|o| **o != DeleteOutcome::Expired)
+            .count();
+        if deleted > 0 {
+            self.activity.counters(key).deleted(deleted);
+        }
         let mut outcomes = outcomes.into_iter();
         Ok(opened
             .into_iter()
@@ -976,6 +1006,17 @@ fn validate_token(name: &str, value: &str) -> Result<(), QueueError> {
 
 /// A FIFO message's `SequenceNumber`: a 20-digit decimal that grows with the message's place in the
 /// queue, so it only grows within a group.
+/// The size SQS reports of each message sent: its body and attributes, as its limit counts them.
+fn sent_sizes(messages: &[NewMessage]) -> Vec<u64> {
+    messages
+        .iter()
+        .map(|m| match &m.content.body {
+            MessageBody::Plain(body) => content::message_size(body, &m.content.attributes) as u64,
+            MessageBody::Sealed(bytes) => bytes.len() as u64,
+        })
+        .collect()
+}
+
 fn sequence_number(seq: u64) -> String {
     ((1u128 << 64) + u128::from(seq)).to_string()
 }

@@ -672,6 +672,14 @@ mod tests {
         ) -> Result<MessageCounts, StoreError> {
             self.inner.message_counts(key, now, expire_before).await
         }
+        async fn queue_gauges(
+            &self,
+            key: &QueueKey,
+            now: i64,
+            expire_before: i64,
+        ) -> Result<sluice_store::QueueGauges, StoreError> {
+            self.inner.queue_gauges(key, now, expire_before).await
+        }
         async fn peek_visible(
             &self,
             key: &QueueKey,

@@ -31,8 +31,9 @@ pub use durable::{DiskFaults, DurableOptions, DurableStore, Fault};
 pub use memory::MemoryStore;
 pub use message::{
     AttributeValue, DeduplicationKey, DeleteOutcome, Deletion, MessageAttribute, MessageBody,
-    MessageContent, MessageCounts, MoveTaskRecord, MoveTaskStatus, NewMessage, ReceiveOutcome,
-    ReceiveRequest, ReceivedMessage, Redrive, SendOutcome, VisibilityChange, VisibilityOutcome,
+    MessageContent, MessageCounts, MoveTaskRecord, MoveTaskStatus, NewMessage, QueueGauges,
+    ReceiveOutcome, ReceiveRequest, ReceivedMessage, Redrive, SendOutcome, VisibilityChange,
+    VisibilityOutcome,
 };
 pub use postgres::{DatabaseClock, PostgresStore};
 pub use queue_messages::{
@@ -201,6 +202,14 @@ pub trait Store: Send + Sync + 'static {
         expire_before: i64,
     ) -> Result<MessageCounts, StoreError>;
 
+    /// Removes expired messages and makes due messages visible, then reads the queue's gauges.
+    async fn queue_gauges(
+        &self,
+        key: &QueueKey,
+        now: i64,
+        expire_before: i64,
+    ) -> Result<QueueGauges, StoreError>;
+
     /// Up to `max` visible messages of a queue, in queue order, without changing them.
     async fn peek_visible(
         &self,
@@ -293,6 +302,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Returns once everything acknowledged so far is durable.
     async fn flush(&self) -> Result<(), StoreError>;
+
+    /// Registers the metrics the backend keeps of its own work (the durable engine's journal and
+    /// disk); a backend with none registers nothing.
+    fn register_metrics(&self, _registry: &mut prometheus_client::registry::Registry) {}
 
     /// Whether requests can be served now; false while the backend is out of service.
     fn is_ready(&self) -> bool {

@@ -8,10 +8,10 @@ use async_trait::async_trait;
 use crate::coordination::LocalCoordination;
 use crate::{
     list_page, lock, lock_pair, CreateOutcome, Deduplicated, DeleteOutcome, Deletion,
-    DeliveryState, MessageContent, MessageCounts, MoveTaskRecord, NewMessage, QueueKey,
-    QueueMessages, QueueRecord, ReceiveAttempt, ReceiveOutcome, ReceiveRequest, ReceivedMessage,
-    Redrive, SecurityKey, SecurityRecord, SecurityRecords, SecurityWrite, SendOutcome, Store,
-    StoreError, VisibilityChange, VisibilityOutcome,
+    DeliveryState, MessageContent, MessageCounts, MoveTaskRecord, NewMessage, QueueGauges,
+    QueueKey, QueueMessages, QueueRecord, ReceiveAttempt, ReceiveOutcome, ReceiveRequest,
+    ReceivedMessage, Redrive, SecurityKey, SecurityRecord, SecurityRecords, SecurityWrite,
+    SendOutcome, Store, StoreError, VisibilityChange, VisibilityOutcome,
 };
 
 /// One queue's messages, their content held in memory.
@@ -282,6 +282,18 @@ impl Store for MemoryStore {
         messages.expire(expire_before);
         let counts = messages.counts(now);
         Ok(counts)
+    }
+
+    async fn queue_gauges(
+        &self,
+        key: &QueueKey,
+        now: i64,
+        expire_before: i64,
+    ) -> Result<QueueGauges, StoreError> {
+        let queue = self.queue_messages(key)?;
+        let mut messages = lock(&queue);
+        messages.expire(expire_before);
+        Ok(messages.gauges(now))
     }
 
     async fn server_secret(&self) -> Result<[u8; 32], StoreError> {

@@ -252,6 +252,19 @@ pub struct MessageCounts {
     pub delayed: u64,
 }
 
+/// What a queue's CloudWatch gauges read: its counts, the enqueue time of its oldest message (on a
+/// standard queue, leaving out messages received three times or more, which SQS moves to the back
+/// of the queue), and on FIFO queues the message groups with messages in flight.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueGauges {
+    pub counts: MessageCounts,
+    pub oldest_enqueued_at: Option<i64>,
+    pub groups_in_flight: u64,
+}
+
+/// Receives after which a standard queue's message no longer counts as its oldest.
+pub const OLDEST_AGE_RECEIVE_LIMIT: u32 = 3;
+
 /// Where a message-move task stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MoveTaskStatus {

@@ -7,7 +7,8 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use crate::message::{
-    DeleteOutcome, Deletion, MessageCounts, ReceiveRequest, VisibilityChange, VisibilityOutcome,
+    DeleteOutcome, Deletion, MessageCounts, QueueGauges, ReceiveRequest, VisibilityChange,
+    VisibilityOutcome, OLDEST_AGE_RECEIVE_LIMIT,
 };
 
 /// What a backend keeps for a message's content: the content itself, or where to find it.
@@ -620,6 +621,40 @@ impl<P: Payload> QueueMessages<P> {
             visible: self.visible.len() as u64,
             in_flight: self.in_flight,
             delayed: self.delayed,
+        }
+    }
+
+    /// The gauges after making due messages visible; the caller expires old messages first. The
+    /// oldest message is found from the front of the queue, past only the messages it leaves out.
+    pub fn gauges(&mut self, now: i64) -> QueueGauges {
+        let counts = self.counts(now);
+        let fifo = self.lanes.is_some();
+        let counted = |slot: &Slot<P>| fifo || slot.receive_count < OLDEST_AGE_RECEIVE_LIMIT;
+        let oldest_enqueued_at = match &self.by_enqueue {
+            Some(by_enqueue) => by_enqueue
+                .iter()
+                .filter_map(|(_, seq)| self.slots.get(seq))
+                .find(|slot| counted(slot)),
+            None => self.slots.values().find(|slot| counted(slot)),
+        }
+        .map(|slot| slot.payload.enqueued_at());
+        // A group's messages in flight are among those received, which are the front of the group.
+        let groups_in_flight = self.lanes.as_ref().map_or(0, |lanes| {
+            lanes
+                .groups
+                .values()
+                .filter(|lane| {
+                    lane.members
+                        .iter()
+                        .map_while(|seq| self.slots.get(seq).filter(|s| s.receive_count > 0))
+                        .any(|slot| slot.delivery == Delivery::InFlight)
+                })
+                .count() as u64
+        });
+        QueueGauges {
+            counts,
+            oldest_enqueued_at,
+            groups_in_flight,
         }
     }
 }

@@ -19,6 +19,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use tokio::sync::oneshot;
 
 use super::codec::{self, FRAME_HEADER};
@@ -108,6 +110,8 @@ struct Pending {
     /// allocator (and the kernel) for fresh memory.
     spare: Vec<Vec<u8>>,
     waiters: Vec<Waiter>,
+    /// Records appended since the writer last took them.
+    records: u64,
     /// Where the next record goes.
     segment: u64,
     offset: u64,
@@ -143,6 +147,26 @@ struct Shared {
     durable: Mutex<(u64, u64)>,
     /// Open segment files for reads, by number.
     readers: Mutex<HashMap<u64, Arc<File>>>,
+    /// What the writer has done, for the operator. Only the writer thread records into them.
+    metrics: JournalMetrics,
+}
+
+/// The journal's metrics: commits, the records each carried, and how long its syncs took.
+#[derive(Clone)]
+pub struct JournalMetrics {
+    pub commits: Counter,
+    pub records_per_commit: Histogram,
+    pub fsync_seconds: Histogram,
+}
+
+impl Default for JournalMetrics {
+    fn default() -> Self {
+        JournalMetrics {
+            commits: Counter::default(),
+            records_per_commit: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
+            fsync_seconds: Histogram::new(exponential_buckets(0.000_05, 2.0, 14)),
+        }
+    }
 }
 
 pub struct Journal {
@@ -171,6 +195,7 @@ impl Journal {
         first_segment: u64,
         segment_target: u64,
         disk: Disk,
+        metrics: JournalMetrics,
     ) -> std::io::Result<Journal> {
         let path = segment_path(dir, first_segment);
         let first = create_segment(&disk, dir, &path, first_segment).inspect_err(|_| {
@@ -186,6 +211,7 @@ impl Journal {
                 chunks: Vec::new(),
                 spare: Vec::new(),
                 waiters: Vec::new(),
+                records: 0,
                 segment: first_segment,
                 offset: SEGMENT_HEADER,
                 failed: None,
@@ -196,6 +222,7 @@ impl Journal {
             work: Condvar::new(),
             durable: Mutex::new((first_segment, SEGMENT_HEADER)),
             readers: Mutex::new(HashMap::new()),
+            metrics,
         });
         let thread_shared = shared.clone();
         let files = HashMap::from([(first_segment, first)]);
@@ -248,6 +275,7 @@ impl Journal {
             });
             pending.offset += frame.len() as u64;
         }
+        pending.records += frames.len() as u64;
         pending.waiters.push(tx);
         let wake = match pending.writer {
             WriterWait::Busy => false,
@@ -382,7 +410,7 @@ fn create_segment(disk: &Disk, dir: &Path, path: &Path, segment: u64) -> std::io
 fn write_loop(shared: &Shared, mut files: HashMap<u64, File>) {
     let mut last_commit = Instant::now();
     loop {
-        let (chunks, waiters, stopping) = next_commit(shared, last_commit);
+        let (chunks, waiters, records, stopping) = next_commit(shared, last_commit);
         last_commit = Instant::now();
         let outcome = if shared.broken.load(Ordering::SeqCst) {
             // Where the files end after the failure is unknown: writing on would put records where
@@ -393,6 +421,10 @@ fn write_loop(shared: &Shared, mut files: HashMap<u64, File>) {
                 Ok(end) => {
                     if let Some(end) = end {
                         *lock(&shared.durable) = end;
+                    }
+                    if records > 0 {
+                        shared.metrics.commits.inc();
+                        shared.metrics.records_per_commit.observe(records as f64);
                     }
                     Ok(())
                 }
@@ -429,7 +461,7 @@ fn write_loop(shared: &Shared, mut files: HashMap<u64, File>) {
 /// load the same clients come back commit after commit, so one fsync serves all of them instead of
 /// a few: the CPU an fsync costs the server, not the disk's latency, is what runs out first on a busy
 /// machine. A lone request finds one expected and is committed at once.
-fn next_commit(shared: &Shared, last_commit: Instant) -> (Vec<Chunk>, Vec<Waiter>, bool) {
+fn next_commit(shared: &Shared, last_commit: Instant) -> (Vec<Chunk>, Vec<Waiter>, u64, bool) {
     let mut pending = lock(&shared.pending);
     loop {
         if pending.stopping {
@@ -461,6 +493,7 @@ fn next_commit(shared: &Shared, last_commit: Instant) -> (Vec<Chunk>, Vec<Waiter
     (
         std::mem::take(&mut pending.chunks),
         std::mem::take(&mut pending.waiters),
+        std::mem::take(&mut pending.records),
         pending.stopping,
     )
 }
@@ -493,7 +526,12 @@ fn write_chunks(
     }
     for segment in touched {
         if let Some(file) = files.get(&segment) {
+            let started = Instant::now();
             shared.disk.sync(file)?;
+            shared
+                .metrics
+                .fsync_seconds
+                .observe(started.elapsed().as_secs_f64());
         }
     }
     Ok(end)
@@ -522,7 +560,14 @@ mod tests {
     #[test]
     fn a_lone_append_after_a_crowded_commit_is_committed() {
         let dir = temp_dir("lone");
-        let journal = Journal::start(&dir, 1, SEGMENT_TARGET, Disk::default()).expect("start");
+        let journal = Journal::start(
+            &dir,
+            1,
+            SEGMENT_TARGET,
+            Disk::default(),
+            JournalMetrics::default(),
+        )
+        .expect("start");
         // Appended while the writer is busy with the first, most of these share the next commit.
         let crowd: Vec<Commit> = (0..20)
             .map(|i| journal.append(&[frame(i)]).expect("append").1)
@@ -552,7 +597,8 @@ mod tests {
         let dir = temp_dir("failed-sync");
         let faults = DiskFaults::new();
         let disk = Disk::new(Some(faults.clone()));
-        let journal = Journal::start(&dir, 1, SEGMENT_TARGET, disk).expect("start");
+        let journal = Journal::start(&dir, 1, SEGMENT_TARGET, disk, JournalMetrics::default())
+            .expect("start");
         let (_, first) = journal.append(&[frame(1)]).expect("append");
         first.blocking_wait().expect("committed");
         let durable = journal.durable_position();
@@ -572,7 +618,14 @@ mod tests {
     #[test]
     fn close_commits_what_is_pending() {
         let dir = temp_dir("close");
-        let journal = Journal::start(&dir, 1, SEGMENT_TARGET, Disk::default()).expect("start");
+        let journal = Journal::start(
+            &dir,
+            1,
+            SEGMENT_TARGET,
+            Disk::default(),
+            JournalMetrics::default(),
+        )
+        .expect("start");
         let (locations, commit) = journal.append(&[frame(1), frame(2)]).expect("append");
         journal.close();
         commit.blocking_wait().expect("committed at close");

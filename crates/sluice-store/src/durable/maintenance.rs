@@ -78,8 +78,14 @@ fn restore(engine: &Engine, broken: &Inner) -> Result<(usize, usize), String> {
         .map_err(|e| format!("cannot write the data directory: {e}"))?;
     let recovered = recovery::recover(&engine.dir).map_err(|e| e.to_string())?;
     let counts = (recovered.queue_count, recovered.message_count);
-    let inner = Inner::start(&engine.dir, engine.options, &engine.disk, recovered)
-        .map_err(|e| format!("cannot start a journal segment: {e}"))?;
+    let inner = Inner::start(
+        &engine.dir,
+        engine.options,
+        &engine.disk,
+        &engine.metrics,
+        recovered,
+    )
+    .map_err(|e| format!("cannot start a journal segment: {e}"))?;
     *engine
         .current
         .write()

@@ -33,17 +33,22 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::{Registry, Unit};
 
 use self::codec::{QueuePatch, Record, SecurityChange, StateFields};
 use self::disk::Disk;
 pub use self::disk::{DiskFaults, Fault};
-use self::journal::{Commit, Journal, Location};
+
+use self::journal::{Commit, Journal, JournalMetrics, Location};
 use self::security::SecurityState;
 use crate::coordination::LocalCoordination;
 use crate::queue_messages::{Deduplicated, DeliveryState, Payload, QueueMessages};
 use crate::{
     list_page, lock, lock_pair, CreateOutcome, DeleteOutcome, Deletion, MessageContent,
-    MessageCounts, MoveTaskRecord, NewMessage, QueueKey, QueueRecord, ReceiveAttempt,
+    MessageCounts, MoveTaskRecord, NewMessage, QueueGauges, QueueKey, QueueRecord, ReceiveAttempt,
     ReceiveOutcome, ReceiveRequest, ReceivedMessage, Redrive, SecurityKey, SecurityRecord,
     SecurityWrite, SendOutcome, Store, StoreError, VisibilityChange, VisibilityOutcome,
 };
@@ -134,6 +139,8 @@ struct Engine {
     options: DurableOptions,
     disk: Disk,
     secret: [u8; 32],
+    /// Kept across rebuilds, which start a new journal.
+    metrics: JournalMetrics,
     /// The state requests are served from, replaced whole when it is rebuilt after a failed write. A
     /// std `RwLock`: requests hold the read side only to clone the `Arc`; the maintenance thread takes
     /// the write side once per rebuild.
@@ -244,7 +251,8 @@ impl DurableStore {
             recovered.security.len(),
             recovered.truncated_tail,
         );
-        let inner = Inner::start(dir, options, &disk, recovered).map_err(|source| {
+        let metrics = JournalMetrics::default();
+        let inner = Inner::start(dir, options, &disk, &metrics, recovered).map_err(|source| {
             OpenError::NotWritable {
                 path: dir.to_path_buf(),
                 source,
@@ -255,6 +263,7 @@ impl DurableStore {
             options,
             disk,
             secret,
+            metrics,
             current: RwLock::new(Arc::new(inner)),
             stopping: AtomicBool::new(false),
         });
@@ -399,6 +408,7 @@ impl Inner {
         dir: &Path,
         options: DurableOptions,
         disk: &Disk,
+        metrics: &JournalMetrics,
         recovered: recovery::Recovered,
     ) -> std::io::Result<Inner> {
         let journal = Journal::start(
@@ -406,6 +416,7 @@ impl Inner {
             recovered.next_segment,
             options.segment_bytes,
             disk.clone(),
+            metrics.clone(),
         )?;
         let mut segments = recovered.segments;
         segments.insert(recovered.next_segment);
@@ -1023,6 +1034,36 @@ impl Store for DurableStore {
         now: i64,
         expire_before: i64,
     ) -> Result<MessageCounts, StoreError> {
+        Ok(self.queue_gauges(key, now, expire_before).await?.counts)
+    }
+
+    fn register_metrics(&self, registry: &mut Registry) {
+        let metrics = &self.engine.metrics;
+        registry.register(
+            "sluice_journal_commits",
+            "Journal commits (one write and fsync each) that carried records",
+            metrics.commits.clone(),
+        );
+        registry.register(
+            "sluice_journal_records_per_commit",
+            "Records each journal commit carried",
+            metrics.records_per_commit.clone(),
+        );
+        registry.register_with_unit(
+            "sluice_journal_fsync_duration",
+            "How long each fsync of a journal segment took",
+            Unit::Seconds,
+            metrics.fsync_seconds.clone(),
+        );
+        registry.register_collector(Box::new(DiskBytes(self.engine.dir.clone())));
+    }
+
+    async fn queue_gauges(
+        &self,
+        key: &QueueKey,
+        now: i64,
+        expire_before: i64,
+    ) -> Result<QueueGauges, StoreError> {
         let inner = &self.serving()?;
         let queue = inner.queue_state(key)?;
         let mut state = lock(&queue);
@@ -1037,7 +1078,7 @@ impl Store for DurableStore {
                 seqs: expired.iter().map(|(seq, _)| *seq).collect(),
             }])?;
         }
-        Ok(state.messages.counts(now))
+        Ok(state.messages.gauges(now))
     }
 
     async fn peek_visible(
@@ -1239,4 +1280,30 @@ fn now_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The bytes the data directory's files take, read from the directory at each scrape.
+#[derive(Debug)]
+struct DiskBytes(PathBuf);
+
+impl Collector for DiskBytes {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let bytes: u64 = std::fs::read_dir(&self.0)
+            .map(|entries| {
+                entries
+                    .filter_map(|entry| entry.ok()?.metadata().ok())
+                    .filter(std::fs::Metadata::is_file)
+                    .map(|metadata| metadata.len())
+                    .sum()
+            })
+            .unwrap_or(0);
+        let gauge = ConstGauge::new(i64::try_from(bytes).unwrap_or(i64::MAX));
+        let metric = encoder.encode_descriptor(
+            "sluice_storage_bytes_on_disk",
+            "Bytes the data directory's files take",
+            None,
+            gauge.metric_type(),
+        )?;
+        gauge.encode(metric)
+    }
 }

@@ -31,8 +31,8 @@ use tokio_postgres::NoTls;
 
 use crate::{
     CreateOutcome, DeleteOutcome, Deletion, MessageContent, MessageCounts, MoveTaskRecord,
-    NewMessage, QueueKey, QueueRecord, ReceiveOutcome, ReceiveRequest, Redrive, SecurityKey,
-    SecurityRecord, SecurityWrite, SendOutcome, Store, StoreError, VisibilityChange,
+    NewMessage, QueueGauges, QueueKey, QueueRecord, ReceiveOutcome, ReceiveRequest, Redrive,
+    SecurityKey, SecurityRecord, SecurityWrite, SendOutcome, Store, StoreError, VisibilityChange,
     VisibilityOutcome,
 };
 use encoding::{queue_bytes, queue_from, task_bytes, task_from, to_i64, to_u64};
@@ -423,7 +423,18 @@ impl Store for PostgresStore {
         now: i64,
         expire_before: i64,
     ) -> Result<MessageCounts, StoreError> {
-        upkeep::message_counts(self, key, now, expire_before).await
+        Ok(upkeep::queue_gauges(self, key, now, expire_before)
+            .await?
+            .counts)
+    }
+
+    async fn queue_gauges(
+        &self,
+        key: &QueueKey,
+        now: i64,
+        expire_before: i64,
+    ) -> Result<QueueGauges, StoreError> {
+        upkeep::queue_gauges(self, key, now, expire_before).await
     }
 
     async fn peek_visible(

@@ -9,14 +9,15 @@ use super::sql::{
     after_removal, backend, execute, expire, find_queue, query, Counters, Removed, Tallies,
 };
 use super::PostgresStore;
-use crate::{MessageContent, MessageCounts, QueueKey, StoreError};
+use crate::message::OLDEST_AGE_RECEIVE_LIMIT;
+use crate::{MessageContent, MessageCounts, QueueGauges, QueueKey, StoreError};
 
-pub(super) async fn message_counts(
+pub(super) async fn queue_gauges(
     store: &PostgresStore,
     key: &QueueKey,
     now: i64,
     expire_before: i64,
-) -> Result<MessageCounts, StoreError> {
+) -> Result<QueueGauges, StoreError> {
     let mut client = store.client().await?;
     let tx = client.transaction().await.map_err(backend)?;
     let queue = find_queue(&tx, key).await?;
@@ -26,18 +27,23 @@ pub(super) async fn message_counts(
     let mut tallies = Tallies::default();
     expire(&tx, queue, expire_before, i64::MAX, &mut tallies).await?;
     tallies.write(&tx).await?;
+    let limit = i32::try_from(OLDEST_AGE_RECEIVE_LIMIT).unwrap_or(i32::MAX);
     let rows = query(
         &tx,
         include_str!("queries/counts.sql"),
-        &[&queue.id, &now, &expire_before],
+        &[&queue.id, &now, &expire_before, &queue.fifo, &limit],
     )
     .await?;
     tx.commit().await.map_err(backend)?;
     let count = |i: usize| rows.first().map_or(0, |row| to_u64(row.get(i)));
-    Ok(MessageCounts {
-        visible: count(0),
-        in_flight: count(1),
-        delayed: count(2),
+    Ok(QueueGauges {
+        counts: MessageCounts {
+            visible: count(0),
+            in_flight: count(1),
+            delayed: count(2),
+        },
+        oldest_enqueued_at: rows.first().and_then(|row| row.get(3)),
+        groups_in_flight: count(4),
     })
 }
 
