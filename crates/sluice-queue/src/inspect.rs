@@ -25,20 +25,6 @@ impl QueueService {
             .map_err(|e| QueueError::from(e).into_api_error(ctx))
     }
 
-    /// TEMPORARY until queue_stats lands.
-    pub async fn counts_for_console(&self, key: &QueueKey) -> Option<sluice_store::MessageCounts> {
-        let record = self.store.get_queue(key).await.ok()??;
-        let now = self.clock.now_millis();
-        self.store
-            .message_counts(
-                key,
-                now,
-                crate::settings::QueueSettings::of(&record).expire_before(now),
-            )
-            .await
-            .ok()
-    }
-
     /// The queue a `QueueUrl` names for the caller, as every action resolves it.
     pub fn queue_key(&self, ctx: &RequestContext, queue_url: &str) -> Result<QueueKey, ApiError> {
         self.key_for_url(ctx, queue_url)

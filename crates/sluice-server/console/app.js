@@ -45,12 +45,17 @@ let fieldCounter = 0;
 // A labelled input: the label names the field for screen readers and for the tests.
 function field(label, attrs, hint) {
   const id = `f${++fieldCounter}`;
-  const input = attrs.tag === "select" || attrs.tag === "textarea"
-    ? h(attrs.tag, { ...attrs, tag: undefined, id }, attrs.options || [])
-    : h("input", { type: "text", ...attrs, id });
+  const { tag, options, ...rest } = attrs;
+  const described = hint ? { "aria-describedby": `${id}-hint` } : {};
+  const input = tag
+    ? h(tag, { ...rest, ...described, id }, options || [])
+    : h("input", { type: "text", ...rest, ...described, id });
   return {
     input,
-    el: h("label", { htmlFor: id }, label, input, hint ? h("span", { className: "muted" }, hint) : null),
+    el: h("div", { className: "field" },
+      h("label", { htmlFor: id }, label),
+      input,
+      hint ? h("span", { className: "muted hint", id: `${id}-hint` }, hint) : null),
   };
 }
 
@@ -608,8 +613,8 @@ function messageView(message, actions) {
 }
 
 function pollSection(call) {
-  const wait = field("Wait time (seconds)", { inputMode: "numeric", value: "2" }, "0 to 20");
-  const visibility = field("Visibility timeout (seconds)", { inputMode: "numeric", value: "30" });
+  const wait = field("Poll wait time (seconds)", { inputMode: "numeric", value: "2" }, "0 to 20");
+  const visibility = field("Poll visibility timeout (seconds)", { inputMode: "numeric", value: "30" });
   const max = field("Maximum messages", { inputMode: "numeric", value: "10" }, "1 to 10");
   const results = h("div", { "aria-live": "polite" });
   const error = formError();

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use sluice_model::types::{GetQueueAttributesInput, ListQueuesInput, ReceiveMessageInput, Request};
 use sluice_model::{ApiError, ErrorCode, RequestContext};
 use sluice_protocol::{Protocol, WireResponse};
-use sluice_queue::queue_arn;
+use sluice_queue::{queue_arn, QueueError};
 use sluice_security::Environment;
 use sluice_store::QueueKey;
 
@@ -237,10 +237,12 @@ async fn list_queues(
     let total = keys.len();
     let mut queues = Vec::new();
     for key in keys.iter().skip(offset).take(limit) {
-        let counts = front.service.counts_for_console(key).await;
-        let (visible, in_flight, delayed) = counts
-            .map(|c| (c.visible, c.in_flight, c.delayed))
-            .unwrap_or_default();
+        // A queue deleted since the listing is left out of the page rather than failing it.
+        let stats = match front.service.queue_stats(key).await {
+            Ok(stats) => stats,
+            Err(QueueError::QueueDoesNotExist) => continue,
+            Err(e) => return Err(e.into_api_error(ctx)),
+        };
         queues.push(json!({
             "QueueUrl": front.service.queue_url(key),
             "QueueArn": queue_arn(key),
@@ -248,10 +250,10 @@ async fn list_queues(
             "Region": key.region,
             "Name": key.name,
             "Fifo": key.name.ends_with(".fifo"),
-            "Visible": visible,
-            "InFlight": in_flight,
-            "Delayed": delayed,
-            "OldestAgeSeconds": 0,
+            "Visible": stats.visible,
+            "InFlight": stats.in_flight,
+            "Delayed": stats.delayed,
+            "OldestAgeSeconds": stats.oldest_age_seconds,
         }));
     }
     Ok(json!({ "Queues": queues, "Total": total }))
@@ -308,7 +310,27 @@ async fn queue_history(
         .authorize_sqs(ctx, environment, &as_read, None)
         .await?;
     let key = front.service.queue_key(ctx, &input.queue_url)?;
-    let points: Vec<Value> = Vec::new();
-    let _ = key;
+    // Asked first so that a queue that does not exist is answered as every action answers it.
+    front
+        .service
+        .queue_stats(&key)
+        .await
+        .map_err(|e| e.into_api_error(ctx))?;
+    let points: Vec<Value> = front
+        .service
+        .activity_history(&key)
+        .iter()
+        .map(|p| {
+            json!({
+                "At": p.at_millis,
+                "Sent": p.sent,
+                "Received": p.received,
+                "Deleted": p.deleted,
+                "Visible": p.visible,
+                "InFlight": p.in_flight,
+                "Delayed": p.delayed,
+            })
+        })
+        .collect();
     Ok(json!({ "Points": points }))
 }

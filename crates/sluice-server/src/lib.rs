@@ -372,6 +372,8 @@ async fn serve(
         config: config.clone(),
     });
     health.set_ready(store, front.clone());
+    // The console's charts read each queue's last hour, which only the sampler records.
+    front.service.start_history();
     let sweeper = tokio::spawn(sweep_expired(front.clone(), stopped.clone()));
     let task = tokio::spawn(async move {
         accept_loop(listener, front.clone(), limits, stopped).await;
