@@ -131,8 +131,11 @@ async function api(target, input, region) {
     throw { code: `HTTP ${response.status}`, message: text.slice(0, 200) };
   }
   if (!response.ok) {
-    const type = String(parsed.__type || `HTTP ${response.status}`);
-    throw { code: type.split("#").pop().replace(/Exception$/, ""), message: parsed.message || parsed.Message || "" };
+    // The Query error code (`SignatureDoesNotMatch`, `AWS.SimpleQueueService.NonExistentQueue`) is
+    // the one operators know from the documentation; the JSON type is the fallback.
+    const queryCode = (response.headers.get("x-amzn-query-error") || "").split(";")[0];
+    const type = String(parsed.__type || `HTTP ${response.status}`).split("#").pop();
+    throw { code: queryCode || type, message: parsed.message || parsed.Message || "" };
   }
   return parsed;
 }
