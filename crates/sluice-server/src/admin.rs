@@ -11,7 +11,6 @@
 //! follow the API port's phases and deadlines (`connection.rs`), so the console can keep one open
 //! and long-poll; few are served at once, as this listener is for a handful of operators.
 
-use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -20,14 +19,11 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use sluice_store::Store;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
-use crate::connection::{Activity, Timeouts, TrackedIo};
+use crate::connection::{self, Activity, Timeouts};
 use crate::console;
 use crate::front::{Front, Listener};
 
@@ -91,43 +87,19 @@ pub async fn serve(
     }
 }
 
-/// Serves one admin connection until the client closes it, a phase deadline passes, or the server
-/// stops.
+/// Serves one admin connection: each request goes to `answer`.
 async fn serve_connection(
     stream: TcpStream,
     health: Arc<Health>,
     timeouts: Timeouts,
     _permit: OwnedSemaphorePermit,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
-    let activity = Activity::new(timeouts);
-    let peer = stream.peer_addr().ok().map(|a| a.ip());
-    let io = TokioIo::new(TrackedIo::new(stream, activity.clone()));
-    let service = {
-        let activity = activity.clone();
-        service_fn(move |request| {
-            let health = health.clone();
-            let activity = activity.clone();
-            async move {
-                activity.reading_body();
-                let response = answer(request, &health, &activity, peer).await;
-                activity.responded();
-                Ok::<_, Infallible>(response)
-            }
-        })
-    };
-    let connection = http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(io, service);
-    tokio::pin!(connection);
-    tokio::select! {
-        _ = connection.as_mut() => {}
-        _ = activity.expired() => {}
-        _ = stop.changed() => {
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
-        }
-    }
+    connection::serve(stream, timeouts, stop, move |request, activity, peer| {
+        let health = health.clone();
+        async move { answer(request, &health, &activity, peer).await }
+    })
+    .await;
 }
 
 async fn answer(

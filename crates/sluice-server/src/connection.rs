@@ -5,14 +5,25 @@
 //! the phase it is in passes. Phases change at a few points only: the IO wrapper sees the first byte of a
 //! request, the front end starts and finishes reading a body, and a response is ready.
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::io;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -150,6 +161,50 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for TrackedIo<S> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Serves one connection, keep-alive, until the client closes it, a phase deadline passes, or the
+/// server stops (then the request in hand is finished first). `answer` answers each request.
+pub async fn serve<A, F>(
+    stream: TcpStream,
+    timeouts: Timeouts,
+    mut stop: watch::Receiver<bool>,
+    answer: A,
+) where
+    A: Fn(Request<Incoming>, Arc<Activity>, Option<IpAddr>) -> F + Send + Sync + 'static,
+    F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    let activity = Activity::new(timeouts);
+    let peer = stream.peer_addr().ok().map(|a| a.ip());
+    let io = TokioIo::new(TrackedIo::new(stream, activity.clone()));
+    let answer = Arc::new(answer);
+    let service = {
+        let activity = activity.clone();
+        service_fn(move |request| {
+            let activity = activity.clone();
+            let answer = answer.clone();
+            async move {
+                activity.reading_body();
+                let response = answer(request, activity.clone(), peer).await;
+                activity.responded();
+                Ok::<_, Infallible>(response)
+            }
+        })
+    };
+    let connection = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(io, service);
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = activity.expired() => {
+            tracing::debug!("connection closed: read or idle timeout");
+        }
+        _ = stop.changed() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
     }
 }
 

@@ -34,7 +34,7 @@ pub use config::{
 pub use master_key::MASTER_KEY_FILE;
 pub use sluice_security::AuthMode;
 
-use crate::connection::{Activity, Timeouts, TrackedIo};
+use crate::connection::Timeouts;
 use crate::front::{Front, Listener};
 
 /// How long shutdown waits for requests in flight before closing their connections.
@@ -531,44 +531,22 @@ async fn accept_loop(
     }
 }
 
-/// Serves one connection until the client closes it, a phase deadline passes, or the server stops.
+/// Serves one API connection: each request goes to the front end.
 async fn serve_connection(
     stream: TcpStream,
     front: Arc<Front>,
     timeouts: Timeouts,
     _permit: OwnedSemaphorePermit,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
-    let activity = Activity::new(timeouts);
-    let peer = stream.peer_addr().ok().map(|a| a.ip());
-    let io = TokioIo::new(TrackedIo::new(stream, activity.clone()));
-    let service = {
-        let activity = activity.clone();
-        service_fn(move |request| {
-            let front = front.clone();
-            let activity = activity.clone();
-            async move {
-                activity.reading_body();
-                let response = front.serve(request, &activity, peer, Listener::Api).await;
-                activity.responded();
-                response
-            }
-        })
-    };
-    let connection = http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(io, service);
-    tokio::pin!(connection);
-    tokio::select! {
-        _ = connection.as_mut() => {}
-        _ = activity.expired() => {
-            tracing::debug!("connection closed: read or idle timeout");
+    connection::serve(stream, timeouts, stop, move |request, activity, peer| {
+        let front = front.clone();
+        async move {
+            let served = front.serve(request, &activity, peer, Listener::Api).await;
+            served.unwrap_or_else(|never| match never {})
         }
-        _ = stop.changed() => {
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
-        }
-    }
+    })
+    .await;
 }
 
 /// Answers a connection over the limit with `503 ServiceUnavailable` (SDKs retry it after a pause) and

@@ -1,11 +1,12 @@
-//! The admin listener's health endpoints, apart from the API port.
+//! The admin listener, apart from the API port: its health endpoints, and the console's files and
+//! API.
 
 mod common;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{http_request, raw_exchange_blocking};
+use common::{http_request, raw_exchange_blocking, RawResponse};
 use sluice_server::{Config, StorageKind};
 
 /// A memory-backed server's config; its data directory (which holds only the master key) is
@@ -86,4 +87,74 @@ async fn an_admin_listener_beyond_loopback_needs_authentication() {
     let refused = sluice_server::start(config).await;
     let message = refused.err().expect("refused").to_string();
     assert!(message.contains("beyond loopback"), "{message}");
+}
+
+fn console_call(addr: SocketAddr, action: &str, body: &str) -> RawResponse {
+    let target = format!("SluiceConsole.{action}");
+    let headers = [
+        ("Content-Type", "application/x-amz-json-1.0"),
+        ("X-Amz-Target", target.as_str()),
+    ];
+    let request = http_request("POST", "/api", &addr.to_string(), &headers, body.as_bytes());
+    raw_exchange_blocking(addr, &request).expect("an answer")
+}
+
+/// The console's page comes with a policy that lets it load only itself; its own actions are
+/// served through the admin listener's `/api` and are unknown on the API port.
+#[tokio::test]
+async fn console_files_and_actions_only_on_the_admin_port() {
+    let (mut config, _dir) = config("127.0.0.1:0", true);
+    config.queues = vec![sluice_server::config::QueueSpec {
+        name: "shown".to_string(),
+        ..Default::default()
+    }];
+    let server = sluice_server::start(config).await.unwrap();
+    let admin = server.admin_addr().expect("an admin listener");
+    let api = server.local_addr();
+    let (page, script, listed, on_api, peeked) = tokio::task::spawn_blocking(move || {
+        let page = raw_exchange_blocking(
+            admin,
+            &http_request("GET", "/", &admin.to_string(), &[], b""),
+        )
+        .expect("an answer");
+        let script = raw_exchange_blocking(
+            admin,
+            &http_request("GET", "/console/app.js", &admin.to_string(), &[], b""),
+        )
+        .expect("an answer");
+        let listed = console_call(admin, "ListQueues", r#"{"Search":"SHO"}"#);
+        let on_api = console_call(api, "ListQueues", "{}");
+        let peeked = console_call(
+            admin,
+            "PeekMessages",
+            r#"{"QueueUrl":"shown","MaxNumberOfMessages":11}"#,
+        );
+        (page, script, listed, on_api, peeked)
+    })
+    .await
+    .unwrap();
+    assert_eq!(page.status, 200);
+    assert!(page
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(page
+        .header("content-security-policy")
+        .unwrap()
+        .contains("script-src 'self'"));
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert!(script
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert_eq!(listed.status, 200, "{}", listed.text());
+    let listed: serde_json::Value = serde_json::from_slice(&listed.body).unwrap();
+    assert_eq!(listed["Total"], 1);
+    assert_eq!(listed["Queues"][0]["Name"], "shown");
+    assert_eq!(listed["Queues"][0]["Visible"], 0);
+    assert_eq!(on_api.status, 400);
+    assert!(on_api.text().contains("UnknownOperation"));
+    assert_eq!(peeked.status, 400);
+    assert!(peeked.text().contains("InvalidParameterValue"));
+    server.shutdown().await;
 }
