@@ -63,12 +63,7 @@ impl QueueService {
                 reason: "Must be between 1 and 10, if provided.".to_string(),
             });
         }
-        let key = self.key_for_url(ctx, queue_url)?;
-        let record = self
-            .store
-            .get_queue(&key)
-            .await?
-            .ok_or(QueueError::QueueDoesNotExist)?;
+        let (key, record) = self.message_queue(ctx, queue_url).await?;
         self.check_receive(ctx, &key, &record).await?;
         let now = self.clock.now_millis();
         let found = self.store.peek_visible(&key, max as usize, now).await?;

@@ -79,7 +79,7 @@ struct Outgoing<'a> {
 }
 
 impl QueueService {
-    async fn message_queue(
+    pub(crate) async fn message_queue(
         &self,
         ctx: &RequestContext,
         queue_url: &str,

@@ -1,7 +1,7 @@
 //! What the service reports of its queues to operators: each queue's CloudWatch gauges and
 //! counters, read at a scrape, and the sampler that keeps the last hour of each queue's history.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use sluice_store::{MoveTaskRecord, QueueKey, Store};
 
@@ -62,11 +62,26 @@ impl Reader {
     }
 }
 
-async fn sample_periodically(reader: Reader) {
+/// Samples until the store goes. The store is held only while a sample is taken: the abort that
+/// stops this task when the service is dropped takes effect later, and a store kept until then
+/// would keep a durable data directory locked after shutdown.
+async fn sample_periodically(
+    store: Weak<dyn Store>,
+    clock: Arc<dyn Clock>,
+    activity: Arc<Activity>,
+) {
     let mut ticks = tokio::time::interval(SAMPLE_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
+        let Some(store) = store.upgrade() else {
+            return;
+        };
+        let reader = Reader {
+            store,
+            clock: clock.clone(),
+            activity: activity.clone(),
+        };
         if let Err(error) = reader.sample().await {
             tracing::debug!(%error, "queue history not sampled");
         }
@@ -89,7 +104,12 @@ impl QueueService {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if sampler.is_none() {
-            *sampler = Some(tokio::spawn(sample_periodically(self.reader())).abort_handle());
+            let sampling = sample_periodically(
+                Arc::downgrade(&self.store),
+                self.clock.clone(),
+                self.activity.clone(),
+            );
+            *sampler = Some(tokio::spawn(sampling).abort_handle());
         }
     }
 

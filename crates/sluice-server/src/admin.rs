@@ -118,6 +118,8 @@ async fn answer(
             (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
         }
         (_, "/health/live" | "/health/ready") => (StatusCode::METHOD_NOT_ALLOWED, "GET only\n"),
+        // Operator endpoints of fixed paths go here, above the console's arms: the last of those
+        // takes every other GET.
         (&Method::POST, "/api") => match health.front.get() {
             Some(front) => {
                 let front = front.clone();
