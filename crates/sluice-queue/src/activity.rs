@@ -67,14 +67,10 @@ impl QueueCounters {
     }
 
     fn values(&self) -> CounterValues {
-        let mut cumulative = 0;
         let sent_size_buckets = self
             .sent_sizes
             .iter()
-            .map(|bucket| {
-                cumulative += bucket.load(Ordering::Relaxed);
-                cumulative
-            })
+            .map(|bucket| bucket.load(Ordering::Relaxed))
             .collect();
         CounterValues {
             sent: self.sent.load(Ordering::Relaxed),
@@ -93,7 +89,8 @@ impl QueueCounters {
 pub struct CounterValues {
     pub sent: u64,
     pub sent_bytes: u64,
-    /// Sends of at most each of `SENT_SIZE_BUCKETS`, cumulative, then all sends.
+    /// Sends in each of `SENT_SIZE_BUCKETS` (above the one before, at most its own), then those
+    /// above every bound.
     pub sent_size_buckets: Vec<u64>,
     pub deduplicated: u64,
     pub received: u64,
@@ -408,7 +405,7 @@ mod tests {
         let values = activity.values(&q);
         assert_eq!(values.sent, 3);
         assert_eq!(values.sent_bytes, 2_005_010);
-        assert_eq!(values.sent_size_buckets, vec![1, 1, 2, 2, 2, 2, 2, 3]);
+        assert_eq!(values.sent_size_buckets, vec![1, 0, 1, 0, 0, 0, 0, 1]);
         assert_eq!(values.deduplicated, 1);
         assert_eq!(values.received, 3);
         assert_eq!(values.empty_receives, 2);

@@ -19,6 +19,7 @@ use sluice_security::{Authenticator, Authorizer, Caller, Environment};
 use tracing::Instrument;
 
 use crate::connection::Activity;
+use crate::metrics::{Served, ServerMetrics};
 use crate::Config;
 
 /// The largest request body read. A 1 MiB message written as a percent-encoded form can take three times
@@ -37,6 +38,7 @@ pub struct Front {
     pub kms: Arc<Kms>,
     pub clock: Arc<dyn Clock>,
     pub config: Config,
+    pub metrics: Arc<ServerMetrics>,
 }
 
 impl Front {
@@ -59,19 +61,25 @@ impl Front {
         let started = std::time::Instant::now();
         let (parts, body) = request.into_parts();
         let protocol = protocol_of(&parts.headers);
+        let mut served = Served::default();
         let wire = async {
             let body = read_body(protocol, &parts.headers, body).await;
             activity.handling();
             match body {
-                Ok(body) => self.handle(protocol, &parts, body, &request_id, peer).await,
+                Ok(body) => {
+                    self.handle(protocol, &parts, body, &request_id, peer, &mut served)
+                        .await
+                }
                 Err(error) => {
                     tracing::debug!(code = error.code.query_code(), message = %error.message, "request rejected");
+                    served.error = Some(error.code.query_code());
                     sluice_protocol::encode_error(protocol, &error, &request_id)
                 }
             }
         }
         .instrument(span.clone())
         .await;
+        self.metrics.served(protocol, &served, started.elapsed());
         span.in_scope(|| {
             tracing::debug!(
                 status = wire.status,
@@ -90,6 +98,7 @@ impl Front {
         body: Bytes,
         request_id: &str,
         peer: Option<IpAddr>,
+        served: &mut Served,
     ) -> WireResponse {
         let signed = SignedRequest {
             method: parts.method.as_str(),
@@ -121,9 +130,12 @@ impl Front {
             .and_then(|t| sluice_protocol::json11_action(t, KMS_TARGET_PREFIX))
             .map(str::to_string);
         if kms_action.is_some() || scope.is_some_and(|c| c.service == "kms") {
-            return self
+            served.service = Some("kms");
+            let wire = self
                 .serve_kms(&parts.headers, &body, authenticated, kms_action, peer)
                 .await;
+            served.error = (wire.status >= 400).then_some("KmsError");
+            return wire;
         }
         let scoped = scope.and_then(|c| Service::from_scope(&c.service));
         let form = match protocol {
@@ -163,8 +175,14 @@ impl Front {
             Ok(served) => served,
             Err(error) => {
                 tracing::debug!(code = error.code.query_code(), message = %error.message, "request not authenticated");
+                served.error = Some(error.code.query_code());
                 return self.encode_error(service, protocol, &error, request_id);
             }
+        };
+        served.service = match service {
+            Service::Iam => Some("iam"),
+            Service::Sts => Some("sts"),
+            Service::Sqs => None,
         };
         match (service, form) {
             (Service::Iam | Service::Sts, Some(Ok(params))) => {
@@ -173,12 +191,17 @@ impl Front {
                     .authorize_security(service, &caller, &params, &environment)
                     .await
                 {
+                    served.error = Some(error.code.query_code());
                     return self.encode_error(service, protocol, &error, request_id);
                 }
-                self.run_security(service, &caller.principal, &params, request_id)
-                    .await
+                let wire = self
+                    .run_security(service, &caller.principal, &params, request_id)
+                    .await;
+                served.error = (wire.status >= 400).then_some("ServiceError");
+                wire
             }
             (Service::Iam | Service::Sts, Some(Err(error))) => {
+                served.error = Some(error.code.query_code());
                 self.encode_error(service, protocol, &error, request_id)
             }
             (_, form) => {
@@ -193,15 +216,18 @@ impl Front {
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
                 let environment = self.environment(&region, peer);
-                self.run(
-                    &ctx,
-                    &environment,
-                    anonymous_refusal,
-                    (&parts.method, &parts.uri, &parts.headers),
-                    body,
-                    form,
-                )
-                .await
+                let (wire, recorded) = self
+                    .run(
+                        &ctx,
+                        &environment,
+                        anonymous_refusal,
+                        (&parts.method, &parts.uri, &parts.headers),
+                        body,
+                        form,
+                    )
+                    .await;
+                *served = recorded;
+                wire
             }
         }
     }
@@ -309,7 +335,7 @@ impl Front {
         }
     }
 
-    fn environment<'a>(&self, region: &'a str, peer: Option<IpAddr>) -> Environment<'a> {
+    pub fn environment<'a>(&self, region: &'a str, peer: Option<IpAddr>) -> Environment<'a> {
         Environment {
             source_ip: peer,
             secure_transport: false,
@@ -457,7 +483,8 @@ impl Front {
         (method, uri, headers): (&Method, &http::Uri, &HeaderMap),
         body: Bytes,
         form: Option<Result<Params, ApiError>>,
-    ) -> WireResponse {
+    ) -> (WireResponse, Served) {
+        let mut served = Served::default();
         let protocol = if form.is_some() {
             Protocol::Query
         } else {
@@ -468,6 +495,7 @@ impl Front {
             Some(form) => form.and_then(|params| decode_query(method, uri, headers, params)),
         };
         if let Ok(Some(request)) = &decoded {
+            served.operation = Some(request.operation());
             let span = tracing::Span::current();
             span.record("action", request.operation().name());
             if let Some(queue) = request.queue() {
@@ -482,7 +510,10 @@ impl Front {
             other => other,
         };
         let result = match decoded {
-            Ok(None) => return sluice_protocol::unknown_operation_response(),
+            Ok(None) => {
+                served.error = Some("UnknownOperation");
+                return (sluice_protocol::unknown_operation_response(), served);
+            }
             Ok(Some(request)) => {
                 let operation = request.operation();
                 self.service
@@ -492,7 +523,7 @@ impl Front {
             }
             Err(e) => Err(e),
         };
-        match result {
+        let wire = match result {
             Ok((operation, response)) if protocol == Protocol::Query && accepts_json(headers) => {
                 sluice_protocol::encode_query_response_json(operation, &response, &ctx.request_id)
             }
@@ -500,6 +531,7 @@ impl Front {
                 sluice_protocol::encode_response(protocol, operation, &response, &ctx.request_id)
             }
             Err(error) => {
+                served.error = Some(error.code.query_code());
                 if error.code.sender_fault() {
                     tracing::debug!(code = error.code.query_code(), message = %error.message, "request rejected");
                 } else {
@@ -507,7 +539,8 @@ impl Front {
                 }
                 sluice_protocol::encode_error(protocol, &error, &ctx.request_id)
             }
-        }
+        };
+        (wire, served)
     }
 }
 

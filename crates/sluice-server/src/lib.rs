@@ -7,6 +7,7 @@ mod fdlimit;
 mod front;
 pub mod logging;
 mod master_key;
+mod metrics;
 pub mod migrate;
 
 use std::net::SocketAddr;
@@ -35,6 +36,7 @@ pub use sluice_security::AuthMode;
 
 use crate::connection::{Activity, Timeouts, TrackedIo};
 use crate::front::Front;
+use crate::metrics::ServerMetrics;
 
 /// How long shutdown waits for requests in flight before closing their connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -351,6 +353,8 @@ async fn serve(
         connections: Arc::new(Semaphore::new(max_connections)),
         refusals: Arc::new(Semaphore::new(MAX_REFUSALS)),
     };
+    service.start_history();
+    let metrics = Arc::new(ServerMetrics::new(store.as_ref(), config.metrics_names));
     let front = Arc::new(Front {
         service,
         directory,
@@ -359,8 +363,9 @@ async fn serve(
         kms,
         clock,
         config: config.clone(),
+        metrics,
     });
-    health.set_ready(store);
+    health.set_ready(store, front.clone());
     let sweeper = tokio::spawn(sweep_expired(front.clone(), stopped.clone()));
     let task = tokio::spawn(async move {
         accept_loop(listener, front.clone(), limits, stopped).await;
@@ -527,6 +532,7 @@ async fn serve_connection(
     mut stop: watch::Receiver<bool>,
 ) {
     let activity = Activity::new(timeouts);
+    let _open = front.metrics.connection_opened();
     let peer = stream.peer_addr().ok().map(|a| a.ip());
     let io = TokioIo::new(TrackedIo::new(stream, activity.clone()));
     let service = {
