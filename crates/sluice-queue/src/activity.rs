@@ -6,7 +6,7 @@
 //! is shared by all queues. Everything else (gauges, history) is read or computed off the request
 //! path, at a scrape or by the sampler.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -67,14 +67,10 @@ impl QueueCounters {
     }
 
     fn values(&self) -> CounterValues {
-        let mut cumulative = 0;
         let sent_size_buckets = self
             .sent_sizes
             .iter()
-            .map(|bucket| {
-                cumulative += bucket.load(Ordering::Relaxed);
-                cumulative
-            })
+            .map(|bucket| bucket.load(Ordering::Relaxed))
             .collect();
         CounterValues {
             sent: self.sent.load(Ordering::Relaxed),
@@ -93,7 +89,8 @@ impl QueueCounters {
 pub struct CounterValues {
     pub sent: u64,
     pub sent_bytes: u64,
-    /// Sends of at most each of `SENT_SIZE_BUCKETS`, cumulative, then all sends.
+    /// Sends in each of `SENT_SIZE_BUCKETS` (above the one before, at most its own), then those
+    /// above every bound.
     pub sent_size_buckets: Vec<u64>,
     pub deduplicated: u64,
     pub received: u64,
@@ -198,6 +195,8 @@ pub struct Activity {
     hasher: RandomState,
     /// Held by the sampler and by readers of one queue's history, never across an await.
     history: Mutex<HashMap<QueueKey, History>>,
+    /// Queues with counters that the sampler's last listing did not hold.
+    unlisted: Mutex<HashSet<QueueKey>>,
     long_polls: AtomicI64,
 }
 
@@ -207,6 +206,7 @@ impl Default for Activity {
             shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
             hasher: RandomState::new(),
             history: Mutex::default(),
+            unlisted: Mutex::default(),
             long_polls: AtomicI64::new(0),
         }
     }
@@ -268,16 +268,31 @@ impl Activity {
         self.history_map().remove(key);
     }
 
-    /// Keeps only the queues in `live`, which another process sharing the store may have deleted.
+    /// Forgets the queues missing from `live` (deleted through another process sharing the store)
+    /// that were missing from the previous listing too: a queue made after a listing was read is
+    /// in the next one, so its counts are not lost in between.
     pub fn retain(&self, live: &[QueueKey]) {
-        let live: std::collections::HashSet<&QueueKey> = live.iter().collect();
+        let live: HashSet<&QueueKey> = live.iter().collect();
+        let mut unlisted = self
+            .unlisted
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut missing = HashSet::new();
         for shard in &self.shards {
             shard
                 .write()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .retain(|key, _| live.contains(key));
+                .retain(|key, _| {
+                    if live.contains(key) {
+                        return true;
+                    }
+                    missing.insert(key.clone());
+                    !unlisted.contains(key)
+                });
         }
-        self.history_map().retain(|key, _| live.contains(key));
+        self.history_map()
+            .retain(|key, _| live.contains(key) || !unlisted.contains(key));
+        *unlisted = missing;
     }
 
     pub fn long_poll(&self) -> LongPoll<'_> {
@@ -408,7 +423,7 @@ mod tests {
         let values = activity.values(&q);
         assert_eq!(values.sent, 3);
         assert_eq!(values.sent_bytes, 2_005_010);
-        assert_eq!(values.sent_size_buckets, vec![1, 1, 2, 2, 2, 2, 2, 3]);
+        assert_eq!(values.sent_size_buckets, vec![1, 0, 1, 0, 0, 0, 0, 1]);
         assert_eq!(values.deduplicated, 1);
         assert_eq!(values.received, 3);
         assert_eq!(values.empty_receives, 2);
@@ -460,6 +475,19 @@ mod tests {
         assert!(activity
             .history(&q, start + HISTORY_MILLIS + 3 * step)
             .is_empty());
+    }
+
+    #[test]
+    fn a_queue_missing_from_two_listings_is_forgotten() {
+        let activity = Activity::default();
+        let (kept, gone) = (key("kept"), key("gone"));
+        activity.counters(&kept).sent(1);
+        activity.counters(&gone).sent(1);
+        activity.retain(std::slice::from_ref(&kept));
+        assert_eq!(activity.values(&gone).sent, 1);
+        activity.retain(std::slice::from_ref(&kept));
+        assert_eq!(activity.values(&gone).sent, 0);
+        assert_eq!(activity.values(&kept).sent, 1);
     }
 
     #[test]

@@ -82,6 +82,37 @@ impl Authenticator {
         }
     }
 
+    /// The caller holding a long-term access key and its secret, as presented where no request
+    /// can be signed (a metrics scraper's basic credentials). The secret is compared in constant
+    /// time; a wrong one is told apart from an unknown key no better than a signature would be.
+    pub async fn authenticate_secret(
+        &self,
+        access_key_id: &str,
+        secret_access_key: &str,
+        now: i64,
+    ) -> Result<Caller, ApiError> {
+        let credentials = self
+            .credentials(access_key_id)
+            .await?
+            .ok_or_else(sigv4::invalid_client_token_id)?;
+        let secret_matches = credentials
+            .secret_access_key
+            .as_bytes()
+            .ct_eq(secret_access_key.as_bytes());
+        if !credentials.active || !token_matches(&credentials, None) || !bool::from(secret_matches)
+        {
+            return Err(sigv4::invalid_client_token_id());
+        }
+        if credentials.expires_at.is_some_and(|at| at <= now) {
+            return Err(sigv4::expired_token());
+        }
+        Ok(Caller {
+            principal: credentials.principal.clone(),
+            access_key_id: Some(access_key_id.to_string()),
+            scope: None,
+        })
+    }
+
     async fn verify(&self, request: &SignedRequest<'_>, now: i64) -> Result<Caller, ApiError> {
         let signature =
             sigv4::read_signature(request)?.ok_or_else(sigv4::missing_authentication_token)?;

@@ -1,8 +1,10 @@
 //! The admin listener, apart from the API port: health for load balancers and orchestrators, and
-//! the web console with its API.
+//! the web console with its API, and Prometheus metrics.
 //! `/health/live` answers as soon as the process listens (recovery may still be running);
 //! `/health/ready` answers 200 once recovery is done, the service is set up and the store can
-//! serve (not while it is out of service after a failed write), 503 otherwise.
+//! serve (not while it is out of service after a failed write), 503 otherwise. `/metrics`
+//! answers once the service is set up; with authentication on, only to an access key and its
+//! secret given as basic credentials, whose principal may `cloudwatch:GetMetricData`.
 //! `/` and `/console/<file>` are the console's files (`console.rs`); `POST /api` runs a request
 //! through the same `Front::serve` as the API port, so the console acts with exactly the
 //! permissions of whoever signed it; it answers 503 until the server is set up.
@@ -15,10 +17,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use base64::Engine;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
+use sluice_model::Access;
 use sluice_store::Store;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
@@ -26,12 +30,12 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use crate::connection::{self, Activity, Timeouts};
 use crate::console;
 use crate::front::{Front, Listener};
+use crate::metrics;
 
 /// Admin connections served at once; more wait to be accepted.
 const MAX_ADMIN_CONNECTIONS: usize = 32;
 
-/// What the admin endpoints look at: the store, once the server is ready to serve, and the front
-/// end `/api` hands requests to.
+/// What the admin endpoints look at: the store and the front end, once the server is set up.
 #[derive(Default)]
 pub struct Health {
     store: OnceLock<Arc<dyn Store>>,
@@ -39,7 +43,8 @@ pub struct Health {
 }
 
 impl Health {
-    /// Marks the server set up: from now on readiness is the store's, and `/api` is served.
+    /// Marks the server set up: from now on readiness is the store's, and the front end serves
+    /// `/api` and what the admin listener shows of the service.
     pub fn set_ready(&self, store: Arc<dyn Store>, front: Arc<Front>) {
         let _ = self.store.set(store);
         let _ = self.front.set(front);
@@ -66,10 +71,10 @@ pub async fn serve(
                 Err(_) => return,
             },
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             _ = stopped.changed() => return,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok((stream, peer)) => (stream, peer),
                 Err(e) => {
                     tracing::debug!(error = %e, "admin accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -79,6 +84,7 @@ pub async fn serve(
         };
         tokio::spawn(serve_connection(
             stream,
+            peer.ip(),
             health.clone(),
             timeouts,
             permit,
@@ -90,12 +96,13 @@ pub async fn serve(
 /// Serves one admin connection: each request goes to `answer`.
 async fn serve_connection(
     stream: TcpStream,
+    peer: IpAddr,
     health: Arc<Health>,
     timeouts: Timeouts,
     _permit: OwnedSemaphorePermit,
     stop: watch::Receiver<bool>,
 ) {
-    connection::serve(stream, timeouts, stop, move |request, activity, peer| {
+    connection::serve(stream, timeouts, stop, move |request, activity, _| {
         let health = health.clone();
         async move { answer(request, &health, &activity, peer).await }
     })
@@ -106,7 +113,7 @@ async fn answer(
     request: Request<Incoming>,
     health: &Health,
     activity: &Activity,
-    peer: Option<IpAddr>,
+    peer: IpAddr,
 ) -> Response<Full<Bytes>> {
     let method = request.method().clone();
     let (status, body) = match (&method, request.uri().path()) {
@@ -117,13 +124,18 @@ async fn answer(
         (&Method::GET | &Method::HEAD, "/health/ready") => {
             (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
         }
-        (_, "/health/live" | "/health/ready") => (StatusCode::METHOD_NOT_ALLOWED, "GET only\n"),
-        // Operator endpoints of fixed paths go here, above the console's arms: the last of those
-        // takes every other GET.
+        (&Method::GET, "/metrics") => return metrics(&request, health, peer).await,
+        (_, "/health/live" | "/health/ready" | "/metrics") => {
+            (StatusCode::METHOD_NOT_ALLOWED, "GET only\n")
+        }
+        // Operator endpoints of fixed paths go above the console's arms: the last of those takes
+        // every other GET.
         (&Method::POST, "/api") => match health.front.get() {
             Some(front) => {
                 let front = front.clone();
-                let served = front.serve(request, activity, peer, Listener::Admin).await;
+                let served = front
+                    .serve(request, activity, Some(peer), Listener::Admin)
+                    .await;
                 return served.unwrap_or_else(|never| match never {});
             }
             None => (StatusCode::SERVICE_UNAVAILABLE, "not ready\n"),
@@ -139,11 +151,90 @@ async fn answer(
         },
         _ => (StatusCode::NOT_FOUND, "not found\n"),
     };
-    console::page_response(
-        status,
-        "text/plain; charset=utf-8",
-        Bytes::from_static(body.as_bytes()),
-    )
+    text(status, body.to_string())
+}
+
+fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    console::page_response(status, "text/plain; charset=utf-8", Bytes::from(body))
+}
+
+async fn metrics(
+    request: &Request<Incoming>,
+    health: &Health,
+    peer: IpAddr,
+) -> Response<Full<Bytes>> {
+    let Some(front) = health.front.get() else {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n".into());
+    };
+    if let Err(refusal) = authorize_scrape(front, request, peer).await {
+        return refusal;
+    }
+    let mut response = Response::new(Full::new(Bytes::from(
+        front.metrics.render(&front.service).await,
+    )));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(metrics::CONTENT_TYPE),
+    );
+    response
+}
+
+/// With authentication on, a scrape must carry an access key and its secret as basic credentials,
+/// and their principal must be allowed `cloudwatch:GetMetricData`, the action that reads
+/// CloudWatch's metrics.
+async fn authorize_scrape(
+    front: &Front,
+    request: &Request<Incoming>,
+    peer: IpAddr,
+) -> Result<(), Response<Full<Bytes>>> {
+    let Some(authorizer) = &front.authorizer else {
+        return Ok(());
+    };
+    let challenge = |message: String| {
+        let mut response = text(StatusCode::UNAUTHORIZED, message + "\n");
+        response.headers_mut().insert(
+            http::header::WWW_AUTHENTICATE,
+            http::HeaderValue::from_static("Basic realm=\"sluice metrics\""),
+        );
+        response
+    };
+    let Some((access_key_id, secret)) = basic_credentials(request) else {
+        return Err(challenge(
+            "Give an access key ID and its secret access key as basic credentials.".into(),
+        ));
+    };
+    let caller = front
+        .authenticator
+        .authenticate_secret(&access_key_id, &secret, front.clock.now_seconds())
+        .await
+        .map_err(|error| challenge(error.message))?;
+    let access = Access::new(
+        "cloudwatch:GetMetricData",
+        "*".to_string(),
+        &caller.principal.account_id,
+    );
+    let environment = front.environment(&front.config.region, Some(peer));
+    authorizer
+        .authorize(
+            &caller.principal,
+            caller.access_key_id.as_deref(),
+            &access,
+            &environment,
+        )
+        .await
+        .map_err(|denied| text(StatusCode::FORBIDDEN, denied.message + "\n"))
+}
+
+/// The user name and password of an `Authorization: Basic` header.
+fn basic_credentials(request: &Request<Incoming>) -> Option<(String, String)> {
+    let header = request.headers().get(http::header::AUTHORIZATION)?;
+    let encoded = header.to_str().ok()?.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (user, password) = decoded.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
 }
 
 /// Binds the admin listener. A default address that is taken is a warning, not a failure: the

@@ -160,6 +160,11 @@ pub struct ServeArgs {
     /// beyond loopback only with `--auth sigv4`.
     #[arg(long, env = "SLUICE_ADMIN_BIND", value_name = "ADDR:PORT|none")]
     pub admin_bind: Option<AdminBind>,
+    /// The names `/metrics` gives each queue's CloudWatch metrics: `sluice`
+    /// (`sluice_sqs_number_of_messages_sent_total`), `cloudwatch` (`aws_sqs_<name>_<statistic>`,
+    /// as CloudWatch exporters name them), or `both` [default: sluice].
+    #[arg(long, env = "SLUICE_METRICS_NAMES", value_name = "NAMES")]
+    pub metrics_names: Option<MetricNames>,
 }
 
 /// Where the admin listener listens: an address, or nowhere.
@@ -324,6 +329,26 @@ impl<'de> Deserialize<'de> for DatabaseUrl {
     }
 }
 
+/// Under which names the queues' CloudWatch metrics are exported.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum MetricNames {
+    #[default]
+    Sluice,
+    Cloudwatch,
+    Both,
+}
+
+impl MetricNames {
+    pub fn sluice(self) -> bool {
+        self != MetricNames::Cloudwatch
+    }
+
+    pub fn cloudwatch(self) -> bool {
+        self != MetricNames::Sluice
+    }
+}
+
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -356,6 +381,7 @@ pub struct FileConfig {
     pub master_key_env: Option<String>,
     pub log_format: Option<LogFormat>,
     pub admin_bind: Option<AdminBind>,
+    pub metrics_names: Option<MetricNames>,
     #[serde(default)]
     pub accounts: Vec<AccountSeed>,
     pub organization: Option<OrganizationSeed>,
@@ -428,6 +454,7 @@ pub struct Config {
     /// Whether the admin address was chosen (then it must bind) rather than the default (then a
     /// taken port is only a warning).
     pub admin_bind_explicit: bool,
+    pub metrics_names: MetricNames,
 }
 
 impl Default for Config {
@@ -457,6 +484,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             admin_bind: None,
             admin_bind_explicit: false,
+            metrics_names: MetricNames::Sluice,
         }
     }
 }
@@ -597,6 +625,10 @@ impl Config {
                 ),
             },
             admin_bind_explicit: args.admin_bind.or(file.admin_bind).is_some(),
+            metrics_names: args
+                .metrics_names
+                .or(file.metrics_names)
+                .unwrap_or_default(),
         };
         config.validate()?;
         Ok(config)

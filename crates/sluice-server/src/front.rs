@@ -20,6 +20,7 @@ use tracing::Instrument;
 
 use crate::connection::Activity;
 use crate::console;
+use crate::metrics::{Served, ServerMetrics};
 use crate::Config;
 
 /// The largest request body read. A 1 MiB message written as a percent-encoded form can take three times
@@ -36,6 +37,13 @@ pub enum Listener {
     Admin,
 }
 
+/// Where a request came from: the client's address and the listener it reached.
+#[derive(Clone, Copy, Debug)]
+struct Origin {
+    peer: Option<IpAddr>,
+    listener: Listener,
+}
+
 pub struct Front {
     pub service: QueueService,
     pub directory: Arc<Directory>,
@@ -45,6 +53,7 @@ pub struct Front {
     pub kms: Arc<Kms>,
     pub clock: Arc<dyn Clock>,
     pub config: Config,
+    pub metrics: Arc<ServerMetrics>,
 }
 
 impl Front {
@@ -68,22 +77,32 @@ impl Front {
         let started = std::time::Instant::now();
         let (parts, body) = request.into_parts();
         let protocol = protocol_of(&parts.headers);
+        let mut served = Served::default();
         let wire = async {
             let body = read_body(protocol, &parts.headers, body).await;
             activity.handling();
             match body {
                 Ok(body) => {
-                    self.handle(protocol, &parts, body, &request_id, peer, listener)
+                    self.handle(
+                        protocol,
+                        &parts,
+                        body,
+                        &request_id,
+                        Origin { peer, listener },
+                        &mut served,
+                    )
                         .await
                 }
                 Err(error) => {
                     tracing::debug!(code = error.code.query_code(), message = %error.message, "request rejected");
+                    served.error = Some(error.code.query_code());
                     sluice_protocol::encode_error(protocol, &error, &request_id)
                 }
             }
         }
         .instrument(span.clone())
         .await;
+        self.metrics.served(protocol, &served, started.elapsed());
         span.in_scope(|| {
             tracing::debug!(
                 status = wire.status,
@@ -101,8 +120,8 @@ impl Front {
         parts: &http::request::Parts,
         body: Bytes,
         request_id: &str,
-        peer: Option<IpAddr>,
-        listener: Listener,
+        origin: Origin,
+        served: &mut Served,
     ) -> WireResponse {
         let signed = SignedRequest {
             method: parts.method.as_str(),
@@ -134,9 +153,18 @@ impl Front {
             .and_then(|t| sluice_protocol::json11_action(t, KMS_TARGET_PREFIX))
             .map(str::to_string);
         if kms_action.is_some() || scope.is_some_and(|c| c.service == "kms") {
-            return self
-                .serve_kms(&parts.headers, &body, authenticated, kms_action, peer)
+            served.service = Some("kms");
+            let wire = self
+                .serve_kms(
+                    &parts.headers,
+                    &body,
+                    authenticated,
+                    kms_action,
+                    origin.peer,
+                )
                 .await;
+            served.error = (wire.status >= 400).then_some("KmsError");
+            return wire;
         }
         let scoped = scope.and_then(|c| Service::from_scope(&c.service));
         let form = match protocol {
@@ -159,7 +187,7 @@ impl Front {
             {
                 anonymous_refusal = Some(error);
                 let mut principal = Principal::anonymous();
-                if let Some(peer) = peer {
+                if let Some(peer) = origin.peer {
                     principal.user_id = peer.to_string();
                 }
                 Ok(Caller {
@@ -176,22 +204,33 @@ impl Front {
             Ok(served) => served,
             Err(error) => {
                 tracing::debug!(code = error.code.query_code(), message = %error.message, "request not authenticated");
+                served.error = Some(error.code.query_code());
                 return self.encode_error(service, protocol, &error, request_id);
             }
         };
+        served.service = match service {
+            Service::Iam => Some("iam"),
+            Service::Sts => Some("sts"),
+            Service::Sqs => None,
+        };
         match (service, form) {
             (Service::Iam | Service::Sts, Some(Ok(params))) => {
-                let environment = self.environment(&region, peer);
+                let environment = self.environment(&region, origin.peer);
                 if let Err(error) = self
                     .authorize_security(service, &caller, &params, &environment)
                     .await
                 {
+                    served.error = Some(error.code.query_code());
                     return self.encode_error(service, protocol, &error, request_id);
                 }
-                self.run_security(service, &caller.principal, &params, request_id)
-                    .await
+                let wire = self
+                    .run_security(service, &caller.principal, &params, request_id)
+                    .await;
+                served.error = (wire.status >= 400).then_some("ServiceError");
+                wire
             }
             (Service::Iam | Service::Sts, Some(Err(error))) => {
+                served.error = Some(error.code.query_code());
                 self.encode_error(service, protocol, &error, request_id)
             }
             (_, form) => {
@@ -199,19 +238,19 @@ impl Front {
                     RequestContext::root(request_id, &caller.principal.account_id, &region);
                 ctx.principal = caller.principal;
                 ctx.access_key_id = caller.access_key_id;
-                ctx.source_ip = peer;
+                ctx.source_ip = origin.peer;
                 ctx.trace_header = parts
                     .headers
                     .get("x-amzn-trace-id")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
-                let environment = self.environment(&region, peer);
+                let environment = self.environment(&region, origin.peer);
                 let console_action = parts
                     .headers
                     .get("x-amz-target")
                     .and_then(|v| v.to_str().ok())
                     .and_then(|t| t.strip_prefix(console::TARGET_PREFIX))
-                    .filter(|_| listener == Listener::Admin && form.is_none());
+                    .filter(|_| origin.listener == Listener::Admin && form.is_none());
                 if let Some(action) = console_action {
                     return console::run(
                         self,
@@ -223,15 +262,18 @@ impl Front {
                     )
                     .await;
                 }
-                self.run(
-                    &ctx,
-                    &environment,
-                    anonymous_refusal,
-                    (&parts.method, &parts.uri, &parts.headers),
-                    body,
-                    form,
-                )
-                .await
+                let (wire, recorded) = self
+                    .run(
+                        &ctx,
+                        &environment,
+                        anonymous_refusal,
+                        (&parts.method, &parts.uri, &parts.headers),
+                        body,
+                        form,
+                    )
+                    .await;
+                *served = recorded;
+                wire
             }
         }
     }
@@ -339,7 +381,7 @@ impl Front {
         }
     }
 
-    fn environment<'a>(&self, region: &'a str, peer: Option<IpAddr>) -> Environment<'a> {
+    pub fn environment<'a>(&self, region: &'a str, peer: Option<IpAddr>) -> Environment<'a> {
         Environment {
             source_ip: peer,
             secure_transport: false,
@@ -487,7 +529,8 @@ impl Front {
         (method, uri, headers): (&Method, &http::Uri, &HeaderMap),
         body: Bytes,
         form: Option<Result<Params, ApiError>>,
-    ) -> WireResponse {
+    ) -> (WireResponse, Served) {
+        let mut served = Served::default();
         let protocol = if form.is_some() {
             Protocol::Query
         } else {
@@ -498,6 +541,7 @@ impl Front {
             Some(form) => form.and_then(|params| decode_query(method, uri, headers, params)),
         };
         if let Ok(Some(request)) = &decoded {
+            served.operation = Some(request.operation());
             let span = tracing::Span::current();
             span.record("action", request.operation().name());
             if let Some(queue) = request.queue() {
@@ -512,7 +556,10 @@ impl Front {
             other => other,
         };
         let result = match decoded {
-            Ok(None) => return sluice_protocol::unknown_operation_response(),
+            Ok(None) => {
+                served.error = Some("UnknownOperation");
+                return (sluice_protocol::unknown_operation_response(), served);
+            }
             Ok(Some(request)) => {
                 let operation = request.operation();
                 self.service
@@ -522,7 +569,7 @@ impl Front {
             }
             Err(e) => Err(e),
         };
-        match result {
+        let wire = match result {
             Ok((operation, response)) if protocol == Protocol::Query && accepts_json(headers) => {
                 sluice_protocol::encode_query_response_json(operation, &response, &ctx.request_id)
             }
@@ -530,6 +577,7 @@ impl Front {
                 sluice_protocol::encode_response(protocol, operation, &response, &ctx.request_id)
             }
             Err(error) => {
+                served.error = Some(error.code.query_code());
                 if error.code.sender_fault() {
                     tracing::debug!(code = error.code.query_code(), message = %error.message, "request rejected");
                 } else {
@@ -537,7 +585,8 @@ impl Front {
                 }
                 sluice_protocol::encode_error(protocol, &error, &ctx.request_id)
             }
-        }
+        };
+        (wire, served)
     }
 }
 

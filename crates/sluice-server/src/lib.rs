@@ -8,6 +8,7 @@ mod fdlimit;
 mod front;
 pub mod logging;
 mod master_key;
+mod metrics;
 pub mod migrate;
 
 use std::net::SocketAddr;
@@ -36,6 +37,7 @@ pub use sluice_security::AuthMode;
 
 use crate::connection::Timeouts;
 use crate::front::{Front, Listener};
+use crate::metrics::ServerMetrics;
 
 /// How long shutdown waits for requests in flight before closing their connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -362,6 +364,8 @@ async fn serve(
         connections: Arc::new(Semaphore::new(max_connections)),
         refusals: Arc::new(Semaphore::new(MAX_REFUSALS)),
     };
+    service.start_history();
+    let metrics = Arc::new(ServerMetrics::new(store.as_ref(), config.metrics_names));
     let front = Arc::new(Front {
         service,
         directory,
@@ -370,10 +374,9 @@ async fn serve(
         kms,
         clock,
         config: config.clone(),
+        metrics,
     });
     health.set_ready(store, front.clone());
-    // The console's charts read each queue's last hour, which only the sampler records.
-    front.service.start_history();
     let sweeper = tokio::spawn(sweep_expired(front.clone(), stopped.clone()));
     let task = tokio::spawn(async move {
         accept_loop(listener, front.clone(), limits, stopped).await;
@@ -539,6 +542,8 @@ async fn serve_connection(
     _permit: OwnedSemaphorePermit,
     stop: watch::Receiver<bool>,
 ) {
+    // Counted open for as long as the connection is served.
+    let _open = front.metrics.connection_opened();
     connection::serve(stream, timeouts, stop, move |request, activity, peer| {
         let front = front.clone();
         async move {
