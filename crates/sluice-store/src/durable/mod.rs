@@ -555,6 +555,32 @@ impl Inner {
         }
     }
 
+    /// The content of message `seq` of `queue`, read through `stored`, a copy of its payload taken
+    /// under the queue's lock. Reading happens after the lock is released, and meanwhile the
+    /// compactor may have written the record again elsewhere and removed its segment: then the
+    /// payload is looked up again, where the compactor left it.
+    fn content_of(
+        &self,
+        queue: &Mutex<QueueState>,
+        seq: u64,
+        stored: &Stored,
+    ) -> Result<Arc<MessageContent>, StoreError> {
+        match self.content(stored) {
+            Ok(content) => Ok(content),
+            Err(first) => {
+                let current = lock(queue)
+                    .messages
+                    .get(seq)
+                    .map(|(current, _)| current.clone())
+                    .filter(|current| current.location != stored.location || current.hot.is_some());
+                match current {
+                    Some(current) => self.content(&current),
+                    None => Err(first),
+                }
+            }
+        }
+    }
+
     fn content(&self, stored: &Stored) -> Result<Arc<MessageContent>, StoreError> {
         if let Some(content) = &stored.hot {
             return Ok(content.clone());
@@ -899,7 +925,7 @@ impl Store for DurableStore {
         for d in delivered {
             messages.push(ReceivedMessage {
                 seq: d.seq,
-                content: inner.content(&d.payload)?,
+                content: inner.content_of(&queue, d.seq, &d.payload)?,
                 receive_count: d.receive_count,
                 first_receive_at: d.first_receive_at,
             });
@@ -1092,7 +1118,7 @@ impl Store for DurableStore {
         let found = lock(&queue).messages.peek_visible(max, now);
         found
             .into_iter()
-            .map(|(seq, stored)| Ok((seq, inner.content(&stored)?)))
+            .map(|(seq, stored)| Ok((seq, inner.content_of(&queue, seq, &stored)?)))
             .collect()
     }
 
