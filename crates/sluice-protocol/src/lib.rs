@@ -2,6 +2,7 @@
 //! and rendered from one typed response model. This crate decides nothing about queues: it only checks that
 //! a request is well formed (known operation, required members present, values of the right type).
 
+mod console;
 mod json;
 mod json11;
 mod model;
@@ -13,6 +14,10 @@ use serde_json::Value;
 use sluice_model::types::{Request, Response};
 use sluice_model::{ApiError, ErrorCode, Operation};
 
+pub use console::{
+    decode_console, ConsoleListQueues, ConsolePeekMessages, ConsoleQueueHistory, ConsoleRequest,
+    CONSOLE_TARGET_PREFIX,
+};
 pub use json::{operation_from_target, JSON_CONTENT_TYPE};
 pub use json11::{
     encode_json11_error, encode_json11_response, json11_action, read_json11_input,

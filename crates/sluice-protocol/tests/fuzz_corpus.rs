@@ -73,3 +73,18 @@ fn query_request_corpus_decodes_or_fails_cleanly() {
     }
     assert!(decoded > 0, "the seeds include valid requests");
 }
+
+#[test]
+fn admin_request_corpus_decodes_or_fails_cleanly() {
+    const ACTIONS: [&str; 4] = ["ListQueues", "PeekMessages", "GetQueueHistory", "Unknown"];
+    for (name, data) in corpus("admin_request") {
+        let Some((&first, body)) = data.split_first() else {
+            continue;
+        };
+        let action = ACTIONS[usize::from(first) % ACTIONS.len()];
+        if let Err(error) = sluice_protocol::decode_console(action, body) {
+            let wire = sluice_protocol::encode_error(Protocol::Json, &error, "replay");
+            assert!((400..600).contains(&wire.status), "{name}");
+        }
+    }
+}

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
+use base64::Engine;
 use sluice_model::{ApiError, Principal};
 use subtle::ConstantTimeEq;
 
@@ -200,6 +201,18 @@ impl Authenticator {
 }
 
 /// A role session's key works only with its session token; a long-term key with none.
+/// The access key ID and secret of an `Authorization: Basic` header value (the user name and
+/// password, base64-encoded and joined by a colon), or `None` for anything else.
+pub fn basic_credentials(header: &str) -> Option<(String, String)> {
+    let encoded = header.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (user, password) = decoded.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
 fn token_matches(credentials: &Credentials, presented: Option<&str>) -> bool {
     match (credentials.session_token.as_deref(), presented) {
         (Some(expected), Some(presented)) => {

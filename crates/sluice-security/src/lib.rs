@@ -12,7 +12,7 @@ pub mod sigv4;
 pub mod sse;
 mod text;
 
-pub use authenticate::{AuthMode, Authenticator, Caller};
+pub use authenticate::{basic_credentials, AuthMode, Authenticator, Caller};
 pub use authorize::{denial_message, Authorizer, Environment};
 pub use directory::{
     is_iam_action, is_sts_action, AccountSeed, Credentials, Directory, SecurityError,

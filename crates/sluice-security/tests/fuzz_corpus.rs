@@ -66,3 +66,21 @@ fn kms_ciphertext_corpus_is_read_or_refused() {
         sluice_security::sse::fuzzing::check_envelope(&data);
     }
 }
+
+#[test]
+fn admin_request_corpus_reads_basic_credentials_or_nothing() {
+    for (name, data) in corpus("admin_request") {
+        let Ok(text) = std::str::from_utf8(&data) else {
+            continue;
+        };
+        if let Some((access_key_id, secret)) = sluice_security::basic_credentials(text) {
+            assert!(!access_key_id.contains(':'), "{name}");
+            if name.ends_with("basic") {
+                assert_eq!(
+                    (access_key_id.as_str(), secret.as_str()),
+                    ("AKIAEXAMPLE", "secret:with:colons")
+                );
+            }
+        }
+    }
+}

@@ -17,7 +17,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use base64::Engine;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -198,7 +197,11 @@ async fn authorize_scrape(
         );
         response
     };
-    let Some((access_key_id, secret)) = basic_credentials(request) else {
+    let header = request
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let Some((access_key_id, secret)) = header.and_then(sluice_security::basic_credentials) else {
         return Err(challenge(
             "Give an access key ID and its secret access key as basic credentials.".into(),
         ));
@@ -223,18 +226,6 @@ async fn authorize_scrape(
         )
         .await
         .map_err(|denied| text(StatusCode::FORBIDDEN, denied.message + "\n"))
-}
-
-/// The user name and password of an `Authorization: Basic` header.
-fn basic_credentials(request: &Request<Incoming>) -> Option<(String, String)> {
-    let header = request.headers().get(http::header::AUTHORIZATION)?;
-    let encoded = header.to_str().ok()?.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
-    let decoded = String::from_utf8(decoded).ok()?;
-    let (user, password) = decoded.split_once(':')?;
-    Some((user.to_string(), password.to_string()))
 }
 
 /// Binds the admin listener. A default address that is taken is a warning, not a failure: the

@@ -13,20 +13,19 @@ use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use sluice_model::types::{GetQueueAttributesInput, ListQueuesInput, ReceiveMessageInput, Request};
-use sluice_model::{ApiError, ErrorCode, RequestContext};
-use sluice_protocol::{Protocol, WireResponse};
+use sluice_model::{ApiError, RequestContext};
+use sluice_protocol::{
+    ConsoleListQueues, ConsolePeekMessages, ConsoleQueueHistory, ConsoleRequest, Protocol,
+    WireResponse,
+};
 use sluice_queue::{queue_arn, QueueError};
 use sluice_security::Environment;
 use sluice_store::QueueKey;
 
 use crate::front::Front;
 use crate::Config;
-
-/// The `X-Amz-Target` prefix of the console's own actions.
-pub const TARGET_PREFIX: &str = "SluiceConsole.";
 
 /// The most queues one page of the list holds.
 const MAX_PAGE: usize = 100;
@@ -102,31 +101,6 @@ pub fn page_response(
     response
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-struct ListQueuesRequest {
-    #[serde(default)]
-    search: Option<String>,
-    #[serde(default)]
-    offset: Option<usize>,
-    #[serde(default)]
-    limit: Option<usize>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct PeekRequest {
-    queue_url: String,
-    #[serde(default)]
-    max_number_of_messages: Option<i64>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct HistoryRequest {
-    queue_url: String,
-}
-
 /// Runs one console action for an authenticated caller and writes its answer (or error) as AWS
 /// JSON 1.0. `anonymous_refusal` is set when authentication is on and the request was not signed:
 /// the console's actions are for signed callers only then.
@@ -141,23 +115,17 @@ pub async fn run(
     tracing::Span::current().record("action", format!("console:{action}"));
     let result = match anonymous_refusal {
         Some(refusal) => Err(refusal),
-        None => match action {
-            "ListQueues" => match parse(body) {
-                Ok(input) => list_queues(front, ctx, environment, input).await,
-                Err(e) => Err(e),
-            },
-            "PeekMessages" => match parse(body) {
-                Ok(input) => peek_messages(front, ctx, environment, input).await,
-                Err(e) => Err(e),
-            },
-            "GetQueueHistory" => match parse(body) {
-                Ok(input) => queue_history(front, ctx, environment, input).await,
-                Err(e) => Err(e),
-            },
-            _ => Err(ApiError::new(
-                ErrorCode::UnknownOperation,
-                format!("Unknown operation {TARGET_PREFIX}{action}"),
-            )),
+        None => match sluice_protocol::decode_console(action, body) {
+            Ok(ConsoleRequest::ListQueues(input)) => {
+                list_queues(front, ctx, environment, input).await
+            }
+            Ok(ConsoleRequest::PeekMessages(input)) => {
+                peek_messages(front, ctx, environment, input).await
+            }
+            Ok(ConsoleRequest::GetQueueHistory(input)) => {
+                queue_history(front, ctx, environment, input).await
+            }
+            Err(e) => Err(e),
         },
     };
     match result {
@@ -174,20 +142,6 @@ pub async fn run(
     }
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
-    let body = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}".as_slice()
-    } else {
-        body
-    };
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            ErrorCode::SerializationException,
-            format!("The request body is not a valid console request: {e}"),
-        )
-    })
-}
-
 /// The queues the caller may list: with authentication off every queue of every account and region;
 /// with it on the caller's account's, in the regions where it may call `sqs:ListQueues`. Sorted by
 /// account, region and name; only the page asked for is counted.
@@ -195,7 +149,7 @@ async fn list_queues(
     front: &Front,
     ctx: &RequestContext,
     environment: &Environment<'_>,
-    input: ListQueuesRequest,
+    input: ConsoleListQueues,
 ) -> Result<Value, ApiError> {
     let search = input.search.unwrap_or_default().to_lowercase();
     let limit = input.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
@@ -264,7 +218,7 @@ async fn peek_messages(
     front: &Front,
     ctx: &RequestContext,
     environment: &Environment<'_>,
-    input: PeekRequest,
+    input: ConsolePeekMessages,
 ) -> Result<Value, ApiError> {
     let as_receive = Request::ReceiveMessage(ReceiveMessageInput {
         queue_url: input.queue_url.clone(),
@@ -300,7 +254,7 @@ async fn queue_history(
     front: &Front,
     ctx: &RequestContext,
     environment: &Environment<'_>,
-    input: HistoryRequest,
+    input: ConsoleQueueHistory,
 ) -> Result<Value, ApiError> {
     let as_read = Request::GetQueueAttributes(GetQueueAttributesInput {
         queue_url: input.queue_url.clone(),

@@ -249,7 +249,7 @@ impl Front {
                     .headers
                     .get("x-amz-target")
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|t| t.strip_prefix(console::TARGET_PREFIX))
+                    .and_then(|t| t.strip_prefix(sluice_protocol::CONSOLE_TARGET_PREFIX))
                     .filter(|_| origin.listener == Listener::Admin && form.is_none());
                 if let Some(action) = console_action {
                     return console::run(
