@@ -23,6 +23,7 @@ mod disk;
 pub mod fuzzing;
 mod journal;
 mod maintenance;
+mod metrics;
 mod recovery;
 mod security;
 
@@ -33,10 +34,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
-use prometheus_client::metrics::gauge::ConstGauge;
-use prometheus_client::registry::{Registry, Unit};
+use prometheus_client::registry::Registry;
 
 use self::codec::{QueuePatch, Record, SecurityChange, StateFields};
 use self::disk::Disk;
@@ -298,6 +296,30 @@ impl DurableStore {
     }
 
     /// The state to serve a request from, unless the store is out of service.
+    /// Removes the queue's messages enqueued before `expire_before`, then reads what is left.
+    /// Expiry acknowledges nothing to a client, so it does not wait for its commit.
+    fn read_unexpired<T>(
+        &self,
+        key: &QueueKey,
+        expire_before: i64,
+        read: impl FnOnce(&mut QueueMessages<Stored>) -> T,
+    ) -> Result<T, StoreError> {
+        let inner = &self.serving()?;
+        let queue = inner.queue_state(key)?;
+        let mut state = lock(&queue);
+        let expired = state.messages.expire(expire_before);
+        if !expired.is_empty() {
+            for (_, stored) in &expired {
+                inner.forget(stored);
+            }
+            inner.append(&[Record::Delete {
+                queue: state.incarnation,
+                seqs: expired.iter().map(|(seq, _)| *seq).collect(),
+            }])?;
+        }
+        Ok(read(&mut state.messages))
+    }
+
     fn serving(&self) -> Result<Arc<Inner>, StoreError> {
         let inner = self.engine.current();
         if inner.journal.is_broken() {
@@ -1060,28 +1082,11 @@ impl Store for DurableStore {
         now: i64,
         expire_before: i64,
     ) -> Result<MessageCounts, StoreError> {
-        Ok(self.queue_gauges(key, now, expire_before).await?.counts)
+        self.read_unexpired(key, expire_before, |messages| messages.counts(now))
     }
 
     fn register_metrics(&self, registry: &mut Registry) {
-        let metrics = &self.engine.metrics;
-        registry.register(
-            "sluice_journal_commits",
-            "Journal commits (one write and fsync each) that carried records",
-            metrics.commits.clone(),
-        );
-        registry.register(
-            "sluice_journal_records_per_commit",
-            "Records each journal commit carried",
-            metrics.records_per_commit.clone(),
-        );
-        registry.register_with_unit(
-            "sluice_journal_fsync_duration",
-            "How long each fsync of a journal segment took",
-            Unit::Seconds,
-            metrics.fsync_seconds.clone(),
-        );
-        registry.register_collector(Box::new(DiskBytes(self.engine.dir.clone())));
+        metrics::register(registry, &self.engine.metrics, &self.engine.dir);
     }
 
     async fn queue_gauges(
@@ -1090,21 +1095,7 @@ impl Store for DurableStore {
         now: i64,
         expire_before: i64,
     ) -> Result<QueueGauges, StoreError> {
-        let inner = &self.serving()?;
-        let queue = inner.queue_state(key)?;
-        let mut state = lock(&queue);
-        let expired = state.messages.expire(expire_before);
-        if !expired.is_empty() {
-            for (_, stored) in &expired {
-                inner.forget(stored);
-            }
-            // Expiry acknowledges nothing to a client, so it need not wait for its commit.
-            inner.append(&[Record::Delete {
-                queue: state.incarnation,
-                seqs: expired.iter().map(|(seq, _)| *seq).collect(),
-            }])?;
-        }
-        Ok(state.messages.gauges(now))
+        self.read_unexpired(key, expire_before, |messages| messages.gauges(now))
     }
 
     async fn peek_visible(
@@ -1306,30 +1297,4 @@ fn now_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// The bytes the data directory's files take, read from the directory at each scrape.
-#[derive(Debug)]
-struct DiskBytes(PathBuf);
-
-impl Collector for DiskBytes {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let bytes: u64 = std::fs::read_dir(&self.0)
-            .map(|entries| {
-                entries
-                    .filter_map(|entry| entry.ok()?.metadata().ok())
-                    .filter(std::fs::Metadata::is_file)
-                    .map(|metadata| metadata.len())
-                    .sum()
-            })
-            .unwrap_or(0);
-        let gauge = ConstGauge::new(i64::try_from(bytes).unwrap_or(i64::MAX));
-        let metric = encoder.encode_descriptor(
-            "sluice_storage_bytes_on_disk",
-            "Bytes the data directory's files take",
-            None,
-            gauge.metric_type(),
-        )?;
-        gauge.encode(metric)
-    }
 }
