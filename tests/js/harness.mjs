@@ -32,34 +32,19 @@ function sluiceBinary() {
   return binary;
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
+// The line a server logs once it accepts connections names the addresses it was given, in either log
+// format: `sluice listening on 127.0.0.1:PORT ... admin=127.0.0.1:PORT`, or JSON with
+// `"admin":"127.0.0.1:PORT"`. Only a whole line counts: the server may be writing it as it is read.
+const LISTENING = /^.*sluice listening on 127\.0\.0\.1:(\d+).*\n/m;
+const ADMIN = /\badmin"?[=:]"?127\.0\.0\.1:(\d+)/;
 
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: "127.0.0.1" });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
-
-// `sluice --bind 127.0.0.1:<port> --data-dir <dataDir> <args>`, its output in `logPath`, once it accepts
-// connections (it binds only when it can answer).
-async function startNode(args, dataDir, logPath) {
-  const port = await freePort();
+// `sluice --bind 127.0.0.1:0 --data-dir <dataDir> <args>`, its output in `logPath` (a new file), once it
+// accepts connections. Port 0 lets the kernel choose a free port, which no other process can take between
+// a probe and the bind; the server names the ports it got (API, and admin when `args` binds one) in the
+// line it logs when ready, since it binds only when it can answer.
+export async function startNode(args, dataDir, logPath) {
   const log = openSync(logPath, "a");
-  const child = spawn(sluiceBinary(), ["--bind", `127.0.0.1:${port}`, "--data-dir", dataDir, ...args], {
+  const child = spawn(sluiceBinary(), ["--bind", "127.0.0.1:0", "--data-dir", dataDir, ...args], {
     stdio: ["ignore", log, log],
   });
   closeSync(log);
@@ -67,20 +52,25 @@ async function startNode(args, dataDir, logPath) {
   child.once("exit", (code, signal) => {
     exited = code ?? signal;
   });
-  const deadline = Date.now() + 10_000;
-  while (!(await canConnect(port))) {
-    if (exited !== null) throw new Error(`sluice exited with ${exited}:\n${readFileSync(logPath, "utf8")}`);
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const text = readFileSync(logPath, "utf8");
+    const listening = LISTENING.exec(text);
+    if (listening) {
+      const admin = ADMIN.exec(listening[0]);
+      return { port: Number(listening[1]), adminPort: admin ? Number(admin[1]) : null, child };
+    }
+    if (exited !== null) throw new Error(`sluice exited with ${exited}:\n${text}`);
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`sluice did not start:\n${readFileSync(logPath, "utf8")}`);
+      throw new Error(`sluice did not start:\n${text}`);
     }
     await sleep(50);
   }
-  return { port, child };
 }
 
 // SIGTERM, then SIGKILL after 10 s.
-async function stopNode(child) {
+export async function stopNode(child) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once("exit", resolve));
   child.kill("SIGTERM");
@@ -148,7 +138,7 @@ export async function startSluice({ config } = {}) {
     throw new Error(`SLUICE_TEST_STORAGE=${STORAGE}: expected durable or postgres`);
   }
   const workdir = mkdtempSync(path.join(os.tmpdir(), "sluice-js-"));
-  const args = [];
+  const args = ["--admin-bind", "none"];
   if (config !== undefined) {
     const configPath = path.join(workdir, "sluice.toml");
     writeFileSync(configPath, config);
@@ -178,7 +168,6 @@ export async function startSluice({ config } = {}) {
       "--database-url", databaseUrl,
       "--master-key-file", masterKey,
       "--public-url", endpoint,
-      "--admin-bind", "none",
     );
     // One after the other: the first prepares the database, the second finds it ready.
     const ports = [];

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -88,12 +89,6 @@ def needs_made_up_account(access_key: str) -> None:
         pytest.skip("names an account made up on the fly, which only authentication off allows")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _sluice_binary() -> str:
     path = os.environ.get("SLUICE_BIN") or str(
         Path(__file__).resolve().parents[2] / "target" / "debug" / "sluice"
@@ -103,6 +98,13 @@ def _sluice_binary() -> str:
     return path
 
 
+# The line a server logs once it accepts connections names the addresses it was given, in either log format:
+# `sluice listening on 127.0.0.1:PORT ... admin=127.0.0.1:PORT` or JSON with `"admin":"127.0.0.1:PORT"`.
+# Only a whole line counts: the server may be writing it as it is read.
+_LISTENING = re.compile(r"^.*sluice listening on 127\.0\.0\.1:(\d+).*\n", re.MULTILINE)
+_ADMIN = re.compile(r'\badmin"?[=:]"?127\.0\.0\.1:(\d+)')
+
+
 @dataclass
 class Server:
     port: int
@@ -110,6 +112,7 @@ class Server:
     data_dir: str
     log_path: str
     process: subprocess.Popen
+    admin_port: int | None = None
 
     def log(self) -> str:
         try:
@@ -118,26 +121,41 @@ class Server:
             return ""
 
 
-def _start_sluice(arguments: list[str], port: int, data_dir: str, log_path: str) -> Server:
-    """`sluice --bind 127.0.0.1:<port> --data-dir <data_dir> <arguments>`, its output in `log_path`, once it
-    accepts connections (it binds only when it can answer). Ends the session when it does not start."""
+def _start_sluice(arguments: list[str], data_dir: str, log_path: str, port: int = 0) -> Server:
+    """`sluice --bind 127.0.0.1:<port> --data-dir <data_dir> <arguments>`, its output appended to `log_path`,
+    once it accepts connections. Port 0 lets the kernel choose a free port, so no other process can take
+    it between a probe and the bind; the server names the ports it got in the line it logs when ready
+    (it binds only when it can answer). A restart passes the port it had, so clients keep working; that
+    port may be held for a moment by a client's connection, so a refused bind is retried for a while.
+    Raises AssertionError, with the log, when it does not start."""
     command = [_sluice_binary(), "--bind", f"127.0.0.1:{port}", "--data-dir", data_dir, *arguments]
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    srv = Server(port, f"http://127.0.0.1:{port}", data_dir, log_path, process)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 15
     while True:
-        if process.poll() is not None:
-            pytest.exit(f"sluice exited with {process.returncode} at start-up:\n{srv.log()}", 2)
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return srv
-        except OSError:
+        offset = os.path.getsize(log_path) if os.path.exists(log_path) else 0
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        while True:
+            with open(log_path, "rb") as log:
+                log.seek(offset)
+                text = log.read().decode(errors="replace")
+            listening = _LISTENING.search(text)
+            if listening:
+                admin = _ADMIN.search(listening.group(0))
+                bound = int(listening.group(1))
+                return Server(
+                    bound, f"http://127.0.0.1:{bound}", data_dir, log_path, process,
+                    int(admin.group(1)) if admin else None,
+                )
+            if process.poll() is not None:
+                break
             if time.monotonic() > deadline:
                 process.kill()
                 process.wait()
-                pytest.exit(f"sluice did not accept connections on {port} within 10 s:\n{srv.log()}", 2)
+                raise AssertionError(f"sluice did not start within 15 s:\n{text}")
             time.sleep(0.05)
+        if port == 0 or "Address already in use" not in text or time.monotonic() > deadline:
+            raise AssertionError(f"sluice exited with {process.returncode} at start-up:\n{text}")
+        time.sleep(0.5)
 
 
 def _stop_sluice(srv: Server) -> None:
@@ -150,18 +168,17 @@ def _stop_sluice(srv: Server) -> None:
 
 
 @contextlib.contextmanager
-def running_server(config: str | None = None, prefix: str = "sluice-pytest-"):
+def running_server(config: str | None = None, prefix: str = "sluice-pytest-", admin: bool = False):
     """A Sluice process on a free port of 127.0.0.1 with a data directory of its own, and `config` as
-    its config file; stopped and removed on exit."""
+    its config file; with `admin`, its admin listener on another free port (`admin_port`), else none.
+    Stopped and removed on exit."""
     workdir = tempfile.mkdtemp(prefix=prefix)
-    arguments = []
+    arguments = ["--admin-bind", "127.0.0.1:0" if admin else "none"]
     if config is not None:
         config_path = os.path.join(workdir, "sluice.toml")
         Path(config_path).write_text(config)
         arguments += ["--config", config_path]
-    srv = _start_sluice(
-        arguments, _free_port(), os.path.join(workdir, "data"), os.path.join(workdir, "server.log")
-    )
+    srv = _start_sluice(arguments, os.path.join(workdir, "data"), os.path.join(workdir, "server.log"))
     try:
         yield srv
     finally:
@@ -275,7 +292,6 @@ def running_cluster(config: str | None = None):
             nodes.append(
                 _start_sluice(
                     arguments,
-                    _free_port(),
                     os.path.join(workdir, f"node-{i}"),
                     os.path.join(workdir, f"node-{i}.log"),
                 )
@@ -294,12 +310,12 @@ def server():
     if STORAGE not in ("durable", "postgres"):
         pytest.exit(f"SLUICE_TEST_STORAGE={STORAGE}: expected durable or postgres", 2)
     config = _accounts_config() if SIGV4 else None
-    if POSTGRES:
-        with running_cluster(config) as cluster:
-            yield cluster
-    else:
-        with running_server(config) as srv:
-            yield srv
+    with contextlib.ExitStack() as stack:
+        try:
+            srv = stack.enter_context(running_cluster(config) if POSTGRES else running_server(config))
+        except AssertionError as failure:
+            pytest.exit(str(failure), 2)
+        yield srv
 
 
 def pytest_collection_modifyitems(config, items):

@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -43,8 +42,7 @@ from conftest import (
     SECRET_KEY,
     SIGV4,
     _accounts_config,
-    _free_port,
-    _sluice_binary,
+    _start_sluice,
     arn_of,
     counters,
     expect_error,
@@ -117,30 +115,17 @@ class PrivateServer:
         if SIGV4:
             self.config_path = os.path.join(workdir, "sluice.toml")
             Path(self.config_path).write_text(_accounts_config())
-        self.port = _free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+        # The first start takes a free port; a restart keeps it, so clients made before it keep working.
+        self.port = 0
+        self.endpoint = ""
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        command = [
-            _sluice_binary(),
-            "--bind", f"127.0.0.1:{self.port}",
-            "--data-dir", self.data_dir,
-            "--storage", "durable",
-        ]
+        arguments = ["--storage", "durable", "--admin-bind", "none"]
         if self.config_path:
-            command += ["--config", self.config_path]
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
-        while True:
-            assert self.process.poll() is None, f"sluice exited at start-up:\n{self.log()}"
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                assert time.monotonic() < deadline, f"sluice did not accept connections within 15 s:\n{self.log()}"
-                time.sleep(0.05)
+            arguments += ["--config", self.config_path]
+        started = _start_sluice(arguments, self.data_dir, self.log_path, self.port)
+        self.port, self.endpoint, self.process = started.port, started.endpoint, started.process
 
     def kill(self) -> None:
         """kill -9: no shutdown code runs, so only what was already on disk is left."""

@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -34,8 +33,7 @@ import conftest
 from conftest import (
     NO_RETRIES,
     NON_EXISTENT_QUEUE,
-    _free_port,
-    _sluice_binary,
+    _start_sluice,
     counters,
     expect_error,
     missing_queue_message,
@@ -1783,30 +1781,16 @@ class PrivateServer:
     """A second Sluice process on its own data directory, to be killed and restarted."""
 
     def __init__(self, data_dir: str, log_path: str):
-        self.port = _free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+        # The first start takes a free port; a restart keeps it, so clients made before it keep working.
+        self.port = 0
+        self.endpoint = ""
         self.data_dir = data_dir
         self.log_path = log_path
         self.process = None
 
     def start(self):
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [_sluice_binary(), "--bind", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        log.close()
-        deadline = time.monotonic() + 10
-        while True:
-            assert self.process.poll() is None, open(self.log_path, errors="replace").read()
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                assert time.monotonic() < deadline, "the private server did not start"
-                time.sleep(0.05)
+        started = _start_sluice(["--admin-bind", "none"], self.data_dir, self.log_path, self.port)
+        self.port, self.endpoint, self.process = started.port, started.endpoint, started.process
 
     def kill(self):
         self.process.send_signal(signal.SIGKILL)

@@ -32,7 +32,6 @@ from conftest import (
     REGION,
     SECRET_KEY,
     _accounts_config,
-    _free_port,
     running_server,
 )
 
@@ -42,9 +41,8 @@ pytestmark = pytest.mark.skipif(
 
 
 def started(config: str = ""):
-    admin = _free_port()
-    # Top-level keys go before the tables a config may end with.
-    return running_server(f'admin-bind = "127.0.0.1:{admin}"\n' + config), admin
+    """A private server of its own, with `config`, and its admin listener on a free port."""
+    return running_server(config or None, admin=True)
 
 
 def client(srv, service="sqs", key=ACCESS_KEY, secret=SECRET_KEY):
@@ -85,8 +83,8 @@ def queue_value(found: dict, name: str, queue: str, **extra) -> float:
 
 
 def test_counters_and_gauges_after_a_known_sequence():
-    context, admin = started()
-    with context as srv:
+    with started() as srv:
+        admin = srv.admin_port
         sqs = client(srv)
         url = sqs.create_queue(QueueName="orders")["QueueUrl"]
         sqs.send_message_batch(
@@ -155,8 +153,8 @@ def test_counters_and_gauges_after_a_known_sequence():
 
 
 def test_fifo_dead_letter_and_long_poll_readings():
-    context, admin = started()
-    with context as srv:
+    with started() as srv:
+        admin = srv.admin_port
         sqs = client(srv)
         fifo = sqs.create_queue(
             QueueName="jobs.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
@@ -198,8 +196,8 @@ def test_fifo_dead_letter_and_long_poll_readings():
 
 
 def test_cloudwatch_exporter_names():
-    context, admin = started('metrics-names = "both"\n')
-    with context as srv:
+    with started('metrics-names = "both"\n') as srv:
+        admin = srv.admin_port
         sqs = client(srv)
         url = sqs.create_queue(QueueName="legacy")["QueueUrl"]
         sqs.send_message(QueueUrl=url, MessageBody="hello")
@@ -212,8 +210,8 @@ def test_cloudwatch_exporter_names():
 
 
 def test_with_authentication_a_scrape_needs_a_key_allowed_to_read_metrics():
-    context, admin = started(_accounts_config())
-    with context as srv:
+    with started(_accounts_config()) as srv:
+        admin = srv.admin_port
         status, headers, _ = scrape(admin)
         assert status == 401
         assert headers["WWW-Authenticate"].startswith("Basic")

@@ -42,7 +42,7 @@ async fn main() -> std::process::ExitCode {
         database = config.database_url.as_ref().map(tracing::field::display),
         region = %config.region,
         account = %config.account_id,
-        admin = ?server.admin_addr(),
+        admin = server.admin_addr().map(tracing::field::display),
         "sluice listening on {}",
         server.local_addr()
     );

@@ -43,7 +43,8 @@ use aws_sdk_sqs::types::{
 };
 use aws_sdk_sqs::Client;
 use common::{
-    counts as queue_counts, free_port, single_shot_client, system_attribute, SplitMix64, TempDir,
+    counts as queue_counts, log_tail, single_shot_client, system_attribute, wait_listening,
+    SplitMix64, TempDir,
 };
 
 const ROUNDS: usize = 5;
@@ -114,20 +115,12 @@ impl Drop for ServerProcess {
     }
 }
 
-fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(20)..].join("\n")
-}
-
-/// Starts `sluice --bind 127.0.0.1:<free port> --data-dir <data_dir>` with its output in a log file.
-fn spawn_server(data_dir: &Path, logs: &Path, label: &str) -> ServerProcess {
-    let port = free_port();
+/// Starts `sluice --bind 127.0.0.1:0 --data-dir <data_dir>` with its output in a log file (returned).
+fn spawn_server(data_dir: &Path, logs: &Path, label: &str) -> (Child, PathBuf) {
     let log = logs.join(format!("{label}.log"));
     let log_file = std::fs::File::create(&log).expect("create log file");
     let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .arg("--bind")
-        .arg(format!("127.0.0.1:{port}"))
+        .args(["--bind", "127.0.0.1:0", "--admin-bind", "none"])
         .arg("--data-dir")
         .arg(data_dir)
         // Only the flags above configure it: durable storage, the default.
@@ -142,41 +135,19 @@ fn spawn_server(data_dir: &Path, logs: &Path, label: &str) -> ServerProcess {
         .stderr(log_file)
         .spawn()
         .expect("spawn sluice");
-    ServerProcess {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-        log,
-    }
+    (child, log)
 }
 
-/// Starts `sluice` on a free port and the data directory, and waits (bounded) until it answers.
+/// Starts `sluice` on the data directory and waits (bounded) until it listens.
 async fn start_server(data_dir: &Path, logs: &Path, label: &str) -> ServerProcess {
-    let started = Instant::now();
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let mut server = spawn_server(data_dir, logs, &format!("{label}-{attempt}"));
-        let client = single_shot_client(&server.endpoint, Duration::from_secs(2));
-        loop {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                // Most likely the port was taken in the meantime; try another one a few times.
-                assert!(
-                    attempt < 5,
-                    "sluice exited with {status} before it was ready:\n{}",
-                    log_tail(&server.log)
-                );
-                break;
-            }
-            assert!(
-                started.elapsed() < READY_DEADLINE,
-                "sluice not ready after {READY_DEADLINE:?}:\n{}",
-                log_tail(&server.log)
-            );
-            if client.list_queues().send().await.is_ok() {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+    let (mut child, log) = spawn_server(data_dir, logs, label);
+    let listening = wait_listening(&mut child, &log, READY_DEADLINE)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    ServerProcess {
+        child,
+        endpoint: listening.endpoint(),
+        log,
     }
 }
 
@@ -493,9 +464,10 @@ async fn crash_rounds() {
     for round in 0..ROUNDS {
         // Every other round on average, first kill a start during its recovery, before it answers.
         if round > 0 && rng.range(0, 2) == 0 {
-            let mut doomed = spawn_server(&data_dir, &logs, &format!("round{round}-early"));
+            let (mut doomed, _) = spawn_server(&data_dir, &logs, &format!("round{round}-early"));
             tokio::time::sleep(Duration::from_millis(rng.range(0, 60))).await;
-            doomed.kill();
+            let _ = doomed.kill();
+            let _ = doomed.wait();
             early_kills += 1;
         }
         let restart = Instant::now();
@@ -1376,9 +1348,10 @@ async fn fifo_crash_rounds() {
 
     for round in 0..FIFO_ROUNDS {
         if round > 0 && rng.range(0, 2) == 0 {
-            let mut doomed = spawn_server(&data_dir, &logs, &format!("fifo{round}-early"));
+            let (mut doomed, _) = spawn_server(&data_dir, &logs, &format!("fifo{round}-early"));
             tokio::time::sleep(Duration::from_millis(rng.range(0, 60))).await;
-            doomed.kill();
+            let _ = doomed.kill();
+            let _ = doomed.wait();
             early_kills += 1;
         }
         let mut server = start_server(&data_dir, &logs, &format!("fifo{round}")).await;

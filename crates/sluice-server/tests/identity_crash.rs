@@ -36,30 +36,6 @@ impl Drop for Server {
     }
 }
 
-fn spawn(data_dir: &Path, config: &Path) -> Server {
-    let port = free_port();
-    let log = std::fs::File::create(data_dir.with_extension(format!("{port}.log"))).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .arg("--bind")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .arg("--config")
-        .arg(config)
-        .env_remove("SLUICE_STORAGE")
-        .env_remove("SLUICE_AUTH")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("spawn sluice");
-    Server {
-        child,
-        addr: format!("127.0.0.1:{port}").parse().unwrap(),
-        host: format!("127.0.0.1:{port}"),
-    }
-}
-
 async fn call(
     server: &Server,
     key: SigningKey<'_>,
@@ -74,30 +50,31 @@ async fn call(
     .await
 }
 
-async fn start(data_dir: &Path, config: &Path) -> Server {
-    let started = Instant::now();
-    loop {
-        let mut server = spawn(data_dir, config);
-        loop {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                assert!(
-                    started.elapsed() < READY_DEADLINE,
-                    "sluice exited with {status}"
-                );
-                break;
-            }
-            assert!(
-                started.elapsed() < READY_DEADLINE,
-                "sluice not ready in time"
-            );
-            if call(&server, ROOT, "sts", &[("Action", "GetCallerIdentity")])
-                .await
-                .is_ok_and(|r| r.status == 200)
-            {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+/// Starts `sluice --bind 127.0.0.1:0` on the data directory, its output in `<data_dir>.<label>.log`, and
+/// waits (bounded) until it listens.
+async fn start(data_dir: &Path, config: &Path, label: &str) -> Server {
+    let log = data_dir.with_extension(format!("{label}.log"));
+    let file = std::fs::File::create(&log).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["--bind", "127.0.0.1:0", "--admin-bind", "none"])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--config")
+        .arg(config)
+        .env_remove("SLUICE_STORAGE")
+        .env_remove("SLUICE_AUTH")
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .expect("spawn sluice");
+    let listening = wait_listening(&mut child, &log, READY_DEADLINE)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    Server {
+        child,
+        addr: listening.api,
+        host: listening.api.to_string(),
     }
 }
 
@@ -130,7 +107,7 @@ async fn rounds() {
     let mut deleted: Vec<(String, String)> = Vec::new();
     let mut next = 0;
     for round in 0..ROUNDS {
-        let server = start(&data_dir, &config).await;
+        let server = start(&data_dir, &config, &format!("round{round}")).await;
         check(&server, &users, &keys, &deleted, round, seed).await;
         // Load until a kill at a random moment: make users and keys, delete some keys.
         let load = Duration::from_millis(rng.range(100, 800));
@@ -183,7 +160,7 @@ async fn rounds() {
         }
         drop(server);
     }
-    let server = start(&data_dir, &config).await;
+    let server = start(&data_dir, &config, "last").await;
     check(&server, &users, &keys, &deleted, ROUNDS, seed).await;
     assert!(
         keys.len() >= 10,

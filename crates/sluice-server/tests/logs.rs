@@ -4,22 +4,22 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, json_post, raw_exchange_blocking};
+use common::{json_post, listening, log_tail, raw_exchange_blocking};
 
-/// Starts the binary with its output in `log`, waits (bounded) until it answers, sends a
+/// Starts the binary with its output in `log`, waits (bounded) until it listens, sends a
 /// CreateQueue and a GetQueueUrl for a queue that does not exist, and stops it.
 fn serve_two_requests(dir: &Path, log: &Path, extra: &[&str]) {
-    let port = free_port();
     let file = std::fs::File::create(log).expect("create log file");
     let mut child: Child = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args([
             "--bind",
-            &format!("127.0.0.1:{port}"),
+            "127.0.0.1:0",
+            "--admin-bind",
+            "none",
             "--storage",
             "memory",
         ])
@@ -34,19 +34,24 @@ fn serve_two_requests(dir: &Path, log: &Path, extra: &[&str]) {
         .stderr(file)
         .spawn()
         .expect("spawn sluice");
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let host = addr.to_string();
     let started = Instant::now();
-    let created = loop {
-        let request = json_post(&host, "CreateQueue", r#"{"QueueName":"logged"}"#);
-        match raw_exchange_blocking(addr, &request) {
-            Ok(response) => break response,
-            Err(_) if started.elapsed() < Duration::from_secs(20) => {
-                std::thread::sleep(Duration::from_millis(25));
-            }
-            Err(e) => panic!("sluice did not answer: {e}"),
+    let addr = loop {
+        if let Some(listening) = listening(log) {
+            break listening.api;
         }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "sluice did not start:\n{}",
+            log_tail(log)
+        );
+        std::thread::sleep(Duration::from_millis(25));
     };
+    let host = addr.to_string();
+    let created = raw_exchange_blocking(
+        addr,
+        &json_post(&host, "CreateQueue", r#"{"QueueName":"logged"}"#),
+    )
+    .expect("CreateQueue");
     assert_eq!(created.status, 200);
     let missing = json_post(&host, "GetQueueUrl", r#"{"QueueName":"missing"}"#);
     assert_eq!(raw_exchange_blocking(addr, &missing).unwrap().status, 400);

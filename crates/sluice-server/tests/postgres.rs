@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_sqs::Client;
 use common::{
     assert_service_error, create, free_port, http_request, raw_exchange_blocking,
-    single_shot_client, TempDir,
+    single_shot_client, wait_listening, TempDir,
 };
 use sluice_test_postgres::PrivatePostgres;
 use tokio::net::{TcpListener, TcpStream};
@@ -131,52 +131,49 @@ impl Cluster {
         child.wait_with_output().unwrap()
     }
 
-    /// Starts a node on `url` with its API and admin listeners on free ports.
-    fn spawn(&self, label: &str, url: &str) -> Node {
-        let port = free_port();
-        let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    /// `sluice --storage postgres` on `url`, its API and admin listeners on ports the kernel chooses.
+    fn node_arguments<'a>(&'a self, url: &'a str) -> [&'a str; 10] {
+        [
+            "--bind",
+            "127.0.0.1:0",
+            "--admin-bind",
+            "127.0.0.1:0",
+            "--storage",
+            "postgres",
+            "--database-url",
+            url,
+            "--master-key-file",
+            self.key.to_str().unwrap(),
+        ]
+    }
+
+    /// Starts a node on `url` and waits (bounded) until it listens and is ready.
+    async fn start(&self, label: &str, url: &str) -> Node {
         let log = self.dir.path().join(format!("{label}.log"));
         let file = std::fs::File::create(&log).unwrap();
-        let child = self
-            .command(&[
-                "--bind",
-                &format!("127.0.0.1:{port}"),
-                "--admin-bind",
-                &admin.to_string(),
-                "--storage",
-                "postgres",
-                "--database-url",
-                url,
-                "--master-key-file",
-                self.key.to_str().unwrap(),
-            ])
+        let mut child = self
+            .command(&self.node_arguments(url))
             .env("RUST_LOG", "info")
             .stdout(file.try_clone().unwrap())
             .stderr(file)
             .spawn()
             .expect("spawn sluice");
-        Node {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-            admin,
-            log,
-        }
-    }
-
-    /// Starts a node and waits (bounded) until it is ready.
-    async fn start(&self, label: &str, url: &str) -> Node {
-        let mut node = self.spawn(label, url);
+        let listening = wait_listening(&mut child, &log, START_DEADLINE).await;
+        let node = match listening {
+            Ok(listening) => Node {
+                child,
+                endpoint: listening.endpoint(),
+                admin: listening.admin.expect("the admin listener's address"),
+                log,
+            },
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{e}");
+            }
+        };
         let deadline = Instant::now() + START_DEADLINE;
-        loop {
-            if let Some(status) = node.child.try_wait().unwrap() {
-                panic!(
-                    "sluice exited with {status} before it was ready:\n{}",
-                    node.log()
-                );
-            }
-            if node.readiness().await == 200 {
-                return node;
-            }
+        while node.readiness().await != 200 {
             assert!(
                 Instant::now() < deadline,
                 "sluice not ready after {START_DEADLINE:?}:\n{}",
@@ -184,6 +181,7 @@ impl Cluster {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        node
     }
 }
 
@@ -337,21 +335,13 @@ fn migrate_check_tells_fresh_current_and_newer_schemas_apart() {
     let refused = cluster.run(&["migrate", "--database-url", &url]);
     assert_eq!(code(&refused), Some(1), "{refused:?}");
 
-    let mut node = cluster.spawn("newer", &url);
-    let deadline = Instant::now() + START_DEADLINE;
-    let status = loop {
-        if let Some(status) = node.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "sluice served a newer schema:\n{}",
-            node.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(!status.success());
-    let log = node.log();
+    let served = cluster.run(&cluster.node_arguments(&url));
+    assert!(
+        !served.status.success(),
+        "sluice served a newer schema: {served:?}"
+    );
+    let log = String::from_utf8_lossy(&served.stderr).to_string()
+        + &String::from_utf8_lossy(&served.stdout);
     assert!(
         log.contains("schema version 2, newer than this build's 1"),
         "{log}"

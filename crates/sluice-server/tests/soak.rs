@@ -42,7 +42,9 @@ use std::time::{Duration, Instant};
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, SendMessageBatchRequestEntry};
 use aws_sdk_sqs::Client;
-use common::{counts as queue_counts, free_port, single_shot_client, SplitMix64, TempDir};
+use common::{
+    counts as queue_counts, log_tail, single_shot_client, wait_listening, SplitMix64, TempDir,
+};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -160,12 +162,6 @@ impl Drop for ServerProcess {
     }
 }
 
-fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(20)..].join("\n")
-}
-
 /// How the server is started each time.
 struct Launch {
     bin: PathBuf,
@@ -181,6 +177,7 @@ impl Launch {
         let child = Command::new(&self.bin)
             .arg("--bind")
             .arg(format!("127.0.0.1:{port}"))
+            .args(["--admin-bind", "none"])
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args(&self.extra_args)
@@ -199,47 +196,27 @@ impl Launch {
         ServerProcess { child, log }
     }
 
-    /// Starts the server on `port` and waits until it answers; `Err` if it exits first (the port is
-    /// taken) with the end of its log.
-    async fn start_on(&self, port: u16, label: &str) -> Result<ServerProcess, String> {
-        let started = Instant::now();
+    /// Starts the server on `port` (0: one the kernel chooses) and waits until it listens; `Err` if it
+    /// exits first (the port is taken) with the end of its log.
+    async fn start_on(&self, port: u16, label: &str) -> Result<(ServerProcess, u16), String> {
         let mut server = self.spawn(port, label);
-        let client = single_shot_client(&format!("http://127.0.0.1:{port}"), REQUEST_TIMEOUT);
-        loop {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                return Err(format!(
-                    "sluice exited with {status}:\n{}",
-                    log_tail(&server.log)
-                ));
-            }
-            assert!(
-                started.elapsed() < READY_DEADLINE,
-                "sluice not ready after {READY_DEADLINE:?}:\n{}",
-                log_tail(&server.log)
-            );
-            if client.list_queues().send().await.is_ok() {
-                return Ok(server);
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        let listening = wait_listening(&mut server.child, &server.log, READY_DEADLINE).await?;
+        Ok((server, listening.api.port()))
     }
 
-    /// Starts the server on `port` if it can be bound again (a few tries), else on a new free port.
+    /// Starts the server on `port` if it can be bound again (a few tries: a client's connection may
+    /// hold it for a moment), else on a port the kernel chooses.
     async fn restart(&self, port: u16, label: &str) -> (ServerProcess, u16) {
         for attempt in 0..3 {
             match self.start_on(port, &format!("{label}-{attempt}")).await {
-                Ok(server) => return (server, port),
+                Ok(started) => return started,
                 Err(e) => println!("soak: restart on port {port} failed: {e}"),
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        for attempt in 0..5 {
-            let port = free_port();
-            if let Ok(server) = self.start_on(port, &format!("{label}-new-{attempt}")).await {
-                return (server, port);
-            }
-        }
-        panic!("sluice could not be restarted");
+        self.start_on(0, &format!("{label}-new"))
+            .await
+            .unwrap_or_else(|e| panic!("sluice could not be restarted: {e}"))
     }
 }
 
@@ -1567,9 +1544,10 @@ async fn soak(duration: Duration) {
     };
 
     // ---- First start, warm-up and baseline.
-    let mut port = free_port();
-    let (mut server, bound) = launch.restart(port, "life0").await;
-    port = bound;
+    let (mut server, mut port) = launch
+        .start_on(0, "life0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let endpoint = format!("http://127.0.0.1:{port}");
     let (std_url, fifo_url) = warm_up(&endpoint).await;
     let (baseline_fds, baseline_rss) = settled(server.pid(), None, SETTLE_DEADLINE).await;

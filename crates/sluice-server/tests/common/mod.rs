@@ -570,12 +570,86 @@ impl Drop for TempDir {
     }
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
+/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released): for an address
+/// that must refuse connections. A server a test starts binds port 0 instead (see `wait_listening`).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("bind an ephemeral port")
         .port()
+}
+
+/// The addresses a `sluice` process listens on, as it names them when it starts to accept connections.
+#[derive(Clone, Copy, Debug)]
+pub struct Listening {
+    pub api: SocketAddr,
+    pub admin: Option<SocketAddr>,
+}
+
+impl Listening {
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.api)
+    }
+}
+
+/// The addresses in the line a `sluice` process logs once it accepts connections, if `log` has it yet:
+/// `sluice listening on ADDR ... admin=ADDR` in text, `"admin":"ADDR"` in JSON.
+pub fn listening(log: &std::path::Path) -> Option<Listening> {
+    let text = std::fs::read_to_string(log).ok()?;
+    const MARKER: &str = "sluice listening on ";
+    // Only a whole line counts: the server may be writing it as it is read.
+    let line = text
+        .split_inclusive('\n')
+        .find(|line| line.ends_with('\n') && line.contains(MARKER))?;
+    Some(Listening {
+        api: address_after(line, MARKER)?,
+        admin: address_after(line, "admin=").or_else(|| address_after(line, "\"admin\":\"")),
+    })
+}
+
+fn address_after(line: &str, marker: &str) -> Option<SocketAddr> {
+    let rest = &line[line.find(marker)? + marker.len()..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':'))
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+/// Waits (bounded by `within`) until `child`, started with `--bind 127.0.0.1:0` and its output in `log`,
+/// says where it listens. Port 0 lets the kernel choose a free port, which no other process can take
+/// between a probe and the bind, and the server binds only once it can answer. `Err`, with the end of the
+/// log, when it exits first or takes longer.
+pub async fn wait_listening(
+    child: &mut std::process::Child,
+    log: &std::path::Path,
+    within: Duration,
+) -> Result<Listening, String> {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(listening) = listening(log) {
+            return Ok(listening);
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!(
+                "sluice exited with {status} before it listened:\n{}",
+                log_tail(log)
+            ));
+        }
+        if started.elapsed() > within {
+            return Err(format!(
+                "sluice not listening after {within:?}:\n{}",
+                log_tail(log)
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The last 20 lines of a log file.
+pub fn log_tail(path: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
 /// An SDK client for `endpoint` (us-east-1, access key `test`) that never retries, so each call is

@@ -51,6 +51,7 @@ pub(crate) fn finished<T>(shared: Arc<Mutex<T>>) -> T {
 /// A running `sluice` process; killed (SIGKILL) when dropped.
 pub(crate) struct Node {
     pub(crate) index: usize,
+    /// Where it listens: known once `Cluster::ready` has seen it say so.
     pub(crate) endpoint: String,
     pub(crate) log: PathBuf,
     pub(crate) child: Child,
@@ -72,12 +73,6 @@ impl Drop for Node {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-pub(crate) fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(15)..].join("\n")
 }
 
 /// Nodes sharing one new database and one master key; their logs, data directories and key in a
@@ -104,7 +99,7 @@ impl Cluster {
             nodes: Vec::new(),
             dir,
         };
-        let starting: Vec<Node> = (0..count).map(|index| cluster.spawn(index, 1)).collect();
+        let starting: Vec<Node> = (0..count).map(|index| cluster.spawn(index)).collect();
         for node in starting {
             let node = cluster.ready(node).await;
             cluster.nodes.push(node);
@@ -112,18 +107,19 @@ impl Cluster {
         cluster
     }
 
-    /// `sluice --storage postgres` on a free port, its output in a log file, configured by its flags only.
-    pub(crate) fn spawn(&self, index: usize, attempt: usize) -> Node {
-        let port = free_port();
+    /// `sluice --storage postgres` on a port the kernel chooses, its output in a log file, configured by
+    /// its flags only.
+    pub(crate) fn spawn(&self, index: usize) -> Node {
+        static STARTS: AtomicUsize = AtomicUsize::new(0);
+        let start = STARTS.fetch_add(1, Ordering::Relaxed);
         let log = self
             .dir
             .path()
-            .join(format!("node-{index}-start-{attempt}.log"));
+            .join(format!("node-{index}-start-{start}.log"));
         let log_file = std::fs::File::create(&log).expect("create a log file");
         let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
         command
-            .arg("--bind")
-            .arg(format!("127.0.0.1:{port}"))
+            .args(["--bind", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(self.dir.path().join(format!("node-{index}")))
             .args(["--storage", "postgres", "--database-url"])
@@ -148,43 +144,19 @@ impl Cluster {
             .expect("spawn sluice");
         Node {
             index,
-            endpoint: format!("http://127.0.0.1:{port}"),
+            endpoint: String::new(),
             log,
             child,
         }
     }
 
-    /// Waits (bounded) until the node answers; a node that exits first is started again on another port
-    /// a few times (the port it was given may have been taken in between).
+    /// Waits (bounded) until the node says where it listens.
     pub(crate) async fn ready(&self, mut node: Node) -> Node {
-        let started = Instant::now();
-        let mut attempt = 1;
-        loop {
-            let client = single_shot_client(&node.endpoint, Duration::from_secs(2));
-            loop {
-                if let Ok(Some(status)) = node.child.try_wait() {
-                    assert!(
-                        attempt < 3,
-                        "node {} exited with {status} before it was ready:\n{}",
-                        node.index,
-                        log_tail(&node.log)
-                    );
-                    break;
-                }
-                assert!(
-                    started.elapsed() < READY_DEADLINE,
-                    "node {} not ready after {READY_DEADLINE:?}:\n{}",
-                    node.index,
-                    log_tail(&node.log)
-                );
-                if client.list_queues().send().await.is_ok() {
-                    return node;
-                }
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
-            attempt += 1;
-            node = self.spawn(node.index, attempt);
+        match wait_listening(&mut node.child, &node.log, READY_DEADLINE).await {
+            Ok(listening) => node.endpoint = listening.endpoint(),
+            Err(e) => panic!("node {}: {e}", node.index),
         }
+        node
     }
 
     pub(crate) fn client(&self, node: usize) -> Client {

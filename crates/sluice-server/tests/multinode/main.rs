@@ -26,9 +26,9 @@ mod fifo;
 mod pipeline;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -37,7 +37,9 @@ use aws_sdk_sqs::types::{
     MessageSystemAttributeName, QueueAttributeName as A, SendMessageBatchRequestEntry,
 };
 use aws_sdk_sqs::Client;
-use common::{counts, create_with, free_port, single_shot_client, system_attribute, TempDir};
+use common::{
+    counts, create_with, log_tail, single_shot_client, system_attribute, wait_listening, TempDir,
+};
 use sluice_test_postgres::PrivatePostgres;
 
 use cluster::*;
