@@ -112,7 +112,7 @@ pub struct QueueStats {
 impl QueueStats {
     pub(crate) fn of(gauges: &QueueGauges, now_millis: i64) -> QueueStats {
         let age_millis = gauges
-            .oldest_enqueued_at
+            .oldest_arrived_at
             .map_or(0, |at| now_millis.saturating_sub(at).max(0));
         QueueStats {
             visible: gauges.counts.visible,

@@ -197,6 +197,7 @@ impl QueueService {
             enqueued_at: now,
             group_id: group.map(Arc::from),
             deduplication_id: deduplication.as_ref().map(|d| d.id.clone()),
+            dead_letter_move: None,
         };
         let new = NewMessage {
             content: Arc::new(content),

@@ -396,6 +396,7 @@ fn redriven(content: &MessageContent, now: i64) -> MessageContent {
     moved.message_id = uuid::Uuid::new_v4().to_string();
     moved.sent_at = now;
     moved.enqueued_at = now;
+    moved.dead_letter_move = None;
     moved
         .system_attributes
         .retain(|a| a.name != DEAD_LETTER_SOURCE);
@@ -820,6 +821,7 @@ mod tests {
             enqueued_at: 0,
             group_id: None,
             deduplication_id: None,
+            dead_letter_move: None,
         };
         let message = NewMessage {
             content: Arc::new(content),

@@ -126,6 +126,41 @@ async fn the_oldest_message_of_a_standard_queue_leaves_out_those_received_three_
     assert_eq!(stats.oldest_age_seconds, 0);
 }
 
+/// A dead-letter queue's oldest message counts from its move, not its send, as the seed page on
+/// dead-letter metrics says. The three-receive rule counts only receives in the dead-letter queue: a
+/// message received five times before it moved still counts, or an alarm on a dead-letter queue's
+/// age would never fire with a `maxReceiveCount` of three or more.
+#[tokio::test]
+async fn a_dead_letter_queue_ages_its_messages_from_their_move() {
+    let h = Harness::new().await;
+    let dlq = h.create("aged-dlq", &[]).await;
+    let arn = format!("arn:aws:sqs:{}:{}:aged-dlq", h.ctx.region, h.ctx.account_id);
+    let policy = format!(r#"{{"deadLetterTargetArn":"{arn}","maxReceiveCount":"5"}}"#);
+    let source = h.create("aged-source", &[("RedrivePolicy", &policy)]).await;
+    h.send(&source, "poison", None).await.unwrap();
+    for _ in 0..5 {
+        h.advance_seconds(10);
+        assert_eq!(h.receive(&source, 1, Some(0)).await.unwrap().len(), 1);
+    }
+    h.advance_seconds(10);
+    // The sixth receive moves it, 60 s after its send.
+    assert!(h.receive(&source, 1, Some(0)).await.unwrap().is_empty());
+    h.advance_seconds(30);
+    for receives in 0..=3 {
+        if receives > 0 {
+            let got = h.receive(&dlq, 1, Some(0)).await.unwrap();
+            assert_eq!(got[0].body, "poison");
+        }
+        let stats = h.service.queue_stats(&key(&h, "aged-dlq")).await.unwrap();
+        let expected = if receives < 3 { 30 } else { 0 };
+        assert_eq!(
+            (stats.visible, stats.oldest_age_seconds),
+            (1, expected),
+            "after {receives} receives in the dead-letter queue"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_fifo_queue_reports_its_groups_with_messages_in_flight() {
     let h = Harness::new().await;

@@ -256,6 +256,38 @@ async fn take_all(client: &Client, url: &str) -> Vec<String> {
     bodies
 }
 
+/// A database at schema version 1, as earlier builds left it, is brought to version 2 when a node
+/// starts, and keeps its queues and messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_at_schema_version_1_is_migrated_with_its_messages() {
+    let cluster = Cluster::new("pg-upgrade");
+    let url = fresh_database();
+    let queue = {
+        let node = cluster.start("before", &url).await;
+        let client = node.client();
+        let queue = create(&client, "kept").await;
+        send(&client, &queue, "sent before the upgrade").await;
+        queue
+    };
+    // What version 2 added, taken away again.
+    psql(
+        &url,
+        "ALTER TABLE messages DROP COLUMN dead_letter_moved_at, \
+         DROP COLUMN dead_letter_receive_count; \
+         DELETE FROM sluice_schema WHERE version = 2",
+    );
+    let behind = cluster.run(&["migrate", "--check", "--database-url", &url]);
+    assert_eq!(behind.status.code(), Some(1), "{behind:?}");
+
+    let node = cluster.start("after", &url).await;
+    assert_eq!(
+        take_all(&node.client(), &queue).await,
+        ["sent before the upgrade"]
+    );
+    let current = cluster.run(&["migrate", "--check", "--database-url", &url]);
+    assert_eq!(current.status.code(), Some(0), "{current:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_on_one_database_serve_the_same_queues_and_messages() {
     let cluster = Cluster::new("pg-nodes");
@@ -313,7 +345,7 @@ fn migrate_check_tells_fresh_current_and_newer_schemas_apart() {
     let migrated = cluster.run(&["migrate", "--database-url", &url]);
     assert_eq!(code(&migrated), Some(0), "{migrated:?}");
     let said = String::from_utf8_lossy(&migrated.stdout).to_string();
-    assert!(said.contains("schema version 1"), "{said}");
+    assert!(said.contains("schema version 2"), "{said}");
     assert!(
         !said.contains(PASSWORD) && said.contains("postgres:***@"),
         "{said}"
@@ -328,7 +360,7 @@ fn migrate_check_tells_fresh_current_and_newer_schemas_apart() {
     let current = cluster.run(&["migrate", "--check", "--database-url", &url]);
     assert_eq!(code(&current), Some(0), "{current:?}");
 
-    psql(&url, "INSERT INTO sluice_schema (version) VALUES (2)");
+    psql(&url, "INSERT INTO sluice_schema (version) VALUES (3)");
     let newer = cluster.run(&["migrate", "--check", "--database-url", &url]);
     assert_eq!(code(&newer), Some(2), "{newer:?}");
     assert!(String::from_utf8_lossy(&newer.stdout).contains("newer than this build"));
@@ -343,7 +375,7 @@ fn migrate_check_tells_fresh_current_and_newer_schemas_apart() {
     let log = String::from_utf8_lossy(&served.stderr).to_string()
         + &String::from_utf8_lossy(&served.stdout);
     assert!(
-        log.contains("schema version 2, newer than this build's 1"),
+        log.contains("schema version 3, newer than this build's 2"),
         "{log}"
     );
     assert!(!log.contains(PASSWORD), "{log}");

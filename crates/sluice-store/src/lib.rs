@@ -30,10 +30,10 @@ pub use coordination::ReceiveAttempt;
 pub use durable::{DiskFaults, DurableOptions, DurableStore, Fault};
 pub use memory::MemoryStore;
 pub use message::{
-    AttributeValue, DeduplicationKey, DeleteOutcome, Deletion, MessageAttribute, MessageBody,
-    MessageContent, MessageCounts, MoveTaskRecord, MoveTaskStatus, NewMessage, QueueGauges,
-    ReceiveOutcome, ReceiveRequest, ReceivedMessage, Redrive, SendOutcome, VisibilityChange,
-    VisibilityOutcome,
+    AttributeValue, DeadLetterMove, DeduplicationKey, DeleteOutcome, Deletion, MessageAttribute,
+    MessageBody, MessageContent, MessageCounts, MoveTaskRecord, MoveTaskStatus, NewMessage,
+    QueueGauges, ReceiveOutcome, ReceiveRequest, ReceivedMessage, Redrive, SendOutcome,
+    VisibilityChange, VisibilityOutcome,
 };
 pub use postgres::{DatabaseClock, PostgresStore};
 pub use queue_messages::{

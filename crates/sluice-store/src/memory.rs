@@ -199,7 +199,7 @@ impl Store for MemoryStore {
         let moved = delivered.dead.len();
         if let (Some(dead_letters), Some(redrive)) = (dead_letters.as_mut(), redrive) {
             for (_, content, state) in delivered.dead {
-                let content = Arc::new(redrive.moved(&content, request.now));
+                let content = Arc::new(redrive.moved(&content, request.now, state.receive_count));
                 let seq = dead_letters.next_seq();
                 dead_letters.restore(
                     seq,
@@ -469,6 +469,7 @@ mod tests {
                 enqueued_at: 0,
                 group_id: None,
                 deduplication_id: None,
+                dead_letter_move: None,
             }),
             visible_at: 0,
             deduplication: None,

@@ -30,6 +30,10 @@ impl crate::queue_messages::Payload for Arc<MessageContent> {
     fn group(&self) -> Option<&Arc<str>> {
         self.group_id.as_ref()
     }
+
+    fn dead_letter_move(&self) -> Option<DeadLetterMove> {
+        self.dead_letter_move
+    }
 }
 
 /// A message body as stored: the text the producer sent, or that text sealed by server-side
@@ -101,6 +105,27 @@ pub struct MessageContent {
     pub group_id: Option<Arc<str>>,
     /// The deduplication id of a FIFO message, given or derived from the body.
     pub deduplication_id: Option<String>,
+    /// Set on a message moved to a dead-letter queue by its source's redrive policy.
+    pub dead_letter_move: Option<DeadLetterMove>,
+}
+
+/// A message's move to a dead-letter queue. CloudWatch counts a dead-letter queue's oldest message from
+/// its move, not its send (which retention of a standard queue still counts from), and the rule that
+/// leaves out messages received three times or more counts only the receives since.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeadLetterMove {
+    pub at: i64,
+    /// How many times the message had been received when it moved; its receive count carries over.
+    pub receive_count: u32,
+}
+
+impl MessageContent {
+    /// When the message entered its current queue, which its age counts from: its move to a
+    /// dead-letter queue, else its enqueue time.
+    pub fn arrived_at(&self) -> i64 {
+        self.dead_letter_move
+            .map_or(self.enqueued_at, |moved| moved.at)
+    }
 }
 
 /// A message to append to a queue.
@@ -226,9 +251,13 @@ pub struct Redrive {
 }
 
 impl Redrive {
-    /// The content a message has in the dead-letter queue.
-    pub fn moved(&self, content: &MessageContent, now: i64) -> MessageContent {
+    /// The content a message received `receive_count` times has in the dead-letter queue.
+    pub fn moved(&self, content: &MessageContent, now: i64, receive_count: u32) -> MessageContent {
         let mut moved = content.clone();
+        moved.dead_letter_move = Some(DeadLetterMove {
+            at: now,
+            receive_count,
+        });
         moved
             .system_attributes
             .retain(|a| a.name != self.stamp.name);
@@ -252,17 +281,19 @@ pub struct MessageCounts {
     pub delayed: u64,
 }
 
-/// What a queue's CloudWatch gauges read: its counts, the enqueue time of its oldest message (on a
-/// standard queue, leaving out messages received three times or more, which SQS moves to the back
-/// of the queue), and on FIFO queues the message groups with messages in flight.
+/// What a queue's CloudWatch gauges read: its counts, when its oldest message joined it (sent, or
+/// moved to it as a dead letter; on a standard queue, leaving out messages received three times or
+/// more since, which SQS moves to the back of the queue), and on FIFO queues the message groups with
+/// messages in flight.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct QueueGauges {
     pub counts: MessageCounts,
-    pub oldest_enqueued_at: Option<i64>,
+    pub oldest_arrived_at: Option<i64>,
     pub groups_in_flight: u64,
 }
 
-/// Receives after which a standard queue's message no longer counts as its oldest.
+/// Receives (since it joined the queue) after which a standard queue's message no longer counts as its
+/// oldest.
 pub const OLDEST_AGE_RECEIVE_LIMIT: u32 = 3;
 
 /// Where a message-move task stands.

@@ -7,8 +7,8 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use crate::message::{
-    DeleteOutcome, Deletion, MessageCounts, QueueGauges, ReceiveRequest, VisibilityChange,
-    VisibilityOutcome, OLDEST_AGE_RECEIVE_LIMIT,
+    DeadLetterMove, DeleteOutcome, Deletion, MessageCounts, QueueGauges, ReceiveRequest,
+    VisibilityChange, VisibilityOutcome, OLDEST_AGE_RECEIVE_LIMIT,
 };
 
 /// What a backend keeps for a message's content: the content itself, or where to find it.
@@ -18,6 +18,11 @@ pub trait Payload: Clone {
 
     /// The message group, which orders delivery on FIFO queues.
     fn group(&self) -> Option<&Arc<str>>;
+
+    /// The message's move to this queue as a dead letter, if it came by one.
+    fn dead_letter_move(&self) -> Option<DeadLetterMove> {
+        None
+    }
 }
 
 /// What a deduplication entry remembers of the message that made it.
@@ -624,20 +629,27 @@ impl<P: Payload> QueueMessages<P> {
         }
     }
 
-    /// The gauges after making due messages visible; the caller expires old messages first. The
-    /// oldest message is found from the front of the queue, past only the messages it leaves out.
+    /// The gauges after making due messages visible; the caller expires old messages first. Messages
+    /// join a queue (sent, or moved to it as dead letters) in sequence order, so the first one counted
+    /// from the front is the oldest; a standard queue leaves out those received three times or more
+    /// since they joined.
     pub fn gauges(&mut self, now: i64) -> QueueGauges {
         let counts = self.counts(now);
         let fifo = self.lanes.is_some();
-        let counted = |slot: &Slot<P>| fifo || slot.receive_count < OLDEST_AGE_RECEIVE_LIMIT;
-        let oldest_enqueued_at = match &self.by_enqueue {
-            Some(by_enqueue) => by_enqueue
-                .iter()
-                .filter_map(|(_, seq)| self.slots.get(seq))
-                .find(|slot| counted(slot)),
-            None => self.slots.values().find(|slot| counted(slot)),
-        }
-        .map(|slot| slot.payload.enqueued_at());
+        let oldest_arrived_at = self
+            .slots
+            .values()
+            .find(|slot| {
+                let moved = slot.payload.dead_letter_move();
+                let receives_here = slot
+                    .receive_count
+                    .saturating_sub(moved.map_or(0, |m| m.receive_count));
+                fifo || receives_here < OLDEST_AGE_RECEIVE_LIMIT
+            })
+            .map(|slot| {
+                let moved = slot.payload.dead_letter_move();
+                moved.map_or(slot.payload.enqueued_at(), |m| m.at)
+            });
         // A group's messages in flight are among those received, which are the front of the group.
         let groups_in_flight = self.lanes.as_ref().map_or(0, |lanes| {
             lanes
@@ -653,7 +665,7 @@ impl<P: Payload> QueueMessages<P> {
         });
         QueueGauges {
             counts,
-            oldest_enqueued_at,
+            oldest_arrived_at,
             groups_in_flight,
         }
     }

@@ -72,6 +72,7 @@ fn message(body: &str, sent_at: i64, delay: i64) -> NewMessage {
             enqueued_at: sent_at,
             group_id: None,
             deduplication_id: None,
+            dead_letter_move: None,
         }),
         visible_at: sent_at + delay,
         deduplication: None,
@@ -639,6 +640,16 @@ async fn move_suite(store: &dyn Store) {
             .visible,
         1
     );
+    // Sent at 0 and moved at 1: the dead-letter queue's oldest message joined it at 1, and the
+    // receive it had before counts against its source only.
+    assert_eq!(
+        store
+            .queue_gauges(&dlq, 1, i64::MIN)
+            .await
+            .unwrap()
+            .oldest_arrived_at,
+        Some(1)
+    );
 }
 
 #[tokio::test]
@@ -656,6 +667,15 @@ async fn moves_to_a_dead_letter_queue_are_atomic_in_both_backends_and_survive_re
             .await
             .unwrap(),
         MessageCounts::default()
+    );
+    assert_eq!(
+        store
+            .queue_gauges(&key("dlq"), 2, i64::MIN)
+            .await
+            .unwrap()
+            .oldest_arrived_at,
+        Some(1),
+        "the move's time survives reopening"
     );
     let got = store
         .receive_messages(&key("dlq"), receive_at(2, 10, 1000), None)

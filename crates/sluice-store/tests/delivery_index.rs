@@ -721,6 +721,7 @@ fn new_message(now: i64, delay: i64, group: Option<Arc<str>>, dedup: Option<u8>)
             enqueued_at: now,
             group_id: group,
             deduplication_id: dedup.map(|id| id.to_string()),
+            dead_letter_move: None,
         }),
         visible_at: now + delay,
         deduplication: dedup.map(|id| DeduplicationKey {

@@ -54,6 +54,7 @@ fn message(dedup: &str, now: i64) -> NewMessage {
             enqueued_at: now,
             group_id: Some("g".into()),
             deduplication_id: Some(dedup.into()),
+            dead_letter_move: None,
         }),
         visible_at: now,
         deduplication: Some(DeduplicationKey {

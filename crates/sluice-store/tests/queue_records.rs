@@ -80,6 +80,7 @@ async fn fill(store: &DurableStore, n: usize) {
             enqueued_at: 0,
             group_id: None,
             deduplication_id: None,
+            dead_letter_move: None,
         };
         let message = NewMessage {
             content: Arc::new(content),

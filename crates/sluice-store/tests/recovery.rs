@@ -49,6 +49,7 @@ fn message(i: usize) -> NewMessage {
             enqueued_at: 0,
             group_id: None,
             deduplication_id: None,
+            dead_letter_move: None,
         }),
         visible_at: 0,
         deduplication: None,

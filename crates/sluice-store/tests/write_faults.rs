@@ -69,6 +69,7 @@ fn message(body: &str) -> NewMessage {
             enqueued_at: 0,
             group_id: None,
             deduplication_id: None,
+            dead_letter_move: None,
         }),
         visible_at: 0,
         deduplication: None,

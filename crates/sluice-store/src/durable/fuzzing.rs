@@ -28,10 +28,18 @@ pub fn decode_record(payload: &[u8]) {
         "re-decoded record"
     );
     match (&record, head) {
-        (Record::Message { queue, seq, .. }, Some(head)) => {
+        (
+            Record::Message {
+                queue,
+                seq,
+                content,
+                ..
+            },
+            Some(head),
+        ) => {
             assert_eq!(
-                (head.queue, head.seq, head.moved_from),
-                (*queue, *seq, None)
+                (head.queue, head.seq, head.moved_from, head.dead_letter_move),
+                (*queue, *seq, None, content.dead_letter_move)
             );
         }
         (
@@ -40,13 +48,19 @@ pub fn decode_record(payload: &[u8]) {
                 from_seq,
                 queue,
                 seq,
+                content,
                 ..
             },
             Some(head),
         ) => {
             assert_eq!(
-                (head.queue, head.seq, head.moved_from),
-                (*queue, *seq, Some((*from_queue, *from_seq)))
+                (head.queue, head.seq, head.moved_from, head.dead_letter_move),
+                (
+                    *queue,
+                    *seq,
+                    Some((*from_queue, *from_seq)),
+                    content.dead_letter_move
+                )
             );
         }
         (Record::Message { .. } | Record::Move { .. }, None) => {

@@ -45,10 +45,11 @@ use self::security::SecurityState;
 use crate::coordination::LocalCoordination;
 use crate::queue_messages::{Deduplicated, DeliveryState, Payload, QueueMessages};
 use crate::{
-    list_page, lock, lock_pair, CreateOutcome, DeleteOutcome, Deletion, MessageContent,
-    MessageCounts, MoveTaskRecord, NewMessage, QueueGauges, QueueKey, QueueRecord, ReceiveAttempt,
-    ReceiveOutcome, ReceiveRequest, ReceivedMessage, Redrive, SecurityKey, SecurityRecord,
-    SecurityWrite, SendOutcome, Store, StoreError, VisibilityChange, VisibilityOutcome,
+    list_page, lock, lock_pair, CreateOutcome, DeadLetterMove, DeleteOutcome, Deletion,
+    MessageContent, MessageCounts, MoveTaskRecord, NewMessage, QueueGauges, QueueKey, QueueRecord,
+    ReceiveAttempt, ReceiveOutcome, ReceiveRequest, ReceivedMessage, Redrive, SecurityKey,
+    SecurityRecord, SecurityWrite, SendOutcome, Store, StoreError, VisibilityChange,
+    VisibilityOutcome,
 };
 
 /// Message bodies kept in memory across all queues before the oldest are left to the disk.
@@ -65,6 +66,7 @@ struct Stored {
     location: Location,
     enqueued_at: i64,
     group: Option<Arc<str>>,
+    dead_letter_move: Option<DeadLetterMove>,
     hot: Option<Arc<MessageContent>>,
 }
 
@@ -75,6 +77,10 @@ impl Payload for Stored {
 
     fn group(&self) -> Option<&Arc<str>> {
         self.group.as_ref()
+    }
+
+    fn dead_letter_move(&self) -> Option<DeadLetterMove> {
+        self.dead_letter_move
     }
 }
 
@@ -552,6 +558,7 @@ impl Inner {
             location,
             enqueued_at: content.enqueued_at,
             group: content.group_id.clone(),
+            dead_letter_move: content.dead_letter_move,
             hot: Some(content),
         };
         state.messages.restore(seq, stored, delivery);
@@ -832,6 +839,7 @@ impl Store for DurableStore {
                         location: *location,
                         enqueued_at: message.content.enqueued_at,
                         group: message.content.group_id.clone(),
+                        dead_letter_move: message.content.dead_letter_move,
                         hot: Some(message.content),
                     };
                     entries.push((stored, message.visible_at));
@@ -904,7 +912,11 @@ impl Store for DurableStore {
                     // The queue has already changed in memory: a body that cannot be read now leaves
                     // nothing to do but rebuild it from the journal.
                     let original = inner.content(stored).map_err(|e| inner.abandon(&e))?;
-                    let content = Arc::new(redrive.moved(original.as_ref(), request.now));
+                    let content = Arc::new(redrive.moved(
+                        original.as_ref(),
+                        request.now,
+                        delivery.receive_count,
+                    ));
                     let delivery = DeliveryState {
                         visible_at: request.now,
                         ..*delivery

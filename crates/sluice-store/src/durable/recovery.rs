@@ -177,6 +177,7 @@ impl Replay {
                 location,
                 enqueued_at: head.enqueued_at,
                 group: head.group,
+                dead_letter_move: head.dead_letter_move,
                 hot: None,
             };
             let replaced = queue.get(head.seq).map(|(old, _)| old.location);

@@ -64,6 +64,7 @@ async fn append_standard<C: GenericClient>(
     let first_receive_at: Vec<Option<i64>> = entries.iter().map(|e| e.first_receive_at).collect();
     let received_at: Vec<Option<i64>> = entries.iter().map(|e| e.received_at).collect();
     let content: Vec<Vec<u8>> = entries.iter().map(|e| content_bytes(&e.content)).collect();
+    let (moved_at, moved_receive_count) = dead_letter_moves(entries);
     let rows = query(
         client,
         include_str!("queries/append_standard.sql"),
@@ -76,6 +77,8 @@ async fn append_standard<C: GenericClient>(
             &first_receive_at,
             &received_at,
             &content,
+            &moved_at,
+            &moved_receive_count,
         ],
     )
     .await?;
@@ -89,6 +92,21 @@ async fn append_standard<C: GenericClient>(
         *slot = row.get(1);
     }
     Ok(seqs)
+}
+
+/// Each entry's move to its queue as a dead letter, as the columns keep it: when, and the receive count
+/// then (both NULL for a message that came otherwise).
+fn dead_letter_moves(entries: &[Entry]) -> (Vec<Option<i64>>, Vec<Option<i32>>) {
+    entries
+        .iter()
+        .map(|e| match e.content.dead_letter_move {
+            Some(moved) => (
+                Some(moved.at),
+                Some(i32::try_from(moved.receive_count).unwrap_or(i32::MAX)),
+            ),
+            None => (None, None),
+        })
+        .unzip()
 }
 
 /// The group a FIFO message is kept under (a FIFO message always names one).
@@ -132,6 +150,7 @@ async fn append_fifo<C: GenericClient>(
     let received_at: Vec<Option<i64>> = entries.iter().map(|e| e.received_at).collect();
     let enqueued_at: Vec<i64> = entries.iter().map(|e| e.content.enqueued_at).collect();
     let content: Vec<Vec<u8>> = entries.iter().map(|e| content_bytes(&e.content)).collect();
+    let (moved_at, moved_receive_count) = dead_letter_moves(entries);
     execute(
         client,
         include_str!("queries/append_fifo.sql"),
@@ -147,6 +166,8 @@ async fn append_fifo<C: GenericClient>(
             &group,
             &head,
             &content,
+            &moved_at,
+            &moved_receive_count,
         ],
     )
     .await?;

@@ -41,8 +41,9 @@ use sql::backend;
 pub use clock::DatabaseClock;
 
 /// The schema version this build knows; a database with a newer one is refused.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 const SCHEMA_V1: &str = include_str!("schema.sql");
+const SCHEMA_V2: &str = include_str!("schema_v2.sql");
 const SECRET: &str = "receipt-secret";
 /// Readings of the database's clock tried at start until one has a round trip short enough to trust.
 const CLOCK_READINGS: usize = 5;
@@ -203,11 +204,16 @@ async fn apply_migrations(pool: &Pool) -> Result<i32, StoreError> {
              run a newer sluice"
         )));
     }
-    if found < 1 {
-        tx.batch_execute(SCHEMA_V1).await.map_err(backend)?;
-        tx.execute("INSERT INTO sluice_schema (version) VALUES (1)", &[])
+    for (version, schema) in [(1, SCHEMA_V1), (2, SCHEMA_V2)] {
+        if found < version {
+            tx.batch_execute(schema).await.map_err(backend)?;
+            tx.execute(
+                "INSERT INTO sluice_schema (version) VALUES ($1)",
+                &[&version],
+            )
             .await
             .map_err(backend)?;
+        }
     }
     tx.commit().await.map_err(backend)?;
     Ok(SCHEMA_VERSION)

@@ -609,12 +609,14 @@ async fn move_dead<C: GenericClient>(
             continue;
         };
         let content = content_from(row.get(6))?;
+        let receive_count: i32 = row.get(1);
+        let moved = redrive.moved(&content, now, u32::try_from(receive_count).unwrap_or(0));
         entries.push(Entry {
             visible_at: now,
-            receive_count: row.get(1),
+            receive_count,
             first_receive_at: row.get(2),
             received_at: row.get(3),
-            content: std::sync::Arc::new(redrive.moved(&content, now)),
+            content: std::sync::Arc::new(moved),
         });
         removed.push(Removed {
             receive_count: row.get(1),

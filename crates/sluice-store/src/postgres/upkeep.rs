@@ -42,7 +42,7 @@ pub(super) async fn queue_gauges(
             in_flight: count(1),
             delayed: count(2),
         },
-        oldest_enqueued_at: rows.first().and_then(|row| row.get(3)),
+        oldest_arrived_at: rows.first().and_then(|row| row.get(3)),
         groups_in_flight: count(4),
     })
 }

@@ -49,6 +49,7 @@ pub fn message(body: &str, group: Option<&str>, at: i64) -> NewMessage {
             enqueued_at: at,
             group_id: group.map(Into::into),
             deduplication_id: group.map(|_| body.to_string()),
+            dead_letter_move: None,
         }),
         visible_at: at,
         deduplication,

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::{
-    AttributeValue, MessageAttribute, MessageBody, MessageContent, MoveTaskRecord, MoveTaskStatus,
-    QueueKey, QueueRecord, SecurityKey, SecurityRecord,
+    AttributeValue, DeadLetterMove, MessageAttribute, MessageBody, MessageContent, MoveTaskRecord,
+    MoveTaskStatus, QueueKey, QueueRecord, SecurityKey, SecurityRecord,
 };
 
 pub const FRAME_HEADER: usize = 8;
@@ -210,6 +210,11 @@ const MOVE_TASK: u8 = 11;
 const SEQ_FLOOR: u8 = 12;
 const QUEUE_PATCH: u8 = 13;
 const SECURITY: u8 = 14;
+/// A message or move record of a message that came to its queue as a dead letter: the plain record's
+/// fields with the move's time and receive count before the message (written only then, so records
+/// of every other message keep the format they always had).
+const DEAD_LETTER_MESSAGE: u8 = 15;
+const DEAD_LETTER_MOVE: u8 = 16;
 
 /// The kinds of entry in a security batch.
 const SECURITY_PUT: u8 = 1;
@@ -259,6 +264,10 @@ impl Writer {
     fn security_key(&mut self, key: &SecurityKey) {
         self.str(&key.kind);
         self.str(&key.name);
+    }
+    fn dead_letter_move(&mut self, moved: DeadLetterMove) {
+        self.i64(moved.at);
+        self.u32(moved.receive_count);
     }
     fn message(
         &mut self,
@@ -425,6 +434,16 @@ impl<'a> Reader<'a> {
         }
         Ok(out)
     }
+    /// The move's fields, when the record type says the message came as a dead letter.
+    fn dead_letter_move(&mut self, present: bool) -> Result<Option<DeadLetterMove>, Malformed> {
+        if !present {
+            return Ok(None);
+        }
+        Ok(Some(DeadLetterMove {
+            at: self.i64()?,
+            receive_count: self.u32()?,
+        }))
+    }
     fn state(&mut self) -> Result<StateFields, Malformed> {
         Ok(StateFields {
             visible_at: self.i64()?,
@@ -498,7 +517,13 @@ pub fn encode(record: &Record) -> Vec<u8> {
             content,
             deduplication,
         } => {
-            w.u8(MESSAGE);
+            match content.dead_letter_move {
+                None => w.u8(MESSAGE),
+                Some(moved) => {
+                    w.u8(DEAD_LETTER_MESSAGE);
+                    w.dead_letter_move(moved);
+                }
+            }
             w.message(*queue, *seq, state, content, deduplication.as_ref());
         }
         Record::SeqFloor { queue, next_seq } => {
@@ -532,9 +557,15 @@ pub fn encode(record: &Record) -> Vec<u8> {
             state,
             content,
         } => {
-            w.u8(MOVE);
+            w.u8(match content.dead_letter_move {
+                None => MOVE,
+                Some(_) => DEAD_LETTER_MOVE,
+            });
             w.u64(*from_queue);
             w.u64(*from_seq);
+            if let Some(moved) = content.dead_letter_move {
+                w.dead_letter_move(moved);
+            }
             w.message(*queue, *seq, state, content, None);
         }
         Record::Deduplication {
@@ -641,7 +672,8 @@ pub fn checksum_ok(payload: &[u8], crc: u32) -> bool {
 /// Decodes a payload whose checksum has been verified.
 pub fn decode(payload: &[u8]) -> Result<Record, Malformed> {
     let mut r = Reader(payload);
-    let record = match r.u8()? {
+    let tag = r.u8()?;
+    let record = match tag {
         QUEUE_PUT => Record::QueuePut(QueueRecord {
             key: r.key()?,
             attributes: r.map()?,
@@ -669,8 +701,9 @@ pub fn decode(payload: &[u8]) -> Result<Record, Malformed> {
             incarnation: r.u64()?,
             at: r.i64()?,
         },
-        MESSAGE => {
-            let (head, content) = read_message(&mut r)?;
+        MESSAGE | DEAD_LETTER_MESSAGE => {
+            let moved = r.dead_letter_move(tag == DEAD_LETTER_MESSAGE)?;
+            let (head, content) = read_message(&mut r, moved)?;
             Record::Message {
                 queue: head.queue,
                 seq: head.seq,
@@ -704,10 +737,11 @@ pub fn decode(payload: &[u8]) -> Result<Record, Malformed> {
                 failure_reason: Some(r.string()?).filter(|s| !s.is_empty()),
             })
         }
-        MOVE => {
+        MOVE | DEAD_LETTER_MOVE => {
             let from_queue = r.u64()?;
             let from_seq = r.u64()?;
-            let (head, content) = read_message(&mut r)?;
+            let moved = r.dead_letter_move(tag == DEAD_LETTER_MOVE)?;
+            let (head, content) = read_message(&mut r, moved)?;
             Record::Move {
                 from_queue,
                 from_seq,
@@ -779,9 +813,13 @@ pub struct MessageHead {
     pub message_id: String,
     /// For a move, the queue and sequence number the message left.
     pub moved_from: Option<(u64, u64)>,
+    pub dead_letter_move: Option<DeadLetterMove>,
 }
 
-fn read_head(r: &mut Reader<'_>) -> Result<MessageHead, Malformed> {
+fn read_head(
+    r: &mut Reader<'_>,
+    dead_letter_move: Option<DeadLetterMove>,
+) -> Result<MessageHead, Malformed> {
     let queue = r.u64()?;
     // A queue's next sequence number is always one past its messages', so no message has the last.
     let seq = Some(r.u64()?)
@@ -805,11 +843,15 @@ fn read_head(r: &mut Reader<'_>) -> Result<MessageHead, Malformed> {
         deduplication: (!id.is_empty()).then_some((scope, id, expires_at)),
         message_id,
         moved_from: None,
+        dead_letter_move,
     })
 }
 
-fn read_message(r: &mut Reader<'_>) -> Result<(MessageHead, Arc<MessageContent>), Malformed> {
-    let head = read_head(r)?;
+fn read_message(
+    r: &mut Reader<'_>,
+    dead_letter_move: Option<DeadLetterMove>,
+) -> Result<(MessageHead, Arc<MessageContent>), Malformed> {
+    let head = read_head(r, dead_letter_move)?;
     let deduplication_id = Some(r.string()?).filter(|s| !s.is_empty());
     let md5_of_body = r.string()?;
     let md5_of_attributes = Some(r.string()?).filter(|s| !s.is_empty());
@@ -832,6 +874,7 @@ fn read_message(r: &mut Reader<'_>) -> Result<(MessageHead, Arc<MessageContent>)
         enqueued_at: head.enqueued_at,
         group_id: head.group.clone(),
         deduplication_id,
+        dead_letter_move,
     });
     Ok((head, content))
 }
@@ -839,11 +882,16 @@ fn read_message(r: &mut Reader<'_>) -> Result<(MessageHead, Arc<MessageContent>)
 /// Reads the leading fields of a message or move record, or `None` for any other record.
 pub fn message_head(payload: &[u8]) -> Option<MessageHead> {
     let mut r = Reader(payload);
-    match r.u8().ok()? {
-        MESSAGE => read_head(&mut r).ok(),
-        MOVE => {
+    let tag = r.u8().ok()?;
+    match tag {
+        MESSAGE | DEAD_LETTER_MESSAGE => {
+            let moved = r.dead_letter_move(tag == DEAD_LETTER_MESSAGE).ok()?;
+            read_head(&mut r, moved).ok()
+        }
+        MOVE | DEAD_LETTER_MOVE => {
             let from = (r.u64().ok()?, r.u64().ok()?);
-            let mut head = read_head(&mut r).ok()?;
+            let moved = r.dead_letter_move(tag == DEAD_LETTER_MOVE).ok()?;
+            let mut head = read_head(&mut r, moved).ok()?;
             head.moved_from = Some(from);
             Some(head)
         }

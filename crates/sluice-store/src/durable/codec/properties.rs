@@ -68,14 +68,18 @@ fn content() -> impl Strategy<Value = Arc<MessageContent>> {
             .prop_map(MessageBody::Plain),
         vec(any::<u8>(), 0..64).prop_map(MessageBody::Sealed),
     ];
-    (ids, digests, attributes, body, any::<i64>(), any::<i64>()).prop_map(
+    let dead_letter_move = option::of(
+        (any::<i64>(), any::<u32>())
+            .prop_map(|(at, receive_count)| DeadLetterMove { at, receive_count }),
+    );
+    let times = (any::<i64>(), any::<i64>(), dead_letter_move);
+    (ids, digests, attributes, body, times).prop_map(
         |(
             (message_id, group, deduplication_id),
             (md5_of_body, md5_of_attributes, sender_id),
             (attributes, system_attributes),
             body,
-            sent_at,
-            enqueued_at,
+            (sent_at, enqueued_at, dead_letter_move),
         )| {
             Arc::new(MessageContent {
                 message_id,
@@ -89,6 +93,7 @@ fn content() -> impl Strategy<Value = Arc<MessageContent>> {
                 enqueued_at,
                 group_id: group.map(Arc::from),
                 deduplication_id,
+                dead_letter_move,
             })
         },
     )

@@ -21,6 +21,7 @@ fn content() -> Arc<MessageContent> {
         enqueued_at: 43,
         group_id: Some("g1".into()),
         deduplication_id: Some("d1".into()),
+        dead_letter_move: None,
     })
 }
 
