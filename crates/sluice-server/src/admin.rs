@@ -9,6 +9,12 @@
 //! through the same `Front::serve` as the API port, so the console acts with exactly the
 //! permissions of whoever signed it; it answers 503 until the server is set up.
 //!
+//! With authentication off, the listener is on loopback, and everything but health answers only to a
+//! `Host` that names a loopback address (`localhost`, `*.localhost`, `127.0.0.0/8`, `[::1]`); others get
+//! 421. A page on another site that rebinds its own name to 127.0.0.1 reaches the listener as a
+//! same-origin request, which no preflight stops, but it still names its own host. With
+//! authentication on, every request needs a signature or a secret that such a page does not have.
+//!
 //! It is bound before recovery, so that a long recovery shows as live but not ready. Connections
 //! follow the API port's phases and deadlines (`connection.rs`), so the console can keep one open
 //! and long-poll; few are served at once, as this listener is for a handful of operators.
@@ -59,6 +65,7 @@ pub async fn serve(
     listener: TcpListener,
     health: Arc<Health>,
     timeouts: Timeouts,
+    hosts: Hosts,
     mut stopped: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(MAX_ADMIN_CONNECTIONS));
@@ -86,6 +93,7 @@ pub async fn serve(
             peer.ip(),
             health.clone(),
             timeouts,
+            hosts,
             permit,
             stopped.clone(),
         ));
@@ -98,14 +106,57 @@ async fn serve_connection(
     peer: IpAddr,
     health: Arc<Health>,
     timeouts: Timeouts,
+    hosts: Hosts,
     _permit: OwnedSemaphorePermit,
     stop: watch::Receiver<bool>,
 ) {
     connection::serve(stream, timeouts, stop, move |request, activity, _| {
         let health = health.clone();
-        async move { answer(request, &health, &activity, peer).await }
+        async move {
+            let path = request.uri().path();
+            let health_check = matches!(path, "/health/live" | "/health/ready");
+            if hosts == Hosts::Loopback && !health_check && !names_loopback(request.headers()) {
+                return text(
+                    StatusCode::MISDIRECTED_REQUEST,
+                    "with authentication off, this listener answers only to a loopback host name\n"
+                        .to_string(),
+                );
+            }
+            answer(request, &health, &activity, peer).await
+        }
     })
     .await;
+}
+
+/// Which `Host` names the admin listener answers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hosts {
+    /// Any: requests are authenticated.
+    Any,
+    /// Only names of loopback addresses: authentication is off.
+    Loopback,
+}
+
+/// Whether the request's `Host` names a loopback address.
+fn names_loopback(headers: &http::HeaderMap) -> bool {
+    let Some(authority) = headers
+        .get(http::header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .and_then(|host| host.parse::<http::uri::Authority>().ok())
+    else {
+        return false;
+    };
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    match host.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => {
+            let name = host.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+    }
 }
 
 async fn answer(
@@ -245,6 +296,38 @@ pub async fn bind(addr: SocketAddr, chosen: bool) -> Result<Option<TcpListener>,
 mod tests {
     use super::*;
     use sluice_store::MemoryStore;
+
+    #[test]
+    fn only_loopback_names_are_loopback_hosts() {
+        let named = |host: Option<&str>| {
+            let mut headers = http::HeaderMap::new();
+            if let Some(host) = host {
+                headers.insert(http::header::HOST, host.parse().unwrap());
+            }
+            names_loopback(&headers)
+        };
+        for host in [
+            "127.0.0.1:9325",
+            "127.8.9.10",
+            "[::1]:9325",
+            "localhost:9325",
+            "LocalHost.",
+            "console.localhost:9325",
+        ] {
+            assert!(named(Some(host)), "{host}");
+        }
+        for host in [
+            "evil.example:9325",
+            "localhost.evil.example",
+            "10.0.0.1:9325",
+            "[::2]",
+            "",
+            "not a host",
+        ] {
+            assert!(!named(Some(host)), "{host}");
+        }
+        assert!(!named(None), "no Host at all");
+    }
 
     #[test]
     fn ready_only_once_set_up() {

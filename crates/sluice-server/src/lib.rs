@@ -270,10 +270,15 @@ async fn serve(
                 body_read: config.body_read_timeout,
                 idle: config.idle_timeout,
             };
+            let hosts = match config.auth {
+                AuthMode::Sigv4 => admin::Hosts::Any,
+                AuthMode::Off => admin::Hosts::Loopback,
+            };
             tokio::spawn(admin::serve(
                 listener,
                 health.clone(),
                 timeouts,
+                hosts,
                 stopped.clone(),
             ));
         }

@@ -158,3 +158,42 @@ async fn console_files_and_actions_only_on_the_admin_port() {
     assert!(peeked.text().contains("InvalidParameterValue"));
     server.shutdown().await;
 }
+
+/// With authentication off, a page on another site that rebinds its name to 127.0.0.1 could reach
+/// the console's API as a same-origin request; it still names its own host, so everything but
+/// health answers 421 to a `Host` that is not a loopback name.
+#[tokio::test]
+async fn with_authentication_off_only_loopback_host_names_reach_the_console() {
+    let (config, _dir) = config("127.0.0.1:0", true);
+    let server = sluice_server::start(config).await.unwrap();
+    let admin = server.admin_addr().expect("an admin listener");
+    let port = admin.port();
+    let answers = tokio::task::spawn_blocking(move || {
+        let status = |method: &str, path: &str, host: &str, body: &[u8]| {
+            let headers = [
+                ("Content-Type", "application/x-amz-json-1.0"),
+                ("X-Amz-Target", "SluiceConsole.ListQueues"),
+            ];
+            let request = http_request(method, path, host, &headers, body);
+            raw_exchange_blocking(admin, &request)
+                .expect("an answer")
+                .status
+        };
+        let rebound = format!("rebound.example:{port}");
+        let local = format!("localhost:{port}");
+        [
+            status("GET", "/", &rebound, b""),
+            status("POST", "/api", &rebound, b"{}"),
+            status("GET", "/metrics", &rebound, b""),
+            status("GET", "/health/live", &rebound, b""),
+            status("GET", "/health/ready", &rebound, b""),
+            status("GET", "/", &local, b""),
+            status("POST", "/api", &local, b"{}"),
+            status("GET", "/metrics", &format!("[::1]:{port}"), b""),
+        ]
+    })
+    .await
+    .unwrap();
+    assert_eq!(answers, [421, 421, 421, 200, 200, 200, 200, 200]);
+    server.shutdown().await;
+}

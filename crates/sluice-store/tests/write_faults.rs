@@ -531,6 +531,9 @@ async fn senders_retrying_through_repeated_disk_failures_leave_each_message_once
     let Faulty { store, faults, dir } = store_with("flapping", 0).await;
     let store = Arc::new(store);
     let give_up = Instant::now() + Duration::from_secs(60);
+    let kinds = [Fault::Io, Fault::NoSpace, Fault::ReadOnly];
+    // The disk fails before the first send, so the faults bite however fast the senders are.
+    faults.fail_writes(kinds[0]);
     let senders: Vec<_> = (0..SENDERS)
         .map(|sender| {
             let store = store.clone();
@@ -555,13 +558,14 @@ async fn senders_retrying_through_repeated_disk_failures_leave_each_message_once
         .collect();
     let faults_flipper = faults.clone();
     let flipper = tokio::spawn(async move {
-        let kinds = [Fault::Io, Fault::NoSpace, Fault::ReadOnly];
         for round in 0..8 {
-            tokio::time::sleep(Duration::from_millis(40)).await;
-            if round % 2 == 0 {
-                faults_flipper.fail_writes(kinds[round % 3]);
-            } else {
-                faults_flipper.fail_syncs(kinds[round % 3]);
+            if round > 0 {
+                tokio::time::sleep(Duration::from_millis(40)).await;
+                if round % 2 == 0 {
+                    faults_flipper.fail_writes(kinds[round % 3]);
+                } else {
+                    faults_flipper.fail_syncs(kinds[round % 3]);
+                }
             }
             tokio::time::sleep(Duration::from_millis(60)).await;
             faults_flipper.clear();
