@@ -429,7 +429,7 @@ impl Store for PostgresStore {
         now: i64,
         expire_before: i64,
     ) -> Result<MessageCounts, StoreError> {
-        Ok(upkeep::queue_gauges(self, key, now, expire_before)
+        Ok(upkeep::queue_gauges(self, key, now, expire_before, false)
             .await?
             .counts)
     }
@@ -440,7 +440,7 @@ impl Store for PostgresStore {
         now: i64,
         expire_before: i64,
     ) -> Result<QueueGauges, StoreError> {
-        upkeep::queue_gauges(self, key, now, expire_before).await
+        upkeep::queue_gauges(self, key, now, expire_before, true).await
     }
 
     async fn peek_visible(

@@ -12,11 +12,14 @@ use super::PostgresStore;
 use crate::message::OLDEST_AGE_RECEIVE_LIMIT;
 use crate::{MessageContent, MessageCounts, QueueGauges, QueueKey, StoreError};
 
+/// The queue's counts, and with `gauges` also its oldest message and groups in flight, after
+/// expiring what retention removes.
 pub(super) async fn queue_gauges(
     store: &PostgresStore,
     key: &QueueKey,
     now: i64,
     expire_before: i64,
+    gauges: bool,
 ) -> Result<QueueGauges, StoreError> {
     let mut client = store.client().await?;
     let tx = client.transaction().await.map_err(backend)?;
@@ -28,22 +31,32 @@ pub(super) async fn queue_gauges(
     expire(&tx, queue, expire_before, i64::MAX, &mut tallies).await?;
     tallies.write(&tx).await?;
     let limit = i32::try_from(OLDEST_AGE_RECEIVE_LIMIT).unwrap_or(i32::MAX);
-    let rows = query(
-        &tx,
-        include_str!("queries/counts.sql"),
-        &[&queue.id, &now, &expire_before, &queue.fifo, &limit],
-    )
-    .await?;
+    let rows = if gauges {
+        query(
+            &tx,
+            include_str!("queries/gauges.sql"),
+            &[&queue.id, &now, &expire_before, &queue.fifo, &limit],
+        )
+        .await?
+    } else {
+        query(
+            &tx,
+            include_str!("queries/counts.sql"),
+            &[&queue.id, &now, &expire_before],
+        )
+        .await?
+    };
     tx.commit().await.map_err(backend)?;
-    let count = |i: usize| rows.first().map_or(0, |row| to_u64(row.get(i)));
+    let row = rows.first();
+    let count = |i: usize| row.map_or(0, |row| to_u64(row.get(i)));
     Ok(QueueGauges {
         counts: MessageCounts {
             visible: count(0),
             in_flight: count(1),
             delayed: count(2),
         },
-        oldest_arrived_at: rows.first().and_then(|row| row.get(3)),
-        groups_in_flight: count(4),
+        oldest_arrived_at: row.filter(|_| gauges).and_then(|row| row.get(3)),
+        groups_in_flight: if gauges { count(4) } else { 0 },
     })
 }
 
