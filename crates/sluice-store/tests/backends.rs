@@ -1208,3 +1208,36 @@ async fn a_torn_security_batch_is_lost_whole() {
 fn text(body: &sluice_store::MessageBody) -> String {
     body.plain().expect("a plain body").to_string()
 }
+
+/// A store holds its data directory's lock: a second open fails while it lives. Dropped, it lets go at
+/// once, even while other threads of the process start commands, whose forks share the lock's
+/// descriptor for a moment before they execute.
+#[test]
+fn a_data_directory_opens_once_at_a_time_and_again_as_soon_as_it_is_let_go() {
+    let dir = temp_dir("lock");
+    let held = DurableStore::open(&dir).unwrap();
+    assert!(matches!(
+        DurableStore::open(&dir),
+        Err(sluice_store::durable::OpenError::Locked(_))
+    ));
+    drop(held);
+    let spawning = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let spawners: Vec<_> = (0..2)
+        .map(|_| {
+            let spawning = spawning.clone();
+            std::thread::spawn(move || {
+                while spawning.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = std::process::Command::new("true").status();
+                }
+            })
+        })
+        .collect();
+    for _ in 0..200 {
+        let store = DurableStore::open(&dir);
+        assert!(store.is_ok(), "{:?}", store.err());
+    }
+    spawning.store(false, std::sync::atomic::Ordering::Relaxed);
+    for spawner in spawners {
+        spawner.join().unwrap();
+    }
+}

@@ -32,6 +32,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use prometheus_client::registry::Registry;
@@ -58,6 +59,8 @@ const HOT_BYTES_BUDGET: usize = 64 * 1024 * 1024;
 const TOMBSTONE_MILLIS: i64 = 60_000;
 const META_FILE: &str = "sluice.meta";
 const LOCK_FILE: &str = "sluice.lock";
+/// How long an open waits for the data directory's lock before calling it held by another store.
+const LOCK_WAIT: Duration = Duration::from_millis(500);
 const META_HEADER: &str = "sluice-data 1";
 
 /// A message as the engine holds it: where its latest full record is, and its content while hot.
@@ -238,8 +241,15 @@ impl DurableStore {
             .write(true)
             .open(&lock_path)
             .map_err(io(&lock_path))?;
-        if lock_file.try_lock().is_err() {
-            return Err(OpenError::Locked(dir.to_path_buf()));
+        // A lock its holder just released can stay held for a moment: a process forked meanwhile
+        // (to run a command) shares the descriptor until it executes. Another live store holds it
+        // for good.
+        let waited_since = Instant::now();
+        while lock_file.try_lock().is_err() {
+            if waited_since.elapsed() >= LOCK_WAIT {
+                return Err(OpenError::Locked(dir.to_path_buf()));
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
         // Found now, a directory that cannot be written stops start-up instead of failing every
         // request later.
